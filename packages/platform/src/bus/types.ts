@@ -1,0 +1,113 @@
+/**
+ * The bus: one interface over Kafka (production) and the embedded Postgres-backed log
+ * (single-site mode). Both give the same guarantees, and one contract suite
+ * (test/bus.contract.ts) proves it against each:
+ *
+ * - `publish` resolves only when every message is durable (Kafka acks=all; a committed row);
+ * - messages with the same key land on the same partition and are delivered in order;
+ * - each consumer group sees every message at least once and resumes from its committed offset;
+ * - a handler that throws a `PermanentError` (or whose message cannot be decoded) sends the
+ *   message to `<topic>.dlq` with the reason in headers, and the consumer goes on;
+ * - any other error is retried through `<topic>.retry` with back-off, then sent to the DLQ;
+ * - a group can be rewound to a position and replay.
+ */
+
+export type Headers = Record<string, string>;
+
+export interface TopicSpec {
+  readonly name: string;
+  readonly partitions: number;
+  readonly retentionMs: number;
+  /** Log-compacted (latest value per key) instead of time-retained. */
+  readonly compacted?: boolean;
+}
+
+export interface OutgoingMessage {
+  readonly key: string;
+  readonly value: Uint8Array;
+  readonly headers?: Headers;
+  /** Milliseconds since the epoch; defaults to the time of publishing. */
+  readonly timestamp?: number;
+}
+
+export interface ReceivedMessage {
+  readonly topic: string;
+  readonly partition: number;
+  /** Decimal string: Kafka offsets are 64-bit. */
+  readonly offset: string;
+  readonly key: string;
+  readonly value: Uint8Array;
+  readonly headers: Headers;
+  readonly timestamp: number;
+}
+
+export interface RetryPolicy {
+  /** Attempts including the first; after the last one the message goes to the DLQ. */
+  readonly maxAttempts: number;
+  readonly initialBackoffMs: number;
+  readonly maxBackoffMs: number;
+}
+
+export type MessageHandler = (message: ReceivedMessage) => Promise<void>;
+
+export interface SubscribeOptions {
+  /** Consumer group: by convention the service name. */
+  readonly group: string;
+  readonly topics: readonly string[];
+  readonly handler: MessageHandler;
+  /** Where a group with no committed offset starts. Default: 'latest'. */
+  readonly start?: 'earliest' | 'latest';
+  readonly retry?: RetryPolicy;
+  /** Partitions handled in parallel (order is kept within a partition). Default 1. */
+  readonly partitionsConcurrently?: number;
+}
+
+export interface Subscription {
+  /** Stops fetching, lets in-flight handlers finish, commits, leaves the group. */
+  close(): Promise<void>;
+}
+
+export type ReplayPosition =
+  | { readonly kind: 'earliest' }
+  | { readonly kind: 'latest' }
+  | { readonly kind: 'timestamp'; readonly timestamp: number }
+  | { readonly kind: 'offsets'; readonly offsets: readonly { partition: number; offset: string }[] };
+
+export interface Bus {
+  readonly kind: 'kafka' | 'embedded';
+  /** Creates missing topics (and their .retry/.dlq companions when asked) with the given specs. */
+  ensureTopics(topics: readonly TopicSpec[]): Promise<void>;
+  /** Resolves when every message is durable; rejects otherwise (nothing is half-acknowledged). */
+  publish(topic: string, messages: readonly OutgoingMessage[]): Promise<void>;
+  subscribe(options: SubscribeOptions): Promise<Subscription>;
+  /** Moves a group's committed position; the group must have no running members. */
+  replay(group: string, topic: string, position: ReplayPosition): Promise<void>;
+  /** Throws when the bus cannot serve (used by /readyz). */
+  check(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Thrown by a handler for a message that will never succeed: it goes to the DLQ at once. */
+export class PermanentError extends Error {
+  override readonly name = 'PermanentError';
+}
+
+/** Header names shared by every producer and consumer; one place, one spelling. */
+export const HEADER = {
+  eventId: 'anfang-event-id',
+  eventType: 'anfang-event-type',
+  producer: 'anfang-producer',
+  traceparent: 'traceparent',
+  tracestate: 'tracestate',
+  retryAttempt: 'anfang-retry-attempt',
+  retryNotBefore: 'anfang-retry-not-before',
+  dlqReason: 'anfang-dlq-reason',
+  dlqSourceTopic: 'anfang-dlq-source-topic',
+  dlqSourcePartition: 'anfang-dlq-source-partition',
+  dlqSourceOffset: 'anfang-dlq-source-offset',
+  dlqFailedAt: 'anfang-dlq-failed-at',
+  dlqConsumerGroup: 'anfang-dlq-consumer-group',
+} as const;
+
+export const retryTopic = (topic: string): string => `${topic}.retry`;
+export const dlqTopic = (topic: string): string => `${topic}.dlq`;

@@ -1,0 +1,51 @@
+import type { Readable } from 'node:stream';
+
+/**
+ * One object-store interface over S3 (the `minio` client, any S3 server) and a local directory,
+ * proven equal by one contract suite (test/objects.contract.ts). Keys are relative to the
+ * service's prefix inside the bucket.
+ */
+export interface ObjectInfo {
+  readonly key: string;
+  readonly size: number;
+  readonly etag: string;
+  readonly lastModified: Date;
+  readonly contentType?: string;
+  readonly metadata?: Record<string, string>;
+}
+
+export interface PutOptions {
+  readonly contentType?: string;
+  readonly metadata?: Record<string, string>;
+}
+
+export interface LifecycleRule {
+  readonly id: string;
+  readonly prefix: string;
+  readonly expireAfterDays: number;
+}
+
+export interface ObjectStore {
+  readonly kind: 's3' | 'directory';
+  put(key: string, body: Uint8Array | Readable, options?: PutOptions): Promise<ObjectInfo>;
+  get(key: string): Promise<Buffer>;
+  getStream(key: string): Promise<Readable>;
+  /** null when absent. */
+  stat(key: string): Promise<ObjectInfo | null>;
+  /** Deletes in batches; absent keys are not an error. */
+  delete(keys: readonly string[]): Promise<void>;
+  list(prefix: string): AsyncIterable<ObjectInfo>;
+  /** A URL anyone holding it may GET until it expires. */
+  presignedGetUrl(key: string, expirySeconds: number): Promise<string>;
+  /** Installs expiry rules where the backend has lifecycle; false where it does not. */
+  setLifecycle(rules: readonly LifecycleRule[]): Promise<boolean>;
+  check(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class ObjectNotFoundError extends Error {
+  override readonly name = 'ObjectNotFoundError';
+  constructor(readonly key: string) {
+    super(`object not found: ${key}`);
+  }
+}
