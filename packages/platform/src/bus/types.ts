@@ -20,6 +20,11 @@ export interface TopicSpec {
   readonly retentionMs: number;
   /** Log-compacted (latest value per key) instead of time-retained. */
   readonly compacted?: boolean;
+  /**
+   * Also create `<name>.retry` and `<name>.dlq` (same partitions, time-retained; the DLQ keeps
+   * messages at least 30 days). A `TopicDefinition` from the catalogue is a `TopicSpec`.
+   */
+  readonly companions?: boolean;
 }
 
 export interface OutgoingMessage {
@@ -31,6 +36,11 @@ export interface OutgoingMessage {
 }
 
 export interface ReceivedMessage {
+  /**
+   * The topic the message was published to. A message coming back from `<topic>.retry` shows
+   * `<topic>` here, carries `HEADER.retryAttempt`, and its partition and offset are those of
+   * the retry topic.
+   */
   readonly topic: string;
   readonly partition: number;
   /** Decimal string: Kafka offsets are 64-bit. */
@@ -55,7 +65,10 @@ export interface SubscribeOptions {
   readonly group: string;
   readonly topics: readonly string[];
   readonly handler: MessageHandler;
-  /** Where a group with no committed offset starts. Default: 'latest'. */
+  /**
+   * Where a group with no committed offset starts. Default: 'latest', meaning every message
+   * published after `subscribe` resolved is delivered.
+   */
   readonly start?: 'earliest' | 'latest';
   readonly retry?: RetryPolicy;
   /** Partitions handled in parallel (order is kept within a partition). Default 1. */
@@ -99,9 +112,17 @@ export const HEADER = {
   producer: 'anfang-producer',
   traceparent: 'traceparent',
   tracestate: 'tracestate',
+  /** Attempt number of a message coming back from `<topic>.retry` (the first delivery is 1). */
   retryAttempt: 'anfang-retry-attempt',
+  /** Milliseconds since the epoch before which a retried message is not handled. */
   retryNotBefore: 'anfang-retry-not-before',
+  /** The group that failed: `<topic>.retry` is shared, other groups skip the message. */
+  retryGroup: 'anfang-retry-group',
+  /** The last error of a retried message (kept for the DLQ). */
+  retryReason: 'anfang-retry-reason',
+  /** Why it is in the DLQ: `permanent: <error>`, `exhausted after N attempts: <error>`. */
   dlqReason: 'anfang-dlq-reason',
+  /** Where the message was first consumed from (kept across retries). */
   dlqSourceTopic: 'anfang-dlq-source-topic',
   dlqSourcePartition: 'anfang-dlq-source-partition',
   dlqSourceOffset: 'anfang-dlq-source-offset',
@@ -111,3 +132,20 @@ export const HEADER = {
 
 export const retryTopic = (topic: string): string => `${topic}.retry`;
 export const dlqTopic = (topic: string): string => `${topic}.dlq`;
+
+/**
+ * Where the bus reports what it does. Pino-compatible (fields first), so a pino logger can be
+ * passed as is; the bus never depends on the log module.
+ */
+export interface BusLogger {
+  debug?(fields: Record<string, unknown>, message: string): void;
+  info(fields: Record<string, unknown>, message: string): void;
+  warn(fields: Record<string, unknown>, message: string): void;
+  error(fields: Record<string, unknown>, message: string): void;
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = {
+  maxAttempts: 5,
+  initialBackoffMs: 1_000,
+  maxBackoffMs: 60_000,
+};

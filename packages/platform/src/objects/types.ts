@@ -45,7 +45,9 @@ export interface ObjectStore {
 
 export class ObjectNotFoundError extends Error {
   override readonly name = 'ObjectNotFoundError';
-  constructor(readonly key: string) {
+  readonly key: string;
+  constructor(key: string) {
     super(`object not found: ${key}`);
+    this.key = key;
   }
 }

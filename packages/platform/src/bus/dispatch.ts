@@ -1,0 +1,186 @@
+/**
+ * What happens to one consumed message, the same for both buses: call the handler; on a
+ * `PermanentError` send it to `<topic>.dlq`; on any other error send it to `<topic>.retry` with
+ * the next attempt number and a not-before time (or, when the topic has no retry companion,
+ * retry in place with back-off); after the last attempt send it to the DLQ. A message from
+ * `<topic>.retry` is handled only by the group that failed it and not before its time.
+ *
+ * Errors from the handler never escape; an error escaping from here means the bus itself could
+ * not publish to the retry topic or DLQ, and the caller must not commit past the message.
+ */
+import type { BusMetrics } from './metrics.ts';
+import {
+  HEADER,
+  PermanentError,
+  dlqTopic,
+  retryTopic,
+  type BusLogger,
+  type Headers,
+  type MessageHandler,
+  type OutgoingMessage,
+  type ReceivedMessage,
+  type RetryPolicy,
+} from './types.ts';
+
+/** A message as fetched: `topic` is the physical topic (possibly `<topic>.retry`). */
+export type RawMessage = ReceivedMessage;
+
+export type Outcome =
+  | { readonly kind: 'done' }
+  /** A retried message whose time has not come: pause its partition until `until`. */
+  | { readonly kind: 'wait'; readonly until: number }
+  /** The subscription is closing (or the member lost its partitions) during an in-place retry. */
+  | { readonly kind: 'stopped' };
+
+const DONE: Outcome = { kind: 'done' };
+const STOPPED: Outcome = { kind: 'stopped' };
+const RETRY_SUFFIX = '.retry';
+
+export interface DispatcherOptions {
+  readonly group: string;
+  readonly handler: MessageHandler;
+  readonly policy: RetryPolicy;
+  readonly logger: BusLogger;
+  readonly metrics: BusMetrics;
+  /** The bus's own publish (batched, durable). */
+  readonly publish: (topic: string, messages: readonly OutgoingMessage[]) => Promise<void>;
+  /** Physical retry topics this subscription reads. */
+  readonly retryTopics: ReadonlySet<string>;
+  /** Whether a topic exists (for `<topic>.retry` and `<topic>.dlq`). */
+  readonly topicExists: (topic: string) => boolean;
+  readonly signal: AbortSignal;
+}
+
+export interface Dispatcher {
+  handle(message: RawMessage, heartbeat?: () => Promise<void>): Promise<Outcome>;
+}
+
+export const backoffMs = (policy: RetryPolicy, attempt: number): number =>
+  Math.min(policy.maxBackoffMs, policy.initialBackoffMs * 2 ** Math.max(0, attempt - 1));
+
+export const isPermanent = (error: unknown): boolean =>
+  error instanceof PermanentError || (error instanceof Error && error.name === 'PermanentError');
+
+/** One line, bounded: reasons travel in headers. */
+export function describeError(error: unknown): string {
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : `thrown: ${String(error)}`;
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > 1000 ? `${line.slice(0, 997)}...` : line;
+}
+
+const errorType = (error: unknown): string => (error instanceof Error ? error.name : typeof error);
+
+export function isRetryTopic(topic: string): boolean {
+  return topic.endsWith(RETRY_SUFFIX);
+}
+
+export function createDispatcher(options: DispatcherOptions): Dispatcher {
+  const { group, handler, policy, logger, metrics, publish, retryTopics, topicExists, signal } = options;
+
+  const sourceHeaders = (raw: RawMessage, headers: Headers): Headers =>
+    headers[HEADER.dlqSourceTopic] !== undefined
+      ? headers
+      : {
+          ...headers,
+          [HEADER.dlqSourceTopic]: raw.topic,
+          [HEADER.dlqSourcePartition]: String(raw.partition),
+          [HEADER.dlqSourceOffset]: raw.offset,
+        };
+
+  async function deadLetter(topic: string, raw: RawMessage, reason: string, kind: 'permanent' | 'exhausted'): Promise<void> {
+    const target = dlqTopic(topic);
+    const fields = { topic, group, partition: raw.partition, offset: raw.offset, key: raw.key, reason };
+    if (!topicExists(target)) {
+      logger.error(fields, `bus: ${target} does not exist; message dropped`);
+      return;
+    }
+    const headers: Record<string, string> = {
+      ...sourceHeaders(raw, raw.headers),
+      [HEADER.dlqReason]: reason,
+      [HEADER.dlqFailedAt]: new Date().toISOString(),
+      [HEADER.dlqConsumerGroup]: group,
+    };
+    delete headers[HEADER.retryNotBefore];
+    delete headers[HEADER.retryGroup];
+    await publish(target, [{ key: raw.key, value: raw.value, headers }]);
+    metrics.deadLettered(topic, group, kind);
+    logger.warn(fields, `bus: message sent to ${target}`);
+  }
+
+  async function pauseFor(ms: number, heartbeat?: () => Promise<void>): Promise<boolean> {
+    const until = Date.now() + ms;
+    while (!signal.aborted) {
+      const left = until - Date.now();
+      if (left <= 0) return true;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, Math.min(left, 1_000));
+        function done(): void {
+          clearTimeout(timer);
+          signal.removeEventListener('abort', done);
+          resolve();
+        }
+        signal.addEventListener('abort', done, { once: true });
+      });
+      if (heartbeat && !signal.aborted) {
+        try {
+          await heartbeat();
+        } catch {
+          return false; // rebalancing: give the partition back without committing past it
+        }
+      }
+    }
+    return false;
+  }
+
+  return {
+    async handle(raw, heartbeat) {
+      let topic = raw.topic;
+      let attempt = 1;
+      if (retryTopics.has(raw.topic)) {
+        topic = raw.topic.slice(0, -RETRY_SUFFIX.length);
+        if (raw.headers[HEADER.retryGroup] !== group) return DONE;
+        const notBefore = Number(raw.headers[HEADER.retryNotBefore] ?? 0);
+        if (notBefore > Date.now()) return { kind: 'wait', until: notBefore };
+        attempt = Math.max(2, Number.parseInt(raw.headers[HEADER.retryAttempt] ?? '2', 10) || 2);
+      }
+      const message: ReceivedMessage = { ...raw, topic };
+      for (;;) {
+        const started = performance.now();
+        try {
+          await handler(message);
+          metrics.consumed(topic, group, (performance.now() - started) / 1000);
+          return DONE;
+        } catch (error) {
+          metrics.failed(topic, group, errorType(error));
+          const reason = describeError(error);
+          if (isPermanent(error)) {
+            await deadLetter(topic, raw, `permanent: ${reason}`, 'permanent');
+            return DONE;
+          }
+          if (attempt >= policy.maxAttempts) {
+            await deadLetter(topic, raw, `exhausted after ${attempt} attempts: ${reason}`, 'exhausted');
+            return DONE;
+          }
+          const delay = backoffMs(policy, attempt);
+          const target = retryTopic(topic);
+          if (topicExists(target)) {
+            const headers: Headers = {
+              ...sourceHeaders(raw, raw.headers),
+              [HEADER.retryAttempt]: String(attempt + 1),
+              [HEADER.retryNotBefore]: String(Date.now() + delay),
+              [HEADER.retryGroup]: group,
+              [HEADER.retryReason]: reason,
+            };
+            await publish(target, [{ key: raw.key, value: raw.value, headers }]);
+            metrics.retried(topic, group);
+            logger.info({ topic, group, partition: raw.partition, offset: raw.offset, attempt, delayMs: delay, reason }, `bus: handler failed, retrying through ${target}`);
+            return DONE;
+          }
+          logger.warn({ topic, group, partition: raw.partition, offset: raw.offset, attempt, delayMs: delay, reason }, 'bus: handler failed, retrying in place');
+          if (!(await pauseFor(delay, heartbeat))) return STOPPED;
+          attempt++;
+        }
+      }
+    },
+  };
+}

@@ -1,0 +1,31 @@
+/**
+ * `@anfang/platform/bus`: one bus interface over Kafka and the embedded Postgres log, and typed
+ * events over it. See the package README, section "Bus".
+ */
+export * from './types.ts';
+export { createKafkaBus, type KafkaBus, type KafkaBusOptions } from './kafka.ts';
+export { createEmbeddedBus, ensureBusSchema, type EmbeddedBus, type EmbeddedBusOptions } from './embedded.ts';
+export { expandTopicSpecs } from './topics.ts';
+export { partitionForKey, murmur2 } from './partitioner.ts';
+export { uuidv7 } from './ids.ts';
+export { backoffMs, isPermanent } from './dispatch.ts';
+export {
+  consume,
+  createEventPublisher,
+  dedupeKey,
+  fromTimestamp,
+  toTimestamp,
+  type AnyTopicDefinition,
+  type ConsumedEvent,
+  type ConsumeOptions,
+  type EventDedupe,
+  type EventMeta,
+  type EventOf,
+  type EventPayload,
+  type EventPublisher,
+  type EventPublisherOptions,
+  type EventTimestamp,
+  type MessageCodec,
+  type PublishEventOptions,
+  type TopicDefinition,
+} from './events.ts';

@@ -1,0 +1,10 @@
+/**
+ * Fixtures for integration tests over the real local infrastructure (`./anfang infra up`):
+ * every test file gets its own database, buckets, topics and Redis key prefix.
+ */
+export { findEnvJson, infraEnv, type InfraEnv } from './env.ts';
+export { uniqueName, waitFor, type WaitForOptions } from './names.ts';
+export { createTestDatabase, type TestDatabase } from './postgres.ts';
+export { createTestBucket, emptyBucket, s3Client, type TestBucket } from './s3.ts';
+export { createTestTopic, deleteTopics, kafkaClient, type TestTopic } from './kafka.ts';
+export { createTestRedisNamespace, type TestRedisNamespace } from './redis.ts';

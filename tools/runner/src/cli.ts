@@ -1,0 +1,59 @@
+/**
+ * ./anfang start — runs the platform.
+ *   --mode embedded (default): one process, only Node needed: embedded Postgres, the embedded
+ *          bus, in-process cache, objects in a directory. Data under var/embedded/ survives restarts.
+ *   --mode local: the real local infrastructure (./anfang infra up), each service its own process.
+ *   --services a,b   only these services (default: every service under services/).
+ *   --port 8080      the status page.
+ */
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startPlatform } from './runner.ts';
+
+const { values } = parseArgs({
+  options: {
+    mode: { type: 'string', default: 'embedded' },
+    services: { type: 'string' },
+    port: { type: 'string', default: '8080' },
+    'data-dir': { type: 'string' },
+    'postgres-port': { type: 'string', default: '54329' },
+  },
+});
+
+const root = process.env.ANFANG_ROOT ?? join(import.meta.dirname, '../../..');
+const mode = values.mode;
+if (mode !== 'embedded' && mode !== 'local') {
+  console.error(`--mode must be embedded or local, not "${mode}"`);
+  process.exit(2);
+}
+const log = (line: string): void => console.log(`[runner] ${line}`);
+
+try {
+  const platform = await startPlatform({
+    root,
+    mode,
+    services: values.services?.split(',').map((s) => s.trim()).filter(Boolean),
+    statusPort: Number(values.port),
+    dataDir: values['data-dir'] ?? join(root, 'var/embedded'),
+    postgresPort: Number(values['postgres-port']),
+    log,
+  });
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log(`${signal}: stopping`);
+    platform.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error(error);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+} catch (error) {
+  console.error(`[runner] could not start: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+}

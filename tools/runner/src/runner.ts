@@ -1,0 +1,239 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Server } from 'node:http';
+import pg from 'pg';
+import { allTopics } from '@anfang/contracts/topics';
+import { createBus, type Bus } from '@anfang/platform/bus';
+import type { RunningService, ServiceEnv } from '@anfang/platform/service';
+import { databaseNameFor, discoverServices, loadServiceModule, selectServices, type DiscoveredService } from './discover.ts';
+import { startEmbeddedPostgres, type EmbeddedPostgresServer } from './embedded-postgres.ts';
+import { startStatusServer, type ComponentStatus } from './status-server.ts';
+
+export interface RunnerOptions {
+  readonly root: string;
+  readonly mode: 'embedded' | 'local';
+  readonly services?: string[];
+  readonly statusPort: number;
+  /** Embedded mode: where Postgres data and objects live. */
+  readonly dataDir: string;
+  readonly postgresPort: number;
+  readonly log: (line: string) => void;
+}
+
+export interface RunningPlatform {
+  readonly statusUrl: string;
+  stop(): Promise<void>;
+}
+
+interface LocalInfraEnv {
+  ANFANG_PG_URL: string;
+  ANFANG_KAFKA_BROKERS: string;
+  ANFANG_REDIS_URL: string;
+  ANFANG_S3_ENDPOINT: string;
+  ANFANG_S3_ACCESS_KEY: string;
+  ANFANG_S3_SECRET_KEY: string;
+  ANFANG_S3_REGION: string;
+}
+
+/** A started service, whichever way it runs. */
+interface ServiceHandle {
+  readonly name: string;
+  status(): ComponentStatus;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the platform: the infrastructure of the mode, the topics of the catalogue, then every
+ * selected service with the environment this mode gives it, then the status server. Stops in
+ * reverse order.
+ */
+export async function startPlatform(options: RunnerOptions): Promise<RunningPlatform> {
+  const { log } = options;
+  const selected = selectServices(discoverServices(options.root), options.services);
+  const startedAt = new Date().toISOString();
+  let shuttingDown = false;
+  const stack: (() => Promise<void>)[] = [];
+  const handles: ServiceHandle[] = [];
+
+  let bus: Bus;
+  let pgAdminUrl: string;
+  let postgres: EmbeddedPostgresServer | undefined;
+  let baseEnv: Record<string, string>;
+
+  if (options.mode === 'embedded') {
+    postgres = await startEmbeddedPostgres({
+      dataDir: join(options.dataDir, 'postgres'),
+      port: options.postgresPort,
+      log,
+    });
+    stack.push(() => postgres!.stop());
+    pgAdminUrl = postgres.url('postgres');
+    await ensureDatabase(pgAdminUrl, 'anfang_bus');
+    const objectsDir = join(options.dataDir, 'objects');
+    await mkdir(objectsDir, { recursive: true });
+    bus = await createBus({ kind: 'embedded', connectionString: postgres.url('anfang_bus') });
+    baseEnv = {
+      BUS_KIND: 'embedded',
+      BUS_DATABASE_URL: postgres.url('anfang_bus'),
+      CACHE_KIND: 'memory',
+      OBJECTS_KIND: 'directory',
+      OBJECTS_DIR: objectsDir,
+    };
+  } else {
+    log('starting the local infrastructure (./anfang infra up)');
+    await runToCompletion('node', [join(options.root, 'tools/infra/src/cli.ts'), 'up'], options.root);
+    const infra = JSON.parse(
+      await readFile(join(options.root, '.cache/infra/env.json'), 'utf8'),
+    ) as LocalInfraEnv;
+    pgAdminUrl = infra.ANFANG_PG_URL;
+    bus = await createBus({ kind: 'kafka', brokers: infra.ANFANG_KAFKA_BROKERS.split(','), clientId: 'anfang-runner' });
+    baseEnv = {
+      BUS_KIND: 'kafka',
+      KAFKA_BROKERS: infra.ANFANG_KAFKA_BROKERS,
+      CACHE_KIND: 'redis',
+      REDIS_URL: infra.ANFANG_REDIS_URL,
+      OBJECTS_KIND: 's3',
+      S3_ENDPOINT: infra.ANFANG_S3_ENDPOINT,
+      S3_ACCESS_KEY: infra.ANFANG_S3_ACCESS_KEY,
+      S3_SECRET_KEY: infra.ANFANG_S3_SECRET_KEY,
+      S3_REGION: infra.ANFANG_S3_REGION,
+      S3_BUCKET: 'anfang',
+    };
+  }
+  stack.push(() => bus.close());
+
+  const topics = allTopics();
+  await bus.ensureTopics(topics);
+  log(`${topics.length} topics ready on the ${bus.kind} bus`);
+
+  const checkPostgres = async (): Promise<ComponentStatus> => {
+    const client = new pg.Client({ connectionString: pgAdminUrl, connectionTimeoutMillis: 2000 });
+    try {
+      await client.connect();
+      const version = await client.query<{ server_version: string }>('show server_version');
+      return { name: 'postgres', ok: true, detail: `Postgres ${version.rows[0]?.server_version ?? '?'}` };
+    } catch (error) {
+      return { name: 'postgres', ok: false, detail: String(error) };
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  };
+  const checkBus = async (): Promise<ComponentStatus> => {
+    try {
+      await bus.check();
+      return { name: `bus (${bus.kind})`, ok: true, detail: `${topics.length} topics` };
+    } catch (error) {
+      return { name: `bus (${bus.kind})`, ok: false, detail: String(error) };
+    }
+  };
+
+  for (const [index, service] of selected.entries()) {
+    const database = databaseNameFor(service.name);
+    await ensureDatabase(pgAdminUrl, database);
+    const env: Record<string, string> = {
+      ...baseEnv,
+      OTEL_SERVICE_NAME: service.name,
+      OTEL_TRACES_EXPORTER: 'none',
+      LOG_LEVEL: 'info',
+      DATABASE_URL: withDatabase(pgAdminUrl, database),
+      GRPC_PORT: String(50051 + index),
+      HTTP_PORT: String(8081 + index),
+    };
+    log(`starting ${service.name}`);
+    const handle =
+      options.mode === 'embedded' ? await startInProcess(service, env) : startAsProcess(service, env, options.root, log);
+    handles.push(handle);
+  }
+
+  const statusServer: Server = await startStatusServer({
+    port: options.statusPort,
+    isShuttingDown: () => shuttingDown,
+    status: async () => ({
+      mode: options.mode,
+      startedAt,
+      infrastructure: await Promise.all([checkPostgres(), checkBus()]),
+      services: handles.map((h) => h.status()),
+    }),
+  });
+  const statusUrl = `http://127.0.0.1:${options.statusPort}/`;
+  log(`status: ${statusUrl}  (${selected.length} service(s): ${selected.map((s) => s.name).join(', ') || 'none yet'})`);
+
+  return {
+    statusUrl,
+    async stop(): Promise<void> {
+      if (shuttingDown) return;
+      shuttingDown = true;
+      for (const handle of [...handles].reverse()) await handle.stop().catch((e: unknown) => log(`${handle.name}: ${String(e)}`));
+      await new Promise<void>((resolve) => statusServer.close(() => resolve()));
+      for (const step of stack.reverse()) await step().catch((e: unknown) => log(`shutdown: ${String(e)}`));
+    },
+  };
+}
+
+async function startInProcess(service: DiscoveredService, env: ServiceEnv): Promise<ServiceHandle> {
+  const module = await loadServiceModule(service);
+  const running: RunningService = await module.start(env);
+  return {
+    name: service.name,
+    status: () => ({
+      name: service.name,
+      ok: running.ready(),
+      detail: `${module.description} — grpc :${running.ports.grpc ?? '-'} http :${running.ports.http ?? '-'}`,
+    }),
+    stop: () => running.stop('runner shutdown'),
+  };
+}
+
+function startAsProcess(
+  service: DiscoveredService,
+  env: Record<string, string>,
+  root: string,
+  log: (line: string) => void,
+): ServiceHandle {
+  let exited: string | undefined;
+  const child: ChildProcess = spawn(process.execPath, [service.mainPath], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  child.on('exit', (code, signal) => {
+    exited = `exited (${signal ?? code})`;
+    log(`${service.name} ${exited}`);
+  });
+  return {
+    name: service.name,
+    status: () => ({ name: service.name, ok: exited === undefined, detail: exited ?? `pid ${child.pid}` }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (exited !== undefined) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+async function ensureDatabase(adminUrl: string, name: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const exists = await client.query('select 1 from pg_database where datname = $1', [name]);
+    if (exists.rowCount === 0) await client.query(`create database "${name}"`);
+  } finally {
+    await client.end();
+  }
+}
+
+function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}
+
+function runToCompletion(command: string, args: string[], cwd: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd, stdio: 'inherit' });
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} exited ${code}`))));
+  });
+}

@@ -1,0 +1,42 @@
+/**
+ * Reads the vitest JSON reports written under ANFANG_TEST_RESULTS and prints the closing
+ * line CI reads: "N passed, N failed" (", N skipped" when any). Exits non-zero when a test
+ * failed, a suite failed to load, or no test ran at all.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+interface VitestReport {
+  numPassedTests: number;
+  numFailedTests: number;
+  numPendingTests: number;
+  numTodoTests: number;
+  numFailedTestSuites: number;
+  testResults: { name: string; status: string; message?: string }[];
+}
+
+const dir = process.argv[2];
+if (!dir) {
+  console.error('usage: node tools/test-summary.ts <results-dir>');
+  process.exit(2);
+}
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+const brokenSuites: string[] = [];
+for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+  const report = JSON.parse(readFileSync(join(dir, file), 'utf8')) as VitestReport;
+  passed += report.numPassedTests;
+  failed += report.numFailedTests;
+  skipped += report.numPendingTests + report.numTodoTests;
+  const runLabel = file.replace(/\.json$/, '');
+  console.log(`  ${runLabel}: ${report.numPassedTests} passed, ${report.numFailedTests} failed`);
+  for (const suite of report.testResults) {
+    if (suite.status === 'failed' && suite.message) brokenSuites.push(`${suite.name}: ${suite.message.split('\n')[0]}`);
+  }
+}
+// A suite that cannot even load counts as a failure, even though it reports no failed test.
+failed += brokenSuites.length;
+for (const line of brokenSuites) console.log(`  broken suite ${line}`);
+console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+process.exit(failed > 0 || passed === 0 ? 1 : 0);
