@@ -262,6 +262,9 @@ async function main(): Promise<void> {
       const rawT = raw;
       const busT = busTarget('kafka bus', kafkaBus);
       plans.push(async () => keep(await scenario(rawT, 'kafkajs raw (baseline)', N, BATCH, WINDOW)));
+      // kafkajs' idempotent producer serialises requests per broker; one call at a time is its
+      // best configuration here, so the verdict also compares against it.
+      if (WINDOW > 1) plans.push(async () => keep(await scenario(rawT, 'kafkajs raw, one call in flight', N, BATCH, 1)));
       plans.push(async () => keep(await scenario(busT, 'kafka bus', N, BATCH, WINDOW)));
     }
     if (wantEmbedded) {
@@ -317,9 +320,12 @@ async function main(): Promise<void> {
   const bus = best.get('kafka bus');
   if (baseline && bus) {
     const ratio = bus.rate / baseline.rate;
+    const sequential = best.get('kafkajs raw, one call in flight');
+    const bestRaw = Math.max(baseline.rate, sequential?.rate ?? 0);
+    const strict = bus.rate / bestRaw;
     console.log('');
-    console.log(`kafka bus throughput = ${ratio.toFixed(2)}× the raw kafkajs baseline (goal ≥ 0.80×): ${ratio >= 0.8 ? 'met' : 'NOT met'}`);
-    if (ratio < 0.8) process.exitCode = 1;
+    console.log(`kafka bus throughput = ${ratio.toFixed(2)}× the raw kafkajs baseline, ${strict.toFixed(2)}× the best raw configuration (goal ≥ 0.80×): ${strict >= 0.8 ? 'met' : 'NOT met'}`);
+    if (strict < 0.8) process.exitCode = 1;
   }
 }
 

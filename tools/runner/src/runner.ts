@@ -173,7 +173,7 @@ export async function startPlatform(options: RunnerOptions): Promise<RunningPlat
 
 async function startInProcess(service: DiscoveredService, env: ServiceEnv): Promise<ServiceHandle> {
   const module = await loadServiceModule(service);
-  const running: RunningService = await module.start(env);
+  const running: RunningService = await module.start(env, { ownsProcess: false });
   return {
     name: service.name,
     status: () => ({

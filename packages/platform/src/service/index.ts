@@ -1,13 +1,22 @@
 /**
  * The contract between a service and the runner. A service package declares its module in
- * package.json (`"anfang": { "service": "./src/service.ts" }`) and exports it as default; the
- * runner discovers it there. The same module runs:
- * - in its own process, from `src/main.ts` via `runServiceMain(module)` (local and Kubernetes);
+ * package.json (`"anfang": { "service": "./src/service.ts", "main": "./src/main.ts" }`) and
+ * exports it as default; the runner discovers it there. The same module runs:
+ * - in its own process, from `src/main.ts` via `runServiceMain(module)` (local and Kubernetes):
+ *   it owns the process, so its lifecycle handles SIGTERM/SIGINT and exits when stopped;
  * - beside the others in one process (embedded mode), started by the runner with the
- *   environment the runner computed for it.
+ *   environment the runner computed for it, and stopped by the runner.
  * Either way the service reads its configuration only from the environment it is given.
  */
+import { createLifecycle, type Lifecycle } from '../lifecycle/index.ts';
+import type { Logger } from '../log/index.ts';
+
 export type ServiceEnv = Readonly<Record<string, string | undefined>>;
+
+export interface ServiceStartOptions {
+  /** True when the service is alone in its process (signals, process errors, exit are its own). */
+  readonly ownsProcess: boolean;
+}
 
 export interface RunningService {
   /** Ports actually bound (0 in the environment means "any free port"). */
@@ -23,40 +32,31 @@ export interface ServiceModule {
   readonly name: string;
   /** One line for the status page. */
   readonly description: string;
-  start(env: ServiceEnv): Promise<RunningService>;
+  start(env: ServiceEnv, options: ServiceStartOptions): Promise<RunningService>;
 }
 
 /**
- * Runs one service as its own process: starts it from process.env, and stops it once on
- * SIGTERM/SIGINT with a deadline after which the process exits anyway.
+ * The lifecycle a service builds in `start`: with signal handling and process exit when it owns
+ * the process, without both when it shares the process with others (the runner stops it).
  */
+export function serviceLifecycle(options: ServiceStartOptions & { logger: Logger; timeoutMs: number }): Lifecycle {
+  return options.ownsProcess
+    ? createLifecycle({ logger: options.logger, timeoutMs: options.timeoutMs })
+    : createLifecycle({
+        logger: options.logger,
+        timeoutMs: options.timeoutMs,
+        signals: [],
+        handleProcessErrors: false,
+        exit: () => undefined,
+      });
+}
+
+/** Runs one service as its own process (src/main.ts). A failed start exits 1 with the reason. */
 export async function runServiceMain(module: ServiceModule): Promise<void> {
-  const env = process.env;
-  const deadlineMs = Number(env.SHUTDOWN_TIMEOUT_MS ?? 25_000);
-  let running: RunningService;
   try {
-    running = await module.start(env);
+    await module.start(process.env, { ownsProcess: true });
   } catch (error) {
     console.error(`${module.name}: failed to start:`, error);
     process.exit(1);
   }
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    const timer = setTimeout(() => {
-      console.error(`${module.name}: shutdown exceeded ${deadlineMs} ms, exiting`);
-      process.exit(1);
-    }, deadlineMs);
-    timer.unref();
-    running.stop(signal).then(
-      () => process.exit(0),
-      (error: unknown) => {
-        console.error(`${module.name}: shutdown failed:`, error);
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
 }
