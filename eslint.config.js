@@ -16,12 +16,24 @@ export default tseslint.config(
       // Configuration is read in one place per service (config.ts); everything else receives it.
       'no-restricted-properties': [
         'error',
-        { object: 'process', property: 'env', message: 'Read the environment only in config.ts via @anfang/platform/config.' },
+        {
+          object: 'process',
+          property: 'env',
+          message: 'Read the environment only in config.ts via @anfang/platform/config.',
+        },
       ],
     },
   },
   {
-    files: ['**/config.ts', '**/test/**', '**/*.test.ts', 'tools/**', 'e2e/**', 'packages/testing/**', 'packages/platform/src/config/**'],
+    files: [
+      '**/config.ts',
+      '**/test/**',
+      '**/*.test.ts',
+      'tools/**',
+      'e2e/**',
+      'packages/testing/**',
+      'packages/platform/src/config/**',
+    ],
     rules: { 'no-restricted-properties': 'off' },
   },
 );

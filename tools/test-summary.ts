@@ -24,7 +24,9 @@ let passed = 0;
 let failed = 0;
 let skipped = 0;
 const brokenSuites: string[] = [];
-for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+for (const file of readdirSync(dir)
+  .filter((f) => f.endsWith('.json'))
+  .sort()) {
   const report = JSON.parse(readFileSync(join(dir, file), 'utf8')) as VitestReport;
   passed += report.numPassedTests;
   failed += report.numFailedTests;
@@ -32,7 +34,8 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
   const runLabel = file.replace(/\.json$/, '');
   console.log(`  ${runLabel}: ${report.numPassedTests} passed, ${report.numFailedTests} failed`);
   for (const suite of report.testResults) {
-    if (suite.status === 'failed' && suite.message) brokenSuites.push(`${suite.name}: ${suite.message.split('\n')[0]}`);
+    if (suite.status === 'failed' && suite.message)
+      brokenSuites.push(`${suite.name}: ${suite.message.split('\n')[0]}`);
   }
 }
 // A suite that cannot even load counts as a failure, even though it reports no failed test.

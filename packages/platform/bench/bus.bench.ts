@@ -34,6 +34,8 @@ const { values: args } = parseArgs({
     rate: { type: 'string', default: '1000' },
     rounds: { type: 'string', default: '2' },
     'single-messages': { type: 'string', default: '10000' },
+    /** The Kafka bus's producer.maxBatchBytes in KiB (default: the bus's own default). */
+    'max-batch-kib': { type: 'string' },
     only: { type: 'string' },
     'timeout-s': { type: 'string', default: '180' },
   },
@@ -81,14 +83,21 @@ interface Result {
   readonly pacedP99: number;
 }
 
-const quantile = (sorted: Float64Array, q: number): number => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!);
+const quantile = (sorted: Float64Array, q: number): number =>
+  sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 
 async function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
     return await Promise.race([
       promise,
-      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no result within ${TIMEOUT_MS / 1000} s`)), TIMEOUT_MS))),
+      new Promise<never>(
+        (_, reject) =>
+          (timer = setTimeout(
+            () => reject(new Error(`${what}: no result within ${TIMEOUT_MS / 1000} s`)),
+            TIMEOUT_MS,
+          )),
+      ),
     ]);
   } finally {
     clearTimeout(timer);
@@ -97,7 +106,13 @@ async function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
 
 const topicsCreated: string[] = [];
 
-async function scenario(target: Target, label: string, count: number, perCall: number, window: number): Promise<Result> {
+async function scenario(
+  target: Target,
+  label: string,
+  count: number,
+  perCall: number,
+  window: number,
+): Promise<Result> {
   const topic = uniqueName('bench-bus');
   await target.createTopic(topic);
   topicsCreated.push(topic);
@@ -190,13 +205,20 @@ function rawKafka(brokers: string[]): Target & { close(): Promise<void> } {
     name: 'kafkajs raw',
     async createTopic(topic) {
       await connect();
-      await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }], waitForLeaders: true });
+      await admin.createTopics({
+        topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }],
+        waitForLeaders: true,
+      });
     },
     async publish(topic, messages) {
       await producer.send({ topic, messages, acks: -1 });
     },
     async consume(topic, sink) {
-      const consumer = kafka.consumer({ groupId: uniqueName('bench-raw'), maxWaitTimeInMs: 500, allowAutoTopicCreation: false });
+      const consumer = kafka.consumer({
+        groupId: uniqueName('bench-raw'),
+        maxWaitTimeInMs: 500,
+        allowAutoTopicCreation: false,
+      });
       await consumer.connect();
       await consumer.subscribe({ topics: [topic], fromBeginning: true });
       await consumer.run({
@@ -215,7 +237,8 @@ function rawKafka(brokers: string[]): Target & { close(): Promise<void> } {
 function busTarget(name: string, bus: Bus): Target {
   return {
     name,
-    createTopic: (topic) => bus.ensureTopics([{ name: topic, partitions: PARTITIONS, retentionMs: 3_600_000 }]),
+    createTopic: (topic) =>
+      bus.ensureTopics([{ name: topic, partitions: PARTITIONS, retentionMs: 3_600_000 }]),
     publish: (topic, messages) => bus.publish(topic, messages),
     async consume(topic, sink) {
       const sub = await bus.subscribe({
@@ -231,7 +254,10 @@ function busTarget(name: string, bus: Bus): Target {
 
 // ---- main --------------------------------------------------------------------------------------
 
-const fmt = (n: number, digits = 0): string => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '—');
+const fmt = (n: number, digits = 0): string =>
+  Number.isFinite(n)
+    ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
+    : '—';
 
 async function main(): Promise<void> {
   const env = infraEnv();
@@ -247,7 +273,9 @@ async function main(): Promise<void> {
   const keep = (r: Result): void => {
     const prev = best.get(r.name);
     if (!prev || r.rate > prev.rate) best.set(r.name, r);
-    process.stderr.write(`  ${r.name}: ${fmt(r.rate)} msgs/s, p99 under load ${fmt(r.loadP99, 1)} ms, paced p99 ${fmt(r.pacedP99, 1)} ms\n`);
+    process.stderr.write(
+      `  ${r.name}: ${fmt(r.rate)} msgs/s, p99 under load ${fmt(r.loadP99, 1)} ms, paced p99 ${fmt(r.pacedP99, 1)} ms\n`,
+    );
   };
 
   let raw: ReturnType<typeof rawKafka> | undefined;
@@ -258,13 +286,20 @@ async function main(): Promise<void> {
     const plans: (() => Promise<void>)[] = [];
     if (wantKafka) {
       raw = rawKafka(env.kafkaBrokers);
-      kafkaBus = await createKafkaBus({ brokers: env.kafkaBrokers, clientId: 'bench-bus', replicationFactor: 1 });
+      const maxBatchKib = args['max-batch-kib'];
+      kafkaBus = await createKafkaBus({
+        brokers: env.kafkaBrokers,
+        clientId: 'bench-bus',
+        replicationFactor: 1,
+        ...(maxBatchKib ? { producer: { maxBatchBytes: Number(maxBatchKib) * 1024 } } : {}),
+      });
       const rawT = raw;
       const busT = busTarget('kafka bus', kafkaBus);
       plans.push(async () => keep(await scenario(rawT, 'kafkajs raw (baseline)', N, BATCH, WINDOW)));
       // kafkajs' idempotent producer serialises requests per broker; one call at a time is its
       // best configuration here, so the verdict also compares against it.
-      if (WINDOW > 1) plans.push(async () => keep(await scenario(rawT, 'kafkajs raw, one call in flight', N, BATCH, 1)));
+      if (WINDOW > 1)
+        plans.push(async () => keep(await scenario(rawT, 'kafkajs raw, one call in flight', N, BATCH, 1)));
       plans.push(async () => keep(await scenario(busT, 'kafka bus', N, BATCH, WINDOW)));
     }
     if (wantEmbedded) {
@@ -285,10 +320,26 @@ async function main(): Promise<void> {
     // One message per publish call: the naive path for raw kafkajs, coalesced by the buses.
     if (raw && kafkaBus && SINGLE_N > 0) {
       keep(await scenario(raw, 'kafkajs raw, one message per send', SINGLE_N, 1, WINDOW * BATCH));
-      keep(await scenario(busTarget('kafka bus', kafkaBus), 'kafka bus, one message per publish', SINGLE_N, 1, WINDOW * BATCH));
+      keep(
+        await scenario(
+          busTarget('kafka bus', kafkaBus),
+          'kafka bus, one message per publish',
+          SINGLE_N,
+          1,
+          WINDOW * BATCH,
+        ),
+      );
     }
     if (embeddedBus && SINGLE_N > 0) {
-      keep(await scenario(busTarget('embedded bus', embeddedBus), 'embedded bus, one message per publish', SINGLE_N, 1, WINDOW * BATCH));
+      keep(
+        await scenario(
+          busTarget('embedded bus', embeddedBus),
+          'embedded bus, one message per publish',
+          SINGLE_N,
+          1,
+          WINDOW * BATCH,
+        ),
+      );
     }
   } finally {
     await kafkaBus?.close().catch(() => {});
@@ -300,7 +351,16 @@ async function main(): Promise<void> {
 
   const baseline = best.get('kafkajs raw (baseline)');
   const rows = [...best.values()];
-  const header = ['scenario', 'messages', 'msgs/s', 'vs baseline', 'p50 ms (load)', 'p99 ms (load)', 'p50 ms (paced)', 'p99 ms (paced)'];
+  const header = [
+    'scenario',
+    'messages',
+    'msgs/s',
+    'vs baseline',
+    'p50 ms (load)',
+    'p99 ms (load)',
+    'p50 ms (paced)',
+    'p99 ms (paced)',
+  ];
   const table = rows.map((r) => [
     r.name,
     fmt(r.messages),
@@ -312,7 +372,8 @@ async function main(): Promise<void> {
     fmt(r.pacedP99, 1),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const line = (cells: string[]): string =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   console.log('');
   console.log(line(header));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
@@ -324,7 +385,9 @@ async function main(): Promise<void> {
     const bestRaw = Math.max(baseline.rate, sequential?.rate ?? 0);
     const strict = bus.rate / bestRaw;
     console.log('');
-    console.log(`kafka bus throughput = ${ratio.toFixed(2)}× the raw kafkajs baseline, ${strict.toFixed(2)}× the best raw configuration (goal ≥ 0.80×): ${strict >= 0.8 ? 'met' : 'NOT met'}`);
+    console.log(
+      `kafka bus throughput = ${ratio.toFixed(2)}× the raw kafkajs baseline, ${strict.toFixed(2)}× the best raw configuration (goal ≥ 0.80×): ${strict >= 0.8 ? 'met' : 'NOT met'}`,
+    );
     if (strict < 0.8) process.exitCode = 1;
   }
 }

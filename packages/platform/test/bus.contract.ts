@@ -6,7 +6,12 @@
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { context, metrics, propagation, trace, SpanKind } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import {
+  AggregationTemporality,
+  InMemoryMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+} from '@opentelemetry/sdk-metrics';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { uniqueName, waitFor } from '@anfang/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -43,14 +48,19 @@ const FAST_RETRY = { maxAttempts: 4, initialBackoffMs: 100, maxBackoffMs: 400 };
 // One set of OpenTelemetry providers for the whole file, registered before any bus exists.
 const spans = new InMemorySpanExporter();
 const metricExporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
-const metricReader = new PeriodicExportingMetricReader({ exporter: metricExporter, exportIntervalMillis: 3_600_000 });
+const metricReader = new PeriodicExportingMetricReader({
+  exporter: metricExporter,
+  exportIntervalMillis: 3_600_000,
+});
 let telemetryReady = false;
 function setUpTelemetry(): void {
   if (telemetryReady) return;
   telemetryReady = true;
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-  trace.setGlobalTracerProvider(new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter: spans })] }));
+  trace.setGlobalTracerProvider(
+    new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter: spans })] }),
+  );
   metrics.setGlobalMeterProvider(new MeterProvider({ readers: [metricReader] }));
 }
 
@@ -96,7 +106,12 @@ export function busContract(label: string, setup: () => Promise<BusFixture>): vo
       open.push(s);
       return s;
     };
-    const makeTopic = async (bus: Bus, name: string, partitions: number, extra: Partial<TopicSpec> = {}): Promise<string> => {
+    const makeTopic = async (
+      bus: Bus,
+      name: string,
+      partitions: number,
+      extra: Partial<TopicSpec> = {},
+    ): Promise<string> => {
       const topic = uniqueName(`bus-${name}`);
       const spec: TopicSpec = { name: topic, partitions, retentionMs: DAY, ...extra };
       await bus.ensureTopics([spec]);
@@ -104,7 +119,16 @@ export function busContract(label: string, setup: () => Promise<BusFixture>): vo
       return topic;
     };
     /** Collects what a group receives. */
-    const collect = async (bus: Bus, topic: string | string[], group: string, opts: { start?: 'earliest' | 'latest'; partitionsConcurrently?: number; handler?: (m: ReceivedMessage) => Promise<void> } = {}) => {
+    const collect = async (
+      bus: Bus,
+      topic: string | string[],
+      group: string,
+      opts: {
+        start?: 'earliest' | 'latest';
+        partitionsConcurrently?: number;
+        handler?: (m: ReceivedMessage) => Promise<void>;
+      } = {},
+    ) => {
       const received: ReceivedMessage[] = [];
       const sub = track(
         await bus.subscribe({
@@ -141,7 +165,12 @@ export function busContract(label: string, setup: () => Promise<BusFixture>): vo
       const bus = await newBus();
       const topic = await makeTopic(bus, 'basic', 4);
       const ts = Date.now() - 60_000;
-      const messages = Array.from({ length: 20 }, (_, i) => ({ key: `device-${i}`, value: bytes(`v${i}`), headers: { 'x-n': String(i) }, timestamp: ts + i }));
+      const messages = Array.from({ length: 20 }, (_, i) => ({
+        key: `device-${i}`,
+        value: bytes(`v${i}`),
+        headers: { 'x-n': String(i) },
+        timestamp: ts + i,
+      }));
       await bus.publish(topic, messages);
       const { received } = await collect(bus, topic, uniqueName('g-basic'));
       await waitFor(() => received.length >= 20, { timeoutMs: 20_000, message: 'all 20 delivered' });
@@ -176,7 +205,8 @@ export function busContract(label: string, setup: () => Promise<BusFixture>): vo
       // Not awaited one by one: concurrent publish calls must keep call order per key.
       const sends: Promise<void>[] = [];
       for (let seq = 0; seq < perKey; seq++) {
-        for (let k = 0; k < keys; k++) sends.push(bus.publish(topic, [{ key: `key-${k}`, value: bytes(String(seq)) }]));
+        for (let k = 0; k < keys; k++)
+          sends.push(bus.publish(topic, [{ key: `key-${k}`, value: bytes(String(seq)) }]));
       }
       await Promise.all(sends);
       const lastSeen = new Map<string, number>();
@@ -191,7 +221,10 @@ export function busContract(label: string, setup: () => Promise<BusFixture>): vo
           if (seq % 7 === 0) await new Promise((r) => setImmediate(r));
         },
       });
-      await waitFor(() => received.length >= keys * perKey, { timeoutMs: 40_000, message: 'all ordered messages delivered' });
+      await waitFor(() => received.length >= keys * perKey, {
+        timeoutMs: 40_000,
+        message: 'all ordered messages delivered',
+      });
       expect(violations).toEqual([]);
       expect(received.length).toBe(keys * perKey);
     });
@@ -200,7 +233,11 @@ export function busContract(label: string, setup: () => Promise<BusFixture>): vo
       const writer = await newBus();
       const topic = await makeTopic(writer, 'durable', 3);
       const n = 500;
-      await Promise.all(Array.from({ length: n }, (_, i) => writer.publish(topic, [{ key: `k${i % 17}`, value: bytes(`m${i}`) }])));
+      await Promise.all(
+        Array.from({ length: n }, (_, i) =>
+          writer.publish(topic, [{ key: `k${i % 17}`, value: bytes(`m${i}`) }]),
+        ),
+      );
       await writer.close();
       const reader = await newBus();
       const { received } = await collect(reader, topic, uniqueName('g-durable'));
@@ -212,22 +249,33 @@ export function busContract(label: string, setup: () => Promise<BusFixture>): vo
       const bus = await newBus();
       const topic = await makeTopic(bus, 'resume', 2);
       const group = uniqueName('g-resume');
-      await bus.publish(topic, Array.from({ length: 5 }, (_, i) => ({ key: `k${i}`, value: bytes(`first-${i}`) })));
+      await bus.publish(
+        topic,
+        Array.from({ length: 5 }, (_, i) => ({ key: `k${i}`, value: bytes(`first-${i}`) })),
+      );
       const first = await collect(bus, topic, group);
       await waitFor(() => first.received.length >= 5, { timeoutMs: 20_000 });
       await first.sub.close();
-      await bus.publish(topic, Array.from({ length: 5 }, (_, i) => ({ key: `k${i}`, value: bytes(`second-${i}`) })));
+      await bus.publish(
+        topic,
+        Array.from({ length: 5 }, (_, i) => ({ key: `k${i}`, value: bytes(`second-${i}`) })),
+      );
       const bus2 = await newBus();
       const second = await collect(bus2, topic, group);
       await waitFor(() => second.received.length >= 5, { timeoutMs: 20_000 });
       await new Promise((r) => setTimeout(r, 500));
-      expect(second.received.map((m) => text(m.value)).sort()).toEqual(Array.from({ length: 5 }, (_, i) => `second-${i}`));
+      expect(second.received.map((m) => text(m.value)).sort()).toEqual(
+        Array.from({ length: 5 }, (_, i) => `second-${i}`),
+      );
     });
 
     it('two groups each see every message', async () => {
       const bus = await newBus();
       const topic = await makeTopic(bus, 'groups', 3);
-      await bus.publish(topic, Array.from({ length: 30 }, (_, i) => ({ key: `k${i}`, value: bytes(`${i}`) })));
+      await bus.publish(
+        topic,
+        Array.from({ length: 30 }, (_, i) => ({ key: `k${i}`, value: bytes(`${i}`) })),
+      );
       const a = await collect(bus, topic, uniqueName('g-a'));
       const b = await collect(bus, topic, uniqueName('g-b'));
       await waitFor(() => a.received.length >= 30 && b.received.length >= 30, { timeoutMs: 20_000 });
@@ -246,27 +294,45 @@ export function busContract(label: string, setup: () => Promise<BusFixture>): vo
       const probeKeys = ['p0', 'p1', 'p2', 'p3', 'p4', 'p5', 'p6', 'p7', 'p8', 'p9'];
       await waitFor(
         async () => {
-          await busA.publish(topic, probeKeys.map((k) => ({ key: k, value: bytes('probe') })));
+          await busA.publish(
+            topic,
+            probeKeys.map((k) => ({ key: k, value: bytes('probe') })),
+          );
           await new Promise((r) => setTimeout(r, 300));
           const partsA = new Set(a.received.map((m) => m.partition));
           const partsB = new Set(b.received.map((m) => m.partition));
-          return partsA.size > 0 && partsB.size > 0 && [...partsA].every((p) => !partsB.has(p)) && partsA.size + partsB.size === 4;
+          return (
+            partsA.size > 0 &&
+            partsB.size > 0 &&
+            [...partsA].every((p) => !partsB.has(p)) &&
+            partsA.size + partsB.size === 4
+          );
         },
         { timeoutMs: 40_000, intervalMs: 500, message: 'both members own partitions' },
       );
       await new Promise((r) => setTimeout(r, 500));
       const n = 400;
-      await busA.publish(topic, Array.from({ length: n }, (_, i) => ({ key: `key-${i}`, value: bytes(`real-${i}`) })));
+      await busA.publish(
+        topic,
+        Array.from({ length: n }, (_, i) => ({ key: `key-${i}`, value: bytes(`real-${i}`) })),
+      );
       const real = () => [...a.received, ...b.received].filter((m) => text(m.value).startsWith('real-'));
-      await waitFor(() => real().length >= n, { timeoutMs: 30_000, message: 'all steady-state messages delivered' });
+      await waitFor(() => real().length >= n, {
+        timeoutMs: 30_000,
+        message: 'all steady-state messages delivered',
+      });
       await new Promise((r) => setTimeout(r, 500));
       const values = real().map((m) => text(m.value));
       expect(values.length).toBe(n);
       expect(new Set(values).size).toBe(n);
       expect(a.received.some((m) => text(m.value).startsWith('real-'))).toBe(true);
       expect(b.received.some((m) => text(m.value).startsWith('real-'))).toBe(true);
-      const partsA = new Set(a.received.filter((m) => text(m.value).startsWith('real-')).map((m) => m.partition));
-      const partsB = new Set(b.received.filter((m) => text(m.value).startsWith('real-')).map((m) => m.partition));
+      const partsA = new Set(
+        a.received.filter((m) => text(m.value).startsWith('real-')).map((m) => m.partition),
+      );
+      const partsB = new Set(
+        b.received.filter((m) => text(m.value).startsWith('real-')).map((m) => m.partition),
+      );
       expect([...partsA].filter((p) => partsB.has(p))).toEqual([]);
     });
 
@@ -296,7 +362,10 @@ export function busContract(label: string, setup: () => Promise<BusFixture>): vo
         { key: 'k1', value: bytes('flaky'), headers: { [HEADER.eventId]: 'e-flaky' } },
         { key: 'k2', value: bytes('fine') },
       ]);
-      await waitFor(() => done.includes('flaky'), { timeoutMs: 30_000, message: 'flaky message finally handled' });
+      await waitFor(() => done.includes('flaky'), {
+        timeoutMs: 30_000,
+        message: 'flaky message finally handled',
+      });
       expect(done.filter((d) => d === 'flaky')).toHaveLength(1);
       expect(done).toContain('fine');
       expect(attempts.map((a) => a.attempt)).toEqual([undefined, '2', '3']);
@@ -335,8 +404,13 @@ export function busContract(label: string, setup: () => Promise<BusFixture>): vo
         { key: 'other', value: bytes('always-fails') },
         { key: 'other', value: bytes('after-failure') },
       ]);
-      await waitFor(() => dlq.received.length >= 2, { timeoutMs: 30_000, message: 'two messages in the DLQ' });
-      await waitFor(() => handled.includes('after-poison') && handled.includes('after-failure'), { timeoutMs: 10_000 });
+      await waitFor(() => dlq.received.length >= 2, {
+        timeoutMs: 30_000,
+        message: 'two messages in the DLQ',
+      });
+      await waitFor(() => handled.includes('after-poison') && handled.includes('after-failure'), {
+        timeoutMs: 10_000,
+      });
       const poison = dlq.received.find((m) => text(m.value) === 'poison')!;
       expect(poison.key).toBe('same');
       expect(poison.headers[HEADER.dlqReason]).toBe('permanent: PermanentError: cannot ever work');
@@ -358,13 +432,23 @@ export function busContract(label: string, setup: () => Promise<BusFixture>): vo
       const topicName = await makeTopic(bus, 'undecodable', 1, { companions: true });
       const statuses = statusTopic(topicName);
       const got: string[] = [];
-      track(await consume(bus, { group: uniqueName('g-undec'), topics: [statuses], start: 'earliest', retry: FAST_RETRY, handler: async (e) => void got.push(e.payload.device?.deviceId ?? '') }));
+      track(
+        await consume(bus, {
+          group: uniqueName('g-undec'),
+          topics: [statuses],
+          start: 'earliest',
+          retry: FAST_RETRY,
+          handler: async (e) => void got.push(e.payload.device?.deviceId ?? ''),
+        }),
+      );
       const dlq = await collect(bus, `${topicName}.dlq`, uniqueName('g-undec-dlq'));
       await bus.publish(topicName, [{ key: 'x', value: new Uint8Array([0xff, 0x00, 0x13]) }]);
       const publisher = createEventPublisher({ bus, producer: 'contract-test' });
       await publisher.publish(statuses, { device: { deviceId: 'readable' } });
       await waitFor(() => got.includes('readable') && dlq.received.length === 1, { timeoutMs: 30_000 });
-      expect(dlq.received[0]!.headers[HEADER.dlqReason]).toMatch(/^permanent: PermanentError: undecodable anfang\.device\.v1\.DeviceStatusChanged: /);
+      expect(dlq.received[0]!.headers[HEADER.dlqReason]).toMatch(
+        /^permanent: PermanentError: undecodable anfang\.device\.v1\.DeviceStatusChanged: /,
+      );
     });
 
     it('replays a group from earliest, from a timestamp, from offsets and from latest; refuses while members run', async () => {
@@ -372,7 +456,14 @@ export function busContract(label: string, setup: () => Promise<BusFixture>): vo
       const topic = await makeTopic(bus, 'replay', 2);
       const group = uniqueName('g-replay');
       const base = Date.now() - 3_600_000;
-      await bus.publish(topic, Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: bytes(`${i}`), timestamp: base + i * 1000 })));
+      await bus.publish(
+        topic,
+        Array.from({ length: 10 }, (_, i) => ({
+          key: `k${i}`,
+          value: bytes(`${i}`),
+          timestamp: base + i * 1000,
+        })),
+      );
       const first = await collect(bus, topic, group);
       await waitFor(() => first.received.length >= 10, { timeoutMs: 20_000 });
       await expect(bus.replay(group, topic, { kind: 'earliest' })).rejects.toThrow();
@@ -391,7 +482,9 @@ export function busContract(label: string, setup: () => Promise<BusFixture>): vo
       const partition = partitionForKey('k3', 2);
       await bus.replay(group, topic, { kind: 'offsets', offsets: [{ partition, offset: '0' }] });
       const fromOffsets = await again();
-      const onPartition = Array.from({ length: 10 }, (_, i) => i).filter((i) => partitionForKey(`k${i}`, 2) === partition).map(String);
+      const onPartition = Array.from({ length: 10 }, (_, i) => i)
+        .filter((i) => partitionForKey(`k${i}`, 2) === partition)
+        .map(String);
       expect(fromOffsets).toEqual(onPartition);
       await bus.replay(group, topic, { kind: 'earliest' });
       await bus.replay(group, topic, { kind: 'latest' });
@@ -403,7 +496,13 @@ export function busContract(label: string, setup: () => Promise<BusFixture>): vo
       const topicName = await makeTopic(bus, 'events', 2, { companions: true });
       const statuses = statusTopic(topicName);
       const cache = createMemoryCache({ keyPrefix: 'test:' });
-      const handled: { id: string; text: string; traceId: string | undefined; meta: EventMeta | null | undefined; headers: Record<string, string> }[] = [];
+      const handled: {
+        id: string;
+        text: string;
+        traceId: string | undefined;
+        meta: EventMeta | null | undefined;
+        headers: Record<string, string>;
+      }[] = [];
       const group = uniqueName('g-events');
       track(
         await consume(bus, {
@@ -413,7 +512,13 @@ export function busContract(label: string, setup: () => Promise<BusFixture>): vo
           dedupe: cache,
           retry: FAST_RETRY,
           handler: async (event, message) => {
-            handled.push({ id: event.eventId, text: event.payload.device?.deviceId ?? '', traceId: trace.getActiveSpan()?.spanContext().traceId, meta: event.payload.meta, headers: message.headers });
+            handled.push({
+              id: event.eventId,
+              text: event.payload.device?.deviceId ?? '',
+              traceId: trace.getActiveSpan()?.spanContext().traceId,
+              meta: event.payload.meta,
+              headers: message.headers,
+            });
           },
         }),
       );
@@ -424,7 +529,16 @@ export function busContract(label: string, setup: () => Promise<BusFixture>): vo
       const id = await tracer.startActiveSpan('rpc', async (span) => {
         rootTraceId = span.spanContext().traceId;
         try {
-          return await publisher.publish(statuses, { device: { deviceId: 'hello' } }, { key: 'device-1', compoundId: '370303001001001', occurredAt, eventId: '0190f0b4-0000-7000-8000-000000000001' });
+          return await publisher.publish(
+            statuses,
+            { device: { deviceId: 'hello' } },
+            {
+              key: 'device-1',
+              compoundId: '370303001001001',
+              occurredAt,
+              eventId: '0190f0b4-0000-7000-8000-000000000001',
+            },
+          );
         } finally {
           span.end();
         }
@@ -449,7 +563,10 @@ export function busContract(label: string, setup: () => Promise<BusFixture>): vo
       expect(first.meta?.eventType).toBe('anfang.device.v1.DeviceStatusChanged');
       expect(first.meta?.producer).toBe('contract-test');
       expect(first.meta?.compoundId).toBe('370303001001001');
-      expect(first.meta?.occurredAt).toEqual({ seconds: Math.floor(occurredAt.getTime() / 1000), nanos: 678_000_000 });
+      expect(first.meta?.occurredAt).toEqual({
+        seconds: Math.floor(occurredAt.getTime() / 1000),
+        nanos: 678_000_000,
+      });
       expect(first.meta?.traceparent).toBe(first.headers[HEADER.traceparent]);
       const finished = spans.getFinishedSpans().filter((s) => s.spanContext().traceId === rootTraceId);
       const send = finished.find((s) => s.kind === SpanKind.PRODUCER && s.name === `send ${topicName}`);
@@ -459,7 +576,12 @@ export function busContract(label: string, setup: () => Promise<BusFixture>): vo
       expect(process!.parentSpanContext?.spanId).toBe(send!.spanContext().spanId);
       expect(process!.links.map((l) => l.context.spanId)).toContain(send!.spanContext().spanId);
       expect(await metricSum('anfang.bus.duplicates', { 'messaging.destination.name': topicName })).toBe(1);
-      expect(await metricSum('messaging.client.consumed.messages', { 'messaging.destination.name': topicName, 'messaging.consumer.group.name': group })).toBe(3);
+      expect(
+        await metricSum('messaging.client.consumed.messages', {
+          'messaging.destination.name': topicName,
+          'messaging.consumer.group.name': group,
+        }),
+      ).toBe(3);
     });
   });
 }

@@ -51,47 +51,70 @@ describe('embedded bus: SIGKILL of producer and consumer', () => {
     pool = new pg.Pool({ connectionString: db.url, max: 2 });
   });
   afterAll(async () => {
-    for (const p of running) if (p.process.exitCode === null && p.process.signalCode === null) p.process.kill('SIGKILL');
+    for (const p of running)
+      if (p.process.exitCode === null && p.process.signalCode === null) p.process.kill('SIGKILL');
     await pool?.end();
     await db?.drop();
   });
 
   it('delivers every acknowledged message after a restart, exactly once after dedupe', async () => {
+    try {
+      await scenario();
+    } catch (error) {
+      // The children's stderr explains most failures.
+      for (const p of running)
+        if (p.stderr) console.error(`child ${p.process.spawnargs.slice(2, 3).join(' ')}:`, p.stderr);
+      throw error;
+    }
+  }, 180_000);
+
+  async function scenario(): Promise<void> {
     const topic = uniqueName('bus-sigkill');
     const group = uniqueName('g-sigkill');
 
     const producer = start(['producer', db.url, topic]);
     running.push(producer);
-    await waitFor(() => producer.lines.includes('READY'), { timeoutMs: 30_000, message: `producer ready (${producer.stderr})` });
+    await waitFor(() => producer.lines.includes('READY'), { timeoutMs: 30_000, message: 'producer ready' });
     const consumer1 = start(['consumer', db.url, topic, group, '1']);
     running.push(consumer1);
 
     // Mid-stream: the producer has acknowledged plenty and the consumer has handled some.
-    await waitFor(() => ids(producer, 'ACK').length >= 1_500 && ids(consumer1, 'GOT').length >= 300, {
+    await waitFor(() => ids(producer, 'ACK').length >= 500 && ids(consumer1, 'GOT').length >= 100, {
       timeoutMs: 60_000,
-      message: `both running (producer: ${producer.stderr}; consumer: ${consumer1.stderr})`,
+      message: 'producer and consumer running',
     });
     await Promise.all([kill(producer), kill(consumer1)]);
     const acked = new Set(ids(producer, 'ACK'));
     const sent = new Set(ids(producer, 'SEND'));
     const gotBefore = ids(consumer1, 'GOT').length;
-    expect(acked.size).toBeGreaterThanOrEqual(1_500);
+    expect(acked.size).toBeGreaterThanOrEqual(500);
 
     const consumer2 = start(['consumer', db.url, topic, group, '2']);
     running.push(consumer2);
     const delivered = async (): Promise<Set<string>> => {
-      const { rows } = await pool.query<{ event_id: string }>('SELECT DISTINCT event_id FROM sigkill_deliveries');
+      const { rows } = await pool.query<{ event_id: string }>(
+        'SELECT DISTINCT event_id FROM sigkill_deliveries',
+      );
       return new Set(rows.map((r) => r.event_id));
     };
-    await waitFor(async () => {
-      const got = await delivered();
-      return [...acked].every((id) => got.has(id));
-    }, { timeoutMs: 60_000, intervalMs: 250, message: `restarted consumer delivers every acknowledged message (${consumer2.stderr})` });
+    await waitFor(
+      async () => {
+        const got = await delivered();
+        return [...acked].every((id) => got.has(id));
+      },
+      {
+        timeoutMs: 60_000,
+        intervalMs: 250,
+        message: 'the restarted consumer delivers every acknowledged message',
+      },
+    );
     // Let it drain what was committed but not acknowledged before the kill, then stop it too.
     await new Promise((r) => setTimeout(r, 1_500));
     await kill(consumer2);
 
-    const { rows: deliveries } = await pool.query<{ event_id: string; run: number }>('SELECT event_id, run FROM sigkill_deliveries');
+    const { rows: deliveries } = await pool.query<{ event_id: string; run: number }>(
+      'SELECT event_id, run FROM sigkill_deliveries',
+    );
     const byId = new Map<string, number>();
     for (const d of deliveries) byId.set(d.event_id, (byId.get(d.event_id) ?? 0) + 1);
     // At-least-once: every acknowledged message reached the group.
@@ -103,12 +126,14 @@ describe('embedded bus: SIGKILL of producer and consumer', () => {
     expect(duplicates).toBeLessThanOrEqual(4 * 50);
     // After dedupe by event id, each message was applied exactly once.
     const { rows: marks } = await pool.query<{ n: string }>('SELECT count(*) AS n FROM sigkill_marks');
-    const { rows: counts } = await pool.query<{ n: string }>('SELECT coalesce(sum(n), 0) AS n FROM sigkill_counts');
+    const { rows: counts } = await pool.query<{ n: string }>(
+      'SELECT coalesce(sum(n), 0) AS n FROM sigkill_counts',
+    );
     expect(Number(marks[0]!.n)).toBe(byId.size);
     expect(Number(counts[0]!.n)).toBe(byId.size);
     console.info(
       `sigkill: ${acked.size} acknowledged, ${sent.size - acked.size} in flight at the kill, ${gotBefore} handled before it, ` +
         `${byId.size} distinct delivered, ${duplicates} redelivered after the restart`,
     );
-  }, 180_000);
+  }
 });

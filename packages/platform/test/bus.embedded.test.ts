@@ -42,7 +42,12 @@ describe('embedded log specifics', () => {
   };
   const collect = async (bus: Bus, topic: string) => {
     const received: ReceivedMessage[] = [];
-    const sub = await bus.subscribe({ group: uniqueName('g'), topics: [topic], start: 'earliest', handler: async (m) => void received.push(m) });
+    const sub = await bus.subscribe({
+      group: uniqueName('g'),
+      topics: [topic],
+      start: 'earliest',
+      handler: async (m) => void received.push(m),
+    });
     buses.unshift(sub);
     return received;
   };
@@ -61,9 +66,10 @@ describe('embedded log specifics', () => {
     const client = new pg.Client({ connectionString: specific!.url });
     await client.connect();
     const append = (value: string) =>
-      client.query('SELECT bus.append($1::text[], $2::int[], $3::text[], $4::bytea[], $5::jsonb, $6::bigint[])', [
-        [topic], [0], ['k'], [Buffer.from(value)], '[{}]', [Date.now()],
-      ]);
+      client.query(
+        'SELECT bus.append($1::text[], $2::int[], $3::text[], $4::bytea[], $5::jsonb, $6::bigint[])',
+        [[topic], [0], ['k'], [Buffer.from(value)], '[{}]', [Date.now()]],
+      );
     try {
       // A rolled-back append returns its offset.
       await client.query('BEGIN');
@@ -73,7 +79,9 @@ describe('embedded log specifics', () => {
       await client.query('BEGIN');
       await append('first');
       let secondDone = false;
-      const second = bus.publish(topic, [{ key: 'k', value: Buffer.from('second') }]).then(() => (secondDone = true));
+      const second = bus
+        .publish(topic, [{ key: 'k', value: Buffer.from('second') }])
+        .then(() => (secondDone = true));
       await new Promise((r) => setTimeout(r, 800));
       expect(secondDone).toBe(false);
       expect(received).toEqual([]);
@@ -99,8 +107,16 @@ describe('embedded log specifics', () => {
     ]);
     const now = Date.now();
     await bus.publish(timed, [
-      ...Array.from({ length: 5 }, (_, i) => ({ key: 'same', value: Buffer.from(`old-${i}`), timestamp: now - 120_000 + i })),
-      ...Array.from({ length: 3 }, (_, i) => ({ key: 'same', value: Buffer.from(`new-${i}`), timestamp: now + i })),
+      ...Array.from({ length: 5 }, (_, i) => ({
+        key: 'same',
+        value: Buffer.from(`old-${i}`),
+        timestamp: now - 120_000 + i,
+      })),
+      ...Array.from({ length: 3 }, (_, i) => ({
+        key: 'same',
+        value: Buffer.from(`new-${i}`),
+        timestamp: now + i,
+      })),
     ]);
     await bus.publish(compacted, [
       { key: 'k1', value: Buffer.from('k1-v1') },

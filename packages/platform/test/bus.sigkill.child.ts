@@ -13,7 +13,13 @@
 import { writeSync } from 'node:fs';
 import pg from 'pg';
 import { eventCodecs } from '@anfang/contracts';
-import { consume, createEmbeddedBus, createEventPublisher, uuidv7, type TopicDefinition } from '../src/bus/index.ts';
+import {
+  consume,
+  createEmbeddedBus,
+  createEventPublisher,
+  uuidv7,
+  type TopicDefinition,
+} from '../src/bus/index.ts';
 
 const [mode, url, topicName, group, run] = process.argv.slice(2);
 if (!mode || !url || !topicName) throw new Error('usage: producer|consumer <pgUrl> <topic> [group run]');
@@ -64,7 +70,9 @@ if (mode === 'producer') {
 } else if (mode === 'consumer') {
   if (!group || !run) throw new Error('consumer needs <group> <run>');
   const pool = new pg.Pool({ connectionString: url, max: 4 });
-  await pool.query(`CREATE TABLE IF NOT EXISTS sigkill_deliveries (event_id text NOT NULL, run int NOT NULL, at timestamptz NOT NULL DEFAULT now())`);
+  await pool.query(
+    `CREATE TABLE IF NOT EXISTS sigkill_deliveries (event_id text NOT NULL, run int NOT NULL, at timestamptz NOT NULL DEFAULT now())`,
+  );
   await pool.query(`CREATE TABLE IF NOT EXISTS sigkill_marks (event_id text PRIMARY KEY, run int NOT NULL)`);
   await pool.query(`CREATE TABLE IF NOT EXISTS sigkill_counts (device text PRIMARY KEY, n int NOT NULL)`);
   await consume(bus, {
@@ -72,13 +80,19 @@ if (mode === 'producer') {
     topics: [topic],
     start: 'earliest',
     handler: async (event) => {
-      await pool.query('INSERT INTO sigkill_deliveries (event_id, run) VALUES ($1, $2)', [event.eventId, Number(run)]);
+      await pool.query('INSERT INTO sigkill_deliveries (event_id, run) VALUES ($1, $2)', [
+        event.eventId,
+        Number(run),
+      ]);
       // The effect (a counter, not idempotent by itself) and its dedupe mark commit together:
       // applied exactly once per event id.
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
-        const mark = await client.query('INSERT INTO sigkill_marks (event_id, run) VALUES ($1, $2) ON CONFLICT (event_id) DO NOTHING', [event.eventId, Number(run)]);
+        const mark = await client.query(
+          'INSERT INTO sigkill_marks (event_id, run) VALUES ($1, $2) ON CONFLICT (event_id) DO NOTHING',
+          [event.eventId, Number(run)],
+        );
         if (mark.rowCount === 1) {
           await client.query(
             'INSERT INTO sigkill_counts (device, n) VALUES ($1, 1) ON CONFLICT (device) DO UPDATE SET n = sigkill_counts.n + 1',

@@ -159,6 +159,7 @@ describe('loadConfig', () => {
       env: {
         OTEL_SERVICE_NAME: 'patrol',
         BUS_KIND: 'embedded',
+        BUS_DATABASE_URL: 'postgresql://localhost/anfang_bus',
         DATABASE_URL: 'postgresql://localhost/patrol',
         CACHE_KIND: 'memory',
         OBJECTS_KIND: 'directory',
@@ -168,6 +169,16 @@ describe('loadConfig', () => {
     });
     expect(config.BUS_KIND).toBe('embedded');
     expect(config.KAFKA_BROKERS).toBeUndefined();
+  });
+
+  it('requires the bus database in embedded mode', () => {
+    const problems = problemsOf(() =>
+      loadConfig(composeEnv(serviceEnv, busEnv), {
+        env: { OTEL_SERVICE_NAME: 'patrol', BUS_KIND: 'embedded' },
+        exitOnError: false,
+      }),
+    );
+    expect(problems).toEqual([{ key: 'BUS_DATABASE_URL', reason: 'required when BUS_KIND=embedded' }]);
   });
 
   it('composes a service schema with its own keys and rules', () => {

@@ -5,6 +5,7 @@
  *   --mode local: the real local infrastructure (./anfang infra up), each service its own process.
  *   --services a,b   only these services (default: every service under services/).
  *   --port 8080      the status page.
+ *   --grpc-base-port 50051 --http-base-port 8081   service i listens on base + i.
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -17,6 +18,8 @@ const { values } = parseArgs({
     port: { type: 'string', default: '8080' },
     'data-dir': { type: 'string' },
     'postgres-port': { type: 'string', default: '54329' },
+    'grpc-base-port': { type: 'string', default: '50051' },
+    'http-base-port': { type: 'string', default: '8081' },
   },
 });
 
@@ -32,10 +35,15 @@ try {
   const platform = await startPlatform({
     root,
     mode,
-    services: values.services?.split(',').map((s) => s.trim()).filter(Boolean),
+    services: values.services
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
     statusPort: Number(values.port),
     dataDir: values['data-dir'] ?? join(root, 'var/embedded'),
     postgresPort: Number(values['postgres-port']),
+    grpcBasePort: Number(values['grpc-base-port']),
+    httpBasePort: Number(values['http-base-port']),
     log,
   });
   let stopping = false;

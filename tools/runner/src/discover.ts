@@ -46,13 +46,18 @@ export async function loadServiceModule(service: DiscoveredService): Promise<Ser
     throw new Error(`${service.modulePath} must export a ServiceModule as default`);
   }
   if (module.name !== service.name) {
-    throw new Error(`service folder ${service.name} exports a module named ${module.name}: one name for one thing`);
+    throw new Error(
+      `service folder ${service.name} exports a module named ${module.name}: one name for one thing`,
+    );
   }
   return module;
 }
 
 /** Picks the requested services; an unknown name is an error that lists the known ones. */
-export function selectServices(all: DiscoveredService[], requested: string[] | undefined): DiscoveredService[] {
+export function selectServices(
+  all: DiscoveredService[],
+  requested: string[] | undefined,
+): DiscoveredService[] {
   if (!requested || requested.length === 0) return all;
   const byName = new Map(all.map((s) => [s.name, s]));
   return requested.map((name) => {

@@ -1,16 +1,24 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
 import pg from 'pg';
+import { connectionEnv, up as infraUp } from '@anfang/infra';
 import { allTopics } from '@anfang/contracts/topics';
 import { createBus, type Bus } from '@anfang/platform/bus';
 import type { RunningService, ServiceEnv } from '@anfang/platform/service';
-import { databaseNameFor, discoverServices, loadServiceModule, selectServices, type DiscoveredService } from './discover.ts';
+import {
+  databaseNameFor,
+  discoverServices,
+  loadServiceModule,
+  selectServices,
+  type DiscoveredService,
+} from './discover.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgresServer } from './embedded-postgres.ts';
 import { startStatusServer, type ComponentStatus } from './status-server.ts';
 
 export interface RunnerOptions {
+  /** Where services/ is looked up. */
   readonly root: string;
   readonly mode: 'embedded' | 'local';
   readonly services?: string[];
@@ -18,6 +26,9 @@ export interface RunnerOptions {
   /** Embedded mode: where Postgres data and objects live. */
   readonly dataDir: string;
   readonly postgresPort: number;
+  /** Service i gets gRPC port grpcBasePort + i and HTTP port httpBasePort + i. */
+  readonly grpcBasePort: number;
+  readonly httpBasePort: number;
   readonly log: (line: string) => void;
 }
 
@@ -39,7 +50,7 @@ interface LocalInfraEnv {
 /** A started service, whichever way it runs. */
 interface ServiceHandle {
   readonly name: string;
-  status(): ComponentStatus;
+  status(): Promise<ComponentStatus>;
   stop(): Promise<void>;
 }
 
@@ -82,12 +93,14 @@ export async function startPlatform(options: RunnerOptions): Promise<RunningPlat
     };
   } else {
     log('starting the local infrastructure (./anfang infra up)');
-    await runToCompletion('node', [join(options.root, 'tools/infra/src/cli.ts'), 'up'], options.root);
-    const infra = JSON.parse(
-      await readFile(join(options.root, '.cache/infra/env.json'), 'utf8'),
-    ) as LocalInfraEnv;
+    await infraUp();
+    const infra = connectionEnv() as unknown as LocalInfraEnv;
     pgAdminUrl = infra.ANFANG_PG_URL;
-    bus = await createBus({ kind: 'kafka', brokers: infra.ANFANG_KAFKA_BROKERS.split(','), clientId: 'anfang-runner' });
+    bus = await createBus({
+      kind: 'kafka',
+      brokers: infra.ANFANG_KAFKA_BROKERS.split(','),
+      clientId: 'anfang-runner',
+    });
     baseEnv = {
       BUS_KIND: 'kafka',
       KAFKA_BROKERS: infra.ANFANG_KAFKA_BROKERS,
@@ -137,12 +150,14 @@ export async function startPlatform(options: RunnerOptions): Promise<RunningPlat
       OTEL_TRACES_EXPORTER: 'none',
       LOG_LEVEL: 'info',
       DATABASE_URL: withDatabase(pgAdminUrl, database),
-      GRPC_PORT: String(50051 + index),
-      HTTP_PORT: String(8081 + index),
+      GRPC_PORT: String(options.grpcBasePort + index),
+      HTTP_PORT: String(options.httpBasePort + index),
     };
     log(`starting ${service.name}`);
     const handle =
-      options.mode === 'embedded' ? await startInProcess(service, env) : startAsProcess(service, env, options.root, log);
+      options.mode === 'embedded'
+        ? await startInProcess(service, env)
+        : startAsProcess(service, env, options.root, log);
     handles.push(handle);
   }
 
@@ -153,18 +168,21 @@ export async function startPlatform(options: RunnerOptions): Promise<RunningPlat
       mode: options.mode,
       startedAt,
       infrastructure: await Promise.all([checkPostgres(), checkBus()]),
-      services: handles.map((h) => h.status()),
+      services: await Promise.all(handles.map((h) => h.status())),
     }),
   });
   const statusUrl = `http://127.0.0.1:${options.statusPort}/`;
-  log(`status: ${statusUrl}  (${selected.length} service(s): ${selected.map((s) => s.name).join(', ') || 'none yet'})`);
+  log(
+    `status: ${statusUrl}  (${selected.length} service(s): ${selected.map((s) => s.name).join(', ') || 'none yet'})`,
+  );
 
   return {
     statusUrl,
     async stop(): Promise<void> {
       if (shuttingDown) return;
       shuttingDown = true;
-      for (const handle of [...handles].reverse()) await handle.stop().catch((e: unknown) => log(`${handle.name}: ${String(e)}`));
+      for (const handle of [...handles].reverse())
+        await handle.stop().catch((e: unknown) => log(`${handle.name}: ${String(e)}`));
       await new Promise<void>((resolve) => statusServer.close(() => resolve()));
       for (const step of stack.reverse()) await step().catch((e: unknown) => log(`shutdown: ${String(e)}`));
     },
@@ -176,7 +194,7 @@ async function startInProcess(service: DiscoveredService, env: ServiceEnv): Prom
   const running: RunningService = await module.start(env, { ownsProcess: false });
   return {
     name: service.name,
-    status: () => ({
+    status: async () => ({
       name: service.name,
       ok: running.ready(),
       detail: `${module.description} — grpc :${running.ports.grpc ?? '-'} http :${running.ports.http ?? '-'}`,
@@ -203,7 +221,16 @@ function startAsProcess(
   });
   return {
     name: service.name,
-    status: () => ({ name: service.name, ok: exited === undefined, detail: exited ?? `pid ${child.pid}` }),
+    status: async () => {
+      if (exited !== undefined) return { name: service.name, ok: false, detail: exited };
+      const detail = `pid ${child.pid} — grpc :${env.GRPC_PORT} http :${env.HTTP_PORT}`;
+      try {
+        const response = await fetch(`http://127.0.0.1:${env.HTTP_PORT}/readyz`, { signal: AbortSignal.timeout(2000) });
+        return { name: service.name, ok: response.status === 200, detail: `${detail} — /readyz ${response.status}` };
+      } catch {
+        return { name: service.name, ok: false, detail: `${detail} — starting` };
+      }
+    },
     stop: () =>
       new Promise<void>((resolve) => {
         if (exited !== undefined) return resolve();
@@ -228,12 +255,4 @@ function withDatabase(url: string, database: string): string {
   const parsed = new URL(url);
   parsed.pathname = `/${database}`;
   return parsed.toString();
-}
-
-function runToCompletion(command: string, args: string[], cwd: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, stdio: 'inherit' });
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} exited ${code}`))));
-  });
 }

@@ -33,7 +33,8 @@ export function startStatusServer(options: {
       (status) => {
         const ready =
           !options.isShuttingDown() && [...status.infrastructure, ...status.services].every((c) => c.ok);
-        if (path === '/readyz') return send(ready ? 200 : 503, 'text/plain', ready ? 'ready\n' : 'not ready\n');
+        if (path === '/readyz')
+          return send(ready ? 200 : 503, 'text/plain', ready ? 'ready\n' : 'not ready\n');
         if (path === '/status') return send(200, 'application/json', JSON.stringify(status, null, 2));
         if (path === '/') return send(200, 'text/html; charset=utf-8', renderPage(status, ready));
         return send(404, 'text/plain', 'not found\n');
@@ -47,8 +48,7 @@ export function startStatusServer(options: {
   });
 }
 
-const escapeHtml = (text: string): string =>
-  text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 function renderPage(status: PlatformStatus, ready: boolean): string {
   const rows = (items: readonly ComponentStatus[]): string =>

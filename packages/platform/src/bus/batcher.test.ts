@@ -6,7 +6,10 @@ const msg = (key: string, size = 10) => ({ key, value: new Uint8Array(size) });
 describe('PublishBatcher', () => {
   it('coalesces concurrent calls into one send, in call order', async () => {
     const sends: PendingPublish[][] = [];
-    const batcher = new PublishBatcher(async (batch) => void sends.push([...batch]), { maxMessages: 1000, maxBytes: 1 << 20 });
+    const batcher = new PublishBatcher(async (batch) => void sends.push([...batch]), {
+      maxMessages: 1000,
+      maxBytes: 1 << 20,
+    });
     await Promise.all(Array.from({ length: 50 }, (_, i) => batcher.publish('t', [msg(`k${i}`)])));
     expect(sends).toHaveLength(1);
     expect(sends[0]!.map((e) => e.messages[0]!.key)).toEqual(Array.from({ length: 50 }, (_, i) => `k${i}`));
@@ -36,11 +39,23 @@ describe('PublishBatcher', () => {
 
   it('respects the message and byte limits, but sends an oversized call alone', async () => {
     const sizes: number[] = [];
-    const batcher = new PublishBatcher(async (batch) => void sizes.push(batch.reduce((n, e) => n + e.messages.length, 0)), { maxMessages: 10, maxBytes: 1 << 20 });
+    const batcher = new PublishBatcher(
+      async (batch) => void sizes.push(batch.reduce((n, e) => n + e.messages.length, 0)),
+      { maxMessages: 10, maxBytes: 1 << 20 },
+    );
     await Promise.all([
-      batcher.publish('t', Array.from({ length: 6 }, (_, i) => msg(`a${i}`))),
-      batcher.publish('t', Array.from({ length: 6 }, (_, i) => msg(`b${i}`))),
-      batcher.publish('t', Array.from({ length: 25 }, (_, i) => msg(`c${i}`))),
+      batcher.publish(
+        't',
+        Array.from({ length: 6 }, (_, i) => msg(`a${i}`)),
+      ),
+      batcher.publish(
+        't',
+        Array.from({ length: 6 }, (_, i) => msg(`b${i}`)),
+      ),
+      batcher.publish(
+        't',
+        Array.from({ length: 25 }, (_, i) => msg(`c${i}`)),
+      ),
     ]);
     expect(sizes).toEqual([6, 6, 25]);
   });
@@ -53,14 +68,20 @@ describe('PublishBatcher', () => {
       },
       { maxMessages: 100, maxBytes: 1 << 20 },
     );
-    const failed = await Promise.allSettled([batcher.publish('t', [msg('a')]), batcher.publish('t', [msg('b')])]);
+    const failed = await Promise.allSettled([
+      batcher.publish('t', [msg('a')]),
+      batcher.publish('t', [msg('b')]),
+    ]);
     expect(failed.map((r) => r.status)).toEqual(['rejected', 'rejected']);
     await expect(batcher.publish('t', [msg('c')])).resolves.toBeUndefined();
   });
 
   it('refuses calls after close, after flushing queued ones', async () => {
     const sent: string[] = [];
-    const batcher = new PublishBatcher(async (batch) => void sent.push(...batch.map((e) => e.messages[0]!.key)), { maxMessages: 100, maxBytes: 1 << 20 });
+    const batcher = new PublishBatcher(
+      async (batch) => void sent.push(...batch.map((e) => e.messages[0]!.key)),
+      { maxMessages: 100, maxBytes: 1 << 20 },
+    );
     const queued = batcher.publish('t', [msg('queued')]);
     await batcher.close();
     await queued;

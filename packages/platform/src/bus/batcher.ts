@@ -91,7 +91,12 @@ export class PublishBatcher {
         let bytes = 0;
         while (this.#queue.length > 0) {
           const next = this.#queue[0]!;
-          if (batch.length > 0 && (count + next.messages.length > this.#options.maxMessages || bytes + next.bytes > this.#options.maxBytes)) break;
+          if (
+            batch.length > 0 &&
+            (count + next.messages.length > this.#options.maxMessages ||
+              bytes + next.bytes > this.#options.maxBytes)
+          )
+            break;
           batch.push(this.#queue.shift()!);
           count += next.messages.length;
           bytes += next.bytes;

@@ -36,7 +36,9 @@ const raw = (over: Partial<RawMessage> = {}): RawMessage => ({
 
 describe('dispatch', () => {
   it('backs off exponentially up to the maximum', () => {
-    expect([1, 2, 3, 4].map((a) => backoffMs({ maxAttempts: 9, initialBackoffMs: 100, maxBackoffMs: 500 }, a))).toEqual([100, 200, 400, 500]);
+    expect(
+      [1, 2, 3, 4].map((a) => backoffMs({ maxAttempts: 9, initialBackoffMs: 100, maxBackoffMs: 500 }, a)),
+    ).toEqual([100, 200, 400, 500]);
   });
 
   it('sends a failed message to <topic>.retry with attempt, not-before, group and source', async () => {
@@ -67,12 +69,36 @@ describe('dispatch', () => {
       throw new Error('still');
     });
     const future = Date.now() + 10_000;
-    const waiting = await dispatcher.handle(raw({ topic: 't.retry', headers: { [HEADER.retryGroup]: 'g', [HEADER.retryAttempt]: '3', [HEADER.retryNotBefore]: String(future) } }));
+    const waiting = await dispatcher.handle(
+      raw({
+        topic: 't.retry',
+        headers: {
+          [HEADER.retryGroup]: 'g',
+          [HEADER.retryAttempt]: '3',
+          [HEADER.retryNotBefore]: String(future),
+        },
+      }),
+    );
     expect(waiting).toEqual({ kind: 'wait', until: future });
-    expect(await dispatcher.handle(raw({ topic: 't.retry', headers: { [HEADER.retryGroup]: 'other', [HEADER.retryAttempt]: '2' } }))).toEqual({ kind: 'done' });
+    expect(
+      await dispatcher.handle(
+        raw({ topic: 't.retry', headers: { [HEADER.retryGroup]: 'other', [HEADER.retryAttempt]: '2' } }),
+      ),
+    ).toEqual({ kind: 'done' });
     expect(seen).toEqual([]);
     await dispatcher.handle(
-      raw({ topic: 't.retry', offset: '7', headers: { [HEADER.retryGroup]: 'g', [HEADER.retryAttempt]: '3', [HEADER.retryNotBefore]: '0', [HEADER.dlqSourceTopic]: 't', [HEADER.dlqSourcePartition]: '1', [HEADER.dlqSourceOffset]: '42' } }),
+      raw({
+        topic: 't.retry',
+        offset: '7',
+        headers: {
+          [HEADER.retryGroup]: 'g',
+          [HEADER.retryAttempt]: '3',
+          [HEADER.retryNotBefore]: '0',
+          [HEADER.dlqSourceTopic]: 't',
+          [HEADER.dlqSourcePartition]: '1',
+          [HEADER.dlqSourceOffset]: '42',
+        },
+      }),
     );
     expect(seen).toEqual(['t']);
     expect(published[0]!.topic).toBe('t.dlq');
@@ -89,7 +115,9 @@ describe('dispatch', () => {
     });
     await dispatcher.handle(raw());
     expect(published.map((p) => p.topic)).toEqual(['t.dlq']);
-    expect(published[0]!.messages[0]!.headers![HEADER.dlqReason]).toBe('permanent: PermanentError: bad input');
+    expect(published[0]!.messages[0]!.headers![HEADER.dlqReason]).toBe(
+      'permanent: PermanentError: bad input',
+    );
   });
 
   it('retries in place when the topic has no retry companion, and drops after the last attempt when it has no DLQ', async () => {

@@ -87,7 +87,12 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
           [HEADER.dlqSourceOffset]: raw.offset,
         };
 
-  async function deadLetter(topic: string, raw: RawMessage, reason: string, kind: 'permanent' | 'exhausted'): Promise<void> {
+  async function deadLetter(
+    topic: string,
+    raw: RawMessage,
+    reason: string,
+    kind: 'permanent' | 'exhausted',
+  ): Promise<void> {
     const target = dlqTopic(topic);
     const fields = { topic, group, partition: raw.partition, offset: raw.offset, key: raw.key, reason };
     if (!topicExists(target)) {
@@ -132,6 +137,13 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     return false;
   }
 
+  const perTopic = new Map<string, ReturnType<BusMetrics['consumer']>>();
+  const consumedMetric = (topic: string): ReturnType<BusMetrics['consumer']> => {
+    let m = perTopic.get(topic);
+    if (!m) perTopic.set(topic, (m = metrics.consumer(topic, group)));
+    return m;
+  };
+
   return {
     async handle(raw, heartbeat) {
       let topic = raw.topic;
@@ -143,12 +155,12 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         if (notBefore > Date.now()) return { kind: 'wait', until: notBefore };
         attempt = Math.max(2, Number.parseInt(raw.headers[HEADER.retryAttempt] ?? '2', 10) || 2);
       }
-      const message: ReceivedMessage = { ...raw, topic };
+      const message: ReceivedMessage = topic === raw.topic ? raw : { ...raw, topic };
       for (;;) {
         const started = performance.now();
         try {
           await handler(message);
-          metrics.consumed(topic, group, (performance.now() - started) / 1000);
+          consumedMetric(topic).consumed((performance.now() - started) / 1000);
           return DONE;
         } catch (error) {
           metrics.failed(topic, group, errorType(error));
@@ -173,10 +185,16 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
             };
             await publish(target, [{ key: raw.key, value: raw.value, headers }]);
             metrics.retried(topic, group);
-            logger.info({ topic, group, partition: raw.partition, offset: raw.offset, attempt, delayMs: delay, reason }, `bus: handler failed, retrying through ${target}`);
+            logger.info(
+              { topic, group, partition: raw.partition, offset: raw.offset, attempt, delayMs: delay, reason },
+              `bus: handler failed, retrying through ${target}`,
+            );
             return DONE;
           }
-          logger.warn({ topic, group, partition: raw.partition, offset: raw.offset, attempt, delayMs: delay, reason }, 'bus: handler failed, retrying in place');
+          logger.warn(
+            { topic, group, partition: raw.partition, offset: raw.offset, attempt, delayMs: delay, reason },
+            'bus: handler failed, retrying in place',
+          );
           if (!(await pauseFor(delay, heartbeat))) return STOPPED;
           attempt++;
         }

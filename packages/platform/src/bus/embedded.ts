@@ -115,10 +115,13 @@ class Wakeup {
       return Promise.resolve();
     }
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.#resolve = undefined;
-        resolve();
-      }, Math.max(1, ms));
+      const timer = setTimeout(
+        () => {
+          this.#resolve = undefined;
+          resolve();
+        },
+        Math.max(1, ms),
+      );
       this.#resolve = () => {
         clearTimeout(timer);
         this.#pending = false;
@@ -161,7 +164,10 @@ class Notifications {
     const lost = (error?: Error): void => {
       if (this.#client !== client || this.#closed) return;
       this.#client = undefined;
-      this.#logger.warn({ error: error ? String(error) : undefined }, 'bus: notification connection lost; polling until it is back');
+      this.#logger.warn(
+        { error: error ? String(error) : undefined },
+        'bus: notification connection lost; polling until it is back',
+      );
       client.end().catch(() => {});
       this.#scheduleReconnect();
     };
@@ -226,13 +232,21 @@ export async function ensureBusSchema(pool: pg.Pool): Promise<void> {
 }
 
 export async function createEmbeddedBus(options: EmbeddedBusOptions): Promise<EmbeddedBus> {
-  if (!options.pool && !options.connectionString) throw new Error('bus: embedded bus needs a pool or a connectionString');
+  if (!options.pool && !options.connectionString)
+    throw new Error('bus: embedded bus needs a pool or a connectionString');
   const logger = options.logger ?? noopLogger;
   const ownPool = !options.pool;
   const pool =
     options.pool ??
-    new pg.Pool({ connectionString: options.connectionString, max: options.poolSize ?? 10, application_name: 'anfang-bus' });
-  if (ownPool) pool.on('error', (error) => logger.warn({ error: String(error) }, 'bus: idle Postgres connection failed'));
+    new pg.Pool({
+      connectionString: options.connectionString,
+      max: options.poolSize ?? 10,
+      application_name: 'anfang-bus',
+    });
+  if (ownPool)
+    pool.on('error', (error) =>
+      logger.warn({ error: String(error) }, 'bus: idle Postgres connection failed'),
+    );
   const metrics: BusMetrics = createBusMetrics('embedded');
   const consumerOptions = options.consumer ?? {};
   const heartbeatMs = consumerOptions.heartbeatIntervalMs ?? 1_000;
@@ -253,10 +267,18 @@ export async function createEmbeddedBus(options: EmbeddedBusOptions): Promise<Em
 
   let topicCache = new Map<string, TopicInfo>();
   const loadTopics = async (): Promise<Map<string, TopicInfo>> => {
-    const { rows } = await pool.query<{ name: string; partitions: number; retention_ms: string; compacted: boolean }>(
-      'SELECT name, partitions, retention_ms, compacted FROM bus.topics',
+    const { rows } = await pool.query<{
+      name: string;
+      partitions: number;
+      retention_ms: string;
+      compacted: boolean;
+    }>('SELECT name, partitions, retention_ms, compacted FROM bus.topics');
+    topicCache = new Map(
+      rows.map((r) => [
+        r.name,
+        { partitions: r.partitions, retentionMs: Number(r.retention_ms), compacted: r.compacted },
+      ]),
     );
-    topicCache = new Map(rows.map((r) => [r.name, { partitions: r.partitions, retentionMs: Number(r.retention_ms), compacted: r.compacted }]));
     return topicCache;
   };
   await loadTopics();
@@ -291,17 +313,14 @@ export async function createEmbeddedBus(options: EmbeddedBusOptions): Promise<Em
     }
     const started = performance.now();
     try {
-      await pool.query('SELECT bus.append($1::text[], $2::int[], $3::text[], $4::bytea[], $5::jsonb, $6::bigint[])', [
-        topics,
-        partitions,
-        keys,
-        values,
-        JSON.stringify(headers),
-        timestamps,
-      ]);
+      await pool.query(
+        'SELECT bus.append($1::text[], $2::int[], $3::text[], $4::bytea[], $5::jsonb, $6::bigint[])',
+        [topics, partitions, keys, values, JSON.stringify(headers), timestamps],
+      );
     } catch (error) {
       const seconds = (performance.now() - started) / 1000;
-      for (const [topic] of counts) metrics.published(topic, 0, seconds, error instanceof Error ? error.name : 'error');
+      for (const [topic] of counts)
+        metrics.published(topic, 0, seconds, error instanceof Error ? error.name : 'error');
       throw error;
     }
     const seconds = (performance.now() - started) / 1000;
@@ -338,9 +357,15 @@ export async function createEmbeddedBus(options: EmbeddedBusOptions): Promise<Em
             [t.name, t.partitions],
           );
         } else {
-          const { rows } = await client.query<{ partitions: number }>('SELECT partitions FROM bus.topics WHERE name = $1', [t.name]);
+          const { rows } = await client.query<{ partitions: number }>(
+            'SELECT partitions FROM bus.topics WHERE name = $1',
+            [t.name],
+          );
           if (rows[0] && rows[0].partitions !== t.partitions) {
-            logger.warn({ topic: t.name, partitions: rows[0].partitions, wanted: t.partitions }, 'bus: topic exists with a different partition count; left as is');
+            logger.warn(
+              { topic: t.name, partitions: rows[0].partitions, wanted: t.partitions },
+              'bus: topic exists with a different partition count; left as is',
+            );
           }
         }
       }
@@ -390,8 +415,10 @@ export async function createEmbeddedBus(options: EmbeddedBusOptions): Promise<Em
     readonly #wake = new Wakeup();
     readonly #owned = new Map<string, Owned>();
     readonly #dispatcher;
+    /** Membership changed or a lease was lost: rebalance before the next message. */
     #rebalanceNeeded = true;
-    #lastRebalance = 0;
+    /** When to look again anyway (soon while assigned partitions are still held by others). */
+    #nextRebalanceAt = 0;
     #membersSignature = '';
     #loop: Promise<void> | undefined;
     #heartbeatTimer: NodeJS.Timeout | undefined;
@@ -436,7 +463,9 @@ export async function createEmbeddedBus(options: EmbeddedBusOptions): Promise<Em
       await this.#rebalance();
       this.#heartbeatTimer = setInterval(() => {
         this.#heartbeat = this.#heartbeat.then(() =>
-          this.#beat().catch((error: unknown) => logger.warn({ group: this.group, error: String(error) }, 'bus: heartbeat failed')),
+          this.#beat().catch((error: unknown) =>
+            logger.warn({ group: this.group, error: String(error) }, 'bus: heartbeat failed'),
+          ),
         );
       }, heartbeatMs);
       this.#loop = this.#run();
@@ -477,14 +506,15 @@ export async function createEmbeddedBus(options: EmbeddedBusOptions): Promise<Em
     /** Releases partitions that should move, acquires those assigned to this member that are free. */
     async #rebalance(): Promise<void> {
       this.#rebalanceNeeded = false;
-      this.#lastRebalance = Date.now();
+      this.#nextRebalanceAt = Date.now() + heartbeatMs * 10;
       const { rows: live } = await pool.query<{ member_id: string; topics: string[] }>(
         `SELECT member_id, topics FROM bus.members
           WHERE group_id = $1 AND (member_id = $2 OR heartbeat_at > now() - session_ms * interval '1 millisecond')
           ORDER BY member_id`,
         [this.group, this.memberId],
       );
-      if (!live.some((m) => m.member_id === this.memberId)) live.push({ member_id: this.memberId, topics: [...this.all] });
+      if (!live.some((m) => m.member_id === this.memberId))
+        live.push({ member_id: this.memberId, topics: [...this.all] });
       live.sort((a, b) => (a.member_id < b.member_id ? -1 : a.member_id > b.member_id ? 1 : 0));
       const allTopics = [...new Set(live.flatMap((m) => m.topics))].sort();
       if (allTopics.some((t) => !topicCache.has(t))) await loadTopics();
@@ -515,7 +545,11 @@ export async function createEmbeddedBus(options: EmbeddedBusOptions): Promise<Em
 
       const wanted = [...desired.entries()].filter(([key]) => !this.#owned.has(key)).map(([, tp]) => tp);
       if (wanted.length > 0) {
-        const { rows: acquired } = await pool.query<{ topic: string; partition: number; offset: string | null }>(
+        const { rows: acquired } = await pool.query<{
+          topic: string;
+          partition: number;
+          offset: string | null;
+        }>(
           `WITH acquired AS (
              INSERT INTO bus.leases (group_id, topic, partition, member_id, expires_at)
              SELECT $1, x.topic, x.partition, $2, now() + $5 * interval '1 millisecond'
@@ -532,10 +566,17 @@ export async function createEmbeddedBus(options: EmbeddedBusOptions): Promise<Em
         );
         for (const row of acquired) {
           const position = BigInt(row.offset ?? '0');
-          this.#owned.set(tpKey(row.topic, row.partition), { topic: row.topic, partition: row.partition, position, committed: position, pausedUntil: 0 });
+          this.#owned.set(tpKey(row.topic, row.partition), {
+            topic: row.topic,
+            partition: row.partition,
+            position,
+            committed: position,
+            pausedUntil: 0,
+          });
         }
         // Partitions still held by another member come later: it notifies the group when it
-        // releases them, and the periodic rebalance picks up expired leases.
+        // releases them; a crashed member's lease expires, so look again soon.
+        if (acquired.length < wanted.length) this.#nextRebalanceAt = Date.now() + heartbeatMs;
       }
     }
 
@@ -551,14 +592,23 @@ export async function createEmbeddedBus(options: EmbeddedBusOptions): Promise<Em
                          WHERE l.group_id = $1 AND l.topic = x.topic AND l.partition = x.partition AND l.member_id = $2)
          ON CONFLICT (group_id, topic, partition) DO UPDATE SET "offset" = excluded."offset", updated_at = now()
          RETURNING topic, partition`,
-        [this.group, this.memberId, dirty.map((o) => o.topic), dirty.map((o) => o.partition), dirty.map((o) => o.position.toString())],
+        [
+          this.group,
+          this.memberId,
+          dirty.map((o) => o.topic),
+          dirty.map((o) => o.partition),
+          dirty.map((o) => o.position.toString()),
+        ],
       );
       const ok = new Set(rows.map((r) => tpKey(r.topic, r.partition)));
       for (const o of dirty) {
         const key = tpKey(o.topic, o.partition);
         if (ok.has(key)) o.committed = o.position;
         else if (this.#owned.get(key) === o) {
-          logger.warn({ group: this.group, topic: o.topic, partition: o.partition }, 'bus: lost the lease of a partition; another member continues it');
+          logger.warn(
+            { group: this.group, topic: o.topic, partition: o.partition },
+            'bus: lost the lease of a partition; another member continues it',
+          );
           this.#owned.delete(key);
           this.#rebalanceNeeded = true;
         }
@@ -569,11 +619,13 @@ export async function createEmbeddedBus(options: EmbeddedBusOptions): Promise<Em
       const signal = this.#abort.signal;
       while (!signal.aborted) {
         try {
-          if (this.#rebalanceNeeded || Date.now() - this.#lastRebalance >= heartbeatMs * 2) await this.#rebalance();
+          if (this.#rebalanceNeeded || Date.now() >= this.#nextRebalanceAt) await this.#rebalance();
           const now = Date.now();
           const ready = [...this.#owned.values()].filter((o) => o.pausedUntil <= now);
-          const nextPause = Math.min(...[...this.#owned.values()].filter((o) => o.pausedUntil > now).map((o) => o.pausedUntil));
-          const idleWait = Math.max(1, Math.min(pollMs, heartbeatMs * 2, nextPause - now));
+          const nextPause = Math.min(
+            ...[...this.#owned.values()].filter((o) => o.pausedUntil > now).map((o) => o.pausedUntil),
+          );
+          const idleWait = Math.max(1, Math.min(pollMs, this.#nextRebalanceAt - now, nextPause - now));
           if (ready.length === 0) {
             await this.#wake.wait(idleWait);
             continue;
@@ -589,7 +641,12 @@ export async function createEmbeddedBus(options: EmbeddedBusOptions): Promise<Em
                   ORDER BY m."offset" LIMIT $4
                ) m
               ORDER BY x.topic, x.partition, m."offset"`,
-            [ready.map((o) => o.topic), ready.map((o) => o.partition), ready.map((o) => o.position.toString()), fetchLimit],
+            [
+              ready.map((o) => o.topic),
+              ready.map((o) => o.partition),
+              ready.map((o) => o.position.toString()),
+              fetchLimit,
+            ],
           );
           if (rows.length === 0) {
             await this.#wake.wait(idleWait);
@@ -614,7 +671,8 @@ export async function createEmbeddedBus(options: EmbeddedBusOptions): Promise<Em
       }
       const queue = [...byPartition.entries()];
       const worker = async (): Promise<void> => {
-        for (let next = queue.shift(); next; next = queue.shift()) await this.#processPartition(next[0], next[1]);
+        for (let next = queue.shift(); next; next = queue.shift())
+          await this.#processPartition(next[0], next[1]);
       };
       await Promise.all(Array.from({ length: Math.min(this.#concurrency, queue.length) }, worker));
       await this.#commit([...this.#owned.values()]);
@@ -641,7 +699,16 @@ export async function createEmbeddedBus(options: EmbeddedBusOptions): Promise<Em
         try {
           outcome = await this.#dispatcher.handle(raw);
         } catch (error) {
-          logger.error({ group: this.group, topic: row.topic, partition: row.partition, offset: row.offset, error: String(error) }, 'bus: could not route a failed message; will re-deliver it');
+          logger.error(
+            {
+              group: this.group,
+              topic: row.topic,
+              partition: row.partition,
+              offset: row.offset,
+              error: String(error),
+            },
+            'bus: could not route a failed message; will re-deliver it',
+          );
           owned.pausedUntil = Date.now() + 1_000;
           break;
         }
@@ -657,7 +724,13 @@ export async function createEmbeddedBus(options: EmbeddedBusOptions): Promise<Em
           lastCommit = Date.now();
         }
       }
-      if (last) metrics.lag(last.topic, this.group, last.partition, Number(last.end_offset) - Number(last.offset) - 1);
+      if (last)
+        metrics.lag(
+          last.topic,
+          this.group,
+          last.partition,
+          Number(last.end_offset) - Number(last.offset) - 1,
+        );
     }
 
     close(): Promise<void> {
@@ -670,11 +743,20 @@ export async function createEmbeddedBus(options: EmbeddedBusOptions): Promise<Em
         await this.#heartbeat;
         try {
           await this.#commit([...this.#owned.values()]);
-          await pool.query('DELETE FROM bus.leases WHERE group_id = $1 AND member_id = $2', [this.group, this.memberId]);
-          await pool.query('DELETE FROM bus.members WHERE group_id = $1 AND member_id = $2', [this.group, this.memberId]);
+          await pool.query('DELETE FROM bus.leases WHERE group_id = $1 AND member_id = $2', [
+            this.group,
+            this.memberId,
+          ]);
+          await pool.query('DELETE FROM bus.members WHERE group_id = $1 AND member_id = $2', [
+            this.group,
+            this.memberId,
+          ]);
           await pool.query('SELECT pg_notify($1, $2)', [NOTIFY_GROUP_CHANNEL, this.group]);
         } catch (error) {
-          logger.warn({ group: this.group, error: String(error) }, 'bus: could not leave the group cleanly; its leases will expire');
+          logger.warn(
+            { group: this.group, error: String(error) },
+            'bus: could not leave the group cleanly; its leases will expire',
+          );
         } finally {
           this.#owned.clear();
           metrics.forget(this.group);
@@ -692,7 +774,8 @@ export async function createEmbeddedBus(options: EmbeddedBusOptions): Promise<Em
     const topics = [...new Set(subscribeOptions.topics)];
     if (topics.length === 0) throw new Error('bus: subscribe needs at least one topic');
     await loadTopics();
-    for (const topic of topics) if (!topicCache.has(topic)) throw new Error(`bus: topic ${topic} does not exist (ensureTopics first)`);
+    for (const topic of topics)
+      if (!topicCache.has(topic)) throw new Error(`bus: topic ${topic} does not exist (ensureTopics first)`);
     const retryTopics = topics.map(retryTopic).filter((t) => topicCache.has(t));
     // A new group starts at the end (for 'latest', and always for retry topics) as of now:
     // whatever is published after subscribe resolves is delivered.
@@ -721,7 +804,8 @@ export async function createEmbeddedBus(options: EmbeddedBusOptions): Promise<Em
       `SELECT 1 FROM bus.members WHERE group_id = $1 AND heartbeat_at > now() - session_ms * interval '1 millisecond' LIMIT 1`,
       [group],
     );
-    if (running.length > 0) throw new Error(`bus: the consumer group ${group} must have no running members to replay`);
+    if (running.length > 0)
+      throw new Error(`bus: the consumer group ${group} must have no running members to replay`);
     await topicInfo(topic);
     let sql: string;
     let params: unknown[];
@@ -758,7 +842,10 @@ export async function createEmbeddedBus(options: EmbeddedBusOptions): Promise<Em
     const client = await pool.connect();
     try {
       await client.query('BEGIN');
-      const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [SWEEP_LOCK_KEY]);
+      const { rows } = await client.query<{ locked: boolean }>(
+        'SELECT pg_try_advisory_xact_lock($1) AS locked',
+        [SWEEP_LOCK_KEY],
+      );
       if (!rows[0]?.locked) {
         await client.query('ROLLBACK');
         return;
@@ -802,7 +889,9 @@ export async function createEmbeddedBus(options: EmbeddedBusOptions): Promise<Em
   const sweepTimer =
     sweepMs > 0
       ? setInterval(() => {
-          sweep().catch((error: unknown) => logger.warn({ error: String(error) }, 'bus: retention sweep failed'));
+          sweep().catch((error: unknown) =>
+            logger.warn({ error: String(error) }, 'bus: retention sweep failed'),
+          );
         }, sweepMs)
       : undefined;
   sweepTimer?.unref();

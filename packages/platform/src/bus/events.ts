@@ -29,7 +29,16 @@ import type { MessageCodec, TopicDefinition } from '@anfang/contracts/topics';
 import type { Cache } from '../cache/types.ts';
 import { describeError } from './dispatch.ts';
 import { uuidv7 } from './ids.ts';
-import { HEADER, PermanentError, type Bus, type Headers, type OutgoingMessage, type ReceivedMessage, type RetryPolicy, type Subscription } from './types.ts';
+import {
+  HEADER,
+  PermanentError,
+  type Bus,
+  type Headers,
+  type OutgoingMessage,
+  type ReceivedMessage,
+  type RetryPolicy,
+  type Subscription,
+} from './types.ts';
 
 export type { MessageCodec, TopicDefinition };
 
@@ -85,7 +94,11 @@ export interface PublishEventOptions {
 
 export interface EventPublisher {
   /** Publishes one event; resolves with its event id once durable. */
-  publish<T, I extends EventPayload>(topic: TopicDefinition<T, I>, payload: I, options?: PublishEventOptions): Promise<string>;
+  publish<T, I extends EventPayload>(
+    topic: TopicDefinition<T, I>,
+    payload: I,
+    options?: PublishEventOptions,
+  ): Promise<string>;
   /** Publishes several events of one topic in one bus call; resolves with their ids in order. */
   publishMany<T, I extends EventPayload>(
     topic: TopicDefinition<T, I>,
@@ -104,10 +117,20 @@ const tracer = () => trace.getTracer('anfang-bus');
 const messagingSystem = (bus: Bus): string => (bus.kind === 'kafka' ? 'kafka' : 'anfang-embedded');
 
 export function createEventPublisher({ bus, producer }: EventPublisherOptions): EventPublisher {
-  function build<T, I extends EventPayload>(topic: TopicDefinition<T, I>, payload: I, options: PublishEventOptions, carrier: Record<string, string>) {
+  function build<T, I extends EventPayload>(
+    topic: TopicDefinition<T, I>,
+    payload: I,
+    options: PublishEventOptions,
+    carrier: Record<string, string>,
+  ) {
     const now = Date.now();
     const eventId = options.eventId ?? uuidv7(now);
-    const occurred = options.occurredAt === undefined ? now : typeof options.occurredAt === 'number' ? options.occurredAt : options.occurredAt.getTime();
+    const occurred =
+      options.occurredAt === undefined
+        ? now
+        : typeof options.occurredAt === 'number'
+          ? options.occurredAt
+          : options.occurredAt.getTime();
     const meta: EventMeta = {
       ...(payload.meta ?? {}),
       eventId,
@@ -131,11 +154,19 @@ export function createEventPublisher({ bus, producer }: EventPublisherOptions): 
     const tracestate = carrier[HEADER.tracestate];
     if (traceparent) headers[HEADER.traceparent] = traceparent;
     if (tracestate) headers[HEADER.tracestate] = tracestate;
-    const message: OutgoingMessage = { key: options.key ?? topic.keyOf(payload), value, headers, timestamp: now };
+    const message: OutgoingMessage = {
+      key: options.key ?? topic.keyOf(payload),
+      value,
+      headers,
+      timestamp: now,
+    };
     return { eventId, message };
   }
 
-  async function send<T, I extends EventPayload>(topic: TopicDefinition<T, I>, events: readonly { payload: I; options?: PublishEventOptions }[]): Promise<string[]> {
+  async function send<T, I extends EventPayload>(
+    topic: TopicDefinition<T, I>,
+    events: readonly { payload: I; options?: PublishEventOptions }[],
+  ): Promise<string[]> {
     const span = tracer().startSpan(`send ${topic.name}`, {
       kind: SpanKind.PRODUCER,
       attributes: {
@@ -152,7 +183,12 @@ export function createEventPublisher({ bus, producer }: EventPublisherOptions): 
     try {
       const built = events.map((e) => build(topic, e.payload, e.options ?? {}, carrier));
       if (built.length === 1) span.setAttribute('messaging.message.id', built[0]!.eventId);
-      await context.with(ctx, () => bus.publish(topic.name, built.map((b) => b.message)));
+      await context.with(ctx, () =>
+        bus.publish(
+          topic.name,
+          built.map((b) => b.message),
+        ),
+      );
       return built.map((b) => b.eventId);
     } catch (error) {
       span.recordException(error instanceof Error ? error : String(error));
@@ -195,7 +231,8 @@ export type EventDedupe = Pick<Cache, 'get' | 'setIfAbsent'>;
 export type AnyTopicDefinition = TopicDefinition<any, any>;
 
 /** The event a handler receives for a topic definition (a union over several). */
-export type EventOf<D extends AnyTopicDefinition> = D extends TopicDefinition<infer T, infer I> ? ConsumedEvent<T, I> : never;
+export type EventOf<D extends AnyTopicDefinition> =
+  D extends TopicDefinition<infer T, infer I> ? ConsumedEvent<T, I> : never;
 
 export interface ConsumeOptions<D extends AnyTopicDefinition> {
   readonly group: string;
@@ -216,7 +253,10 @@ export function dedupeKey(group: string, eventId: string): string {
   return `bus:handled:${group}:${eventId}`;
 }
 
-export function consume<D extends AnyTopicDefinition>(bus: Bus, options: ConsumeOptions<D>): Promise<Subscription> {
+export function consume<D extends AnyTopicDefinition>(
+  bus: Bus,
+  options: ConsumeOptions<D>,
+): Promise<Subscription> {
   const { group, dedupe } = options;
   const ttl = options.dedupeTtlMs ?? DEFAULT_DEDUPE_TTL_MS;
   const byName = new Map<string, AnyTopicDefinition>(options.topics.map((t) => [t.name, t]));

@@ -5,6 +5,7 @@
 export * from './types.ts';
 export { createKafkaBus, type KafkaBus, type KafkaBusOptions } from './kafka.ts';
 export { createEmbeddedBus, ensureBusSchema, type EmbeddedBus, type EmbeddedBusOptions } from './embedded.ts';
+export { createBus, type BusConfig } from './factory.ts';
 export { expandTopicSpecs } from './topics.ts';
 export { partitionForKey, murmur2 } from './partitioner.ts';
 export { uuidv7 } from './ids.ts';

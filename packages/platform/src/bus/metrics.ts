@@ -1,4 +1,10 @@
-import { metrics, type Attributes, type Counter, type Histogram, type ObservableGauge } from '@opentelemetry/api';
+import {
+  metrics,
+  type Attributes,
+  type Counter,
+  type Histogram,
+  type ObservableGauge,
+} from '@opentelemetry/api';
 
 /**
  * The bus's instruments, on the meter `anfang-bus`. Created per bus from the global meter
@@ -9,6 +15,8 @@ import { metrics, type Attributes, type Counter, type Histogram, type Observable
 export interface BusMetrics {
   published(topic: string, count: number, seconds: number, error?: string): void;
   consumed(topic: string, group: string, seconds: number): void;
+  /** `consumed` bound to one topic and group (the per-message path). */
+  consumer(topic: string, group: string): { consumed(seconds: number): void };
   failed(topic: string, group: string, errorType: string): void;
   retried(topic: string, group: string): void;
   deadLettered(topic: string, group: string, reason: 'permanent' | 'exhausted'): void;
@@ -55,20 +63,48 @@ export function createBusMetrics(system: 'kafka' | 'embedded'): BusMetrics {
     for (const { attrs, value } of lags.values()) result.observe(value, attrs);
   });
 
-  const base = (topic: string, group?: string): Attributes =>
-    group === undefined
-      ? { 'messaging.system': system, 'messaging.destination.name': topic }
-      : { 'messaging.system': system, 'messaging.destination.name': topic, 'messaging.consumer.group.name': group };
+  // Attribute sets are reused per (topic, group): the consumer path records per message.
+  const attrCache = new Map<string, Attributes>();
+  const base = (topic: string, group?: string): Attributes => {
+    const key = group === undefined ? topic : `${topic}\u0000${group}`;
+    let attrs = attrCache.get(key);
+    if (!attrs) {
+      attrs = Object.freeze(
+        group === undefined
+          ? { 'messaging.system': system, 'messaging.destination.name': topic }
+          : {
+              'messaging.system': system,
+              'messaging.destination.name': topic,
+              'messaging.consumer.group.name': group,
+            },
+      );
+      if (attrCache.size > 10_000) attrCache.clear();
+      attrCache.set(key, attrs);
+    }
+    return attrs;
+  };
 
   return {
     published(topic, count, seconds, error) {
-      const attrs = error ? { ...base(topic), 'error.type': error, 'messaging.operation.name': 'send' } : { ...base(topic), 'messaging.operation.name': 'send' };
+      const attrs = error
+        ? { ...base(topic), 'error.type': error, 'messaging.operation.name': 'send' }
+        : { ...base(topic), 'messaging.operation.name': 'send' };
       if (!error) sent.add(count, base(topic));
       publishDuration.record(seconds, attrs);
     },
     consumed(topic, group, seconds) {
-      consumed.add(1, base(topic, group));
-      processDuration.record(seconds, base(topic, group));
+      const attrs = base(topic, group);
+      consumed.add(1, attrs);
+      processDuration.record(seconds, attrs);
+    },
+    consumer(topic, group) {
+      const attrs = base(topic, group);
+      return {
+        consumed(seconds) {
+          consumed.add(1, attrs);
+          processDuration.record(seconds, attrs);
+        },
+      };
     },
     failed(topic, group, errorType) {
       failed.add(1, { ...base(topic, group), 'error.type': errorType });

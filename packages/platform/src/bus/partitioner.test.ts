@@ -10,7 +10,9 @@ describe('partitionForKey', () => {
     expect(murmur2(new TextEncoder().encode('foobar'))).toBe(-790332482);
     expect(murmur2(new TextEncoder().encode('a-little-bit-long-string'))).toBe(-985981536);
     expect(murmur2(new TextEncoder().encode('a-little-bit-longer-string'))).toBe(-1486304829);
-    expect(murmur2(new TextEncoder().encode('lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8'))).toBe(-58897971);
+    expect(murmur2(new TextEncoder().encode('lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8'))).toBe(
+      -58897971,
+    );
   });
 
   it('agrees with kafkajs DefaultPartitioner for random keys and partition counts', () => {
@@ -18,7 +20,13 @@ describe('partitionForKey', () => {
     for (let i = 0; i < 5_000; i++) {
       const key = i % 3 === 0 ? randomBytes(1 + (i % 40)).toString('base64') : `device-${i}-日本-${i % 7}`;
       const n = 1 + (i % 24);
-      const partitionMetadata = Array.from({ length: n }, (_, p) => ({ partitionId: p, leader: 0, replicas: [0], isr: [0], partitionErrorCode: 0 }));
+      const partitionMetadata = Array.from({ length: n }, (_, p) => ({
+        partitionId: p,
+        leader: 0,
+        replicas: [0],
+        isr: [0],
+        partitionErrorCode: 0,
+      }));
       const expected = partitioner({ topic: 't', partitionMetadata, message: { key, value: 'x' } });
       expect(partitionForKey(key, n)).toBe(expected);
     }

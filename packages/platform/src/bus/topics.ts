@@ -15,11 +15,26 @@ const COMPACTED_RETRY_RETENTION_MS = 7 * DAY;
 export function expandTopicSpecs(specs: readonly TopicSpec[]): TopicSpec[] {
   const out: TopicSpec[] = [];
   for (const spec of specs) {
-    out.push({ name: spec.name, partitions: spec.partitions, retentionMs: spec.retentionMs, compacted: spec.compacted ?? false });
+    out.push({
+      name: spec.name,
+      partitions: spec.partitions,
+      retentionMs: spec.retentionMs,
+      compacted: spec.compacted ?? false,
+    });
     if (spec.companions) {
       const retryRetention = spec.compacted ? COMPACTED_RETRY_RETENTION_MS : spec.retentionMs;
-      out.push({ name: retryTopic(spec.name), partitions: spec.partitions, retentionMs: retryRetention, compacted: false });
-      out.push({ name: dlqTopic(spec.name), partitions: spec.partitions, retentionMs: Math.max(spec.retentionMs, DLQ_MIN_RETENTION_MS), compacted: false });
+      out.push({
+        name: retryTopic(spec.name),
+        partitions: spec.partitions,
+        retentionMs: retryRetention,
+        compacted: false,
+      });
+      out.push({
+        name: dlqTopic(spec.name),
+        partitions: spec.partitions,
+        retentionMs: Math.max(spec.retentionMs, DLQ_MIN_RETENTION_MS),
+        compacted: false,
+      });
     }
   }
   return out;

@@ -35,6 +35,13 @@ export const serviceEnv = envFragment({
 export const busEnv = envFragment(
   {
     BUS_KIND: z.enum(['kafka', 'embedded']).default('kafka'),
+    /** The embedded log's database, shared by every service of a single-site install. */
+    BUS_DATABASE_URL: secretUrl(
+      z
+        .string()
+        .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+        .optional(),
+    ),
     /** Comma-separated `host:port` list. */
     KAFKA_BROKERS: list().optional(),
     /** Defaults (in the bus) to the service name. */
@@ -47,6 +54,9 @@ export const busEnv = envFragment(
   (env, problem) => {
     if (env.BUS_KIND === 'kafka' && env.KAFKA_BROKERS === undefined) {
       problem('KAFKA_BROKERS', 'required when BUS_KIND=kafka');
+    }
+    if (env.BUS_KIND === 'embedded' && env.BUS_DATABASE_URL === undefined) {
+      problem('BUS_DATABASE_URL', 'required when BUS_KIND=embedded');
     }
     if (env.KAFKA_SASL_MECHANISM !== undefined) {
       if (env.KAFKA_SASL_USERNAME === undefined)

@@ -39,7 +39,9 @@ export interface ServiceModule {
  * The lifecycle a service builds in `start`: with signal handling and process exit when it owns
  * the process, without both when it shares the process with others (the runner stops it).
  */
-export function serviceLifecycle(options: ServiceStartOptions & { logger: Logger; timeoutMs: number }): Lifecycle {
+export function serviceLifecycle(
+  options: ServiceStartOptions & { logger: Logger; timeoutMs: number },
+): Lifecycle {
   return options.ownsProcess
     ? createLifecycle({ logger: options.logger, timeoutMs: options.timeoutMs })
     : createLifecycle({
@@ -54,6 +56,8 @@ export function serviceLifecycle(options: ServiceStartOptions & { logger: Logger
 /** Runs one service as its own process (src/main.ts). A failed start exits 1 with the reason. */
 export async function runServiceMain(module: ServiceModule): Promise<void> {
   try {
+    // The one hand-over of the process environment: the service's config.ts parses it.
+    // eslint-disable-next-line no-restricted-properties
     await module.start(process.env, { ownsProcess: true });
   } catch (error) {
     console.error(`${module.name}: failed to start:`, error);

@@ -1,0 +1,74 @@
+/**
+ * The runner starts registered services in both modes against real infrastructure: embedded
+ * (embedded Postgres, the embedded bus, service in-process) and local (the infra launcher's
+ * Kafka and Postgres, service as its own process), and reports their health.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { EchoService } from '@anfang/contracts';
+import { createGrpcClient } from '@anfang/platform/grpc';
+import { waitFor } from '@anfang/testing';
+import { startPlatform, type RunningPlatform } from '../src/runner.ts';
+import type { PlatformStatus } from '../src/status-server.ts';
+
+const fixtureRoot = join(import.meta.dirname, 'fixtures');
+
+async function fetchStatus(url: string): Promise<PlatformStatus> {
+  const response = await fetch(new URL('/status', url));
+  return (await response.json()) as PlatformStatus;
+}
+
+async function echoThrough(port: number, message: string): Promise<string> {
+  const client = createGrpcClient(EchoService.definition, `127.0.0.1:${port}`, { deadlineMs: 5_000 });
+  try {
+    return (await client.echo({ message })).message;
+  } finally {
+    client.close();
+  }
+}
+
+describe.each([
+  { mode: 'embedded' as const, statusPort: 38180, grpcBasePort: 38151, httpBasePort: 38161 },
+  { mode: 'local' as const, statusPort: 38280, grpcBasePort: 38251, httpBasePort: 38261 },
+])('runner in $mode mode', ({ mode, statusPort, grpcBasePort, httpBasePort }) => {
+  let platform: RunningPlatform | undefined;
+  let dataDir = '';
+
+  afterAll(async () => {
+    await platform?.stop();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('starts the registered service and reports the platform ready', async () => {
+    dataDir = await mkdtemp(join(tmpdir(), `anfang-runner-${mode}-`));
+    platform = await startPlatform({
+      root: fixtureRoot,
+      mode,
+      statusPort,
+      dataDir,
+      postgresPort: 38132,
+      grpcBasePort,
+      httpBasePort,
+      log: () => undefined,
+    });
+    await waitFor(async () => (await fetch(new URL('/readyz', platform!.statusUrl))).status === 200, {
+      timeoutMs: 30_000,
+      message: 'platform ready',
+    });
+    const status = await fetchStatus(platform.statusUrl);
+    expect(status.mode).toBe(mode);
+    expect(status.services.map((s) => [s.name, s.ok])).toEqual([['echo', true]]);
+    expect(status.infrastructure.every((c) => c.ok)).toBe(true);
+    expect(await echoThrough(grpcBasePort, `hello ${mode}`)).toBe(`hello ${mode}`);
+  });
+
+  it('reports not ready from the moment it stops', async () => {
+    const stopping = platform!.stop();
+    await stopping;
+    platform = undefined;
+    await expect(fetch(new URL('/readyz', `http://127.0.0.1:${statusPort}/`))).rejects.toThrow();
+    await expect(echoThrough(grpcBasePort, 'after stop')).rejects.toThrow();
+  });
+});
