@@ -225,8 +225,14 @@ function startAsProcess(
       if (exited !== undefined) return { name: service.name, ok: false, detail: exited };
       const detail = `pid ${child.pid} — grpc :${env.GRPC_PORT} http :${env.HTTP_PORT}`;
       try {
-        const response = await fetch(`http://127.0.0.1:${env.HTTP_PORT}/readyz`, { signal: AbortSignal.timeout(2000) });
-        return { name: service.name, ok: response.status === 200, detail: `${detail} — /readyz ${response.status}` };
+        const response = await fetch(`http://127.0.0.1:${env.HTTP_PORT}/readyz`, {
+          signal: AbortSignal.timeout(2000),
+        });
+        return {
+          name: service.name,
+          ok: response.status === 200,
+          detail: `${detail} — /readyz ${response.status}`,
+        };
       } catch {
         return { name: service.name, ok: false, detail: `${detail} — starting` };
       }
