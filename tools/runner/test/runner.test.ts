@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EchoService } from '@anfang/contracts';
+import { removePostgresData } from '@anfang/infra';
 import { createGrpcClient } from '@anfang/platform/grpc';
 import { waitFor } from '@anfang/testing';
 import { startPlatform, type RunningPlatform } from '../src/runner.ts';
@@ -38,7 +39,10 @@ describe.each([
 
   afterAll(async () => {
     await platform?.stop();
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    if (!dataDir) return;
+    // As root, Postgres data under a 0700 temp folder lives in /var/lib/anfang: remove it too.
+    await removePostgresData({ dataDir: join(dataDir, 'postgres') });
+    await rm(dataDir, { recursive: true, force: true });
   });
 
   it('starts the registered service and reports the platform ready', async () => {
