@@ -400,8 +400,16 @@ async function main(): Promise<void> {
       ].join('\n'),
     );
 
-    rmSync(outDir, { recursive: true, force: true });
+    // Swap by renames so that a concurrent codegen (turbo in two checkouts' tasks, an editor's
+    // watcher) never sees a half-written folder; the last one to finish wins whole.
+    const previous = `${outDir}.old-${process.pid}`;
+    try {
+      renameSync(outDir, previous);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
     renameSync(tmp, outDir);
+    rmSync(previous, { recursive: true, force: true });
     log(
       `${files.length} protos → ${codecs.count} event codecs, ${services.names.length} services, ` +
         `descriptor set ${descriptorSet.bytes} bytes in ${Math.round(performance.now() - started)} ms`,

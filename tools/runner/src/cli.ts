@@ -6,13 +6,19 @@
  *   --services a,b   only these services (default: every service under services/).
  *   --port 8080      the status page.
  *   --grpc-base-port 50051 --http-base-port 8081   service i listens on base + i.
+ *   --simulate / --no-simulate   simulated devices (tools/simulator) sending to device-ingest;
+ *          on by default in embedded mode, off in local mode.
+ *   --sim-rate 1   their events/s (day average); raise it for load.
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startPlatform } from './runner.ts';
 
 const { values } = parseArgs({
+  allowNegative: true,
   options: {
+    simulate: { type: 'boolean' },
+    'sim-rate': { type: 'string', default: '1' },
     mode: { type: 'string', default: 'embedded' },
     services: { type: 'string' },
     port: { type: 'string', default: '8080' },
@@ -30,6 +36,12 @@ if (mode !== 'embedded' && mode !== 'local') {
   process.exit(2);
 }
 const log = (line: string): void => console.log(`[runner] ${line}`);
+const simRate = Number(values['sim-rate']);
+if (!Number.isFinite(simRate) || simRate < 0) {
+  console.error(`--sim-rate must be a number ≥ 0, not "${values['sim-rate']}"`);
+  process.exit(2);
+}
+const simulate = values.simulate ?? mode === 'embedded';
 
 try {
   const platform = await startPlatform({
@@ -45,6 +57,7 @@ try {
     grpcBasePort: Number(values['grpc-base-port']),
     httpBasePort: Number(values['http-base-port']),
     log,
+    ...(simulate ? { simulate: { rate: simRate } } : {}),
   });
   let stopping = false;
   const stop = (signal: string): void => {

@@ -30,6 +30,8 @@ export interface RunnerOptions {
   readonly grpcBasePort: number;
   readonly httpBasePort: number;
   readonly log: (line: string) => void;
+  /** Runs the device simulator (tools/simulator) against device-ingest, at this many events/s. */
+  readonly simulate?: { readonly rate: number };
 }
 
 export interface RunningPlatform {
@@ -161,6 +163,9 @@ export async function startPlatform(options: RunnerOptions): Promise<RunningPlat
     handles.push(handle);
   }
 
+  const simulatorHandle = options.simulate ? await startSimulatorFor(options, selected, log) : undefined;
+  if (simulatorHandle) handles.push(simulatorHandle);
+
   const statusServer: Server = await startStatusServer({
     port: options.statusPort,
     isShuttingDown: () => shuttingDown,
@@ -186,6 +191,33 @@ export async function startPlatform(options: RunnerOptions): Promise<RunningPlat
       await new Promise<void>((resolve) => statusServer.close(() => resolve()));
       for (const step of stack.reverse()) await step().catch((e: unknown) => log(`shutdown: ${String(e)}`));
     },
+  };
+}
+
+/** The device simulator, pointed at device-ingest's device listener and registry. */
+async function startSimulatorFor(
+  options: RunnerOptions,
+  selected: readonly DiscoveredService[],
+  log: (line: string) => void,
+): Promise<ServiceHandle | undefined> {
+  const index = selected.findIndex((s) => s.name === 'device-ingest');
+  if (index < 0) {
+    log('simulator: device-ingest is not running; no simulated traffic');
+    return undefined;
+  }
+  const { startSimulator, formatStats } = await import('@anfang/simulator');
+  const simulator = await startSimulator({
+    // device-ingest's DEVICE_HTTP_PORT default; the runner leaves it unset.
+    target: 'http://127.0.0.1:8088',
+    registry: `127.0.0.1:${options.grpcBasePort + index}`,
+    rate: options.simulate!.rate,
+    statsSeconds: 60,
+    log: (line) => log(`simulator: ${line}`),
+  });
+  return {
+    name: 'simulator',
+    status: async () => ({ name: 'simulator', ok: true, detail: formatStats(simulator.stats()) }),
+    stop: () => simulator.stop(),
   };
 }
 

@@ -84,6 +84,8 @@ export interface PublishEventOptions {
   readonly compoundId?: string;
   /** When it happened (device time, corrected); default: now. */
   readonly occurredAt?: Date | number;
+  /** When the platform received it (e.g. the device's request); default: now. */
+  readonly recordedAt?: Date | number;
   /** Given when the event has a natural id (an idempotent re-publish keeps it); default a UUIDv7. */
   readonly eventId?: string;
   /** The event this one was derived from. */
@@ -136,7 +138,13 @@ export function createEventPublisher({ bus, producer }: EventPublisherOptions): 
       eventId,
       eventType: topic.payload.typeName,
       occurredAt: toTimestamp(occurred),
-      recordedAt: toTimestamp(now),
+      recordedAt: toTimestamp(
+        options.recordedAt === undefined
+          ? now
+          : typeof options.recordedAt === 'number'
+            ? options.recordedAt
+            : options.recordedAt.getTime(),
+      ),
       producer,
       ...(options.compoundId !== undefined ? { compoundId: options.compoundId } : {}),
       ...(options.causationId !== undefined ? { causationId: options.causationId } : {}),

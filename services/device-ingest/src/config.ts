@@ -1,0 +1,85 @@
+/**
+ * device-ingest's configuration: the platform fragments plus its own keys, parsed once. The
+ * only file of the service that reads the environment (src/service.ts hands it over).
+ */
+import {
+  busEnv,
+  cacheEnv,
+  composeEnv,
+  databaseEnv,
+  envFragment,
+  loadConfig,
+  objectsEnv,
+  secret,
+  serviceEnv,
+  telemetryEnv,
+  z,
+  type Env,
+} from '@anfang/platform/config';
+import { cryptoEnv, parseDataKeys, type DataKey } from '@anfang/platform/crypto';
+
+const MiB = 1024 * 1024;
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+/**
+ * DATA_KEYS as in cryptoEnv, but optional: a development install without it generates a key
+ * into its database (src/store/registry-keys.ts, with a warning). Production sets it.
+ */
+const optionalDataKeys = envFragment({
+  DATA_KEYS: secret(
+    z
+      .string()
+      .transform((text, ctx): DataKey[] => {
+        try {
+          return parseDataKeys(text);
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: (error as Error).message });
+          return z.NEVER;
+        }
+      })
+      .optional(),
+  ),
+});
+
+export const deviceIngestEnv = envFragment({
+  /** The device listener (every device protocol), separate from HTTP_PORT (probes, metrics). */
+  DEVICE_HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(8088),
+  /** Largest device request body (GA/T 1400 batches carry base64 images). */
+  DEVICE_MAX_BODY_BYTES: positiveInt(16 * MiB),
+  /** Signed requests older or newer than this are refused as replays. */
+  DEVICE_REPLAY_WINDOW_MS: positiveInt(300_000),
+  /** Expected heartbeat period; a device is offline after DEVICE_HEARTBEAT_MISSES of them. */
+  DEVICE_HEARTBEAT_INTERVAL_MS: positiveInt(30_000),
+  DEVICE_HEARTBEAT_MISSES: positiveInt(3),
+  /** Safety-net full reload of the in-memory device directory (changes arrive by NOTIFY). */
+  DEVICE_DIRECTORY_REFRESH_MS: positiveInt(60_000),
+  /** The 20-digit GA/T 1400 id this platform answers devices as (VIIDServerID). */
+  GAT1400_PLATFORM_ID: z
+    .string()
+    .regex(/^[0-9]{20}$/, 'must be 20 digits')
+    .default('37030300005030000001'),
+  /** Directory object store (embedded mode): HMAC key of presigned URLs (≥ 32 bytes). */
+  OBJECTS_SIGNING_SECRET: secret(z.string().min(32, 'at least 32 characters').optional()),
+  /** Directory object store: where presigned URLs point (the service's HTTP_PORT /objects). */
+  OBJECTS_PUBLIC_URL: z.url({ message: 'must be an absolute URL' }).optional(),
+  /** S3: create the bucket when missing (local installs); the chart provisions it and sets false. */
+  OBJECTS_CREATE_BUCKET: z.stringbool().default(true),
+});
+
+export const configSchema = composeEnv(
+  serviceEnv,
+  telemetryEnv,
+  busEnv,
+  databaseEnv,
+  cacheEnv,
+  objectsEnv,
+  cryptoEnv,
+  optionalDataKeys,
+  deviceIngestEnv,
+);
+
+export type Config = z.output<typeof configSchema>;
+
+export function loadDeviceIngestConfig(env: Env, exitOnError: boolean): Config {
+  return loadConfig(configSchema, { env, exitOnError });
+}

@@ -1,0 +1,276 @@
+/**
+ * The DeviceDirectory (src/ingest/types.ts): every active device in memory, indexed by id, GA/T
+ * 1400 id and address (+ serial), so that authenticating a request costs no query. It stays
+ * current by LISTEN device_registry (the registry's row trigger notifies every change with the
+ * device id; the device is reloaded) and by a periodic full reload as a safety net for missed
+ * notifications (a reconnect, a restore). Secrets stay encrypted in memory and are decrypted on
+ * demand into a small cache that a change of the device clears.
+ *
+ * Memory: a device is one frozen object of short strings and small numbers (about 0.5 KB with
+ * the indexes), so 20 000 devices take about 10 MB.
+ */
+import pg from 'pg';
+import type { FieldCipher } from '@anfang/platform/crypto';
+import type { Logger } from '@anfang/platform/log';
+import type { Pool } from '@anfang/platform/pg';
+import type { RegisteredDevice } from '../domain/device.ts';
+import { toRegisteredDevice } from '../domain/registry-proto.ts';
+import type { DeviceDirectory } from '../ingest/types.ts';
+import { DEVICE_COLUMNS, rowToRecord, secretAad, type DeviceRow } from '../store/registry.ts';
+
+export const REGISTRY_CHANNEL = 'device_registry';
+
+export interface DeviceDirectoryOptions {
+  readonly pool: Pool;
+  /** Connection string for the LISTEN session (a dedicated connection outside the pool). */
+  readonly databaseUrl: string;
+  readonly cipher: FieldCipher;
+  readonly logger: Logger;
+  /** Full reload period. Default 60 s. */
+  readonly refreshIntervalMs?: number;
+  /** Decrypted secrets kept. Default 2 000. */
+  readonly secretCacheSize?: number;
+}
+
+export interface LoadedDeviceDirectory extends DeviceDirectory {
+  /** Active devices. */
+  readonly size: number;
+  all(): IterableIterator<RegisteredDevice>;
+  /** Reloads everything now. */
+  refresh(): Promise<void>;
+  /** Reloads one device now (what a notification does). */
+  reload(deviceId: string): Promise<void>;
+  /** Subscribes to changes (added, changed or removed device ids); returns the unsubscribe. */
+  onChange(listener: (deviceId: string) => void): () => void;
+  close(): Promise<void>;
+}
+
+interface Entry {
+  readonly device: RegisteredDevice;
+  readonly ciphertext: string;
+}
+
+const addressKey = (ip: string, serial: string): string => `${ip}\u0000${serial.toLowerCase()}`;
+
+/** Loads the directory and starts following the registry. */
+export async function startDeviceDirectory(options: DeviceDirectoryOptions): Promise<LoadedDeviceDirectory> {
+  const { pool, cipher, logger } = options;
+  const log = logger.child({ component: 'device-directory' });
+  const refreshIntervalMs = options.refreshIntervalMs ?? 60_000;
+  const secretCacheSize = options.secretCacheSize ?? 2_000;
+
+  let byId = new Map<string, Entry>();
+  let byGat = new Map<string, string>();
+  let byAddressSerial = new Map<string, string>();
+  let byIp = new Map<string, string[]>();
+  const secrets = new Map<string, string>();
+  const listeners = new Set<(deviceId: string) => void>();
+  let closed = false;
+
+  const indexInto = (
+    maps: { byGat: Map<string, string>; byAddressSerial: Map<string, string>; byIp: Map<string, string[]> },
+    device: RegisteredDevice,
+  ): void => {
+    if (device.gat1400Id) maps.byGat.set(device.gat1400Id, device.deviceId);
+    if (device.ipAddress) {
+      maps.byAddressSerial.set(addressKey(device.ipAddress, device.serialNumber), device.deviceId);
+      const list = maps.byIp.get(device.ipAddress);
+      if (list) list.push(device.deviceId);
+      else maps.byIp.set(device.ipAddress, [device.deviceId]);
+    }
+  };
+
+  const unindex = (device: RegisteredDevice): void => {
+    if (device.gat1400Id && byGat.get(device.gat1400Id) === device.deviceId) byGat.delete(device.gat1400Id);
+    if (device.ipAddress) {
+      const key = addressKey(device.ipAddress, device.serialNumber);
+      if (byAddressSerial.get(key) === device.deviceId) byAddressSerial.delete(key);
+      const list = byIp.get(device.ipAddress)?.filter((id) => id !== device.deviceId);
+      if (list && list.length > 0) byIp.set(device.ipAddress, list);
+      else byIp.delete(device.ipAddress);
+    }
+  };
+
+  const toEntry = (row: DeviceRow): Entry => ({
+    device: Object.freeze(toRegisteredDevice(rowToRecord(row))),
+    ciphertext: row.secret_ciphertext,
+  });
+
+  const changed = (deviceId: string): void => {
+    secrets.delete(deviceId);
+    for (const listener of listeners) {
+      try {
+        listener(deviceId);
+      } catch (error) {
+        log.warn({ err: error }, 'device directory listener failed');
+      }
+    }
+  };
+
+  // Devices reloaded while a full refresh was reading: its older snapshot must not undo them.
+  let reloadedDuringRefresh: Set<string> | undefined;
+
+  const refresh = async (): Promise<void> => {
+    const mine = new Set<string>();
+    reloadedDuringRefresh = mine;
+    let rows: DeviceRow[];
+    try {
+      ({ rows } = await pool.query<DeviceRow>(
+        `SELECT ${DEVICE_COLUMNS} FROM devices WHERE lifecycle = 'active'`,
+      ));
+    } finally {
+      if (reloadedDuringRefresh === mine) reloadedDuringRefresh = undefined;
+    }
+    const next = new Map<string, Entry>();
+    const maps = {
+      byGat: new Map<string, string>(),
+      byAddressSerial: new Map<string, string>(),
+      byIp: new Map<string, string[]>(),
+    };
+    for (const row of rows) {
+      const entry = toEntry(row);
+      next.set(entry.device.deviceId, entry);
+      indexInto(maps, entry.device);
+    }
+    const previous = byId;
+    byId = next;
+    byGat = maps.byGat;
+    byAddressSerial = maps.byAddressSerial;
+    byIp = maps.byIp;
+    for (const [id, entry] of previous) {
+      if (next.get(id)?.ciphertext !== entry.ciphertext) secrets.delete(id);
+    }
+    for (const id of next.keys()) if (!previous.has(id)) changed(id);
+    for (const id of previous.keys()) if (!next.has(id)) changed(id);
+    for (const id of mine) await reload(id);
+  };
+
+  const reload = async (deviceId: string): Promise<void> => {
+    reloadedDuringRefresh?.add(deviceId);
+    const { rows } = await pool.query<DeviceRow>(
+      `SELECT ${DEVICE_COLUMNS} FROM devices WHERE device_id = $1`,
+      [deviceId],
+    );
+    const old = byId.get(deviceId);
+    if (old) {
+      unindex(old.device);
+      byId.delete(deviceId);
+    }
+    const row = rows[0];
+    if (row && row.lifecycle === 'active') {
+      const entry = toEntry(row);
+      byId.set(deviceId, entry);
+      indexInto({ byGat, byAddressSerial, byIp }, entry.device);
+    }
+    changed(deviceId);
+  };
+
+  await refresh();
+
+  // LISTEN on a dedicated session; on loss, reconnect and reload everything (notifications sent
+  // meanwhile are lost).
+  let listener: pg.Client | undefined;
+  let reconnectTimer: NodeJS.Timeout | undefined;
+  const connect = async (): Promise<void> => {
+    const client = new pg.Client({
+      connectionString: options.databaseUrl,
+      application_name: 'device-directory',
+    });
+    client.on('error', (error) => {
+      log.warn({ err: error.message }, 'registry listener connection lost; reconnecting');
+      scheduleReconnect();
+    });
+    client.on('notification', (message) => {
+      if (message.channel !== REGISTRY_CHANNEL || !message.payload) return;
+      reload(message.payload).catch((error: unknown) =>
+        log.warn(
+          { err: error, deviceId: message.payload },
+          'reloading a device failed; the periodic refresh will catch up',
+        ),
+      );
+    });
+    await client.connect();
+    await client.query(`LISTEN ${REGISTRY_CHANNEL}`);
+    listener = client;
+  };
+  const scheduleReconnect = (): void => {
+    const old = listener;
+    listener = undefined;
+    old?.end().catch(() => undefined);
+    if (closed || reconnectTimer) return;
+    reconnectTimer = setTimeout(() => {
+      reconnectTimer = undefined;
+      if (closed) return;
+      connect()
+        .then(() => refresh())
+        .catch((error: unknown) => {
+          log.warn({ err: error }, 'registry listener reconnect failed; retrying');
+          scheduleReconnect();
+        });
+    }, 1_000);
+    reconnectTimer.unref();
+  };
+  await connect();
+
+  const timer = setInterval(() => {
+    refresh().catch((error: unknown) => log.warn({ err: error }, 'device directory refresh failed'));
+  }, refreshIntervalMs);
+  timer.unref();
+  log.info({ devices: byId.size }, 'device directory loaded');
+
+  return {
+    get size() {
+      return byId.size;
+    },
+    all: () => [...byId.values()].map((e) => e.device)[Symbol.iterator](),
+    byId: (deviceId) => byId.get(deviceId)?.device,
+    byGat1400Id(gat1400Id) {
+      const id = byGat.get(gat1400Id);
+      return id === undefined ? undefined : byId.get(id)?.device;
+    },
+    byAddress(ipAddress, serialNumber) {
+      const ip = ipAddress.startsWith('::ffff:') && ipAddress.includes('.') ? ipAddress.slice(7) : ipAddress;
+      const at = byIp.get(ip);
+      if (!at) return undefined;
+      if (serialNumber) {
+        const id = byAddressSerial.get(addressKey(ip, serialNumber));
+        if (id !== undefined) return byId.get(id)?.device;
+        // A device registered without a serial, alone at its address, is still that device.
+        const only = at.length === 1 ? byId.get(at[0]!)?.device : undefined;
+        return only && only.serialNumber === '' ? only : undefined;
+      }
+      // Without a serial only an unambiguous address identifies a device.
+      return at.length === 1 ? byId.get(at[0]!)?.device : undefined;
+    },
+    async secretOf(deviceId) {
+      const cached = secrets.get(deviceId);
+      if (cached !== undefined) {
+        // Most recently used last: the Map's order is the eviction order.
+        secrets.delete(deviceId);
+        secrets.set(deviceId, cached);
+        return cached;
+      }
+      const entry = byId.get(deviceId);
+      if (!entry) return undefined;
+      const secret = cipher.decryptString(entry.ciphertext, secretAad(deviceId));
+      if (byId.get(deviceId) === entry) {
+        secrets.set(deviceId, secret);
+        if (secrets.size > secretCacheSize) secrets.delete(secrets.keys().next().value!);
+      }
+      return secret;
+    },
+    refresh,
+    reload,
+    onChange(fn) {
+      listeners.add(fn);
+      return () => listeners.delete(fn);
+    },
+    async close() {
+      closed = true;
+      clearInterval(timer);
+      if (reconnectTimer) clearTimeout(reconnectTimer);
+      await listener?.end().catch(() => undefined);
+      listener = undefined;
+    },
+  };
+}

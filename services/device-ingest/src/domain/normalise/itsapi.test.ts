@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import { anfang, topics } from '@anfang/contracts';
+import { fixture, tollgateJson } from '../../../test/isapi-fixtures.ts';
+import {
+  ItsapiPayloadError,
+  dahuaPlateColor,
+  dahuaVehicleColor,
+  dahuaVehicleType,
+  dahuaZoneOffsetMinutes,
+  mapTollgateInfo,
+  parseDahuaTime,
+  parseItsapiJson,
+} from './itsapi.ts';
+
+const { PlateColor, VehicleColor, VehicleType, Direction, ImageKind } = anfang.common.v1;
+const opts = { deviceDirection: Direction.DIRECTION_IN };
+
+describe('Dahua TollgateInfo', () => {
+  it('maps the real body to a PlateRead with the NormalPic', () => {
+    const { event, deviceTime, cameraList } = mapTollgateInfo(tollgateJson(), opts);
+    expect(deviceTime.toISOString()).toBe('2024-05-13T01:21:33.456Z');
+    expect(cameraList).toBe('allow');
+    expect(event.topic).toBe(topics.devicePlateRead);
+    expect(event.sourceKey).toBe('tollgate:鲁C12345:2024-05-13 09:21:33.456:0:1523');
+    expect(event.payload).toEqual({
+      sourceObjectId: event.sourceKey,
+      hasPlate: true,
+      plateNumber: '鲁C12345',
+      plateColor: PlateColor.PLATE_COLOR_BLUE,
+      vehicleColor: VehicleColor.VEHICLE_COLOR_WHITE,
+      vehicleType: VehicleType.VEHICLE_TYPE_CAR,
+      vehicleBrand: 'Volkswagen',
+      direction: Direction.DIRECTION_IN,
+      lane: 0,
+      confidence: 0.92,
+      spoofCheck: 0,
+      plateBox: { left: 1044, top: 812, right: 1246, bottom: 876 },
+    });
+    expect(event.images).toHaveLength(1);
+    expect(event.images[0]).toMatchObject({ kind: ImageKind.IMAGE_KIND_VEHICLE, contentType: 'image/jpeg' });
+    expect(event.images[0]!.bytes.equals(fixture('isapi/vehiclePicture.jpg'))).toBe(true);
+    topics.devicePlateRead.payload.encode(event.payload as never);
+  });
+
+  it('gives a resend the same source key and a new pass a new one', () => {
+    const a = mapTollgateInfo(tollgateJson(), opts).event.sourceKey;
+    expect(mapTollgateInfo(tollgateJson(), opts).event.sourceKey).toBe(a);
+    const next = tollgateJson() as {
+      Picture: { SnapInfo: Record<string, unknown>; Plate: Record<string, unknown> };
+    };
+    next.Picture.SnapInfo['AccurateTime'] = '2024-05-13 09:24:01.002';
+    next.Picture.Plate['UploadNum'] = 1524;
+    expect(mapTollgateInfo(next, opts).event.sourceKey).not.toBe(a);
+  });
+
+  it('reads Reverse as leaving and the block list flag', () => {
+    const body = tollgateJson() as { Picture: { SnapInfo: Record<string, unknown> } };
+    body.Picture.SnapInfo['Direction'] = 'Reverse';
+    body.Picture.SnapInfo['AllowUser'] = false;
+    body.Picture.SnapInfo['BlockUser'] = true;
+    const result = mapTollgateInfo(body, opts);
+    expect(result.event.payload['direction']).toBe(Direction.DIRECTION_OUT);
+    expect(result.cameraList).toBe('block');
+  });
+
+  it('reports a vehicle without a plate', () => {
+    const body = tollgateJson() as { Picture: { Plate: Record<string, unknown> } };
+    body.Picture.Plate['IsExist'] = false;
+    body.Picture.Plate['PlateNumber'] = '';
+    const { event } = mapTollgateInfo(body, opts);
+    expect(event.payload['hasPlate']).toBe(false);
+    expect(event.sourceKey.startsWith('tollgate:none:')).toBe(true);
+  });
+
+  it('refuses bodies missing what it needs, with the reason', () => {
+    expect(() => parseItsapiJson('{"Picture":')).toThrow(/malformed JSON/);
+    expect(() => parseItsapiJson('[1]')).toThrow('body is not a JSON object');
+    expect(() => mapTollgateInfo({}, opts)).toThrow('Picture is missing');
+    const noTime = tollgateJson() as { Picture: { SnapInfo: Record<string, unknown> } };
+    delete noTime.Picture.SnapInfo['AccurateTime'];
+    expect(() => mapTollgateInfo(noTime, opts)).toThrow('SnapInfo.AccurateTime is missing');
+    const badPic = tollgateJson() as { Picture: { NormalPic: Record<string, unknown> } };
+    badPic.Picture.NormalPic['Content'] = Buffer.from('not an image').toString('base64');
+    expect(() => mapTollgateInfo(badPic, opts)).toThrow(ItsapiPayloadError);
+    badPic.Picture.NormalPic['Content'] = '%%%';
+    expect(() => mapTollgateInfo(badPic, opts)).toThrow('NormalPic.Content is not base64');
+  });
+});
+
+describe('Dahua time and codes', () => {
+  it('parses AccurateTime in the camera zone', () => {
+    expect(parseDahuaTime('2024-05-13 09:21:33.456', 13)?.toISOString()).toBe('2024-05-13T01:21:33.456Z');
+    expect(parseDahuaTime('2024-05-13 09:21:33.4', 'GMT+08:00')?.toISOString()).toBe(
+      '2024-05-13T01:21:33.400Z',
+    );
+    expect(parseDahuaTime('2024-05-13 09:21:33', undefined)?.toISOString()).toBe('2024-05-13T01:21:33.000Z');
+    expect(parseDahuaTime('2024-05-13 09:21:33', 0)?.toISOString()).toBe('2024-05-13T09:21:33.000Z');
+    expect(parseDahuaTime('2024-02-30 09:21:33', 13)).toBeUndefined();
+    expect(parseDahuaTime('13/05/2024 09:21', 13)).toBeUndefined();
+    expect(dahuaZoneOffsetMinutes('-05:00')).toBe(-300);
+    expect(dahuaZoneOffsetMinutes(99)).toBeUndefined();
+  });
+
+  it('maps colours and types to the proto enums', () => {
+    expect(dahuaPlateColor('Yellow')).toBe(PlateColor.PLATE_COLOR_YELLOW);
+    expect(dahuaPlateColor('ShadowGreen')).toBe(PlateColor.PLATE_COLOR_GREEN);
+    expect(dahuaPlateColor('YellowGreen')).toBe(PlateColor.PLATE_COLOR_YELLOW_GREEN);
+    expect(dahuaPlateColor('Unknown')).toBe(PlateColor.PLATE_COLOR_UNSPECIFIED);
+    expect(dahuaVehicleColor('Silver')).toBe(VehicleColor.VEHICLE_COLOR_GREY);
+    expect(dahuaVehicleColor('Black')).toBe(VehicleColor.VEHICLE_COLOR_BLACK);
+    expect(dahuaVehicleType('LargeTruck')).toBe(VehicleType.VEHICLE_TYPE_TRUCK);
+    expect(dahuaVehicleType('MiniVan')).toBe(VehicleType.VEHICLE_TYPE_VAN);
+    expect(dahuaVehicleType('Motorcycle')).toBe(VehicleType.VEHICLE_TYPE_MOTORCYCLE);
+    expect(dahuaVehicleType('Zeppelin')).toBe(VehicleType.VEHICLE_TYPE_OTHER);
+  });
+});

@@ -1,0 +1,288 @@
+/**
+ * Dahua ITSAPI (ANPR / tollgate cameras) → normalised events. Pure: the HTTP edge
+ * (src/http/protocols/itsapi.ts) hands the parsed JSON of `POST /NotificationInfo/TollgateInfo`.
+ */
+import { anfang, topics } from '@anfang/contracts';
+import type { NormalisedEvent } from '../../ingest/types.ts';
+import { codeKey, normalisePlate, relativeDirection } from './isapi-codes.ts';
+
+const { PlateColor, VehicleColor, VehicleType, ImageKind, SpoofCheckResult } = anfang.common.v1;
+
+/** A payload that is not a usable TollgateInfo; the message is the reason given to the camera. */
+export class ItsapiPayloadError extends Error {
+  override readonly name = 'ItsapiPayloadError';
+}
+
+export interface ItsapiMapOptions {
+  /** The registered device's installed direction (anfang.common.v1.Direction). */
+  readonly deviceDirection: number;
+}
+
+export interface TollgateResult {
+  readonly event: NormalisedEvent;
+  readonly deviceTime: Date;
+  /** The camera's own list verdict (AllowUser / BlockUser); PlateRead has no field for it yet. */
+  readonly cameraList: 'allow' | 'block' | 'none';
+}
+
+export function parseItsapiJson(body: string): Record<string, unknown> {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(body);
+  } catch (err) {
+    throw new ItsapiPayloadError(`malformed JSON: ${(err as Error).message}`);
+  }
+  if (!isRecord(doc)) throw new ItsapiPayloadError('body is not a JSON object');
+  return doc;
+}
+
+/**
+ * Dahua's time-zone table (the index cameras use in `TimeZone`): 0 = GMT+00:00 … 13 = GMT+08:00 …
+ * 32 = GMT-12:00, in minutes east of UTC.
+ */
+const DAHUA_ZONES = [
+  0, 60, 120, 180, 210, 240, 270, 300, 330, 345, 360, 390, 420, 480, 540, 570, 600, 660, 720, 780, -60, -120,
+  -180, -210, -240, -300, -360, -420, -480, -540, -600, -660, -720,
+];
+
+/** China Standard Time, where cameras that do not say are. */
+const DEFAULT_OFFSET_MINUTES = 480;
+
+/** `TimeZone` as an index of Dahua's table, or a string such as "GMT+08:00", "+0800", "UTC+8". */
+export function dahuaZoneOffsetMinutes(value: unknown): number | undefined {
+  if (value === undefined || value === null || value === '') return DEFAULT_OFFSET_MINUTES;
+  if (typeof value === 'number' || /^\d+$/.test(String(value))) return DAHUA_ZONES[Number(value)];
+  const m = /^(?:GMT|UTC)?\s*([+-])(\d{1,2})(?::?(\d{2}))?$/i.exec(String(value).trim());
+  if (!m) return undefined;
+  const minutes = Number(m[2]) * 60 + Number(m[3] ?? 0);
+  return m[1] === '-' ? -minutes : minutes;
+}
+
+/** `YYYY-mm-dd HH:MM:SS[.fff]` in the camera's zone. */
+export function parseDahuaTime(value: unknown, timeZone: unknown): Date | undefined {
+  if (typeof value !== 'string') return undefined;
+  const m = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,3}))?$/.exec(value.trim());
+  const offset = dahuaZoneOffsetMinutes(timeZone);
+  if (!m || offset === undefined) return undefined;
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const ms = Number((m[7] ?? '0').padEnd(3, '0'));
+  const local = Date.UTC(year, month - 1, day, hour, minute, second, ms);
+  const date = new Date(local - offset * 60_000);
+  // Date.UTC rolls 2024-02-30 over to March: refuse what is not a real date.
+  const check = new Date(local);
+  if (
+    check.getUTCDate() !== day ||
+    check.getUTCMonth() !== month - 1 ||
+    hour > 23 ||
+    minute > 59 ||
+    second > 59
+  ) {
+    return undefined;
+  }
+  return date;
+}
+
+const PLATE_COLORS: Record<string, number> = {
+  blue: PlateColor.PLATE_COLOR_BLUE,
+  yellow: PlateColor.PLATE_COLOR_YELLOW,
+  white: PlateColor.PLATE_COLOR_WHITE,
+  black: PlateColor.PLATE_COLOR_BLACK,
+  green: PlateColor.PLATE_COLOR_GREEN,
+  shadowgreen: PlateColor.PLATE_COLOR_GREEN,
+  newenergygreen: PlateColor.PLATE_COLOR_GREEN,
+  yellowgreen: PlateColor.PLATE_COLOR_YELLOW_GREEN,
+  greenyellow: PlateColor.PLATE_COLOR_YELLOW_GREEN,
+  newenergyyellowgreen: PlateColor.PLATE_COLOR_YELLOW_GREEN,
+};
+
+export function dahuaPlateColor(value: unknown): number {
+  const key = codeKey(value);
+  if (key === '' || key === 'unknown') return PlateColor.PLATE_COLOR_UNSPECIFIED;
+  return PLATE_COLORS[key] ?? PlateColor.PLATE_COLOR_OTHER;
+}
+
+const VEHICLE_COLORS: Record<string, number> = {
+  black: VehicleColor.VEHICLE_COLOR_BLACK,
+  white: VehicleColor.VEHICLE_COLOR_WHITE,
+  gray: VehicleColor.VEHICLE_COLOR_GREY,
+  grey: VehicleColor.VEHICLE_COLOR_GREY,
+  silver: VehicleColor.VEHICLE_COLOR_GREY,
+  darkgray: VehicleColor.VEHICLE_COLOR_GREY,
+  red: VehicleColor.VEHICLE_COLOR_RED,
+  blue: VehicleColor.VEHICLE_COLOR_BLUE,
+  darkblue: VehicleColor.VEHICLE_COLOR_BLUE,
+  yellow: VehicleColor.VEHICLE_COLOR_YELLOW,
+  orange: VehicleColor.VEHICLE_COLOR_ORANGE,
+  brown: VehicleColor.VEHICLE_COLOR_BROWN,
+  green: VehicleColor.VEHICLE_COLOR_GREEN,
+  purple: VehicleColor.VEHICLE_COLOR_PURPLE,
+  violet: VehicleColor.VEHICLE_COLOR_PURPLE,
+  cyan: VehicleColor.VEHICLE_COLOR_CYAN,
+  pink: VehicleColor.VEHICLE_COLOR_PINK,
+  other: VehicleColor.VEHICLE_COLOR_OTHER,
+};
+
+export function dahuaVehicleColor(value: unknown): number {
+  const key = codeKey(value);
+  if (key === '' || key === 'unknown') return VehicleColor.VEHICLE_COLOR_UNSPECIFIED;
+  return VEHICLE_COLORS[key] ?? VehicleColor.VEHICLE_COLOR_OTHER;
+}
+
+const VEHICLE_TYPES: Record<string, number> = {
+  motor: VehicleType.VEHICLE_TYPE_CAR,
+  salooncar: VehicleType.VEHICLE_TYPE_CAR,
+  sedan: VehicleType.VEHICLE_TYPE_CAR,
+  passengercar: VehicleType.VEHICLE_TYPE_CAR,
+  lightduty: VehicleType.VEHICLE_TYPE_CAR,
+  microbus: VehicleType.VEHICLE_TYPE_VAN,
+  minivan: VehicleType.VEHICLE_TYPE_VAN,
+  van: VehicleType.VEHICLE_TYPE_VAN,
+  suv: VehicleType.VEHICLE_TYPE_SUV,
+  mpv: VehicleType.VEHICLE_TYPE_MPV,
+  bus: VehicleType.VEHICLE_TYPE_BUS,
+  largebus: VehicleType.VEHICLE_TYPE_BUS,
+  mediumbus: VehicleType.VEHICLE_TYPE_BUS,
+  oversize: VehicleType.VEHICLE_TYPE_BUS,
+  truck: VehicleType.VEHICLE_TYPE_TRUCK,
+  largetruck: VehicleType.VEHICLE_TYPE_TRUCK,
+  midtruck: VehicleType.VEHICLE_TYPE_TRUCK,
+  lighttruck: VehicleType.VEHICLE_TYPE_TRUCK,
+  pickup: VehicleType.VEHICLE_TYPE_PICKUP,
+  pickuptruck: VehicleType.VEHICLE_TYPE_PICKUP,
+  motorcycle: VehicleType.VEHICLE_TYPE_MOTORCYCLE,
+  tricycle: VehicleType.VEHICLE_TYPE_TRICYCLE,
+  tankcar: VehicleType.VEHICLE_TYPE_SPECIAL,
+  policecar: VehicleType.VEHICLE_TYPE_SPECIAL,
+};
+
+export function dahuaVehicleType(value: unknown): number {
+  const key = codeKey(value);
+  if (key === '' || key === 'unknown') return VehicleType.VEHICLE_TYPE_UNSPECIFIED;
+  return VEHICLE_TYPES[key] ?? VehicleType.VEHICLE_TYPE_OTHER;
+}
+
+/** `SnapInfo.Direction`: Obverse/Approach (towards the camera) or Reverse/Leave. */
+function dahuaRelative(value: unknown): 'forward' | 'reverse' | undefined {
+  const key = codeKey(value);
+  if (key === 'obverse' || key === 'approach' || key === 'forward' || key === '0') return 'forward';
+  if (key === 'reverse' || key === 'leave' || key === 'back' || key === '1') return 'reverse';
+  return undefined;
+}
+
+/** Maps a TollgateInfo body. Throws ItsapiPayloadError for a body missing what it needs. */
+export function mapTollgateInfo(body: Record<string, unknown>, options: ItsapiMapOptions): TollgateResult {
+  const picture = record(body['Picture']);
+  if (picture === undefined) throw new ItsapiPayloadError('Picture is missing');
+  const plate = record(picture['Plate']);
+  const snap = record(picture['SnapInfo']);
+  const vehicle = record(picture['Vehicle']);
+  if (plate === undefined) throw new ItsapiPayloadError('Picture.Plate is missing');
+  if (snap === undefined) throw new ItsapiPayloadError('Picture.SnapInfo is missing');
+  const accurateTime = snap['AccurateTime'];
+  if (typeof accurateTime !== 'string') throw new ItsapiPayloadError('SnapInfo.AccurateTime is missing');
+  const deviceTime = parseDahuaTime(accurateTime, snap['TimeZone']);
+  if (deviceTime === undefined) {
+    throw new ItsapiPayloadError(
+      `SnapInfo.AccurateTime/TimeZone not understood: ${accurateTime.slice(0, 40)}`,
+    );
+  }
+  const rawPlate = typeof plate['PlateNumber'] === 'string' ? plate['PlateNumber'] : '';
+  const plateNumber = normalisePlate(rawPlate);
+  const present =
+    plate['IsExist'] === undefined ? plateNumber !== '' : plate['IsExist'] === true && plateNumber !== '';
+  const channel = String(plate['Channel'] ?? snap['Channel'] ?? '0');
+  const uploadNum = plate['UploadNum'];
+  // A resend repeats plate, time, channel and upload number; a new pass differs in the time.
+  const sourceKey = `tollgate:${plateNumber || 'none'}:${accurateTime.trim()}:${channel}${
+    uploadNum === undefined || uploadNum === null ? '' : `:${String(uploadNum)}`
+  }`;
+
+  const normal = record(picture['NormalPic']);
+  const images = [];
+  const content = normal?.['Content'];
+  if (typeof content === 'string' && content !== '') {
+    const bytes = decodeBase64(content);
+    if (bytes === undefined) throw new ItsapiPayloadError('NormalPic.Content is not base64');
+    const contentType = sniffImage(bytes);
+    if (contentType === undefined)
+      throw new ItsapiPayloadError('NormalPic.Content is not a JPEG or PNG image');
+    images.push({
+      kind: ImageKind.IMAGE_KIND_VEHICLE,
+      contentType,
+      bytes,
+      sourceName: typeof normal?.['PicName'] === 'string' ? normal['PicName'] : 'NormalPic',
+    });
+  }
+  const confidence = Number(plate['Confidence']);
+  return {
+    deviceTime,
+    cameraList: snap['BlockUser'] === true ? 'block' : snap['AllowUser'] === true ? 'allow' : 'none',
+    event: {
+      topic: topics.devicePlateRead,
+      sourceKey,
+      occurredAt: deviceTime,
+      images,
+      imageField: 'images',
+      payload: {
+        sourceObjectId: sourceKey,
+        hasPlate: present,
+        plateNumber: present ? plateNumber : '',
+        plateColor: dahuaPlateColor(plate['PlateColor']),
+        vehicleColor: dahuaVehicleColor(vehicle?.['VehicleColor']),
+        vehicleType: dahuaVehicleType(vehicle?.['VehicleType']),
+        vehicleBrand: typeof vehicle?.['VehicleSign'] === 'string' ? vehicle['VehicleSign'] : '',
+        direction: relativeDirection(dahuaRelative(snap['Direction']), options.deviceDirection),
+        lane: laneOf(snap['Lane'] ?? vehicle?.['Lane']),
+        confidence: Number.isFinite(confidence) ? Math.min(1, Math.max(0, confidence / 100)) : 0,
+        spoofCheck: SpoofCheckResult.SPOOF_CHECK_RESULT_UNSPECIFIED,
+        plateBox: boundingBox(plate['BoundingBox']),
+      },
+    },
+  };
+}
+
+function laneOf(value: unknown): number {
+  const n = Number(value);
+  return Number.isInteger(n) && n > 0 ? n : 0;
+}
+
+/** Dahua boxes are [left, top, right, bottom] in pixels (or in the 8192 grid on some models). */
+function boundingBox(value: unknown): Record<string, number> | undefined {
+  if (!Array.isArray(value) || value.length !== 4 || !value.every((v) => Number.isInteger(v)))
+    return undefined;
+  const [left, top, right, bottom] = value as [number, number, number, number];
+  return { left, top, right, bottom };
+}
+
+function decodeBase64(value: string): Buffer | undefined {
+  const clean = value.replace(/^data:[^,]*,/, '').replace(/\s+/g, '');
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(clean) || clean.length % 4 === 1) return undefined;
+  return Buffer.from(clean, 'base64');
+}
+
+/** The image type by its magic bytes; undefined when it is neither JPEG nor PNG. */
+export function sniffImage(bytes: Buffer): string | undefined {
+  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'image/jpeg';
+  if (
+    bytes.length >= 8 &&
+    bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))
+  ) {
+    return 'image/png';
+  }
+  return undefined;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function record(value: unknown): Record<string, unknown> | undefined {
+  return isRecord(value) ? value : undefined;
+}

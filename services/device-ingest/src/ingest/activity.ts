@@ -1,0 +1,366 @@
+/**
+ * The ActivityTracker: last seen, clock offset, online/offline and clock drift per device.
+ *
+ * - Sightings (`seen`) only touch memory; a flush writes them to device_activity in one batched
+ *   statement every `flushIntervalMs`. Per-request cost: a map update.
+ * - Transitions (online, offline, drift severity) are the tracker's alone and run one device at a
+ *   time: each device has a promise chain, so "seen" and "timed out" never interleave for it. Each
+ *   transition locks the device's row, re-checks the expected previous state, applies it and
+ *   writes its events to the outbox in the same transaction (ActivityStore.withDevice) — which is
+ *   what makes them safe across replicas: whichever replica gets the lock first applies it, the
+ *   others find it done.
+ * - Offline: every `sweepIntervalMs` the devices online in Postgres but silent past interval ×
+ *   misses are timed out, unless this replica saw them since (memory) or another replica flushed
+ *   a newer sighting (re-read under the lock). A sighting that arrives while a timeout is being
+ *   applied queues an online transition behind it. On start the sweep runs at once, so devices
+ *   silent while no replica ran go offline. Another replica's sightings reach Postgres within its
+ *   flush interval: keep the silence timeout well above it (it is, by default, 90 s vs 1 s).
+ * - Each flush returns the stored status; a device this replica believes online but Postgres has
+ *   offline (another replica timed it out) is brought back online if it was seen since.
+ */
+import { topics } from '@anfang/contracts';
+import { uuidv7 } from '@anfang/platform/bus';
+import type { Logger } from '@anfang/platform/log';
+import {
+  clockOffsetMs,
+  DEFAULT_DRIFT_THRESHOLDS,
+  driftChange,
+  type DriftSeverity,
+  type DriftThresholds,
+} from '../domain/clock.ts';
+import type { RegisteredDevice } from '../domain/device.ts';
+import { offlineCutoff, silenceTimeoutMs, type DeviceStatus, type StatusPolicy } from '../domain/status.ts';
+import { setClock, setStatus, type ActivitySample, type ActivityStore } from '../store/activity.ts';
+import type { CommandStore } from '../store/commands.ts';
+import { deviceRef } from './device-ref.ts';
+import { outboxPublisher } from './outbox-events.ts';
+import type { DeviceDirectory } from './types.ts';
+
+export interface Sighting {
+  /** Platform time of the contact. */
+  readonly at: Date;
+  readonly heartbeat: boolean;
+  /** The device's time for the same moment, when the message carried one. */
+  readonly deviceTime?: Date | undefined;
+}
+
+export interface ActivityTracker {
+  /** Records a contact (synchronous, memory only); transitions follow asynchronously. */
+  seen(device: RegisteredDevice, sighting: Sighting): void;
+  /** Writes pending sightings to Postgres. */
+  flush(): Promise<void>;
+  /** Times out silent devices. */
+  sweep(): Promise<void>;
+  /** This replica's view (undefined: not known here yet). */
+  statusOf(deviceId: string): DeviceStatus | undefined;
+  /** Resolves when every queued transition has run (tests, shutdown). */
+  settled(): Promise<void>;
+  /** Runs the first sweep and starts the flush and sweep timers. */
+  start(): Promise<void>;
+  /** Stops the timers, waits for transitions and flushes. */
+  stop(): Promise<void>;
+}
+
+export interface ActivityTrackerDeps {
+  readonly store: ActivityStore;
+  readonly commands: CommandStore;
+  readonly directory: DeviceDirectory;
+  readonly logger: Logger;
+  /** Producer name of the events (the service name). */
+  readonly producer: string;
+  readonly policy: StatusPolicy;
+  readonly drift?: DriftThresholds;
+  /** Default 1000 ms. */
+  readonly flushIntervalMs?: number;
+  /** Default min(5 s, timeout / 4). */
+  readonly sweepIntervalMs?: number;
+  readonly now?: () => Date;
+}
+
+interface Entry {
+  device: RegisteredDevice | undefined;
+  lastSeenAt: Date | undefined;
+  lastHeartbeatAt: Date | undefined;
+  offsetMs: number | undefined;
+  sampledAt: Date | undefined;
+  dirty: boolean;
+  status: DeviceStatus | undefined;
+  severity: DriftSeverity | undefined;
+  onlineQueued: boolean;
+  offlineQueued: boolean;
+  driftQueued: boolean;
+  chain: Promise<void>;
+}
+
+const STATUS = { online: 1, offline: 2 } as const;
+const REASON = { heartbeat: 1, traffic: 2, timeout: 5 } as const;
+const SEVERITY: Record<DriftSeverity, number> = { ok: 1, warning: 2, alarm: 3 };
+const ALARM_KIND_CLOCK_DRIFT = 4;
+const TRIGGER = { active: 1, inactive: 2 } as const;
+
+const ts = (d: Date) => ({ seconds: Math.floor(d.getTime() / 1000), nanos: (d.getTime() % 1000) * 1e6 });
+
+export function createActivityTracker(deps: ActivityTrackerDeps): ActivityTracker {
+  const { store, commands, directory, producer, policy } = deps;
+  const thresholds = deps.drift ?? DEFAULT_DRIFT_THRESHOLDS;
+  const now = deps.now ?? (() => new Date());
+  const log = deps.logger.child({ component: 'activity' });
+  const flushEvery = deps.flushIntervalMs ?? 1000;
+  const sweepEvery = deps.sweepIntervalMs ?? Math.max(100, Math.min(5000, silenceTimeoutMs(policy) / 4));
+  const entries = new Map<string, Entry>();
+  const inflight = new Set<Promise<void>>();
+  let timers: NodeJS.Timeout[] = [];
+  let flushing: Promise<void> | undefined;
+  let sweeping: Promise<void> | undefined;
+
+  function entryOf(deviceId: string, device?: RegisteredDevice): Entry {
+    let e = entries.get(deviceId);
+    if (!e) {
+      e = {
+        device,
+        lastSeenAt: undefined,
+        lastHeartbeatAt: undefined,
+        offsetMs: undefined,
+        sampledAt: undefined,
+        dirty: false,
+        status: undefined,
+        severity: undefined,
+        onlineQueued: false,
+        offlineQueued: false,
+        driftQueued: false,
+        chain: Promise.resolve(),
+      };
+      entries.set(deviceId, e);
+    } else if (device) e.device = device;
+    return e;
+  }
+
+  function schedule(deviceId: string, e: Entry, what: string, task: () => Promise<void>): void {
+    const run = e.chain
+      .then(task)
+      .catch((err: unknown) => log.error({ err, deviceId, what }, 'device transition failed'));
+    e.chain = run;
+    inflight.add(run);
+    void run.finally(() => inflight.delete(run));
+  }
+
+  const refOf = (deviceId: string, e: Entry) => {
+    const device = e.device ?? directory.byId(deviceId);
+    return { ref: device ? deviceRef(device) : { deviceId }, compoundId: device?.compoundId };
+  };
+
+  function scheduleOnline(deviceId: string, e: Entry, heartbeat: boolean): void {
+    e.onlineQueued = true;
+    schedule(deviceId, e, 'online', async () => {
+      e.onlineQueued = false;
+      const seenAt = e.lastSeenAt ?? now();
+      const { ref, compoundId } = refOf(deviceId, e);
+      await store.withDevice(deviceId, seenAt, async (row, tx) => {
+        if (row.status === 'online') return;
+        await setStatus(tx, deviceId, 'online', now(), seenAt);
+        await outboxPublisher(tx, producer).publish(
+          topics.deviceStatusChanged,
+          {
+            device: ref,
+            previousStatus: STATUS[row.status],
+            status: STATUS.online,
+            reason: heartbeat ? REASON.heartbeat : REASON.traffic,
+            lastSeenAt: ts(seenAt),
+          },
+          { occurredAt: seenAt, ...(compoundId ? { compoundId } : {}) },
+        );
+      });
+      e.status = 'online';
+    });
+  }
+
+  function scheduleOffline(deviceId: string, e: Entry): void {
+    e.offlineQueued = true;
+    schedule(deviceId, e, 'offline', async () => {
+      const at = now();
+      const cutoff = offlineCutoff(at, policy);
+      try {
+        // Seen here since the cutoff: still online (the flush will carry the sighting).
+        if (e.lastSeenAt && e.lastSeenAt >= cutoff) return;
+        const { ref, compoundId } = refOf(deviceId, e);
+        const went = await store.withDevice(deviceId, at, async (row, tx) => {
+          if (row.status !== 'online') return false;
+          // Another replica's flushed sighting, or one that arrived here meanwhile.
+          if (row.lastSeenAt >= cutoff || (e.lastSeenAt && e.lastSeenAt >= cutoff)) return false;
+          await setStatus(tx, deviceId, 'offline', at);
+          await outboxPublisher(tx, producer).publish(
+            topics.deviceStatusChanged,
+            {
+              device: ref,
+              previousStatus: STATUS.online,
+              status: STATUS.offline,
+              reason: REASON.timeout,
+              lastSeenAt: ts(row.lastSeenAt),
+            },
+            { occurredAt: at, ...(compoundId ? { compoundId } : {}) },
+          );
+          return true;
+        });
+        if (went) e.status = 'offline';
+      } finally {
+        e.offlineQueued = false;
+      }
+    });
+  }
+
+  function scheduleDrift(deviceId: string, e: Entry): void {
+    e.driftQueued = true;
+    schedule(deviceId, e, 'drift', async () => {
+      e.driftQueued = false;
+      const offset = e.offsetMs;
+      const sampledAt = e.sampledAt ?? now();
+      if (offset === undefined) return;
+      const { ref, compoundId } = refOf(deviceId, e);
+      const options = { occurredAt: sampledAt, ...(compoundId ? { compoundId } : {}) };
+      e.severity = await store.withDevice(deviceId, sampledAt, async (row, tx) => {
+        const change = driftChange(row.clockSeverity, offset, thresholds);
+        if (!change) return row.clockSeverity;
+        await setClock(tx, deviceId, change.severity, offset, sampledAt);
+        let resync = false;
+        if (change.queueTimeSync && !(await commands.hasOpen(tx, deviceId, 'timeSync'))) {
+          resync = await commands.enqueueIn(
+            tx,
+            {
+              commandId: uuidv7(),
+              deviceId,
+              timeSync: {},
+              requestedBy: producer,
+              reason: `clock offset ${offset} ms`,
+            },
+            { now: now(), ...(compoundId ? { compoundId } : {}) },
+          );
+        }
+        const events = outboxPublisher(tx, producer);
+        await events.publish(
+          topics.deviceClockDrift,
+          {
+            device: ref,
+            offsetMs: Math.round(offset),
+            previousSeverity: SEVERITY[change.previous],
+            severity: SEVERITY[change.severity],
+            resyncQueued: resync,
+          },
+          options,
+        );
+        if (change.alarm !== undefined)
+          await events.publish(
+            topics.deviceAlarmReported,
+            {
+              device: ref,
+              sourceObjectId: `clock-drift:${sampledAt.getTime()}`,
+              kind: ALARM_KIND_CLOCK_DRIFT,
+              state: change.alarm ? TRIGGER.active : TRIGGER.inactive,
+              description: change.alarm
+                ? `clock offset ${Math.round(offset)} ms exceeds ${thresholds.alarmMs} ms`
+                : `clock offset back to ${Math.round(offset)} ms`,
+            },
+            options,
+          );
+        return change.severity;
+      });
+    });
+  }
+
+  async function flush(): Promise<void> {
+    if (flushing) return flushing;
+    const batch: { e: Entry; sample: ActivitySample }[] = [];
+    for (const [deviceId, e] of entries) {
+      if (!e.dirty || !e.lastSeenAt) continue;
+      e.dirty = false;
+      batch.push({
+        e,
+        sample: {
+          deviceId,
+          lastSeenAt: e.lastSeenAt,
+          lastHeartbeatAt: e.lastHeartbeatAt,
+          clockOffsetMs: e.offsetMs,
+          clockSampledAt: e.sampledAt,
+        },
+      });
+    }
+    if (batch.length === 0) return;
+    flushing = (async () => {
+      try {
+        const stored = await store.flush(batch.map((b) => b.sample));
+        const cutoff = offlineCutoff(now(), policy);
+        for (const { e, sample } of batch) {
+          if (stored.get(sample.deviceId) === 'offline' && e.status === 'online') {
+            // Timed out by another replica, yet seen here: bring it back.
+            e.status = 'offline';
+            if (e.lastSeenAt && e.lastSeenAt >= cutoff && !e.onlineQueued)
+              scheduleOnline(sample.deviceId, e, e.lastHeartbeatAt !== undefined);
+          }
+        }
+      } catch (err) {
+        for (const { e } of batch) e.dirty = true;
+        log.warn({ err, devices: batch.length }, 'activity flush failed; will retry');
+      } finally {
+        flushing = undefined;
+      }
+    })();
+    return flushing;
+  }
+
+  async function sweep(): Promise<void> {
+    if (sweeping) return sweeping;
+    sweeping = (async () => {
+      try {
+        await flush();
+        const cutoff = offlineCutoff(now(), policy);
+        for (const { deviceId } of await store.timedOut(cutoff)) {
+          const e = entryOf(deviceId);
+          if (e.offlineQueued) continue;
+          if (e.lastSeenAt && e.lastSeenAt >= cutoff) continue;
+          scheduleOffline(deviceId, e);
+        }
+      } catch (err) {
+        log.warn({ err }, 'status sweep failed; will retry');
+      } finally {
+        sweeping = undefined;
+      }
+    })();
+    return sweeping;
+  }
+
+  return {
+    seen(device, sighting) {
+      const e = entryOf(device.deviceId, device);
+      if (!e.lastSeenAt || sighting.at > e.lastSeenAt) e.lastSeenAt = sighting.at;
+      if (sighting.heartbeat && (!e.lastHeartbeatAt || sighting.at > e.lastHeartbeatAt))
+        e.lastHeartbeatAt = sighting.at;
+      e.dirty = true;
+      if ((e.status !== 'online' || e.offlineQueued) && !e.onlineQueued)
+        scheduleOnline(device.deviceId, e, sighting.heartbeat);
+      if (sighting.deviceTime && Number.isFinite(sighting.deviceTime.getTime())) {
+        const offset = clockOffsetMs(sighting.at, sighting.deviceTime);
+        e.offsetMs = offset;
+        e.sampledAt = sighting.at;
+        const changes = e.severity === undefined || driftChange(e.severity, offset, thresholds) !== undefined;
+        if (changes && !e.driftQueued) scheduleDrift(device.deviceId, e);
+      }
+    },
+    flush,
+    sweep,
+    statusOf: (deviceId) => entries.get(deviceId)?.status,
+    async settled() {
+      while (inflight.size) await Promise.allSettled([...inflight]);
+    },
+    async start() {
+      await sweep();
+      timers = [setInterval(() => void flush(), flushEvery), setInterval(() => void sweep(), sweepEvery)];
+      for (const t of timers) t.unref();
+    },
+    async stop() {
+      for (const t of timers) clearInterval(t);
+      timers = [];
+      await sweeping;
+      while (inflight.size) await Promise.allSettled([...inflight]);
+      await flush();
+    },
+  };
+}

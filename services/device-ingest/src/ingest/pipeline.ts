@@ -1,0 +1,190 @@
+/**
+ * The IngestPipeline: what every protocol hands its normalised events to.
+ *
+ * Per event: the id is `deterministicEventId(kind, deviceId, sourceKey)` with `kind` the topic's
+ * event name (`face-captured`, `plate-read`, …), the same whichever protocol carried it, so a
+ * resend is a duplicate. An id already accepted (dedupe mark in the cache) is answered
+ * `created: false` without work. Otherwise: images go to the object store first, then the event is
+ * published (meta: id, type, occurred_at = device time, recorded_at = receive time, producer,
+ * compound; key = device id), and only once `bus.publish` resolved is the mark set and the call
+ * resolved. Publish first, mark after: two concurrent copies may both publish — consumers dedupe
+ * by event id, so that is safe — but an event is never marked without being durable. All events
+ * of a call are published together (one publishMany per topic, which the Kafka bus coalesces with
+ * other requests' publishes).
+ */
+import { createHash } from 'node:crypto';
+import { deterministicEventId, type anfang } from '@anfang/contracts';
+import { createEventPublisher, type Bus, type EventPublisher } from '@anfang/platform/bus';
+import type { Cache } from '@anfang/platform/cache';
+import type { Logger } from '@anfang/platform/log';
+import type { ObjectStore } from '@anfang/platform/objects';
+import type { RegisteredDevice } from '../domain/device.ts';
+import { captureImageKey } from '../domain/image-keys.ts';
+import type { CommandStore } from '../store/commands.ts';
+import type { ActivityTracker } from './activity.ts';
+import { deviceRef } from './device-ref.ts';
+import type {
+  AcceptContext,
+  AcceptedEvent,
+  IngestPipeline,
+  NormalisedEvent,
+  PendingCommand,
+} from './types.ts';
+
+export interface IngestPipelineDeps {
+  readonly bus: Bus;
+  readonly cache: Cache;
+  readonly objects: ObjectStore;
+  readonly activity: ActivityTracker;
+  readonly commands: CommandStore;
+  readonly logger: Logger;
+  /** The service name (meta.producer). */
+  readonly producer: string;
+  /** How long an accepted event id is remembered. Default 8 days (≥ the 7-day topic retention). */
+  readonly dedupeTtlMs?: number;
+}
+
+export const DEFAULT_DEDUPE_TTL_MS = 8 * 24 * 3600 * 1000;
+
+/** `anfang.device.plate-read.v1` → `plate-read`. */
+export function eventKind(topicName: string): string {
+  const parts = topicName.split('.');
+  return parts.length >= 4 ? parts[parts.length - 2]! : topicName;
+}
+
+export const acceptedKey = (eventId: string): string => `ingest:accepted:${eventId}`;
+
+type ImageRefInit = anfang.common.v1.ImageRef.$Properties;
+
+const hasField = (event: NormalisedEvent, field: string): boolean => {
+  try {
+    return field in (event.topic.payload.create({}) as object);
+  } catch {
+    return false;
+  }
+};
+
+export function createIngestPipeline(deps: IngestPipelineDeps): IngestPipeline {
+  const { cache, objects, activity, commands } = deps;
+  const publisher: EventPublisher = createEventPublisher({ bus: deps.bus, producer: deps.producer });
+  const ttl = deps.dedupeTtlMs ?? DEFAULT_DEDUPE_TTL_MS;
+  const log = deps.logger.child({ component: 'pipeline' });
+
+  async function storeImages(
+    device: RegisteredDevice,
+    eventId: string,
+    event: NormalisedEvent,
+  ): Promise<ImageRefInit[]> {
+    return Promise.all(
+      event.images.map(async (image, index) => {
+        const key = captureImageKey({
+          compoundId: device.compoundId,
+          occurredAt: event.occurredAt,
+          deviceId: device.deviceId,
+          eventId,
+          index,
+          contentType: image.contentType,
+        });
+        const sha256 = createHash('sha256').update(image.bytes).digest('hex');
+        await objects.put(key, image.bytes, {
+          contentType: image.contentType,
+          metadata: {
+            'event-id': eventId,
+            'device-id': device.deviceId.replace(/[^\x20-\x7e]/g, '?'),
+            sha256,
+          },
+        });
+        return {
+          objectKey: key,
+          contentType: image.contentType,
+          sizeBytes: image.bytes.length,
+          sha256,
+          kind: image.kind,
+          capturedAt: {
+            seconds: Math.floor(event.occurredAt.getTime() / 1000),
+            nanos: (event.occurredAt.getTime() % 1000) * 1e6,
+          },
+        };
+      }),
+    );
+  }
+
+  return {
+    async accept(device, events, context: AcceptContext) {
+      const ids = events.map((e) =>
+        deterministicEventId(eventKind(e.topic.name), device.deviceId, e.sourceKey),
+      );
+      const marks = await Promise.all(ids.map((id) => cache.get(acceptedKey(id))));
+      const seenInCall = new Set<string>();
+      const fresh: number[] = [];
+      const results: AcceptedEvent[] = ids.map((eventId, i) => {
+        const dup = marks[i] !== null || seenInCall.has(eventId);
+        seenInCall.add(eventId);
+        if (!dup) fresh.push(i);
+        return { eventId, created: !dup };
+      });
+
+      if (fresh.length) {
+        const ref = deviceRef(device);
+        const built = await Promise.all(
+          fresh.map(async (i) => {
+            const event = events[i]!;
+            const eventId = ids[i]!;
+            const payload: Record<string, unknown> = { device: ref, ...event.payload };
+            if (payload.sourceObjectId === undefined && hasField(event, 'sourceObjectId'))
+              payload.sourceObjectId = event.sourceKey;
+            if (event.images.length)
+              payload[event.imageField ?? 'images'] = await storeImages(device, eventId, event);
+            return { event, eventId, payload };
+          }),
+        );
+        const byTopic = new Map<string, typeof built>();
+        for (const b of built) {
+          const list = byTopic.get(b.event.topic.name);
+          if (list) list.push(b);
+          else byTopic.set(b.event.topic.name, [b]);
+        }
+        await Promise.all(
+          [...byTopic.values()].map((list) =>
+            publisher.publishMany(
+              list[0]!.event.topic,
+              list.map((b) => ({
+                payload: b.payload,
+                options: {
+                  key: device.deviceId,
+                  eventId: b.eventId,
+                  occurredAt: b.event.occurredAt,
+                  recordedAt: context.receivedAt,
+                  compoundId: device.compoundId,
+                },
+              })),
+            ),
+          ),
+        );
+        // Durable now. A failed mark only costs a duplicate publish on a resend.
+        await Promise.all(
+          fresh.map((i) =>
+            cache.setIfAbsent(acceptedKey(ids[i]!), '1', ttl).catch((err: unknown) => {
+              log.warn({ err, eventId: ids[i] }, 'dedupe mark not set');
+            }),
+          ),
+        );
+      }
+
+      // Event times are not clock samples (a capture is sent seconds after it happened, a
+      // buffered one hours later): only the message's own send time is.
+      activity.seen(device, { at: context.receivedAt, heartbeat: false, deviceTime: context.deviceTime });
+      return results;
+    },
+
+    async heartbeat(device, context): Promise<PendingCommand[]> {
+      activity.seen(device, { at: context.receivedAt, heartbeat: true, deviceTime: context.deviceTime });
+      return commands.deliver(device.deviceId, { now: context.receivedAt, compoundId: device.compoundId });
+    },
+
+    async acknowledgeCommand(device, commandId, result, detail, context) {
+      activity.seen(device, { at: context.receivedAt, heartbeat: false, deviceTime: context.deviceTime });
+      return commands.acknowledge(device.deviceId, commandId, result, detail, context.receivedAt);
+    },
+  };
+}

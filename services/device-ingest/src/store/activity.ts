@@ -1,0 +1,172 @@
+/**
+ * device_activity (migration 0010): last contact, clock offset, drift severity and online status
+ * per device. Sightings are flushed in batches (one statement for many devices, times only move
+ * forward); status and drift transitions run one device at a time in a transaction that locks the
+ * row (`SELECT … FOR UPDATE`), re-checks the expected previous state, applies it and writes the
+ * event to the outbox in the same transaction. Any replica may attempt a transition; the lock and
+ * the re-check make exactly one of them apply it, and the outbox makes the event as durable as the
+ * change.
+ */
+import type { Pool } from '@anfang/platform/pg';
+import { withTransaction, type ClientBase } from '@anfang/platform/pg';
+import type { DriftSeverity } from '../domain/clock.ts';
+import type { DeviceStatus } from '../domain/status.ts';
+
+export interface ActivitySample {
+  readonly deviceId: string;
+  readonly lastSeenAt: Date;
+  readonly lastHeartbeatAt?: Date | undefined;
+  readonly clockOffsetMs?: number | undefined;
+  readonly clockSampledAt?: Date | undefined;
+}
+
+export interface ActivityRow {
+  readonly deviceId: string;
+  readonly lastSeenAt: Date;
+  readonly lastHeartbeatAt: Date | null;
+  readonly clockOffsetMs: number | null;
+  readonly clockSeverity: DriftSeverity;
+  readonly status: DeviceStatus;
+  readonly statusChangedAt: Date;
+}
+
+interface Row {
+  device_id: string;
+  last_seen_at: Date;
+  last_heartbeat_at: Date | null;
+  clock_offset_ms: string | null;
+  clock_severity: DriftSeverity;
+  status: DeviceStatus;
+  status_changed_at: Date;
+}
+
+const toRow = (r: Row): ActivityRow => ({
+  deviceId: r.device_id,
+  lastSeenAt: r.last_seen_at,
+  lastHeartbeatAt: r.last_heartbeat_at,
+  clockOffsetMs: r.clock_offset_ms === null ? null : Number(r.clock_offset_ms),
+  clockSeverity: r.clock_severity,
+  status: r.status,
+  statusChangedAt: r.status_changed_at,
+});
+
+export interface ActivityStore {
+  /** Upserts the samples (times only move forward); returns each device's stored status. */
+  flush(samples: readonly ActivitySample[]): Promise<Map<string, DeviceStatus>>;
+  /** Devices online in the table but silent since before `cutoff`. */
+  timedOut(cutoff: Date, limit?: number): Promise<{ deviceId: string; lastSeenAt: Date }[]>;
+  get(deviceId: string): Promise<ActivityRow | undefined>;
+  list(deviceIds: readonly string[]): Promise<ActivityRow[]>;
+  /**
+   * Runs `fn` with the device's row locked (created offline if absent, at `seenAt`); `fn` applies
+   * the transition through the client and enqueues its events; all of it commits together.
+   */
+  withDevice<T>(
+    deviceId: string,
+    seenAt: Date,
+    fn: (row: ActivityRow, client: ClientBase) => Promise<T>,
+  ): Promise<T>;
+}
+
+export function createActivityStore(pool: Pool): ActivityStore {
+  return {
+    async flush(samples) {
+      const result = new Map<string, DeviceStatus>();
+      if (samples.length === 0) return result;
+      const { rows } = await pool.query<{ device_id: string; status: DeviceStatus }>(
+        `INSERT INTO device_activity AS a (device_id, last_seen_at, last_heartbeat_at, clock_offset_ms, clock_sampled_at, status, status_changed_at)
+         SELECT s.device_id, s.last_seen_at, s.last_heartbeat_at, s.clock_offset_ms, s.clock_sampled_at, 'offline', s.last_seen_at
+           FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::bigint[], $5::timestamptz[])
+             AS s(device_id, last_seen_at, last_heartbeat_at, clock_offset_ms, clock_sampled_at)
+         ON CONFLICT (device_id) DO UPDATE SET
+           last_seen_at = GREATEST(a.last_seen_at, EXCLUDED.last_seen_at),
+           last_heartbeat_at = GREATEST(a.last_heartbeat_at, EXCLUDED.last_heartbeat_at),
+           clock_offset_ms = CASE WHEN EXCLUDED.clock_sampled_at IS NOT NULL
+                                   AND (a.clock_sampled_at IS NULL OR EXCLUDED.clock_sampled_at >= a.clock_sampled_at)
+                                  THEN EXCLUDED.clock_offset_ms ELSE a.clock_offset_ms END,
+           clock_sampled_at = GREATEST(a.clock_sampled_at, EXCLUDED.clock_sampled_at)
+         RETURNING device_id, status`,
+        [
+          samples.map((s) => s.deviceId),
+          samples.map((s) => s.lastSeenAt),
+          samples.map((s) => s.lastHeartbeatAt ?? null),
+          samples.map((s) => (s.clockOffsetMs === undefined ? null : Math.round(s.clockOffsetMs))),
+          samples.map((s) => (s.clockOffsetMs === undefined ? null : (s.clockSampledAt ?? s.lastSeenAt))),
+        ],
+      );
+      for (const r of rows) result.set(r.device_id, r.status);
+      return result;
+    },
+
+    async timedOut(cutoff, limit = 1000) {
+      const { rows } = await pool.query<{ device_id: string; last_seen_at: Date }>(
+        `SELECT device_id, last_seen_at FROM device_activity
+          WHERE status = 'online' AND last_seen_at < $1 ORDER BY last_seen_at LIMIT $2`,
+        [cutoff, limit],
+      );
+      return rows.map((r) => ({ deviceId: r.device_id, lastSeenAt: r.last_seen_at }));
+    },
+
+    async get(deviceId) {
+      const { rows } = await pool.query<Row>('SELECT * FROM device_activity WHERE device_id = $1', [
+        deviceId,
+      ]);
+      return rows[0] ? toRow(rows[0]) : undefined;
+    },
+
+    async list(deviceIds) {
+      const { rows } = await pool.query<Row>(
+        'SELECT * FROM device_activity WHERE device_id = ANY($1::text[])',
+        [deviceIds],
+      );
+      return rows.map(toRow);
+    },
+
+    withDevice(deviceId, seenAt, fn) {
+      return withTransaction(pool, async (tx) => {
+        await tx.query(
+          `INSERT INTO device_activity (device_id, last_seen_at, status, status_changed_at)
+           VALUES ($1, $2, 'offline', $2) ON CONFLICT (device_id) DO NOTHING`,
+          [deviceId, seenAt],
+        );
+        const { rows } = await tx.query<Row>(
+          'SELECT * FROM device_activity WHERE device_id = $1 FOR UPDATE',
+          [deviceId],
+        );
+        return fn(toRow(rows[0]!), tx);
+      });
+    },
+  };
+}
+
+/** Applies a status transition to a locked row. */
+export async function setStatus(
+  client: ClientBase,
+  deviceId: string,
+  status: DeviceStatus,
+  at: Date,
+  lastSeenAt?: Date,
+): Promise<void> {
+  await client.query(
+    `UPDATE device_activity SET status = $2, status_changed_at = $3,
+            last_seen_at = GREATEST(last_seen_at, COALESCE($4, last_seen_at))
+      WHERE device_id = $1`,
+    [deviceId, status, at, lastSeenAt ?? null],
+  );
+}
+
+/** Applies a drift severity change (and the offset that caused it) to a locked row. */
+export async function setClock(
+  client: ClientBase,
+  deviceId: string,
+  severity: DriftSeverity,
+  offsetMs: number,
+  sampledAt: Date,
+): Promise<void> {
+  await client.query(
+    `UPDATE device_activity SET clock_severity = $2, clock_offset_ms = $3,
+            clock_sampled_at = GREATEST(clock_sampled_at, $4)
+      WHERE device_id = $1`,
+    [deviceId, severity, Math.round(offsetMs), sampledAt],
+  );
+}

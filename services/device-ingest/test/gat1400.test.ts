@@ -1,0 +1,317 @@
+/**
+ * GA/T 1400 end to end against the real service (src/service.ts) on the real infrastructure of
+ * `./anfang infra up`: a device registered through the registry's gRPC API does the Digest
+ * register dance, keeps alive, pushes Faces and MotorVehicles with pictures; the events are read
+ * back from the real Kafka topics and decoded, the pictures from the bucket; a resend publishes
+ * nothing new.
+ */
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { anfang, DeviceRegistryService, topics } from '@anfang/contracts';
+import { createGrpcClient } from '@anfang/platform/grpc';
+import type { RunningService, ServiceModule } from '@anfang/platform/service';
+import {
+  createTestBucket,
+  createTestDatabase,
+  infraEnv,
+  kafkaClient,
+  s3Client,
+  waitFor,
+  type TestBucket,
+} from '@anfang/testing';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  faceBatch,
+  faceObject,
+  motorVehicleBatch,
+  motorVehicleObject,
+} from '../src/domain/gat1400-fixtures.ts';
+import { digestAuthorization } from '../src/http/protocols/gat1400-digest.ts';
+
+const SERVICE = new URL('../src/service.ts', import.meta.url);
+const { DeviceType, Module, Direction } = anfang.common.v1;
+
+/** Unique per run, so events of earlier runs on the shared topics never match. */
+const serial = () => String(100000 + (randomBytes(3).readUIntBE(0, 3) % 900000));
+const COMPOUND = '370303001001';
+const faceCamId = `37030300001190${serial()}`;
+const plateCamId = `37030300001190${serial()}`;
+const SECRET = `gat-${randomBytes(12).toString('hex')}`;
+const PLATFORM_ID = '37030300005030000001';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- GA/T answers are asserted field by field
+type Answer = Record<string, any>;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+describe.skipIf(!existsSync(SERVICE))('GA/T 1400 receiving platform (real service)', () => {
+  let running: RunningService;
+  let db: { url: string; drop(): Promise<void> };
+  let bucket: TestBucket;
+  let consumer: ReturnType<ReturnType<typeof kafkaClient>['consumer']>;
+  let base: string;
+  const faces: anfang.device.v1.FaceCaptured[] = [];
+  const plates: anfang.device.v1.PlateRead[] = [];
+  const deviceIds: Record<string, string> = {};
+
+  beforeAll(async () => {
+    const infra = infraEnv();
+    db = await createTestDatabase('device-ingest-gat');
+    bucket = await createTestBucket('device-ingest-gat');
+    const devicePort = await freePort();
+    const module = (await import(SERVICE.href)).default as ServiceModule;
+    running = await module.start(
+      {
+        OTEL_SERVICE_NAME: 'device-ingest',
+        LOG_LEVEL: 'warn',
+        NODE_ENV: 'test',
+        OTEL_METRICS_EXPORTER: 'none',
+        GRPC_PORT: '0',
+        HTTP_PORT: '0',
+        DEVICE_HTTP_PORT: String(devicePort),
+        DATABASE_URL: db.url,
+        BUS_KIND: 'kafka',
+        KAFKA_BROKERS: infra.kafkaBrokers.join(','),
+        CACHE_KIND: 'redis',
+        REDIS_URL: infra.redisUrl,
+        OBJECTS_KIND: 's3',
+        S3_ENDPOINT: infra.s3.endpoint,
+        S3_ACCESS_KEY: infra.s3.accessKey,
+        S3_SECRET_KEY: infra.s3.secretKey,
+        S3_REGION: infra.s3.region,
+        S3_BUCKET: bucket.bucket,
+        GAT1400_PLATFORM_ID: PLATFORM_ID,
+      },
+      { ownsProcess: false },
+    );
+    base = `http://127.0.0.1:${devicePort}`;
+
+    const registry = createGrpcClient(DeviceRegistryService.definition, `127.0.0.1:${running.ports.grpc}`);
+    try {
+      for (const [gat1400Id, deviceType, module] of [
+        [faceCamId, DeviceType.DEVICE_TYPE_FACE_CAPTURE_CAMERA, Module.MODULE_FACE_RECOGNITION_GATES],
+        [plateCamId, DeviceType.DEVICE_TYPE_PLATE_CAMERA, Module.MODULE_VEHICLE_RECOGNITION],
+      ] as const) {
+        const res = await registry.registerDevice({
+          device: {
+            gat1400Id,
+            name: `东门 ${gat1400Id.slice(-6)}`,
+            deviceType,
+            module,
+            compoundId: COMPOUND,
+            direction: Direction.DIRECTION_BOTH,
+            vendor: 'hikvision',
+            model: 'iDS-2CD7A46G0',
+            serialNumber: `DS-${gat1400Id.slice(-6)}`,
+            protocol: anfang.device.v1.DeviceProtocol.DEVICE_PROTOCOL_GAT1400,
+            ipAddress: '127.0.0.1',
+          },
+          secret: SECRET,
+        });
+        deviceIds[gat1400Id] = res.device?.deviceId ?? '';
+      }
+    } finally {
+      registry.close();
+    }
+
+    consumer = kafkaClient().consumer({ groupId: `gat1400-it-${randomUUID()}` });
+    await consumer.connect();
+    await consumer.subscribe({
+      topics: [topics.deviceFaceCaptured.name, topics.devicePlateRead.name],
+      fromBeginning: true,
+    });
+    await consumer.run({
+      eachMessage: async ({ topic, message }) => {
+        if (!message.value) return;
+        if (topic === topics.deviceFaceCaptured.name) {
+          const e = topics.deviceFaceCaptured.payload.decode(message.value);
+          if (Object.values(deviceIds).includes(e.device?.deviceId ?? '')) faces.push(e);
+        } else {
+          const e = topics.devicePlateRead.payload.decode(message.value);
+          if (Object.values(deviceIds).includes(e.device?.deviceId ?? '')) plates.push(e);
+        }
+      },
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await consumer?.disconnect();
+    await running?.stop('test done');
+    await bucket?.drop();
+    await db?.drop();
+  }, 60_000);
+
+  async function post(path: string, body: unknown, headers: Record<string, string>) {
+    const res = await fetch(`${base}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/VIID+JSON', ...headers },
+      body: JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : {}) as Answer };
+  }
+
+  async function register(id: string) {
+    const body = { RegisterObject: { DeviceID: id } };
+    // The directory learns new devices asynchronously (NOTIFY): until then Register answers 403.
+    return waitFor(
+      async () => {
+        const first = await post('/VIID/System/Register', body, { 'user-identify': id });
+        expect(first.status).toBe(401);
+        const authorization = digestAuthorization({
+          username: id,
+          secret: SECRET,
+          method: 'POST',
+          uri: '/VIID/System/Register',
+          challenge: first.headers.get('www-authenticate') ?? '',
+        });
+        const second = await post('/VIID/System/Register', body, { 'user-identify': id, authorization });
+        return second.status === 200 ? second : undefined;
+      },
+      { timeoutMs: 15_000, intervalMs: 250, message: `device ${id} could not register` },
+    );
+  }
+
+  it('registers with Digest and keeps alive', async () => {
+    const reg = await register(faceCamId);
+    expect(reg.body.ResponseStatusObject).toMatchObject({ Id: faceCamId, StatusCode: 0 });
+    await register(plateCamId);
+    const k = await post(
+      '/VIID/System/Keepalive',
+      { KeepaliveObject: { DeviceID: faceCamId } },
+      { 'user-identify': faceCamId },
+    );
+    expect(k.status).toBe(200);
+    const unregistered = await post(
+      '/VIID/System/Keepalive',
+      {},
+      { 'user-identify': '37030300001190000000' },
+    );
+    expect(unregistered.status).toBe(401);
+  }, 30_000);
+
+  it('publishes Faces and MotorVehicles with their pictures in the bucket, once', async () => {
+    const time = '20250314083015';
+    const f1 = faceObject({ deviceId: faceCamId, time, serial: 1 });
+    const f2 = faceObject({ deviceId: faceCamId, time, serial: 3 });
+    const r1 = await post('/VIID/Faces', faceBatch(f1, f2), { 'user-identify': faceCamId });
+    expect(r1.status).toBe(200);
+    expect(
+      r1.body.ResponseStatusListObject.ResponseStatusObject.map((s: { StatusCode: number }) => s.StatusCode),
+    ).toEqual([0, 0]);
+
+    const v = motorVehicleObject({ deviceId: plateCamId, plate: '鲁C·D12345' });
+    const r2 = await post('/VIID/MotorVehicles', motorVehicleBatch(v), {
+      'user-identify': plateCamId,
+      'content-type': 'application/json;charset=UTF-8',
+    });
+    expect(r2.status).toBe(200);
+    expect(r2.body.ResponseStatusListObject.ResponseStatusObject[0]).toMatchObject({
+      Id: v.MotorVehicleID,
+      StatusCode: 0,
+    });
+
+    await waitFor(() => faces.length >= 2 && plates.length >= 1, {
+      timeoutMs: 30_000,
+      message: 'events not on Kafka',
+    });
+    const face = faces.find((e) => e.sourceObjectId === f1.FaceID);
+    expect(face?.meta?.eventType).toBe('anfang.device.v1.FaceCaptured');
+    expect(face?.meta?.compoundId).toBe(COMPOUND);
+    expect(face?.device?.gat1400Id).toBe(faceCamId);
+    expect(face?.meta?.occurredAt?.seconds).toBe(Date.parse('2025-03-14T00:30:15Z') / 1000);
+    expect(face?.faceBox).toMatchObject({ left: 812, top: 240, right: 958, bottom: 420 });
+    expect(face?.images.map((i) => i.kind)).toEqual([
+      anfang.common.v1.ImageKind.IMAGE_KIND_FACE,
+      anfang.common.v1.ImageKind.IMAGE_KIND_SCENE,
+    ]);
+
+    const plate = plates[0]!;
+    expect(plate).toMatchObject({
+      sourceObjectId: v.MotorVehicleID,
+      hasPlate: true,
+      plateNumber: '鲁CD12345',
+      plateColor: anfang.common.v1.PlateColor.PLATE_COLOR_BLUE,
+      vehicleColor: anfang.common.v1.VehicleColor.VEHICLE_COLOR_WHITE,
+      vehicleType: anfang.common.v1.VehicleType.VEHICLE_TYPE_CAR,
+      direction: Direction.DIRECTION_IN,
+      lane: 1,
+    });
+    expect(plate.images).toHaveLength(2);
+
+    const s3 = s3Client();
+    for (const image of [...(face?.images ?? []), ...plate.images]) {
+      // The store writes under the service's prefix; events carry the key relative to it.
+      const key = image.objectKey ?? '';
+      const stat = await s3.statObject(
+        bucket.bucket,
+        key.startsWith('device-ingest/') ? key : `device-ingest/${key}`,
+      );
+      expect(stat.size).toBe(Number(image.sizeBytes));
+      expect(image.contentType).toBe('image/jpeg');
+      expect(image.sha256).toMatch(/^[0-9a-f]{64}$/);
+    }
+
+    // A resend is answered OK and publishes nothing: a fresh sentinel behind it arrives alone.
+    const resend = await post('/VIID/Faces', faceBatch(f1, f2), { 'user-identify': faceCamId });
+    expect(resend.status).toBe(200);
+    expect(
+      resend.body.ResponseStatusListObject.ResponseStatusObject.map(
+        (s: { StatusCode: number }) => s.StatusCode,
+      ),
+    ).toEqual([0, 0]);
+    const sentinel = faceObject({ deviceId: faceCamId, time, serial: 5 });
+    expect((await post('/VIID/Faces', faceBatch(sentinel), { 'user-identify': faceCamId })).status).toBe(200);
+    await waitFor(() => faces.some((e) => e.sourceObjectId === sentinel.FaceID), {
+      timeoutMs: 30_000,
+      message: 'sentinel not on Kafka',
+    });
+    expect(faces.filter((e) => e.sourceObjectId === f1.FaceID)).toHaveLength(1);
+    expect(faces.filter((e) => e.sourceObjectId === f2.FaceID)).toHaveLength(1);
+  }, 90_000);
+
+  it('answers a body that is not JSON with 400 and quarantines it', async () => {
+    const res = await fetch(`${base}/VIID/Faces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/VIID+JSON', 'user-identify': faceCamId },
+      body: '{"FaceListObject":',
+    });
+    expect(res.status).toBe(400);
+    expect(
+      ((await res.json()) as { ResponseStatusObject: { StatusCode: number } }).ResponseStatusObject
+        .StatusCode,
+    ).toBe(7);
+    const pool = new pg.Pool({ connectionString: db.url, max: 1 });
+    try {
+      const { rows } = await pool.query<{
+        reason: string;
+        http_status: number;
+        device_id: string;
+        object_key: string | null;
+      }>(
+        `SELECT reason, http_status, device_id, object_key FROM quarantine WHERE protocol = 'gat1400' AND path = '/VIID/Faces'`,
+      );
+      expect(rows).toEqual([
+        expect.objectContaining({
+          reason: 'malformed: body is not JSON',
+          http_status: 400,
+          device_id: deviceIds[faceCamId],
+        }),
+      ]);
+      expect(rows[0]?.object_key).toBeTruthy();
+    } finally {
+      await pool.end();
+    }
+  }, 30_000);
+});

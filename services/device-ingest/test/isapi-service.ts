@@ -1,0 +1,208 @@
+/**
+ * The real service (src/service.ts) on the infrastructure of `./anfang infra up`, for the vendor
+ * push integration tests: a fresh database and bucket, devices registered through the registry's
+ * gRPC API, a Kafka consumer collecting the decoded events of those devices, and a POST helper
+ * that speaks from a chosen loopback address (127.0.0.x), since vendor devices are identified by
+ * their address.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { request } from 'node:http';
+import { createServer } from 'node:net';
+import type { anfang } from '@anfang/contracts';
+import { DeviceRegistryService } from '@anfang/contracts';
+import type { AnyTopicDefinition } from '@anfang/platform/bus';
+import { createGrpcClient } from '@anfang/platform/grpc';
+import type { RunningService, ServiceModule } from '@anfang/platform/service';
+import {
+  createTestBucket,
+  createTestDatabase,
+  infraEnv,
+  kafkaClient,
+  s3Client,
+  type TestBucket,
+} from '@anfang/testing';
+import pg from 'pg';
+import { digestAuthorization } from '../src/http/protocols/gat1400-digest.ts';
+
+export const SERVICE = new URL('../src/service.ts', import.meta.url);
+
+export interface Reply {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly text: string;
+}
+
+export interface VendorService {
+  readonly bucket: TestBucket;
+  /** Decoded events of the registered devices, by topic name. */
+  readonly events: Map<
+    string,
+    { deviceId: string; value: Record<string, unknown> & { sourceObjectId?: string } }[]
+  >;
+  register(device: anfang.device.v1.Device.$Properties, secret?: string): Promise<string>;
+  post(path: string, body: Buffer | string, headers: Record<string, string>, from: string): Promise<Reply>;
+  /** As the devices do it: unauthenticated first, then again with Digest for the 401 challenge. */
+  postDigest(
+    path: string,
+    body: Buffer | string,
+    headers: Record<string, string>,
+    from: string,
+    secret: string,
+  ): Promise<Reply>;
+  /** Size and sha256 of a stored picture. */
+  image(objectKey: string): Promise<{ size: number; sha256: string }>;
+  quarantine(): Promise<
+    { protocol: string; http_status: number; reason: string; device_id: string | null }[]
+  >;
+  close(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startVendorService(
+  label: string,
+  watch: readonly AnyTopicDefinition[],
+): Promise<VendorService> {
+  const infra = infraEnv();
+  const db = await createTestDatabase(`device-ingest-${label}`);
+  const bucket = await createTestBucket(`device-ingest-${label}`);
+  const devicePort = await freePort();
+  const module = (await import(SERVICE.href)).default as ServiceModule;
+  const running: RunningService = await module.start(
+    {
+      OTEL_SERVICE_NAME: 'device-ingest',
+      LOG_LEVEL: 'warn',
+      NODE_ENV: 'test',
+      OTEL_METRICS_EXPORTER: 'none',
+      GRPC_PORT: '0',
+      HTTP_PORT: '0',
+      DEVICE_HTTP_PORT: String(devicePort),
+      DATABASE_URL: db.url,
+      BUS_KIND: 'kafka',
+      KAFKA_BROKERS: infra.kafkaBrokers.join(','),
+      CACHE_KIND: 'redis',
+      REDIS_URL: infra.redisUrl,
+      OBJECTS_KIND: 's3',
+      S3_ENDPOINT: infra.s3.endpoint,
+      S3_ACCESS_KEY: infra.s3.accessKey,
+      S3_SECRET_KEY: infra.s3.secretKey,
+      S3_REGION: infra.s3.region,
+      S3_BUCKET: bucket.bucket,
+    },
+    { ownsProcess: false },
+  );
+  const ids = new Set<string>();
+  const events: VendorService['events'] = new Map();
+  const consumer = kafkaClient().consumer({ groupId: `${label}-it-${randomUUID()}` });
+  await consumer.connect();
+  await consumer.subscribe({ topics: watch.map((t) => t.name), fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ topic, message }) => {
+      const def = watch.find((t) => t.name === topic);
+      if (!def || !message.value) return;
+      const value = def.payload.decode(message.value) as Record<string, unknown> & {
+        device?: { deviceId?: string };
+      };
+      const deviceId = value.device?.deviceId ?? '';
+      if (!ids.has(deviceId)) return;
+      const list = events.get(topic) ?? [];
+      list.push({ deviceId, value });
+      events.set(topic, list);
+    },
+  });
+  const sql = new pg.Client({ connectionString: db.url });
+  await sql.connect();
+
+  const service: VendorService = {
+    bucket,
+    events,
+    async register(device, secret) {
+      const registry = createGrpcClient(DeviceRegistryService.definition, `127.0.0.1:${running.ports.grpc}`);
+      try {
+        const res = await registry.registerDevice({ device, ...(secret ? { secret } : {}) });
+        const id = res.device?.deviceId ?? '';
+        ids.add(id);
+        return id;
+      } finally {
+        registry.close();
+      }
+    },
+    post(path, body, headers, from) {
+      return new Promise((resolve, reject) => {
+        const req = request(
+          { host: '127.0.0.1', port: devicePort, path, method: 'POST', headers, localAddress: from },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () =>
+              resolve({
+                status: res.statusCode ?? 0,
+                headers: res.headers,
+                text: Buffer.concat(chunks).toString('utf8'),
+              }),
+            );
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+    },
+    async postDigest(path, body, headers, from, secret) {
+      const first = await service.post(path, body, headers, from);
+      const challenge = first.headers['www-authenticate'];
+      if (first.status !== 401 || typeof challenge !== 'string') return first;
+      const authorization = digestAuthorization({
+        username: 'admin',
+        secret,
+        method: 'POST',
+        uri: path,
+        challenge,
+      });
+      return service.post(path, body, { ...headers, authorization }, from);
+    },
+    async image(objectKey) {
+      const s3 = s3Client();
+      // The service's store writes under its `device-ingest/` prefix; whether ImageRef keys carry
+      // that prefix (media.proto's example does) is not settled, so both are tried.
+      for (const key of [objectKey, `device-ingest/${objectKey}`]) {
+        try {
+          const stream = await s3.getObject(bucket.bucket, key);
+          const chunks: Buffer[] = [];
+          for await (const chunk of stream) chunks.push(chunk as Buffer);
+          const bytes = Buffer.concat(chunks);
+          return { size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
+        } catch (err) {
+          if (
+            (err as { code?: string }).code !== 'NoSuchKey' &&
+            (err as { code?: string }).code !== 'NotFound'
+          )
+            throw err;
+        }
+      }
+      throw new Error(`no object ${objectKey} in ${bucket.bucket}`);
+    },
+    async quarantine() {
+      const { rows } = await sql.query(
+        'SELECT protocol, http_status, reason, device_id FROM quarantine ORDER BY received_at',
+      );
+      return rows;
+    },
+    async close() {
+      await consumer.disconnect();
+      await sql.end();
+      await running.stop('test done');
+      await bucket.drop();
+      await db.drop();
+    },
+  };
+  return service;
+}

@@ -1,0 +1,230 @@
+/**
+ * Integration harness for the ingest core: the real pipeline, activity tracker, command store and
+ * consumer, quarantine and device listener over the local infrastructure (Kafka, Postgres, Redis,
+ * S3), in a fresh database, bucket and Redis prefix. Devices come from a test-local directory
+ * (a map filled by `addDevice`).
+ * TODO: switch to the registry's `startDeviceDirectory` (src/devices) once registering through
+ * the registry store is available to tests.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { allTopics, anfang, type TopicDefinition } from '@anfang/contracts';
+import { createBus, type Bus } from '@anfang/platform/bus';
+import { createCache, type Cache } from '@anfang/platform/cache';
+import type { HttpServer } from '@anfang/platform/http';
+import { createLogger } from '@anfang/platform/log';
+import { createObjectStore, type ObjectStore } from '@anfang/platform/objects';
+import { createPool, migrate, startOutboxRelay, type OutboxRelay, type Pool } from '@anfang/platform/pg';
+import {
+  createTestBucket,
+  createTestDatabase,
+  createTestRedisNamespace,
+  infraEnv,
+  kafkaClient,
+  uniqueName,
+  type TestBucket,
+  type TestDatabase,
+  type TestRedisNamespace,
+} from '@anfang/testing';
+import type { RegisteredDevice } from '../src/domain/device.ts';
+import { sign } from '../src/domain/signature.ts';
+import { createDeviceListener } from '../src/http/device-listener.ts';
+import { createIngestCore, type IngestCore, type IngestOptions } from '../src/ingest/index.ts';
+import type { DeviceDirectory } from '../src/ingest/types.ts';
+
+export const PRODUCER = 'device-ingest';
+
+export interface Harness {
+  readonly baseUrl: string;
+  readonly pool: Pool;
+  readonly bus: Bus;
+  readonly cache: Cache;
+  readonly objects: ObjectStore;
+  readonly core: IngestCore;
+  readonly watcher: TopicWatcher;
+  addDevice(overrides?: Partial<RegisteredDevice>): { device: RegisteredDevice; secret: string };
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  readonly ingest?: IngestOptions;
+  readonly maxBodyBytes?: number;
+  readonly watch: readonly TopicDefinition<any, any>[]; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+export async function startHarness(options: HarnessOptions): Promise<Harness> {
+  const env = infraEnv();
+  const logger = createLogger({ service: PRODUCER, level: 'warn' });
+  const db: TestDatabase = await createTestDatabase('ingest');
+  const bucket: TestBucket = await createTestBucket('ingest');
+  const redis: TestRedisNamespace = createTestRedisNamespace('ingest');
+  const pool = createPool({ url: db.url, applicationName: PRODUCER });
+  await migrate(pool, { dir: new URL('../src/store/migrations', import.meta.url) });
+  const bus = await createBus({ kind: 'kafka', brokers: env.kafkaBrokers, clientId: PRODUCER, logger });
+  await bus.ensureTopics(allTopics());
+  const cache = createCache({ kind: 'redis', url: redis.url, keyPrefix: redis.prefix });
+  const objects = await createObjectStore({
+    kind: 's3',
+    url: env.s3.endpoint,
+    accessKey: env.s3.accessKey,
+    secretKey: env.s3.secretKey,
+    region: env.s3.region,
+    bucket: bucket.bucket,
+    prefix: '',
+  });
+  const relay: OutboxRelay = startOutboxRelay({ pool, bus, pollIntervalMs: 200 });
+  const devices = new Map<string, { device: RegisteredDevice; secret: string }>();
+  const directory: DeviceDirectory = {
+    byId: (id) => devices.get(id)?.device,
+    byGat1400Id: (id) => [...devices.values()].find((d) => d.device.gat1400Id === id)?.device,
+    byAddress: (ip) => [...devices.values()].find((d) => d.device.ipAddress === ip)?.device,
+    secretOf: async (id) => devices.get(id)?.secret,
+  };
+  const watcher = await watchTopics(options.watch);
+  const core = createIngestCore({
+    pool,
+    bus,
+    cache,
+    objects,
+    directory,
+    logger,
+    producer: PRODUCER,
+    options: { flushIntervalMs: 100, commandConsumerStart: 'latest', ...options.ingest },
+  });
+  await core.start();
+  const listener: HttpServer = await createDeviceListener(
+    core.protocolDeps({
+      platformId: '37030300005030000001',
+      limits: { maxBodyBytes: options.maxBodyBytes ?? 256 * 1024, replayWindowMs: 300_000 },
+    }),
+    { port: 0, host: '127.0.0.1' },
+  );
+  return {
+    baseUrl: `http://127.0.0.1:${listener.port}`,
+    pool,
+    bus,
+    cache,
+    objects,
+    core,
+    watcher,
+    addDevice(overrides = {}) {
+      const deviceId = overrides.deviceId ?? `dev-${randomUUID()}`;
+      const device: RegisteredDevice = {
+        deviceId,
+        gat1400Id: '',
+        name: `test ${deviceId}`,
+        deviceType: anfang.common.v1.DeviceType.DEVICE_TYPE_FACE_GATE,
+        module: anfang.common.v1.Module.MODULE_PEDESTRIAN_ACCESS,
+        compoundId: '370303001001',
+        zoneId: 'zone-1',
+        direction: anfang.common.v1.Direction.DIRECTION_IN,
+        vendor: 'test',
+        model: 'T1',
+        serialNumber: deviceId,
+        protocol: anfang.device.v1.DeviceProtocol.DEVICE_PROTOCOL_GENERIC_HTTP,
+        ipAddress: '127.0.0.1',
+        active: true,
+        ...overrides,
+      };
+      const entry = { device, secret: randomBytes(16).toString('hex') };
+      devices.set(deviceId, entry);
+      return entry;
+    },
+    async close() {
+      await listener.close(1000).catch(() => undefined);
+      await core.stop().catch(() => undefined);
+      await watcher.close();
+      await relay.stop().catch(() => undefined);
+      await bus.close().catch(() => undefined);
+      await cache.close().catch(() => undefined);
+      await objects.close().catch(() => undefined);
+      await pool.end().catch(() => undefined);
+      await db.drop().catch(() => undefined);
+      await bucket.drop().catch(() => undefined);
+      await redis.drop().catch(() => undefined);
+    },
+  };
+}
+
+export interface WatchedMessage {
+  readonly topic: string;
+  readonly key: string;
+  readonly headers: Record<string, string>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly payload: any;
+}
+
+export interface TopicWatcher {
+  readonly messages: WatchedMessage[];
+  /** Messages of a topic about a device (payload.device.deviceId or payload.deviceId). */
+  of(topic: { name: string }, deviceId: string): WatchedMessage[];
+  close(): Promise<void>;
+}
+
+/** A kafkajs consumer from the end of the real topics, decoding with the catalogue's codecs. */
+async function watchTopics(defs: readonly TopicDefinition<any, any>[]): Promise<TopicWatcher> {
+  // eslint-disable-line @typescript-eslint/no-explicit-any
+  const byName = new Map(defs.map((d) => [d.name, d]));
+  const consumer = kafkaClient().consumer({ groupId: uniqueName('ingest-watch'), maxWaitTimeInMs: 100 });
+  const messages: WatchedMessage[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topics: [...byName.keys()], fromBeginning: false });
+  const fetched = new Promise<void>((resolve) => {
+    consumer.on(consumer.events.FETCH, () => resolve());
+  });
+  await consumer.run({
+    eachMessage: async ({ topic, message }) => {
+      const def = byName.get(topic)!;
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(message.headers ?? {})) if (v != null) headers[k] = v.toString();
+      messages.push({
+        topic,
+        key: message.key?.toString() ?? '',
+        headers,
+        payload: def.payload.decode(message.value!),
+      });
+    },
+  });
+  await fetched;
+  return {
+    messages,
+    of: (topic, deviceId) =>
+      messages.filter(
+        (m) =>
+          m.topic === topic.name &&
+          (m.payload.device?.deviceId === deviceId || m.payload.deviceId === deviceId),
+      ),
+    close: () => consumer.disconnect().catch(() => undefined),
+  };
+}
+
+export interface SignedOptions {
+  readonly timestamp?: number;
+  readonly nonce?: string;
+  readonly contentType?: string;
+  readonly secret?: string;
+  readonly omitSignature?: boolean;
+}
+
+/** A request to the generic API signed as the README describes. */
+export async function signedFetch(
+  baseUrl: string,
+  device: { deviceId: string },
+  secret: string,
+  method: string,
+  path: string,
+  body?: Buffer | string,
+  options: SignedOptions = {},
+): Promise<Response> {
+  const bytes = body === undefined ? Buffer.alloc(0) : Buffer.isBuffer(body) ? body : Buffer.from(body);
+  const timestamp = String(options.timestamp ?? Date.now());
+  const nonce = options.nonce ?? randomBytes(12).toString('hex');
+  const signature = sign(options.secret ?? secret, { timestamp, nonce, method, path, body: bytes });
+  const headers: Record<string, string> = {
+    'x-device-id': device.deviceId,
+    'x-timestamp': timestamp,
+    'x-nonce': nonce,
+    ...(options.omitSignature ? {} : { 'x-signature': signature }),
+  };
+  if (body !== undefined) headers['content-type'] = options.contentType ?? 'application/json';
+  return fetch(`${baseUrl}${path}`, { method, headers, ...(body !== undefined ? { body: bytes } : {}) });
+}

@@ -1,0 +1,97 @@
+/**
+ * Status and clock over the real infrastructure: a heartbeat brings a device online, silence
+ * takes it offline (interval 400 ms × 2 misses here), a 2 s clock offset flags drift and queues a
+ * time sync, a 6 s one raises a device alarm.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { anfang, topics } from '@anfang/contracts';
+import { waitFor } from '@anfang/testing';
+import { signedFetch, startHarness, type Harness } from './pipeline-harness.ts';
+
+const S = anfang.device.v1.DeviceStatus;
+const D = anfang.device.v1.ClockDriftSeverity;
+let h: Harness;
+
+beforeAll(async () => {
+  h = await startHarness({
+    watch: [
+      topics.deviceStatusChanged,
+      topics.deviceClockDrift,
+      topics.deviceAlarmReported,
+      topics.deviceCommandStatus,
+    ],
+    ingest: { status: { heartbeatIntervalMs: 400, allowedMisses: 2 }, sweepIntervalMs: 100 },
+  });
+}, 90_000);
+
+afterAll(async () => {
+  await h?.close();
+}, 60_000);
+
+const heartbeat = (device: { deviceId: string }, secret: string, timestamp?: number) =>
+  signedFetch(
+    h.baseUrl,
+    device,
+    secret,
+    'POST',
+    '/api/v1/device/heartbeat',
+    '{}',
+    timestamp ? { timestamp } : {},
+  );
+
+describe('device status and clock', () => {
+  it('heartbeat → online; silence → offline', async () => {
+    const { device, secret } = h.addDevice();
+    const res = await heartbeat(device, secret);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { timeMs: number; commands: unknown[] };
+    expect(body.commands).toEqual([]);
+    const online = await waitFor(() => h.watcher.of(topics.deviceStatusChanged, device.deviceId)[0]);
+    expect(online.payload.status).toBe(S.DEVICE_STATUS_ONLINE);
+    expect(online.payload.reason).toBe(anfang.device.v1.StatusChangeReason.STATUS_CHANGE_REASON_HEARTBEAT);
+    const offline = await waitFor(() => h.watcher.of(topics.deviceStatusChanged, device.deviceId)[1], {
+      timeoutMs: 15_000,
+    });
+    expect(offline.payload.previousStatus).toBe(S.DEVICE_STATUS_ONLINE);
+    expect(offline.payload.status).toBe(S.DEVICE_STATUS_OFFLINE);
+    expect(offline.payload.reason).toBe(
+      anfang.device.v1.StatusChangeReason.STATUS_CHANGE_REASON_HEARTBEAT_TIMEOUT,
+    );
+    const row = await h.core.activityStore.get(device.deviceId);
+    expect(row?.status).toBe('offline');
+    expect(row?.lastHeartbeatAt).not.toBeNull();
+    // Back online on the next contact.
+    expect((await heartbeat(device, secret)).status).toBe(200);
+    const again = await waitFor(() => h.watcher.of(topics.deviceStatusChanged, device.deviceId)[2]);
+    expect(again.payload.status).toBe(S.DEVICE_STATUS_ONLINE);
+  }, 40_000);
+
+  it('a 2 s offset flags drift and queues a time sync; 6 s raises an alarm', async () => {
+    const { device, secret } = h.addDevice();
+    expect((await heartbeat(device, secret, Date.now() - 2000)).status).toBe(200);
+    const drift = await waitFor(() => h.watcher.of(topics.deviceClockDrift, device.deviceId)[0]);
+    expect(drift.payload.severity).toBe(D.CLOCK_DRIFT_SEVERITY_WARNING);
+    expect(drift.payload.previousSeverity).toBe(D.CLOCK_DRIFT_SEVERITY_OK);
+    expect(Number(drift.payload.offsetMs)).toBeGreaterThanOrEqual(2000);
+    expect(drift.payload.resyncQueued).toBe(true);
+    const { rows } = await h.pool.query<{ kind: string; status: string }>(
+      'SELECT kind, status FROM device_commands WHERE device_id = $1',
+      [device.deviceId],
+    );
+    expect(rows).toEqual([{ kind: 'timeSync', status: 'queued' }]);
+    const queued = await waitFor(() => h.watcher.of(topics.deviceCommandStatus, device.deviceId)[0]);
+    expect(queued.payload.status).toBe(anfang.device.v1.CommandStatus.COMMAND_STATUS_QUEUED);
+
+    // The next heartbeat (6 s behind) gets the time sync and raises the alarm.
+    const res = await heartbeat(device, secret, Date.now() - 6000);
+    const body = (await res.json()) as { commands: { commandId: string; command: { command?: string } }[] };
+    expect(body.commands).toHaveLength(1);
+    expect(body.commands[0]!.command.command).toBe('timeSync');
+    const alarm = await waitFor(() => h.watcher.of(topics.deviceAlarmReported, device.deviceId)[0]);
+    expect(alarm.payload.kind).toBe(anfang.device.v1.DeviceAlarmKind.DEVICE_ALARM_KIND_CLOCK_DRIFT);
+    expect(alarm.payload.state).toBe(anfang.common.v1.TriggerState.TRIGGER_STATE_ACTIVE);
+    const toAlarm = await waitFor(() => h.watcher.of(topics.deviceClockDrift, device.deviceId)[1]);
+    expect(toAlarm.payload.severity).toBe(D.CLOCK_DRIFT_SEVERITY_ALARM);
+    expect(toAlarm.payload.resyncQueued).toBe(false);
+  }, 40_000);
+});

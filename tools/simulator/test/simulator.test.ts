@@ -1,0 +1,149 @@
+/**
+ * The simulator against the real device-ingest (its ServiceModule, in-process) on the real
+ * infrastructure: devices are registered through the registry, every protocol's traffic is
+ * accepted, the devices show online, and a second start reuses the registered devices.
+ */
+import { createServer } from 'node:net';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { anfang, DeviceRegistryService } from '@anfang/contracts';
+import { generateKey } from '@anfang/platform/crypto';
+import { createGrpcClient } from '@anfang/platform/grpc';
+import type { RunningService } from '@anfang/platform/service';
+import {
+  createTestBucket,
+  createTestDatabase,
+  createTestRedisNamespace,
+  infraEnv,
+  waitFor,
+} from '@anfang/testing';
+import deviceIngestService from '@anfang/device-ingest';
+import { startSimulator, type RunningSimulator } from '../src/simulator.ts';
+import { buildCompounds, buildDevices, readCompoundCsv } from '../src/catalog.ts';
+
+let service: RunningService;
+let devicePort: number;
+let stateDir: string;
+let simulator: RunningSimulator | undefined;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+beforeAll(async () => {
+  const infra = infraEnv();
+  const db = await createTestDatabase('simulator');
+  const bucket = await createTestBucket('simulator');
+  const redis = createTestRedisNamespace('simulator');
+  devicePort = await freePort();
+  stateDir = await mkdtemp(join(tmpdir(), 'anfang-simulator-'));
+  service = await deviceIngestService.start(
+    {
+      OTEL_SERVICE_NAME: 'device-ingest',
+      LOG_LEVEL: 'warn',
+      GRPC_PORT: '0',
+      HTTP_PORT: '0',
+      DEVICE_HTTP_PORT: String(devicePort),
+      DATABASE_URL: db.url,
+      BUS_KIND: 'kafka',
+      KAFKA_BROKERS: infra.kafkaBrokers.join(','),
+      CACHE_KIND: 'redis',
+      REDIS_URL: redis.url,
+      OBJECTS_KIND: 's3',
+      S3_ENDPOINT: infra.s3.endpoint,
+      S3_ACCESS_KEY: infra.s3.accessKey,
+      S3_SECRET_KEY: infra.s3.secretKey,
+      S3_REGION: infra.s3.region,
+      S3_BUCKET: bucket.bucket,
+      DATA_KEYS: `k1:${generateKey()}`,
+    },
+    { ownsProcess: false },
+  );
+}, 120_000);
+
+afterAll(async () => {
+  await simulator?.stop();
+  await service?.stop('test done');
+  if (stateDir) await rm(stateDir, { recursive: true, force: true });
+}, 60_000);
+
+const options = () => ({
+  target: `http://127.0.0.1:${devicePort}`,
+  registry: `127.0.0.1:${service.ports.grpc}`,
+  compounds: 2,
+  rate: 40,
+  // Busy hours all the time: a day per minute.
+  timeScale: 1440,
+  heartbeatSeconds: 2,
+  offlinePerHour: 0,
+  statsSeconds: 0,
+  statePath: join(stateDir, 'state.json'),
+  log: () => undefined,
+});
+
+describe('simulator against device-ingest', () => {
+  it('registers its devices and every protocol is accepted', async () => {
+    simulator = await startSimulator(options());
+    const stats = await waitFor(
+      () => {
+        const s = simulator!.stats();
+        const ok = (['generic', 'gat1400', 'isapi', 'itsapi'] as const).every(
+          (p) => s.byProtocol[p].accepted > 0 && s.byProtocol[p].heartbeats > 0,
+        );
+        return ok ? s : undefined;
+      },
+      { timeoutMs: 90_000 },
+    );
+    expect(stats.sourceAddresses).toBe(true);
+    for (const p of Object.values(stats.byProtocol)) {
+      expect(p.rejected).toBe(0);
+      expect(p.errors).toBe(0);
+    }
+    expect(stats.lastRejections).toEqual([]);
+  }, 120_000);
+
+  it('shows the devices online in the registry', async () => {
+    const listed = readCompoundCsv(
+      join(import.meta.dirname, '../../../../shared/data/zhangdian-old-communities.csv'),
+    );
+    const devices = buildCompounds(listed, 2).flatMap((c) => buildDevices(c));
+    const client = createGrpcClient(DeviceRegistryService.definition, `127.0.0.1:${service.ports.grpc}`);
+    try {
+      for (const kind of ['captureCamera', 'plateCamera', 'faceGate', 'patrol'] as const) {
+        const device = devices.find((d) => d.kind === kind)!;
+        await waitFor(
+          async () => {
+            const s = await client.getDeviceStatus({ deviceId: device.deviceId });
+            return s.status === anfang.device.v1.DeviceStatus.DEVICE_STATUS_ONLINE ? s : undefined;
+          },
+          { timeoutMs: 30_000 },
+        );
+      }
+    } finally {
+      client.close();
+    }
+  }, 60_000);
+
+  it('reuses the registered devices and their secrets on a second start', async () => {
+    await simulator!.stop();
+    const lines: string[] = [];
+    simulator = await startSimulator({ ...options(), log: (l) => lines.push(l) });
+    expect(lines.find((l) => l.startsWith('devices:'))).toMatch(
+      /devices: \d+ reused, 0 registered, 0 secrets rotated, 0 failed/,
+    );
+    const before = simulator.stats().byProtocol.generic.accepted;
+    await waitFor(() => (simulator!.stats().byProtocol.generic.accepted > before ? true : undefined), {
+      timeoutMs: 30_000,
+    });
+    expect(simulator.stats().byProtocol.generic.rejected).toBe(0);
+  }, 60_000);
+});
