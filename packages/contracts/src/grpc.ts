@@ -107,11 +107,17 @@ export type ClientMethod<S extends MethodSpec> = S['requestStream'] extends true
     ? ServerStreamingClientMethod<ReqInitOf<S>, ResOf<S>>
     : UnaryClientMethod<ReqInitOf<S>, ResOf<S>>;
 
-/** A method's grpc-js definition: clients send `ReqInit` and receive `Res`; servers the reverse. */
+/**
+ * A method's grpc-js definition: clients send `ReqInit` and receive `Res`; servers the reverse.
+ * `requestStream`/`responseStream` keep the generated literal types (`true`/`false`), so server
+ * code (e.g. `@anfang/platform/grpc`'s `HandlerFor`) can tell streaming methods from unary ones.
+ */
 export interface MethodDefinitionOf<S extends MethodSpec> extends grpc.ServerMethodDefinition<
   ReqOf<S>,
   ResInitOf<S>
 > {
+  readonly requestStream: S['requestStream'];
+  readonly responseStream: S['responseStream'];
   readonly requestSerialize: grpc.serialize<ReqInitOf<S>>;
   readonly responseDeserialize: grpc.deserialize<ResOf<S>>;
 }

@@ -173,6 +173,18 @@ export function objectStoreContract(name: string, options: ObjectStoreContractOp
       expect((await b.get('same/key')).toString()).toBe('B');
     });
 
+    it('prefix + key is the full key: a store with a shorter prefix reads it', async () => {
+      const outer = uniqueName('outer');
+      const store = await options.make(`${outer}/svc`);
+      expect(store.prefix).toBe(`${outer}/svc/`);
+      await store.put('img/1.jpg', Buffer.from('pixels'));
+      const reader = await options.make(outer);
+      expect(reader.prefix).toBe(`${outer}/`);
+      const full = store.prefix + 'img/1.jpg';
+      expect((await reader.get(full.slice(reader.prefix.length))).toString()).toBe('pixels');
+      await store.delete(['img/1.jpg']);
+    });
+
     it('deletes in batches; absent keys are no error; more than 1000 keys list and delete', async () => {
       const store = await fresh();
       const keys = Array.from({ length: 1105 }, (_, i) => `many/${String(i).padStart(5, '0')}`);

@@ -2,7 +2,8 @@
  * device-ingest's ServiceModule: the device registry (gRPC), the in-memory device directory,
  * the ingest core and the device listener (every device protocol), over its own Postgres, the
  * bus, the cache and the object store. Wired in the platform's order — telemetry first, then
- * stores and migrations, consumers, servers — with shutdown steps in phase order.
+ * stores and migrations, consumers, servers — with shutdown steps in phase order. Images are
+ * stored under the bucket prefix `device-ingest/` and published with it (full bucket keys).
  */
 import { reflectionPackageDefinition, DeviceRegistryService } from '@anfang/contracts';
 import { createBus, type Bus } from '@anfang/platform/bus';
@@ -23,6 +24,7 @@ import { startDeviceDirectory } from './devices/directory.ts';
 import type { StatusPolicy } from './domain/status.ts';
 import { registryGrpcService } from './grpc/registry-service.ts';
 import { createDeviceListener } from './http/device-listener.ts';
+import { deviceStatusRoutes } from './http/status-routes.ts';
 import { createIngestCore } from './ingest/index.ts';
 import { loadFieldCipher } from './store/registry-keys.ts';
 import { createRegistryStore } from './store/registry.ts';
@@ -155,6 +157,7 @@ const deviceIngestService: ServiceModule = {
           logger,
           readiness: lifecycle.readiness,
           routes: (router) => {
+            deviceStatusRoutes({ registry, activity: ingest.activityStore, policy })(router);
             if (objects.kind === 'directory')
               router.use('/objects', directoryObjectsHandler(objects as DirectoryObjectStore));
           },

@@ -252,12 +252,9 @@ describe.skipIf(!existsSync(SERVICE))('GA/T 1400 receiving platform (real servic
 
     const s3 = s3Client();
     for (const image of [...(face?.images ?? []), ...plate.images]) {
-      // The store writes under the service's prefix; events carry the key relative to it.
-      const key = image.objectKey ?? '';
-      const stat = await s3.statObject(
-        bucket.bucket,
-        key.startsWith('device-ingest/') ? key : `device-ingest/${key}`,
-      );
+      // Events carry the full bucket key, the service's prefix included (media.proto).
+      expect(image.objectKey).toMatch(/^device-ingest\/captures\//);
+      const stat = await s3.statObject(bucket.bucket, image.objectKey ?? '');
       expect(stat.size).toBe(Number(image.sizeBytes));
       expect(image.contentType).toBe('image/jpeg');
       expect(image.sha256).toMatch(/^[0-9a-f]{64}$/);

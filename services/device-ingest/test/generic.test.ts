@@ -63,7 +63,7 @@ async function expectQuarantined(deviceId: string | null, reason: string) {
 
 describe('generic device API', () => {
   it('publishes a signed event with its image, and a resend only once', async () => {
-    const { device, secret } = h.addDevice();
+    const { device, secret } = await h.addDevice();
     const time = '2025-11-28T08:00:00.123+08:00';
     const body = JSON.stringify({ events: [faceEvent('cap-1', time)] });
     const res = await signedFetch(h.baseUrl, device, secret, 'POST', '/api/v1/device/events', body);
@@ -91,11 +91,14 @@ describe('generic device API', () => {
     expect(payload.device!.deviceId).toBe(device.deviceId);
     expect(payload.images).toHaveLength(1);
     const image = payload.images[0]!;
-    expect(image.objectKey).toBe(`captures/370303001001/2025-11-28/${device.deviceId}/${eventId}-0.jpg`);
+    // The full bucket key (media.proto): readable without knowing device-ingest's store prefix.
+    expect(image.objectKey).toBe(
+      `device-ingest/captures/370303001001/2025-11-28/${device.deviceId}/${eventId}-0.jpg`,
+    );
     expect(image.sha256).toBe(createHash('sha256').update(JPEG).digest('hex'));
     expect(Number(image.sizeBytes)).toBe(JPEG.length);
     expect(image.contentType).toBe('image/jpeg');
-    expect(await h.objects.get(image.objectKey!)).toEqual(JPEG);
+    expect(await h.bucket.get(image.objectKey!)).toEqual(JPEG);
 
     // The resend (new nonce, same event): success, no second event.
     const again = await signedFetch(h.baseUrl, device, secret, 'POST', '/api/v1/device/events', body);
@@ -119,7 +122,7 @@ describe('generic device API', () => {
   }, 60_000);
 
   it('takes images as multipart parts and answers per event', async () => {
-    const { device, secret } = h.addDevice({
+    const { device, secret } = await h.addDevice({
       deviceType: anfang.common.v1.DeviceType.DEVICE_TYPE_PLATE_CAMERA,
     });
     const events = [
@@ -165,12 +168,13 @@ describe('generic device API', () => {
     expect(payload.plateNumber).toBe('鲁C12345');
     expect(payload.plateColor).toBe(anfang.common.v1.PlateColor.PLATE_COLOR_BLUE);
     expect(payload.images[0]!.kind).toBe(anfang.common.v1.ImageKind.IMAGE_KIND_VEHICLE);
-    expect(await h.objects.get(payload.images[0]!.objectKey!)).toEqual(JPEG);
+    expect(payload.images[0]!.objectKey).toMatch(/^device-ingest\/captures\//);
+    expect(await h.bucket.get(payload.images[0]!.objectKey!)).toEqual(JPEG);
     await expectQuarantined(device.deviceId, 'invalid_event');
   }, 60_000);
 
   it('refuses a bad signature', async () => {
-    const { device, secret } = h.addDevice();
+    const { device, secret } = await h.addDevice();
     const res = await signedFetch(
       h.baseUrl,
       device,
@@ -186,7 +190,7 @@ describe('generic device API', () => {
   });
 
   it('refuses an unsigned request', async () => {
-    const { device, secret } = h.addDevice();
+    const { device, secret } = await h.addDevice();
     const res = await signedFetch(h.baseUrl, device, secret, 'POST', '/api/v1/device/heartbeat', '{}', {
       omitSignature: true,
     });
@@ -196,7 +200,7 @@ describe('generic device API', () => {
   });
 
   it('refuses a replayed nonce and a stale timestamp', async () => {
-    const { device, secret } = h.addDevice();
+    const { device, secret } = await h.addDevice();
     const first = await signedFetch(h.baseUrl, device, secret, 'POST', '/api/v1/device/heartbeat', '{}', {
       nonce: 'nonce-replay-1',
     });
@@ -230,7 +234,7 @@ describe('generic device API', () => {
   });
 
   it('refuses malformed JSON', async () => {
-    const { device, secret } = h.addDevice();
+    const { device, secret } = await h.addDevice();
     const res = await signedFetch(h.baseUrl, device, secret, 'POST', '/api/v1/device/events', '{"events": [');
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: string }).error).toBe('malformed');
@@ -239,7 +243,7 @@ describe('generic device API', () => {
   });
 
   it('refuses an oversized body and keeps serving', async () => {
-    const { device, secret } = h.addDevice();
+    const { device, secret } = await h.addDevice();
     const big = JSON.stringify({
       events: [faceEvent('big', new Date().toISOString())],
       pad: 'x'.repeat(100 * 1024),

@@ -34,6 +34,11 @@ export interface Reply {
 
 export interface VendorService {
   readonly bucket: TestBucket;
+  readonly grpcPort: number;
+  /** The service's HTTP_PORT (probes, metrics, /status/devices). */
+  readonly httpPort: number;
+  /** The device listener (every device protocol). */
+  readonly devicePort: number;
   /** Decoded events of the registered devices, by topic name. */
   readonly events: Map<
     string,
@@ -49,7 +54,7 @@ export interface VendorService {
     from: string,
     secret: string,
   ): Promise<Reply>;
-  /** Size and sha256 of a stored picture. */
+  /** Size and sha256 of a stored picture, by the full bucket key an ImageRef carries. */
   image(objectKey: string): Promise<{ size: number; sha256: string }>;
   quarantine(): Promise<
     { protocol: string; http_status: number; reason: string; device_id: string | null }[]
@@ -124,6 +129,9 @@ export async function startVendorService(
 
   const service: VendorService = {
     bucket,
+    grpcPort: running.ports.grpc ?? 0,
+    httpPort: running.ports.http ?? 0,
+    devicePort,
     events,
     async register(device, secret) {
       const registry = createGrpcClient(DeviceRegistryService.definition, `127.0.0.1:${running.ports.grpc}`);
@@ -170,25 +178,14 @@ export async function startVendorService(
       return service.post(path, body, { ...headers, authorization }, from);
     },
     async image(objectKey) {
-      const s3 = s3Client();
-      // The service's store writes under its `device-ingest/` prefix; whether ImageRef keys carry
-      // that prefix (media.proto's example does) is not settled, so both are tried.
-      for (const key of [objectKey, `device-ingest/${objectKey}`]) {
-        try {
-          const stream = await s3.getObject(bucket.bucket, key);
-          const chunks: Buffer[] = [];
-          for await (const chunk of stream) chunks.push(chunk as Buffer);
-          const bytes = Buffer.concat(chunks);
-          return { size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
-        } catch (err) {
-          if (
-            (err as { code?: string }).code !== 'NoSuchKey' &&
-            (err as { code?: string }).code !== 'NotFound'
-          )
-            throw err;
-        }
-      }
-      throw new Error(`no object ${objectKey} in ${bucket.bucket}`);
+      // ImageRef.object_key is the full bucket key (the service's `device-ingest/` prefix included).
+      if (!objectKey.startsWith('device-ingest/captures/'))
+        throw new Error(`ImageRef.object_key ${objectKey} is not a full bucket key`);
+      const stream = await s3Client().getObject(bucket.bucket, objectKey);
+      const chunks: Buffer[] = [];
+      for await (const chunk of stream) chunks.push(chunk as Buffer);
+      const bytes = Buffer.concat(chunks);
+      return { size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
     },
     async quarantine() {
       const { rows } = await sql.query(

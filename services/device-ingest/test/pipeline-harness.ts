@@ -1,16 +1,18 @@
 /**
  * Integration harness for the ingest core: the real pipeline, activity tracker, command store and
  * consumer, quarantine and device listener over the local infrastructure (Kafka, Postgres, Redis,
- * S3), in a fresh database, bucket and Redis prefix. Devices come from a test-local directory
- * (a map filled by `addDevice`).
- * TODO: switch to the registry's `startDeviceDirectory` (src/devices) once registering through
- * the registry store is available to tests.
+ * S3), in a fresh database, bucket and Redis prefix. Devices are registered through the real
+ * registry store (`addDevice`) and authenticated through the real in-memory directory
+ * (`startDeviceDirectory`, kept current by NOTIFY), as in the service. The object store has the
+ * service's prefix (`device-ingest/`); `bucket` reads the bucket without one, by the full keys the
+ * events carry.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { allTopics, anfang, type TopicDefinition } from '@anfang/contracts';
 import { createBus, type Bus } from '@anfang/platform/bus';
 import { createCache, type Cache } from '@anfang/platform/cache';
 import type { HttpServer } from '@anfang/platform/http';
+import { createFieldCipher, generateKey, parseDataKeys } from '@anfang/platform/crypto';
 import { createLogger } from '@anfang/platform/log';
 import { createObjectStore, type ObjectStore } from '@anfang/platform/objects';
 import { createPool, migrate, startOutboxRelay, type OutboxRelay, type Pool } from '@anfang/platform/pg';
@@ -21,27 +23,41 @@ import {
   infraEnv,
   kafkaClient,
   uniqueName,
+  waitFor,
   type TestBucket,
   type TestDatabase,
   type TestRedisNamespace,
 } from '@anfang/testing';
+import { startDeviceDirectory, type LoadedDeviceDirectory } from '../src/devices/directory.ts';
 import type { RegisteredDevice } from '../src/domain/device.ts';
 import { sign } from '../src/domain/signature.ts';
 import { createDeviceListener } from '../src/http/device-listener.ts';
 import { createIngestCore, type IngestCore, type IngestOptions } from '../src/ingest/index.ts';
-import type { DeviceDirectory } from '../src/ingest/types.ts';
+import { createRegistryStore, type RegistryStore } from '../src/store/registry.ts';
 
 export const PRODUCER = 'device-ingest';
+/** The service's store prefix in the bucket (src/service.ts). */
+export const OBJECTS_PREFIX = 'device-ingest/';
+/** Compound of the harness's devices (a 12-digit standard-address code). */
+export const COMPOUND_ID = '370303001001';
 
 export interface Harness {
   readonly baseUrl: string;
   readonly pool: Pool;
   readonly bus: Bus;
   readonly cache: Cache;
+  /** The service's store (prefix `device-ingest/`). */
   readonly objects: ObjectStore;
+  /** The same bucket without a prefix: reads ImageRef.object_key as another service would. */
+  readonly bucket: ObjectStore;
+  readonly registry: RegistryStore;
+  readonly directory: LoadedDeviceDirectory;
   readonly core: IngestCore;
   readonly watcher: TopicWatcher;
-  addDevice(overrides?: Partial<RegisteredDevice>): { device: RegisteredDevice; secret: string };
+  /** Registers a device (generic HTTP face gate unless overridden); resolves once the directory has it. */
+  addDevice(
+    overrides?: Partial<Omit<RegisteredDevice, 'deviceId' | 'active'>>,
+  ): Promise<{ device: RegisteredDevice; secret: string }>;
   close(): Promise<void>;
 }
 
@@ -62,23 +78,22 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const bus = await createBus({ kind: 'kafka', brokers: env.kafkaBrokers, clientId: PRODUCER, logger });
   await bus.ensureTopics(allTopics());
   const cache = createCache({ kind: 'redis', url: redis.url, keyPrefix: redis.prefix });
-  const objects = await createObjectStore({
-    kind: 's3',
-    url: env.s3.endpoint,
-    accessKey: env.s3.accessKey,
-    secretKey: env.s3.secretKey,
-    region: env.s3.region,
-    bucket: bucket.bucket,
-    prefix: '',
-  });
+  const s3 = (prefix: string) =>
+    createObjectStore({
+      kind: 's3',
+      url: env.s3.endpoint,
+      accessKey: env.s3.accessKey,
+      secretKey: env.s3.secretKey,
+      region: env.s3.region,
+      bucket: bucket.bucket,
+      prefix,
+    });
+  const objects = await s3(OBJECTS_PREFIX);
+  const bucketStore = await s3('');
   const relay: OutboxRelay = startOutboxRelay({ pool, bus, pollIntervalMs: 200 });
-  const devices = new Map<string, { device: RegisteredDevice; secret: string }>();
-  const directory: DeviceDirectory = {
-    byId: (id) => devices.get(id)?.device,
-    byGat1400Id: (id) => [...devices.values()].find((d) => d.device.gat1400Id === id)?.device,
-    byAddress: (ip) => [...devices.values()].find((d) => d.device.ipAddress === ip)?.device,
-    secretOf: async (id) => devices.get(id)?.secret,
-  };
+  const cipher = createFieldCipher(parseDataKeys(`k1:${generateKey()}`));
+  const registry = createRegistryStore({ pool, cipher, producer: PRODUCER });
+  const directory = await startDeviceDirectory({ pool, databaseUrl: db.url, cipher, logger });
   const watcher = await watchTopics(options.watch);
   const core = createIngestCore({
     pool,
@@ -88,7 +103,14 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     directory,
     logger,
     producer: PRODUCER,
-    options: { flushIntervalMs: 100, commandConsumerStart: 'latest', ...options.ingest },
+    options: {
+      flushIntervalMs: 100,
+      commandConsumerStart: 'latest',
+      // Its own group: test files run in parallel, each with services in group `device-ingest`,
+      // which would otherwise take over partitions of the command topic (and reject its commands).
+      commandConsumerGroup: uniqueName('device-ingest-commands'),
+      ...options.ingest,
+    },
   });
   await core.start();
   const listener: HttpServer = await createDeviceListener(
@@ -104,39 +126,39 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     bus,
     cache,
     objects,
+    bucket: bucketStore,
+    registry,
+    directory,
     core,
     watcher,
-    addDevice(overrides = {}) {
-      const deviceId = overrides.deviceId ?? `dev-${randomUUID()}`;
-      const device: RegisteredDevice = {
-        deviceId,
-        gat1400Id: '',
-        name: `test ${deviceId}`,
+    async addDevice(overrides = {}) {
+      const serialNumber = overrides.serialNumber ?? `SN-${randomBytes(6).toString('hex')}`;
+      const { device: record, secret } = await registry.register({
+        name: `test ${serialNumber}`,
         deviceType: anfang.common.v1.DeviceType.DEVICE_TYPE_FACE_GATE,
         module: anfang.common.v1.Module.MODULE_PEDESTRIAN_ACCESS,
-        compoundId: '370303001001',
+        compoundId: COMPOUND_ID,
         zoneId: 'zone-1',
         direction: anfang.common.v1.Direction.DIRECTION_IN,
         vendor: 'test',
         model: 'T1',
-        serialNumber: deviceId,
         protocol: anfang.device.v1.DeviceProtocol.DEVICE_PROTOCOL_GENERIC_HTTP,
-        ipAddress: '127.0.0.1',
-        active: true,
         ...overrides,
-      };
-      const entry = { device, secret: randomBytes(16).toString('hex') };
-      devices.set(deviceId, entry);
-      return entry;
+        serialNumber,
+      });
+      const device = await waitFor(() => directory.byId(record.deviceId));
+      return { device, secret };
     },
     async close() {
       await listener.close(1000).catch(() => undefined);
       await core.stop().catch(() => undefined);
+      await directory.close().catch(() => undefined);
       await watcher.close();
       await relay.stop().catch(() => undefined);
       await bus.close().catch(() => undefined);
       await cache.close().catch(() => undefined);
       await objects.close().catch(() => undefined);
+      await bucketStore.close().catch(() => undefined);
       await pool.end().catch(() => undefined);
       await db.drop().catch(() => undefined);
       await bucket.drop().catch(() => undefined);
@@ -161,8 +183,8 @@ export interface TopicWatcher {
 }
 
 /** A kafkajs consumer from the end of the real topics, decoding with the catalogue's codecs. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 async function watchTopics(defs: readonly TopicDefinition<any, any>[]): Promise<TopicWatcher> {
-  // eslint-disable-line @typescript-eslint/no-explicit-any
   const byName = new Map(defs.map((d) => [d.name, d]));
   const consumer = kafkaClient().consumer({ groupId: uniqueName('ingest-watch'), maxWaitTimeInMs: 100 });
   const messages: WatchedMessage[] = [];

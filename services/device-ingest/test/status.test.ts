@@ -41,7 +41,7 @@ const heartbeat = (device: { deviceId: string }, secret: string, timestamp?: num
 
 describe('device status and clock', () => {
   it('heartbeat → online; silence → offline', async () => {
-    const { device, secret } = h.addDevice();
+    const { device, secret } = await h.addDevice();
     const res = await heartbeat(device, secret);
     expect(res.status).toBe(200);
     const body = (await res.json()) as { timeMs: number; commands: unknown[] };
@@ -67,12 +67,17 @@ describe('device status and clock', () => {
   }, 40_000);
 
   it('a 2 s offset flags drift and queues a time sync; 6 s raises an alarm', async () => {
-    const { device, secret } = h.addDevice();
+    const { device, secret } = await h.addDevice();
     expect((await heartbeat(device, secret, Date.now() - 2000)).status).toBe(200);
     const drift = await waitFor(() => h.watcher.of(topics.deviceClockDrift, device.deviceId)[0]);
     expect(drift.payload.severity).toBe(D.CLOCK_DRIFT_SEVERITY_WARNING);
     expect(drift.payload.previousSeverity).toBe(D.CLOCK_DRIFT_SEVERITY_OK);
-    expect(Number(drift.payload.offsetMs)).toBeGreaterThanOrEqual(2000);
+    // Device − platform: the device is 2 s behind.
+    expect(Number(drift.payload.offsetMs)).toBeLessThanOrEqual(-2000);
+    expect(Number(drift.payload.offsetMs)).toBeGreaterThan(-3000);
+    const row = await h.core.activityStore.get(device.deviceId);
+    expect(row?.clockOffsetMs).toBe(Number(drift.payload.offsetMs));
+    expect(row?.clockSampledAt).toBeInstanceOf(Date);
     expect(drift.payload.resyncQueued).toBe(true);
     const { rows } = await h.pool.query<{ kind: string; status: string }>(
       'SELECT kind, status FROM device_commands WHERE device_id = $1',

@@ -52,7 +52,7 @@ try {
       .map((s) => s.trim())
       .filter(Boolean),
     statusPort: Number(values.port),
-    dataDir: values['data-dir'] ?? join(root, 'var/embedded'),
+    dataDir: values['data-dir'] ?? join(root, 'var', mode),
     postgresPort: Number(values['postgres-port']),
     grpcBasePort: Number(values['grpc-base-port']),
     httpBasePort: Number(values['http-base-port']),

@@ -15,6 +15,7 @@ import {
   type DiscoveredService,
 } from './discover.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgresServer } from './embedded-postgres.ts';
+import { ensureInstallSecrets } from './install-secrets.ts';
 import { startStatusServer, type ComponentStatus } from './status-server.ts';
 
 export interface RunnerOptions {
@@ -23,7 +24,7 @@ export interface RunnerOptions {
   readonly mode: 'embedded' | 'local';
   readonly services?: string[];
   readonly statusPort: number;
-  /** Embedded mode: where Postgres data and objects live. */
+  /** The install's state: secrets (both modes); Postgres data and objects (embedded mode). */
   readonly dataDir: string;
   readonly postgresPort: number;
   /** Service i gets gRPC port grpcBasePort + i and HTTP port httpBasePort + i. */
@@ -117,6 +118,7 @@ export async function startPlatform(options: RunnerOptions): Promise<RunningPlat
     };
   }
   stack.push(() => bus.close());
+  Object.assign(baseEnv, await ensureInstallSecrets(options.dataDir));
 
   const topics = allTopics();
   await bus.ensureTopics(topics);

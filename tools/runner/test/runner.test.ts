@@ -3,7 +3,7 @@
  * (embedded Postgres, the embedded bus, service in-process) and local (the infra launcher's
  * Kafka and Postgres, service as its own process), and reports their health.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -66,6 +66,9 @@ describe.each([
     expect(status.services.map((s) => [s.name, s.ok])).toEqual([['echo', true]]);
     expect(status.infrastructure.every((c) => c.ok)).toBe(true);
     expect(await echoThrough(grpcBasePort, `hello ${mode}`)).toBe(`hello ${mode}`);
+    // Field-encryption keys exist as owner-only files (handed to services as DATA_KEYS_FILE).
+    const keys = await stat(join(dataDir, 'secrets', 'data-keys'));
+    expect(keys.mode & 0o777).toBe(0o600);
   });
 
   it('reports not ready from the moment it stops', async () => {

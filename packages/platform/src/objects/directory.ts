@@ -334,6 +334,7 @@ export async function createDirectoryObjectStore(
 
   const store: DirectoryObjectStore = {
     kind: 'directory',
+    prefix,
     basePath,
     put,
 

@@ -160,6 +160,7 @@ export async function createS3ObjectStore(options: S3ObjectStoreOptions): Promis
 
   return {
     kind: 's3',
+    prefix,
 
     async put(key: string, body: Uint8Array | Readable, putOptions?: PutOptions): Promise<ObjectInfo> {
       checkPutOptions(putOptions);

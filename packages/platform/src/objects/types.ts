@@ -27,6 +27,12 @@ export interface LifecycleRule {
 
 export interface ObjectStore {
   readonly kind: 's3' | 'directory';
+  /**
+   * The store's prefix inside the bucket (`''` or ending with `/`, e.g. `device-ingest/`). Keys
+   * are relative to it; `prefix + key` is the object's full bucket key — the form to hand to other
+   * services (e.g. `anfang.common.v1.ImageRef.object_key`), which read it without this prefix.
+   */
+  readonly prefix: string;
   put(key: string, body: Uint8Array | Readable, options?: PutOptions): Promise<ObjectInfo>;
   get(key: string): Promise<Buffer>;
   getStream(key: string): Promise<Readable>;

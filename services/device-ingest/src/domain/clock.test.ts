@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { classifyDrift, clockOffsetMs, driftChange } from './clock.ts';
 
 describe('clock drift', () => {
-  it('offset is receive time minus device time', () => {
-    expect(clockOffsetMs(new Date(10_000), new Date(8_000))).toBe(2000);
-    expect(clockOffsetMs(new Date(8_000), new Date(10_000))).toBe(-2000);
+  it('offset is device time minus receive time (positive: the device is ahead)', () => {
+    expect(clockOffsetMs(new Date(10_000), new Date(8_000))).toBe(-2000);
+    expect(clockOffsetMs(new Date(8_000), new Date(10_000))).toBe(2000);
   });
 
   it('classifies by absolute offset: ≤ 1 s ok, > 1 s warning, > 5 s alarm', () => {

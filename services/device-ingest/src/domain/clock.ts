@@ -1,6 +1,7 @@
 /**
- * Clock offset and drift classification. offset = platform receive time − device time (positive:
- * the device is behind). |offset| > warning threshold (1 s) flags the device and queues a time
+ * Clock offset and drift classification. offset = device time − platform receive time (positive:
+ * the device is ahead), the convention of anfang.device.v1 (ClockDriftChanged.offset_ms,
+ * GetDeviceStatusResponse.clock_offset_ms) and of device_activity.clock_offset_ms. |offset| > warning threshold (1 s) flags the device and queues a time
  * sync; > alarm threshold (5 s) raises a device alarm. Back to OK only once |offset| is under
  * the warning threshold minus a small hysteresis, so a clock hovering at 1 s does not flap.
  */
@@ -19,8 +20,9 @@ export const DEFAULT_DRIFT_THRESHOLDS: DriftThresholds = {
   hysteresisMs: 200,
 };
 
+/** Device − platform, ms: positive when the device's clock is ahead. */
 export function clockOffsetMs(receivedAt: Date, deviceTime: Date): number {
-  return receivedAt.getTime() - deviceTime.getTime();
+  return deviceTime.getTime() - receivedAt.getTime();
 }
 
 export function classifyDrift(

@@ -1,8 +1,10 @@
 /**
  * Object-store keys of device images and quarantined payloads (portable keys, see the platform's
  * objects README): `captures/<compoundId>/<yyyy-mm-dd>/<deviceId>/<eventId>-<n>.<ext>` and
- * `quarantine/<yyyy-mm-dd>/<id>`. The date of a capture is the device's (UTC) date of the event,
- * so a resend of the same event maps to the same key.
+ * `quarantine/<yyyy-mm-dd>/<id>`, relative to the service's store prefix (`device-ingest/`). What
+ * leaves the service (ImageRef.object_key) is the full bucket key, `objects.prefix + key`
+ * (src/ingest/pipeline.ts). The date of a capture is the device's (UTC) date of the event, so a
+ * resend of the same event maps to the same key.
  */
 const EXTENSIONS: Record<string, string> = {
   'image/jpeg': 'jpg',

@@ -23,6 +23,23 @@ export function statusAt(lastSeenAt: Date | undefined, now: Date, policy: Status
   return now.getTime() - lastSeenAt.getTime() < silenceTimeoutMs(policy) ? 'online' : 'offline';
 }
 
+/**
+ * The status to report for a device (GetDeviceStatus, GET /status/devices): online only if it is
+ * active, the status table says online AND it is within its silence timeout now — between a
+ * missed deadline and the next sweep the table may still say online, and a device is never shown
+ * online when it is not.
+ */
+export function reportedStatus(
+  active: boolean,
+  stored: { readonly status: DeviceStatus; readonly lastSeenAt: Date } | undefined,
+  now: Date,
+  policy: StatusPolicy,
+): DeviceStatus {
+  return active && stored?.status === 'online' && statusAt(stored.lastSeenAt, now, policy) === 'online'
+    ? 'online'
+    : 'offline';
+}
+
 /** Latest moment of silence after which a device counts as timed out. */
 export function offlineCutoff(now: Date, policy: StatusPolicy): Date {
   return new Date(now.getTime() - silenceTimeoutMs(policy));

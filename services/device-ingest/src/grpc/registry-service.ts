@@ -10,20 +10,14 @@ import {
   type CallContext,
   type FieldViolation,
   type GrpcService,
-  type UnaryHandler,
 } from '@anfang/platform/grpc';
 import type { Logger } from '@anfang/platform/log';
 import { CsvFileError, parseDeviceCsv } from '../domain/csv.ts';
 import { isDeviceId, parseMask, secretViolation, type Lifecycle } from '../domain/registry.ts';
 import { deviceToProto } from '../domain/registry-proto.ts';
-import { statusAt, type StatusPolicy } from '../domain/status.ts';
+import { reportedStatus, type StatusPolicy } from '../domain/status.ts';
 import type { ActivityStore } from '../store/activity.ts';
 import type { ImportOutcome, RegistryStore } from '../store/registry.ts';
-
-type UnaryImport = UnaryHandler<
-  anfang.device.v1.ImportDevicesRequest,
-  anfang.device.v1.ImportDevicesResponse.$Properties
->;
 
 const { DeviceLifecycle, DeviceStatus, DeviceChangeKind, ClockDriftSeverity } = anfang.device.v1;
 
@@ -228,29 +222,23 @@ export function registryGrpcService(
       const device = await registry.get(deviceId);
       if (!device) throw new NotFoundError(`device ${deviceId} not found`, { reason: 'DEVICE_NOT_FOUND' });
       const row = await activity.get(deviceId);
-      // Online only if the status table says so AND the device is within its silence timeout now:
-      // between a missed heartbeat deadline and the next sweep the table may still say online.
-      const online =
-        device.lifecycle === 'active' &&
-        row?.status === 'online' &&
-        statusAt(row.lastSeenAt, now(), policy) === 'online';
+      const online = reportedStatus(device.lifecycle === 'active', row, now(), policy) === 'online';
       return {
         deviceId,
         lifecycle: deviceToProto(device).lifecycle ?? 0,
         status: online ? DeviceStatus.DEVICE_STATUS_ONLINE : DeviceStatus.DEVICE_STATUS_OFFLINE,
         ...(row ? { lastSeenAt: timestampFromDate(row.lastSeenAt) } : {}),
         clockOffsetKnown: row?.clockOffsetMs != null,
-        // device_activity keeps platform − device; the contract reports device − platform.
-        clockOffsetMs: row?.clockOffsetMs != null ? -row.clockOffsetMs : 0,
+        // device − platform, as stored (src/domain/clock.ts).
+        clockOffsetMs: row?.clockOffsetMs ?? 0,
+        ...(row?.clockSampledAt ? { clockMeasuredAt: timestampFromDate(row.clockSampledAt) } : {}),
         clockDriftSeverity: row
           ? SEVERITY[row.clockSeverity]
           : ClockDriftSeverity.CLOCK_DRIFT_SEVERITY_UNSPECIFIED,
       };
     },
 
-    // The generated definition's `responseStream` is typed `boolean`, not `true`, so the platform
-    // types this handler as unary; the runtime follows the definition (a server stream).
-    importDevices: importDevices as unknown as UnaryImport,
+    importDevices,
 
     async rotateDeviceSecret(request) {
       const deviceId = requireDeviceId(request.deviceId);

@@ -40,6 +40,8 @@ export interface IngestOptions {
   /** Consume device commands (default true). */
   readonly consumeCommands?: boolean;
   readonly commandConsumerStart?: 'earliest' | 'latest';
+  /** Consumer group of the command consumer. Default: the producer (service) name. */
+  readonly commandConsumerGroup?: string;
 }
 
 export interface IngestCoreDeps {
@@ -128,7 +130,7 @@ export function createIngestCore(deps: IngestCoreDeps): IngestCore {
           directory: deps.directory,
           dedupe: deps.cache,
           logger: deps.logger,
-          group: deps.producer,
+          group: options.commandConsumerGroup ?? deps.producer,
           ...(options.commandConsumerStart ? { start: options.commandConsumerStart } : {}),
         });
     },

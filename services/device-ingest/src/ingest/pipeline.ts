@@ -4,7 +4,8 @@
  * Per event: the id is `deterministicEventId(kind, deviceId, sourceKey)` with `kind` the topic's
  * event name (`face-captured`, `plate-read`, …), the same whichever protocol carried it, so a
  * resend is a duplicate. An id already accepted (dedupe mark in the cache) is answered
- * `created: false` without work. Otherwise: images go to the object store first, then the event is
+ * `created: false` without work. Otherwise: images go to the object store first (ImageRef.object_key
+ * is the full bucket key, store prefix included: `device-ingest/captures/…`), then the event is
  * published (meta: id, type, occurred_at = device time, recorded_at = receive time, producer,
  * compound; key = device id), and only once `bus.publish` resolved is the mark set and the call
  * resolved. Publish first, mark after: two concurrent copies may both publish — consumers dedupe
@@ -95,7 +96,8 @@ export function createIngestPipeline(deps: IngestPipelineDeps): IngestPipeline {
           },
         });
         return {
-          objectKey: key,
+          // The full bucket key (media.proto): readers do not know this service's store prefix.
+          objectKey: objects.prefix + key,
           contentType: image.contentType,
           sizeBytes: image.bytes.length,
           sha256,

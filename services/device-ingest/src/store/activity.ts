@@ -24,7 +24,10 @@ export interface ActivityRow {
   readonly deviceId: string;
   readonly lastSeenAt: Date;
   readonly lastHeartbeatAt: Date | null;
+  /** Device − platform, ms (positive: the device is ahead); null when never measured. */
   readonly clockOffsetMs: number | null;
+  /** Platform time of the sample clockOffsetMs was measured at. */
+  readonly clockSampledAt: Date | null;
   readonly clockSeverity: DriftSeverity;
   readonly status: DeviceStatus;
   readonly statusChangedAt: Date;
@@ -35,6 +38,7 @@ interface Row {
   last_seen_at: Date;
   last_heartbeat_at: Date | null;
   clock_offset_ms: string | null;
+  clock_sampled_at: Date | null;
   clock_severity: DriftSeverity;
   status: DeviceStatus;
   status_changed_at: Date;
@@ -45,6 +49,7 @@ const toRow = (r: Row): ActivityRow => ({
   lastSeenAt: r.last_seen_at,
   lastHeartbeatAt: r.last_heartbeat_at,
   clockOffsetMs: r.clock_offset_ms === null ? null : Number(r.clock_offset_ms),
+  clockSampledAt: r.clock_sampled_at,
   clockSeverity: r.clock_severity,
   status: r.status,
   statusChangedAt: r.status_changed_at,

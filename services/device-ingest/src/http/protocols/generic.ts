@@ -153,14 +153,12 @@ export const createGenericRouter: ProtocolRouterFactory = (deps: ProtocolDeps) =
         detail: 'no usable event',
         deviceId: device.deviceId,
         respond: (r, quarantineId) =>
-          void r
-            .status(400)
-            .json({
-              error: 'invalid_event',
-              detail: 'no usable event',
-              quarantineId,
-              results: resultsOf(items, []),
-            }),
+          void r.status(400).json({
+            error: 'invalid_event',
+            detail: 'no usable event',
+            quarantineId,
+            results: resultsOf(items, []),
+          }),
       });
     }
     let accepted;

@@ -1,0 +1,987 @@
+/**
+ * device-ingest benchmark (a command, not a test): events/s and acknowledge latency of the real
+ * service, from device request to "on Kafka", beside a raw batched kafkajs producer of the same
+ * normalised payloads, in one run on the local infrastructure (`./anfang infra up`), loopback only.
+ *
+ *   node services/device-ingest/bench/ingest.bench.ts [--devices 20000] [--gat-devices 200]
+ *        [--duration-s 20] [--paced-s 10] [--rate 2000] [--concurrency 64] [--batch 20]
+ *        [--image-every 10] [--only generic|gat1400|raw] [--cpu-prof DIR] [--redis-db 9]
+ *
+ * The service runs as a child process (src/service.ts, its production defaults, LOG_LEVEL=warn)
+ * in a fresh database and bucket, publishing to the catalogue topics; its Redis keys go to their
+ * own logical database (`--redis-db`, flushed at the end: the 8-day dedupe marks would otherwise
+ * stay). Devices are registered through the gRPC registry (ImportDevices, CSV chunks); the
+ * GA/T 1400 cameras then register with HTTP Digest like a camera does.
+ *
+ * Scenarios, each `--duration-s` closed-loop at saturation (`--concurrency` requests in flight,
+ * keep-alive sockets), then `--paced-s` open-loop at `--rate` events/s (latency counted from the
+ * scheduled send time, so a stall is not hidden by coordinated omission):
+ *   generic ×1      POST /api/v1/device/events, one event per request, signed per request
+ *   generic ×B      the same, B events per request
+ *   GA/T 1400 ×B    POST /VIID/Faces and /VIID/MotorVehicles alternately, B objects per request,
+ *                   each with its two base64 pictures (the real shape: two S3 puts per event)
+ *   kafkajs raw     idempotent, acks=all producer (the bus's guarantees) sending FaceCaptured
+ *                   encoded with the contracts codec to the same topic, 500 per send: the baseline
+ * One in `--image-every` generic events carries a 337-byte JPEG (one S3 put).
+ * RSS is the child's VmRSS (/proc), idle after a GC with every device loaded, and its peak under
+ * load; heap is its process.memoryUsage().
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, openSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Agent, request } from 'node:http';
+import { connect, createServer } from 'node:net';
+import { cpus } from 'node:os';
+import { parseArgs } from 'node:util';
+import { anfang, DeviceRegistryService, topics } from '@anfang/contracts';
+import { uuidv7 } from '@anfang/platform/bus';
+import { generateKey } from '@anfang/platform/crypto';
+import { createGrpcClient } from '@anfang/platform/grpc';
+import {
+  createTestBucket,
+  createTestDatabase,
+  infraEnv,
+  kafkaClient,
+  type TestBucket,
+  type TestDatabase,
+} from '@anfang/testing';
+import { FACE_JPEG_BASE64, faceObject, motorVehicleObject } from '../src/domain/gat1400-fixtures.ts';
+import { digestAuthorization } from '../src/http/protocols/gat1400-digest.ts';
+import { sign } from '../src/domain/signature.ts';
+
+// ---- arguments -----------------------------------------------------------------------------------
+
+function options() {
+  const { values } = parseArgs({
+    options: {
+      devices: { type: 'string', default: '20000' },
+      'gat-devices': { type: 'string', default: '200' },
+      'duration-s': { type: 'string', default: '20' },
+      'paced-s': { type: 'string', default: '10' },
+      rate: { type: 'string', default: '2000' },
+      concurrency: { type: 'string', default: '64' },
+      batch: { type: 'string', default: '20' },
+      'image-every': { type: 'string', default: '10' },
+      only: { type: 'string' },
+      'cpu-prof': { type: 'string' },
+      'redis-db': { type: 'string', default: '9' },
+      'raw-batch': { type: 'string', default: '500' },
+    },
+  });
+  return {
+    devices: Number(values.devices),
+    gatDevices: Number(values['gat-devices']),
+    durationMs: Number(values['duration-s']) * 1000,
+    pacedMs: Number(values['paced-s']) * 1000,
+    rate: Number(values.rate),
+    concurrency: Number(values.concurrency),
+    batch: Number(values.batch),
+    imageEvery: Math.max(1, Number(values['image-every'])),
+    only: values.only,
+    cpuProf: values['cpu-prof'],
+    redisDb: Number(values['redis-db']),
+    rawBatch: Number(values['raw-batch']),
+  };
+}
+
+// ---- helpers -------------------------------------------------------------------------------------
+
+const now = (): number => performance.now();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const fmt = (n: number, digits = 0): string =>
+  Number.isFinite(n)
+    ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
+    : '—';
+const mib = (bytes: number): string => `${fmt(bytes / 1048576, 0)} MiB`;
+
+class Latencies {
+  private values = new Float64Array(1 << 16);
+  private n = 0;
+  add(ms: number): void {
+    if (this.n === this.values.length) {
+      const grown = new Float64Array(this.values.length * 2);
+      grown.set(this.values);
+      this.values = grown;
+    }
+    this.values[this.n++] = ms;
+  }
+  quantile(q: number): number {
+    if (this.n === 0) return NaN;
+    const sorted = this.values.slice(0, this.n).sort();
+    return sorted[Math.min(this.n - 1, Math.floor(q * this.n))]!;
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+interface HttpAnswer {
+  readonly status: number;
+  readonly body: string;
+  readonly headers: Record<string, string | string[] | undefined>;
+}
+
+function post(
+  agent: Agent,
+  port: number,
+  path: string,
+  body: Buffer,
+  headers: Record<string, string>,
+): Promise<HttpAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: 'POST',
+        agent,
+        headers: { ...headers, 'content-length': String(body.length) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            body: Buffer.concat(chunks).toString('utf8'),
+            headers: res.headers,
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** The child's resident set from /proc (bytes). */
+function rssOf(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const m = /VmRSS:\s+(\d+) kB/.exec(status);
+  return m ? Number(m[1]) * 1024 : NaN;
+}
+
+/** FLUSHDB on one logical database of the infrastructure's Redis (plain RESP, no client library). */
+async function flushRedisDb(url: string, db: number): Promise<void> {
+  const u = new URL(url);
+  await new Promise<void>((resolve) => {
+    const socket = connect(Number(u.port || 6379), u.hostname);
+    const cmd = (...args: string[]) =>
+      `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`;
+    let auth = '';
+    if (u.password) auth = u.username ? cmd('AUTH', u.username, u.password) : cmd('AUTH', u.password);
+    socket.on('connect', () => socket.write(auth + cmd('SELECT', String(db)) + cmd('FLUSHDB') + cmd('QUIT')));
+    socket.resume(); // read the replies, so the server's close is seen
+    socket.on('close', () => resolve());
+    socket.on('error', () => resolve());
+    socket.setTimeout(10_000, () => socket.destroy());
+  });
+}
+
+/** The service's own log (stdout and stderr) of the last run. */
+const LOG_FILE = new URL('../../../.cache/bench/device-ingest.log', import.meta.url).pathname;
+
+// ---- the child process ---------------------------------------------------------------------------
+
+interface Child {
+  readonly proc: ChildProcess;
+  readonly ports: { grpc: number; http: number; device: number };
+  mem(gc?: boolean): Promise<{ mem: NodeJS.MemoryUsage; cpu: NodeJS.CpuUsage }>;
+  stop(): Promise<void>;
+}
+
+async function startChild(env: NodeJS.ProcessEnv, cpuProfDir?: string): Promise<Child> {
+  const execArgv = ['--expose-gc', ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [])];
+  mkdirSync(dirname(LOG_FILE), { recursive: true });
+  const log = openSync(LOG_FILE, 'w');
+  const proc = fork(new URL('./service-child.ts', import.meta.url).pathname, [], {
+    env,
+    execArgv,
+    stdio: ['ignore', log, log, 'ipc'],
+  });
+  let seq = 0;
+  const waiting = new Map<number, (m: { mem: NodeJS.MemoryUsage; cpu: NodeJS.CpuUsage }) => void>();
+  const ports = await new Promise<Child['ports']>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('device-ingest did not start within 120 s')), 120_000);
+    proc.once('exit', (code) => reject(new Error(`device-ingest exited during start (code ${code})`)));
+    proc.on(
+      'message',
+      (m: {
+        type: string;
+        id?: number;
+        ports?: Child['ports'];
+        mem?: NodeJS.MemoryUsage;
+        cpu?: NodeJS.CpuUsage;
+      }) => {
+        if (m.type === 'ready') {
+          clearTimeout(timer);
+          resolve(m.ports!);
+        } else if (m.type === 'mem') {
+          waiting.get(m.id!)?.({ mem: m.mem!, cpu: m.cpu! });
+          waiting.delete(m.id!);
+        }
+      },
+    );
+  });
+  proc.on('exit', (code, signal) => {
+    if (!stopping)
+      process.stderr.write(`\ndevice-ingest exited unexpectedly (code ${code}, signal ${signal})\n`);
+  });
+  let stopping = false;
+  return {
+    proc,
+    ports,
+    mem(gc = false) {
+      const id = ++seq;
+      return new Promise((resolve) => {
+        waiting.set(id, resolve);
+        proc.send({ type: 'mem', id, gc });
+      });
+    },
+    async stop() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      stopping = true;
+      const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+      proc.send({ type: 'stop' });
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 30_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+// ---- devices -------------------------------------------------------------------------------------
+
+const COMPOUND = '370303001001';
+
+interface GenericDevice {
+  readonly deviceId: string;
+  readonly secret: string;
+}
+interface GatDevice extends GenericDevice {
+  readonly gat1400Id: string;
+  readonly kind: 'face' | 'plate';
+}
+
+async function registerDevices(
+  grpcPort: number,
+  total: number,
+  gatCount: number,
+): Promise<{ generic: GenericDevice[]; gat: GatDevice[]; seconds: number }> {
+  const runTag = randomBytes(3).toString('hex');
+  const generic: GenericDevice[] = [];
+  const gat: GatDevice[] = [];
+  const secret = () => `bench-${randomBytes(12).toString('hex')}`;
+  const base = 100000 + (randomBytes(3).readUIntBE(0, 3) % 800000);
+  for (let i = 0; i < gatCount; i++)
+    gat.push({
+      deviceId: uuidv7(),
+      secret: secret(),
+      gat1400Id: `37030300001190${String(base + i).padStart(6, '0')}`,
+      kind: i % 2 === 0 ? 'face' : 'plate',
+    });
+  for (let i = gatCount; i < total; i++) generic.push({ deviceId: uuidv7(), secret: secret() });
+
+  const header = 'device_id,gat1400_id,name,device_type,module,compound_id,protocol,serial_number,secret';
+  const rows = [
+    ...gat.map((d, i) =>
+      [
+        d.deviceId,
+        d.gat1400Id,
+        `bench ${runTag} GA/T ${i}`,
+        d.kind === 'face' ? 'face_capture_camera' : 'plate_camera',
+        d.kind === 'face' ? 'face_recognition_gates' : 'vehicle_recognition',
+        COMPOUND,
+        'gat1400',
+        `G-${runTag}-${i}`,
+        d.secret,
+      ].join(','),
+    ),
+    ...generic.map((d, i) =>
+      [
+        d.deviceId,
+        '',
+        `bench ${runTag} gate ${i}`,
+        'face_gate',
+        'pedestrian_access',
+        COMPOUND,
+        'generic_http',
+        `S-${runTag}-${i}`,
+        d.secret,
+      ].join(','),
+    ),
+  ];
+  const started = now();
+  const client = createGrpcClient(DeviceRegistryService.definition, `127.0.0.1:${grpcPort}`, {
+    deadlineMs: 900_000,
+  });
+  try {
+    const CHUNK = 2_000;
+    const chunks: string[][] = [];
+    for (let i = 0; i < rows.length; i += CHUNK) chunks.push(rows.slice(i, i + CHUNK));
+    let done = 0;
+    const importChunk = async (chunk: string[]) => {
+      let last: anfang.device.v1.ImportDevicesResponse | undefined;
+      for await (const m of client.importDevices({
+        csv: Buffer.from([header, ...chunk].join('\n') + '\n'),
+      }) as unknown as AsyncIterable<anfang.device.v1.ImportDevicesResponse>)
+        last = m;
+      if (!last?.done || last.failed > 0)
+        throw new Error(
+          `ImportDevices: ${last?.failed ?? '?'} rows failed: ${JSON.stringify(last?.errors.slice(0, 3))}`,
+        );
+      done += chunk.length;
+      process.stderr.write(`\r  registered ${fmt(done)}/${fmt(rows.length)} devices`);
+    };
+    // Two imports at a time (each row is its own transaction).
+    let next = 0;
+    await Promise.all(
+      [0, 1].map(async () => {
+        while (next < chunks.length) await importChunk(chunks[next++]!);
+      }),
+    );
+    process.stderr.write('\n');
+  } finally {
+    client.close();
+  }
+  return { generic, gat, seconds: (now() - started) / 1000 };
+}
+
+// ---- requests a device sends ---------------------------------------------------------------------
+
+const EVENTS_PATH = '/api/v1/device/events';
+const runId = randomBytes(4).toString('hex');
+let eventSeq = 0;
+let nonceSeq = 0;
+
+function signedHeaders(device: GenericDevice, body: Buffer, path: string): Record<string, string> {
+  const timestamp = String(Date.now());
+  const nonce = `n${runId}${(nonceSeq++).toString(36)}`;
+  return {
+    'content-type': 'application/json',
+    'x-device-id': device.deviceId,
+    'x-timestamp': timestamp,
+    'x-nonce': nonce,
+    'x-signature': sign(device.secret, { timestamp, nonce, method: 'POST', path, body }),
+  };
+}
+
+function genericBody(count: number, imageEvery: number): Buffer {
+  const events = [];
+  for (let i = 0; i < count; i++) {
+    const seq = eventSeq++;
+    events.push({
+      type: 'face_captured',
+      eventId: `e${runId}-${seq}`,
+      time: Date.now(),
+      liveness: 'genuine',
+      livenessScore: 0.97,
+      direction: 'in',
+      ...(seq % imageEvery === 0 ? { images: [{ kind: 'face', data: FACE_JPEG_BASE64 }] } : {}),
+    });
+  }
+  return Buffer.from(JSON.stringify({ events }));
+}
+
+/** yyyyMMddHHmmss (Beijing) of a ms time. */
+function gatTime(ms: number): string {
+  return new Date(ms + 8 * 3600_000).toISOString().replace(/[-T:]/g, '').slice(0, 14);
+}
+
+const gatSeq = new Map<string, number>();
+const GAT_EPOCH = Math.floor(Date.now() / 60_000) * 60_000 - 3600_000; // a minute's start
+
+function gatBody(device: GatDevice, count: number): { path: string; body: Buffer } {
+  const list = [];
+  for (let i = 0; i < count; i++) {
+    // Unique ids per device: the serial (5 digits, odd so serial+1 stays distinct) and the time.
+    const n = gatSeq.get(device.gat1400Id) ?? 0;
+    gatSeq.set(device.gat1400Id, n + 1);
+    // Seconds below 58: the fixture's FaceDisAppearTime is ShotTime + 2 s, digit-wise.
+    const k = Math.floor(n / 49_000);
+    const time = gatTime(GAT_EPOCH + Math.floor(k / 50) * 60_000 + (k % 50) * 1000);
+    const serial = (n % 49_000) * 2 + 1;
+    list.push(
+      device.kind === 'face'
+        ? faceObject({ deviceId: device.gat1400Id, time, serial })
+        : motorVehicleObject({
+            deviceId: device.gat1400Id,
+            time,
+            serial,
+            plate: `鲁C${String(n % 100000).padStart(5, '0')}`,
+          }),
+    );
+  }
+  return device.kind === 'face'
+    ? { path: '/VIID/Faces', body: Buffer.from(JSON.stringify({ FaceListObject: { FaceObject: list } })) }
+    : {
+        path: '/VIID/MotorVehicles',
+        body: Buffer.from(JSON.stringify({ MotorVehicleListObject: { MotorVehicleObject: list } })),
+      };
+}
+
+const GAT_HEADERS = (id: string) => ({ 'content-type': 'application/VIID+JSON', 'user-identify': id });
+
+async function gatRegister(agent: Agent, port: number, device: GatDevice): Promise<void> {
+  const path = '/VIID/System/Register';
+  const body = Buffer.from(JSON.stringify({ RegisterObject: { DeviceID: device.gat1400Id } }));
+  const first = await post(agent, port, path, body, GAT_HEADERS(device.gat1400Id));
+  const challenge = first.headers['www-authenticate'];
+  if (first.status !== 401 || typeof challenge !== 'string')
+    throw new Error(`GA/T register: expected a 401 challenge, got ${first.status} ${first.body}`);
+  const authorization = digestAuthorization({
+    username: device.gat1400Id,
+    secret: device.secret,
+    method: 'POST',
+    uri: path,
+    challenge,
+  });
+  const second = await post(agent, port, path, body, { ...GAT_HEADERS(device.gat1400Id), authorization });
+  if (second.status !== 200) throw new Error(`GA/T register: ${second.status} ${second.body}`);
+}
+
+// ---- load ----------------------------------------------------------------------------------------
+
+/** One request's worth: sends it, resolves to the number of events acknowledged (throws otherwise). */
+type Send = () => Promise<number>;
+
+interface LoadResult {
+  readonly events: number;
+  readonly requests: number;
+  readonly seconds: number;
+  readonly rate: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly errors: number;
+  readonly firstError?: string;
+}
+
+/** Closed loop: `concurrency` senders for `durationMs`. */
+async function saturate(makeSend: () => Send, concurrency: number, durationMs: number): Promise<LoadResult> {
+  const lat = new Latencies();
+  let events = 0;
+  let requests = 0;
+  let errors = 0;
+  let firstError: string | undefined;
+  const started = now();
+  const until = started + durationMs;
+  let last = started;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (now() < until) {
+        const send = makeSend();
+        const t0 = now();
+        try {
+          const n = await send();
+          events += n;
+          requests++;
+          last = now();
+          lat.add(last - t0);
+        } catch (err) {
+          errors++;
+          firstError ??= (err as Error).message;
+          if (errors > 1000) throw new Error(`too many failed requests: ${firstError}`, { cause: err });
+        }
+      }
+    }),
+  );
+  const seconds = (last - started) / 1000;
+  return {
+    events,
+    requests,
+    seconds,
+    rate: events / seconds,
+    p50: lat.quantile(0.5),
+    p99: lat.quantile(0.99),
+    errors,
+    ...(firstError ? { firstError } : {}),
+  };
+}
+
+/** Open loop: requests of `perRequest` events scheduled at `rate` events/s; latency from the schedule. */
+async function paced(
+  makeSend: () => Send,
+  perRequest: number,
+  rate: number,
+  durationMs: number,
+): Promise<LoadResult> {
+  const lat = new Latencies();
+  const interval = (1000 * perRequest) / rate;
+  const total = Math.max(1, Math.floor(durationMs / interval));
+  let events = 0;
+  let errors = 0;
+  let firstError: string | undefined;
+  const inflight: Promise<void>[] = [];
+  const started = now();
+  let i = 0;
+  while (i < total) {
+    const wait = started + i * interval - now();
+    if (wait > 1) await sleep(wait - 0.5);
+    else if (wait > 0) await new Promise((r) => setImmediate(r));
+    const t = now();
+    while (i < total && started + i * interval <= t) {
+      const scheduled = started + i * interval;
+      const send = makeSend();
+      inflight.push(
+        send().then(
+          (n) => {
+            events += n;
+            lat.add(now() - scheduled);
+          },
+          (err: unknown) => {
+            errors++;
+            firstError ??= (err as Error).message;
+          },
+        ),
+      );
+      i++;
+    }
+  }
+  await Promise.all(inflight);
+  const seconds = (now() - started) / 1000;
+  return {
+    events,
+    requests: total,
+    seconds,
+    rate: events / seconds,
+    p50: lat.quantile(0.5),
+    p99: lat.quantile(0.99),
+    errors,
+    ...(firstError ? { firstError } : {}),
+  };
+}
+
+function genericSend(
+  agent: Agent,
+  port: number,
+  devices: GenericDevice[],
+  perRequest: number,
+  imageEvery: number,
+) {
+  let next = 0;
+  return (): Send => {
+    const device = devices[next++ % devices.length]!;
+    const body = genericBody(perRequest, imageEvery);
+    const headers = signedHeaders(device, body, EVENTS_PATH);
+    return async () => {
+      const res = await post(agent, port, EVENTS_PATH, body, headers);
+      if (res.status !== 200) throw new Error(`generic: HTTP ${res.status} ${res.body.slice(0, 200)}`);
+      const answer = JSON.parse(res.body) as { results: { status: string }[] };
+      const accepted = answer.results.filter((r) => r.status === 'accepted').length;
+      if (accepted !== perRequest)
+        throw new Error(`generic: ${accepted}/${perRequest} accepted: ${res.body.slice(0, 200)}`);
+      return accepted;
+    };
+  };
+}
+
+function gatSend(agent: Agent, port: number, devices: GatDevice[], perRequest: number) {
+  let next = 0;
+  return (): Send => {
+    const device = devices[next++ % devices.length]!;
+    const { path, body } = gatBody(device, perRequest);
+    const headers = GAT_HEADERS(device.gat1400Id);
+    return async () => {
+      const res = await post(agent, port, path, body, headers);
+      if (res.status !== 200) throw new Error(`GA/T: HTTP ${res.status} ${res.body.slice(0, 200)}`);
+      const answer = JSON.parse(res.body) as {
+        ResponseStatusListObject: { ResponseStatusObject: { StatusCode: number | string }[] };
+      };
+      const ok = answer.ResponseStatusListObject.ResponseStatusObject.filter(
+        (s) => Number(s.StatusCode) === 0,
+      ).length;
+      if (ok !== perRequest) throw new Error(`GA/T: ${ok}/${perRequest} stored: ${res.body.slice(0, 300)}`);
+      return ok;
+    };
+  };
+}
+
+// ---- the raw baseline ----------------------------------------------------------------------------
+
+async function rawBaseline(
+  devices: GenericDevice[],
+  batch: number,
+  durationMs: number,
+  imageEvery: number,
+): Promise<LoadResult> {
+  const topic = topics.deviceFaceCaptured;
+  const kafka = kafkaClient({ clientId: 'bench-ingest-raw' });
+  // The bus's guarantees: idempotent, acks=all, one request in flight.
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+  });
+  await producer.connect();
+  let n = 0;
+  const message = () => {
+    const seq = n++;
+    const device = devices[seq % devices.length]!;
+    const nowMs = Date.now();
+    const eventId = uuidv7(nowMs);
+    const ts = { seconds: Math.floor(nowMs / 1000), nanos: (nowMs % 1000) * 1e6 };
+    const value = topic.payload.encode({
+      meta: {
+        eventId,
+        eventType: topic.payload.typeName,
+        occurredAt: ts,
+        recordedAt: ts,
+        producer: 'device-ingest',
+        compoundId: COMPOUND,
+      },
+      device: {
+        deviceId: device.deviceId,
+        deviceType: anfang.common.v1.DeviceType.DEVICE_TYPE_FACE_GATE,
+        module: anfang.common.v1.Module.MODULE_PEDESTRIAN_ACCESS,
+        addressCode: COMPOUND,
+        direction: anfang.common.v1.Direction.DIRECTION_IN,
+        name: `bench gate ${seq % devices.length}`,
+      },
+      sourceObjectId: `raw${runId}-${seq}`,
+      liveness: anfang.common.v1.SpoofCheckResult.SPOOF_CHECK_RESULT_GENUINE,
+      livenessScore: 0.97,
+      direction: anfang.common.v1.Direction.DIRECTION_IN,
+      images:
+        seq % imageEvery === 0
+          ? [
+              {
+                objectKey: `captures/${COMPOUND}/2025-01-01/${device.deviceId}/${eventId}-0.jpg`,
+                contentType: 'image/jpeg',
+                sizeBytes: 337,
+                sha256: 'f'.repeat(64),
+                kind: anfang.common.v1.ImageKind.IMAGE_KIND_FACE,
+                capturedAt: ts,
+              },
+            ]
+          : [],
+    } as Parameters<typeof topic.payload.encode>[0]);
+    return {
+      key: device.deviceId,
+      value: Buffer.from(value),
+      headers: {
+        'anfang-event-id': eventId,
+        'anfang-event-type': topic.payload.typeName,
+        'anfang-producer': 'device-ingest',
+      },
+    };
+  };
+  try {
+    const send: Send = async () => {
+      const messages = Array.from({ length: batch }, message);
+      await producer.send({ topic: topic.name, messages, acks: -1 });
+      return batch;
+    };
+    await saturate(() => send, 1, 2_000); // warm-up
+    return await saturate(() => send, 1, durationMs);
+  } finally {
+    await producer.disconnect().catch(() => undefined);
+  }
+}
+
+// ---- main ----------------------------------------------------------------------------------------
+
+interface Row {
+  readonly name: string;
+  readonly perRequest: number;
+  readonly load: LoadResult;
+  readonly paced?: LoadResult;
+  readonly serviceCpu?: number; // cores used by the service during the load phase
+  readonly clientCpu?: number;
+  readonly goals: boolean; // judged against the goals
+}
+
+async function main(): Promise<void> {
+  const o = options();
+  const infra = infraEnv();
+  const want = (what: string) => o.only === undefined || o.only.split(',').includes(what);
+  console.log(
+    `device-ingest benchmark: ${fmt(o.devices)} registered devices (${o.gatDevices} GA/T 1400); ` +
+      `each scenario ${o.durationMs / 1000} s at saturation (${o.concurrency} requests in flight) then ` +
+      `${o.pacedMs / 1000} s open-loop at ${fmt(o.rate)} events/s; batches of ${o.batch}; ` +
+      `1 in ${o.imageEvery} generic events with a 337-byte JPEG, GA/T objects with 2 pictures each`,
+  );
+  console.log(
+    `machine: ${cpus().length} cores (${cpus()[0]?.model.trim() ?? '?'}) shared by this client, the service, Kafka, Postgres, Redis and S3; loopback HTTP`,
+  );
+
+  let db: TestDatabase | undefined;
+  let bucket: TestBucket | undefined;
+  let child: Child | undefined;
+  const rows: Row[] = [];
+  let idle: { rss: number; heap: number } | undefined;
+  let peakRss = 0;
+  let peakHeap = 0;
+  let failed = false;
+  let registration: { seconds: number; devices: number } | undefined;
+  const redisUrl = `${infra.redisUrl.replace(/\/\d*$/, '')}/${o.redisDb}`;
+  try {
+    db = await createTestDatabase('bench_ingest');
+    bucket = await createTestBucket('bench-ingest');
+    const devicePort = await freePort();
+    child = await startChild(
+      {
+        // The service child's whole environment is built here, like a process runner's.
+        // eslint-disable-next-line no-restricted-properties
+        ...process.env,
+        OTEL_SERVICE_NAME: 'device-ingest',
+        LOG_LEVEL: 'warn',
+        NODE_ENV: 'production',
+        GRPC_PORT: '0',
+        HTTP_PORT: '0',
+        DEVICE_HTTP_PORT: String(devicePort),
+        DATABASE_URL: db.url,
+        BUS_KIND: 'kafka',
+        KAFKA_BROKERS: infra.kafkaBrokers.join(','),
+        CACHE_KIND: 'redis',
+        REDIS_URL: redisUrl,
+        OBJECTS_KIND: 's3',
+        S3_ENDPOINT: infra.s3.endpoint,
+        S3_ACCESS_KEY: infra.s3.accessKey,
+        S3_SECRET_KEY: infra.s3.secretKey,
+        S3_REGION: infra.s3.region,
+        S3_BUCKET: bucket.bucket,
+        OBJECTS_CREATE_BUCKET: 'false',
+        DATA_KEYS: `k1:${generateKey()}`,
+      },
+      o.cpuProf,
+    );
+    const pid = child.proc.pid!;
+    const port = child.ports.device;
+    process.stderr.write(`device-ingest up (pid ${pid}, devices :${port}, gRPC :${child.ports.grpc})\n`);
+
+    const reg = await registerDevices(child.ports.grpc, o.devices, o.gatDevices);
+    registration = { seconds: reg.seconds, devices: o.devices };
+    const agent = new Agent({ keepAlive: true, maxSockets: Math.max(o.concurrency, 256) });
+
+    // Every device in the directory (NOTIFY per row): the last ones answer a signed heartbeat.
+    const probe = reg.generic.slice(-20);
+    const deadline = now() + 120_000;
+    for (const d of probe) {
+      for (;;) {
+        const body = Buffer.from('{}');
+        const res = await post(
+          agent,
+          port,
+          '/api/v1/device/heartbeat',
+          body,
+          signedHeaders(d, body, '/api/v1/device/heartbeat'),
+        );
+        if (res.status === 200) break;
+        if (now() > deadline) throw new Error(`device ${d.deviceId} not accepted: ${res.status} ${res.body}`);
+        await sleep(200);
+      }
+    }
+    // GA/T 1400 cameras register with Digest, 16 at a time.
+    let gi = 0;
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (gi < reg.gat.length) await gatRegister(agent, port, reg.gat[gi++]!);
+      }),
+    );
+
+    await sleep(2_000);
+    const m = await child.mem(true);
+    idle = { rss: rssOf(pid), heap: m.mem.heapUsed };
+    process.stderr.write(
+      `idle: RSS ${mib(idle.rss)}, heap used ${mib(idle.heap)} of ${mib(m.mem.heapTotal)}, ` +
+        `external ${mib(m.mem.external)} (array buffers ${mib(m.mem.arrayBuffers)})\n`,
+    );
+
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        peakRss = Math.max(peakRss, rssOf(pid));
+        await sleep(250);
+      }
+    })();
+
+    const scenario = async (
+      name: string,
+      perRequest: number,
+      makeSend: () => Send,
+      goals: boolean,
+    ): Promise<void> => {
+      process.stderr.write(`${name}: saturating…`);
+      const before = await child!.mem();
+      const clientBefore = process.cpuUsage();
+      const load = await saturate(makeSend, o.concurrency, o.durationMs);
+      const after = await child!.mem();
+      const clientAfter = process.cpuUsage(clientBefore);
+      peakHeap = Math.max(peakHeap, after.mem.heapUsed);
+      const cores = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1e6 / load.seconds;
+      const serviceCpu = cores({
+        user: after.cpu.user - before.cpu.user,
+        system: after.cpu.system - before.cpu.system,
+      });
+      process.stderr.write(
+        ` ${fmt(load.events)} events in ${load.requests} requests, ${load.seconds.toFixed(1)} s: ${fmt(load.rate)} events/s, p99 ${fmt(load.p99, 1)} ms; paced…`,
+      );
+      await sleep(1_000);
+      const p = o.pacedMs > 0 ? await paced(makeSend, perRequest, o.rate, o.pacedMs) : undefined;
+      process.stderr.write(p ? ` p99 ${fmt(p.p99, 1)} ms\n` : '\n');
+      for (const r of [load, p])
+        if (r?.errors) process.stderr.write(`  ${r.errors} failed requests, first: ${r.firstError}\n`);
+      rows.push({
+        name,
+        perRequest,
+        load,
+        ...(p ? { paced: p } : {}),
+        serviceCpu,
+        clientCpu: cores(clientAfter),
+        goals,
+      });
+      await sleep(1_000);
+    };
+
+    // Warm-up (JIT, sockets, producer batches, S3 connections).
+    process.stderr.write('warming up…\n');
+    await saturate(genericSend(agent, port, reg.generic, o.batch, o.imageEvery), o.concurrency, 3_000);
+    if (reg.gat.length) await saturate(gatSend(agent, port, reg.gat, o.batch), 16, 2_000);
+
+    if (want('generic')) {
+      await scenario(
+        'generic signed HTTP ×1',
+        1,
+        genericSend(agent, port, reg.generic, 1, o.imageEvery),
+        true,
+      );
+      await scenario(
+        `generic signed HTTP ×${o.batch}`,
+        o.batch,
+        genericSend(agent, port, reg.generic, o.batch, o.imageEvery),
+        true,
+      );
+    }
+    if (want('gat1400') && reg.gat.length)
+      await scenario(
+        `GA/T 1400 Faces/MotorVehicles ×${o.batch}`,
+        o.batch,
+        gatSend(agent, port, reg.gat, o.batch),
+        true,
+      );
+    sampling = false;
+    await sampler;
+    const loaded = await child.mem();
+    peakHeap = Math.max(peakHeap, loaded.mem.heapUsed);
+
+    if (want('raw') || want('generic') || want('gat1400')) {
+      process.stderr.write('kafkajs raw…');
+      const clientBefore = process.cpuUsage();
+      const raw = await rawBaseline(reg.generic, o.rawBatch, o.durationMs, o.imageEvery);
+      const c = process.cpuUsage(clientBefore);
+      process.stderr.write(` ${fmt(raw.rate)} events/s\n`);
+      rows.push({
+        name: `kafkajs raw, ${o.rawBatch}/send (baseline)`,
+        perRequest: o.rawBatch,
+        load: raw,
+        clientCpu: (c.user + c.system) / 1e6 / raw.seconds,
+        goals: false,
+      });
+    }
+    agent.destroy();
+  } catch (err) {
+    failed = true;
+    console.error(`\nbenchmark failed: ${(err as Error).stack ?? String(err)}`);
+  } finally {
+    process.stderr.write('cleaning up…\n');
+    await child?.stop().catch(() => undefined);
+    process.stderr.write('  service stopped\n');
+    await bucket?.drop().catch((e: unknown) => console.error(`bucket not dropped: ${(e as Error).message}`));
+    await db?.drop().catch(() => undefined);
+    process.stderr.write('  bucket and database dropped\n');
+    await flushRedisDb(infra.redisUrl, o.redisDb);
+    process.stderr.write('  redis flushed\n');
+  }
+  if (o.cpuProf) console.log(`CPU profile of the service written to ${o.cpuProf}`);
+  if (failed && rows.length === 0) {
+    process.exitCode = 1;
+    return;
+  }
+
+  // ---- the table ----
+  const baseline = rows.find((r) => r.name.startsWith('kafkajs raw'));
+  const header = [
+    'scenario',
+    'events',
+    'events/s',
+    'vs raw',
+    'p50 ms sat.',
+    'p99 ms sat.',
+    `p50 ms @${fmt(o.rate)}/s`,
+    `p99 ms @${fmt(o.rate)}/s`,
+    'service CPU',
+    'client CPU',
+    'errors',
+  ];
+  const table = rows.map((r) => [
+    r.name,
+    fmt(r.load.events),
+    fmt(r.load.rate),
+    baseline ? `${(r.load.rate / baseline.load.rate).toFixed(2)}×` : '—',
+    fmt(r.load.p50, 1),
+    fmt(r.load.p99, 1),
+    fmt(r.paced?.p50 ?? NaN, 1),
+    fmt(r.paced?.p99 ?? NaN, 1),
+    r.serviceCpu === undefined ? '—' : `${r.serviceCpu.toFixed(2)} cores`,
+    r.clientCpu === undefined ? '—' : `${r.clientCpu.toFixed(2)} cores`,
+    String(r.load.errors + (r.paced?.errors ?? 0)),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  console.log('');
+  console.log(line(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const row of table) console.log(line(row));
+  console.log('');
+  console.log(
+    `p50/p99 sat.: request → acknowledged (200 after the events are on Kafka) at saturation; ` +
+      `@${fmt(o.rate)}/s: open-loop, from the scheduled send time. "raw": one producer.send of ${o.rawBatch} → acked.`,
+  );
+  if (registration)
+    console.log(
+      `registration: ${fmt(registration.devices)} devices through ImportDevices in ${fmt(registration.seconds, 1)} s`,
+    );
+  if (idle)
+    console.log(
+      `device-ingest memory with ${fmt(o.devices)} devices: idle RSS ${mib(idle.rss)} (heap used ${mib(idle.heap)}); ` +
+        `under load peak RSS ${mib(peakRss)} (heap used up to ${mib(peakHeap)})`,
+    );
+
+  // ---- goals ----
+  console.log('');
+  console.log('goals (issue 3), figures not a test:');
+  const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
+  for (const r of rows.filter((x) => x.goals)) {
+    console.log(
+      `  ${r.name}: ≥ 5,000 events/s sustained: ${fmt(r.load.rate)} → ${verdict(r.load.rate >= 5000)}`,
+    );
+    if (baseline) {
+      const ratio = r.load.rate / baseline.load.rate;
+      console.log(`  ${r.name}: ≥ 0.4× the raw producer: ${ratio.toFixed(2)}× → ${verdict(ratio >= 0.4)}`);
+    }
+    if (r.paced)
+      console.log(
+        `  ${r.name}: p99 ack ≤ 50 ms at ${fmt(o.rate)} events/s: ${fmt(r.paced.p99, 1)} ms → ${verdict(r.paced.p99 <= 50 && r.paced.errors === 0)}`,
+      );
+  }
+  if (idle)
+    console.log(
+      `  RSS ≤ 300 MB with ${fmt(o.devices)} devices: idle ${mib(idle.rss)}, peak under load ${mib(peakRss)} → ` +
+        `idle ${verdict(idle.rss <= 300e6)}, under load ${verdict(peakRss <= 300e6)}`,
+    );
+  if (failed) process.exitCode = 1;
+}
+
+await main();

@@ -1,0 +1,27 @@
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { generateKey } from '@anfang/platform/crypto';
+
+/**
+ * The secrets a single-site install needs and nobody hands it: field-encryption keys for
+ * personal data and device secrets. Generated once per install into files readable by the
+ * owner only, and passed to services as `*_FILE` — the same way a Kubernetes Secret is mounted —
+ * so that keys never sit in the database beside the data they protect.
+ */
+export async function ensureInstallSecrets(dataDir: string): Promise<Record<string, string>> {
+  const dir = join(dataDir, 'secrets');
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await chmod(dir, 0o700);
+  const dataKeys = await ensureSecretFile(join(dir, 'data-keys'), () => `k1:${generateKey()}`);
+  const blindIndexKey = await ensureSecretFile(join(dir, 'blind-index-key'), generateKey);
+  return { DATA_KEYS_FILE: dataKeys, BLIND_INDEX_KEY_FILE: blindIndexKey };
+}
+
+async function ensureSecretFile(path: string, make: () => string): Promise<string> {
+  if (existsSync(path)) return path;
+  const temporary = `${path}.tmp-${process.pid}`;
+  await writeFile(temporary, `${make()}\n`, { mode: 0o600 });
+  await rename(temporary, path);
+  return path;
+}
