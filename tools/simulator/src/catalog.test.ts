@@ -11,7 +11,7 @@ import {
 } from './catalog.ts';
 import { gat1400Id, GAT_TYPE, loopbackAddress, uuidV5 } from './ids.ts';
 
-const CSV = join(import.meta.dirname, '../../../../shared/data/zhangdian-old-communities.csv');
+const CSV = join(import.meta.dirname, '../data/zhangdian-old-communities.csv');
 
 describe('ids', () => {
   it('derives stable UUIDv5 device ids', () => {

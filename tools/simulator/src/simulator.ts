@@ -49,7 +49,7 @@ export interface SimulatorOptions {
   /** Seconds between stats lines; 0 for none. Default 30. */
   readonly statsSeconds?: number;
   readonly seed?: string;
-  /** The district's compound list. Default ../shared/data/zhangdian-old-communities.csv. */
+  /** The district's compound list. Default: tools/simulator/data/zhangdian-old-communities.csv (from the policy). */
   readonly csvPath?: string;
   /** Where device secrets are kept. Default .cache/simulator/state.json under the repo. */
   readonly statePath?: string;
@@ -94,7 +94,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
   const heartbeatMs = (options.heartbeatSeconds ?? 60) * 1000;
   const maxInFlight = options.maxInFlight ?? 64;
   const listed = readCompoundCsv(
-    options.csvPath ?? join(ROOT, '../shared/data/zhangdian-old-communities.csv'),
+    options.csvPath ?? join(import.meta.dirname, '../data/zhangdian-old-communities.csv'),
   );
   const compounds = buildCompounds(listed, options.compounds ?? listed.length, seed);
   const devices = compounds.flatMap((c) => buildDevices(c, seed));

@@ -112,9 +112,7 @@ describe('simulator against device-ingest', () => {
   }, 120_000);
 
   it('shows the devices online in the registry', async () => {
-    const listed = readCompoundCsv(
-      join(import.meta.dirname, '../../../../shared/data/zhangdian-old-communities.csv'),
-    );
+    const listed = readCompoundCsv(join(import.meta.dirname, '../data/zhangdian-old-communities.csv'));
     const devices = buildCompounds(listed, 2).flatMap((c) => buildDevices(c));
     const client = createGrpcClient(DeviceRegistryService.definition, `127.0.0.1:${service.ports.grpc}`);
     try {

@@ -17,7 +17,7 @@ import { accessControllerEvent, alertXml, anprAlert, isapiRequest, perimeterAler
 import { tollgateInfo } from './itsapi.ts';
 
 const compounds = buildCompounds(
-  readCompoundCsv(join(import.meta.dirname, '../../../../../shared/data/zhangdian-old-communities.csv')),
+  readCompoundCsv(join(import.meta.dirname, '../../data/zhangdian-old-communities.csv')),
   60,
 );
 const devices = compounds.flatMap((c) => buildDevices(c));
