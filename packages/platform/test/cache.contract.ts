@@ -101,6 +101,41 @@ export function cacheContract(name: string, options: CacheContractOptions): void
         }
       }));
 
+    it('getMany reads several keys in order (null when absent); setManyIfAbsent sets each absent one', () =>
+      withCache(async (cache) => {
+        expect(await cache.getMany([])).toEqual([]);
+        expect(await cache.setManyIfAbsent([], '1', 1_000)).toEqual([]);
+        await cache.set('a', 'va');
+        await cache.set('c', 'vc', 60_000);
+        expect(await cache.getMany(['a', 'b', 'c', 'a'])).toEqual(['va', null, 'vc', 'va']);
+        expect(await cache.setManyIfAbsent(['a', 'b', 'd', 'b'], 'new', 200)).toEqual([
+          false,
+          true,
+          true,
+          false,
+        ]);
+        expect(await cache.getMany(['a', 'b', 'd'])).toEqual(['va', 'new', 'new']);
+        const ttl = await cache.ttl('b');
+        expect(ttl).toBeGreaterThan(0);
+        expect(ttl!).toBeLessThanOrEqual(200);
+        await expect(cache.setManyIfAbsent(['x'], 'v', 0)).rejects.toThrow();
+        await expect(cache.getMany([''])).rejects.toThrow();
+        await sleep(450);
+        expect(await cache.getMany(['a', 'b', 'd'])).toEqual(['va', null, null]);
+        expect(await cache.setManyIfAbsent(['b'], 'again', 10_000)).toEqual([true]);
+      }));
+
+    it('setManyIfAbsent under a race: each key has exactly one winner', () =>
+      withClients(4, async (caches) => {
+        const keys = ['m-0', 'm-1', 'm-2'];
+        const results = await Promise.all(
+          Array.from({ length: 40 }, (_, i) =>
+            caches[i % caches.length]!.setManyIfAbsent(keys, `o-${i}`, 10_000),
+          ),
+        );
+        for (let k = 0; k < keys.length; k++) expect(results.filter((r) => r[k]).length).toBe(1);
+      }));
+
     it('increment creates the counter with its TTL and does not extend it', () =>
       withCache(async (cache) => {
         expect(await cache.increment('n')).toBe(1);

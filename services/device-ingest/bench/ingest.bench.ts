@@ -21,7 +21,9 @@
  *   GA/T 1400 ×B    POST /VIID/Faces and /VIID/MotorVehicles alternately, B objects per request,
  *                   each with its two base64 pictures (the real shape: two S3 puts per event)
  *   kafkajs raw     idempotent, acks=all producer (the bus's guarantees) sending FaceCaptured
- *                   encoded with the contracts codec to the same topic, 500 per send: the baseline
+ *                   encoded with the contracts codec, 500 per send: the baseline. To its own topic
+ *                   (RAW_TOPIC, created with the catalogue topic's partition count and deleted
+ *                   afterwards), so it never floods the shared face-captured topic other tests read
  * One in `--image-every` generic events carries a 337-byte JPEG (one S3 put).
  * RSS is the child's VmRSS (/proc), idle after a GC with every device loaded, and its peak under
  * load; heap is its process.memoryUsage().
@@ -194,10 +196,13 @@ const LOG_FILE = new URL('../../../.cache/bench/device-ingest.log', import.meta.
 
 // ---- the child process ---------------------------------------------------------------------------
 
+/** V8 heap spaces of the child (bytes): committed size and live size. */
+type HeapSpaces = Record<string, { size: number; used: number }>;
+
 interface Child {
   readonly proc: ChildProcess;
   readonly ports: { grpc: number; http: number; device: number };
-  mem(gc?: boolean): Promise<{ mem: NodeJS.MemoryUsage; cpu: NodeJS.CpuUsage }>;
+  mem(gc?: boolean): Promise<{ mem: NodeJS.MemoryUsage; cpu: NodeJS.CpuUsage; spaces?: HeapSpaces }>;
   stop(): Promise<void>;
 }
 
@@ -211,7 +216,10 @@ async function startChild(env: NodeJS.ProcessEnv, cpuProfDir?: string): Promise<
     stdio: ['ignore', log, log, 'ipc'],
   });
   let seq = 0;
-  const waiting = new Map<number, (m: { mem: NodeJS.MemoryUsage; cpu: NodeJS.CpuUsage }) => void>();
+  const waiting = new Map<
+    number,
+    (m: { mem: NodeJS.MemoryUsage; cpu: NodeJS.CpuUsage; spaces?: HeapSpaces }) => void
+  >();
   const ports = await new Promise<Child['ports']>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('device-ingest did not start within 120 s')), 120_000);
     proc.once('exit', (code) => reject(new Error(`device-ingest exited during start (code ${code})`)));
@@ -223,12 +231,13 @@ async function startChild(env: NodeJS.ProcessEnv, cpuProfDir?: string): Promise<
         ports?: Child['ports'];
         mem?: NodeJS.MemoryUsage;
         cpu?: NodeJS.CpuUsage;
+        spaces?: HeapSpaces;
       }) => {
         if (m.type === 'ready') {
           clearTimeout(timer);
           resolve(m.ports!);
         } else if (m.type === 'mem') {
-          waiting.get(m.id!)?.({ mem: m.mem!, cpu: m.cpu! });
+          waiting.get(m.id!)?.({ mem: m.mem!, cpu: m.cpu!, ...(m.spaces ? { spaces: m.spaces } : {}) });
           waiting.delete(m.id!);
         }
       },
@@ -609,6 +618,9 @@ function gatSend(agent: Agent, port: number, devices: GatDevice[], perRequest: n
 
 // ---- the raw baseline ----------------------------------------------------------------------------
 
+/** The raw baseline's own topic (same partitions as the catalogue's face-captured topic). */
+const RAW_TOPIC = `anfang.bench.device-ingest-raw.${runId}`;
+
 async function rawBaseline(
   devices: GenericDevice[],
   batch: number,
@@ -617,6 +629,13 @@ async function rawBaseline(
 ): Promise<LoadResult> {
   const topic = topics.deviceFaceCaptured;
   const kafka = kafkaClient({ clientId: 'bench-ingest-raw' });
+  const admin = kafka.admin();
+  await admin.connect();
+  const [meta] = (await admin.fetchTopicMetadata({ topics: [topic.name] })).topics;
+  await admin.createTopics({
+    topics: [{ topic: RAW_TOPIC, numPartitions: Math.max(1, meta?.partitions.length ?? 1) }],
+    waitForLeaders: true,
+  });
   // The bus's guarantees: idempotent, acks=all, one request in flight.
   const producer = kafka.producer({
     idempotent: true,
@@ -656,7 +675,8 @@ async function rawBaseline(
         seq % imageEvery === 0
           ? [
               {
-                objectKey: `captures/${COMPOUND}/2025-01-01/${device.deviceId}/${eventId}-0.jpg`,
+                // The full bucket key, as the service writes it (README § Durability).
+                objectKey: `device-ingest/captures/${COMPOUND}/2025-01-01/${device.deviceId}/${eventId}-0.jpg`,
                 contentType: 'image/jpeg',
                 sizeBytes: 337,
                 sha256: 'f'.repeat(64),
@@ -679,13 +699,15 @@ async function rawBaseline(
   try {
     const send: Send = async () => {
       const messages = Array.from({ length: batch }, message);
-      await producer.send({ topic: topic.name, messages, acks: -1 });
+      await producer.send({ topic: RAW_TOPIC, messages, acks: -1 });
       return batch;
     };
     await saturate(() => send, 1, 2_000); // warm-up
     return await saturate(() => send, 1, durationMs);
   } finally {
     await producer.disconnect().catch(() => undefined);
+    await admin.deleteTopics({ topics: [RAW_TOPIC] }).catch(() => undefined);
+    await admin.disconnect().catch(() => undefined);
   }
 }
 
@@ -797,6 +819,13 @@ async function main(): Promise<void> {
       `idle: RSS ${mib(idle.rss)}, heap used ${mib(idle.heap)} of ${mib(m.mem.heapTotal)}, ` +
         `external ${mib(m.mem.external)} (array buffers ${mib(m.mem.arrayBuffers)})\n`,
     );
+    if (m.spaces)
+      process.stderr.write(
+        `  heap spaces (committed/live): ${Object.entries(m.spaces)
+          .filter(([, sp]) => sp.size >= 1048576)
+          .map(([name, sp]) => `${name.replace(/_space$/, '')} ${mib(sp.size)}/${mib(sp.used)}`)
+          .join(', ')}\n`,
+      );
 
     let sampling = true;
     const sampler = (async () => {

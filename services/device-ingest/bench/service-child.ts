@@ -4,6 +4,7 @@
  * process.memoryUsage() and cpuUsage(); `stop` shuts it down and exits normally (which is what
  * writes a `--cpu-prof` profile).
  */
+import { getHeapSpaceStatistics } from 'node:v8';
 import type { ServiceModule } from '@anfang/platform/service';
 import service from '../src/service.ts';
 
@@ -15,7 +16,13 @@ const send = (m: unknown): void => void process.send?.(m);
 process.on('message', (m: { type: string; id?: number; gc?: boolean }) => {
   if (m.type === 'mem') {
     if (m.gc) (globalThis as { gc?: () => void }).gc?.();
-    send({ type: 'mem', id: m.id, mem: process.memoryUsage(), cpu: process.cpuUsage() });
+    const spaces = Object.fromEntries(
+      getHeapSpaceStatistics().map((sp) => [
+        sp.space_name,
+        { size: sp.space_size, used: sp.space_used_size },
+      ]),
+    );
+    send({ type: 'mem', id: m.id, mem: process.memoryUsage(), cpu: process.cpuUsage(), spaces });
   } else if (m.type === 'stop') {
     void running
       .stop('benchmark done')

@@ -16,30 +16,10 @@ import {
   z,
   type Env,
 } from '@anfang/platform/config';
-import { cryptoEnv, parseDataKeys, type DataKey } from '@anfang/platform/crypto';
+import { cryptoEnv } from '@anfang/platform/crypto';
 
 const MiB = 1024 * 1024;
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
-
-/**
- * DATA_KEYS as in cryptoEnv, but optional: a development install without it generates a key
- * into its database (src/store/registry-keys.ts, with a warning). Production sets it.
- */
-const optionalDataKeys = envFragment({
-  DATA_KEYS: secret(
-    z
-      .string()
-      .transform((text, ctx): DataKey[] => {
-        try {
-          return parseDataKeys(text);
-        } catch (error) {
-          ctx.addIssue({ code: 'custom', message: (error as Error).message });
-          return z.NEVER;
-        }
-      })
-      .optional(),
-  ),
-});
 
 export const deviceIngestEnv = envFragment({
   /** The device listener (every device protocol), separate from HTTP_PORT (probes, metrics). */
@@ -73,8 +53,9 @@ export const configSchema = composeEnv(
   databaseEnv,
   cacheEnv,
   objectsEnv,
+  // DATA_KEYS (required, usually DATA_KEYS_FILE): the device secrets' key ring. There is no
+  // fallback: a key kept in the service's own database would sit beside the data it protects.
   cryptoEnv,
-  optionalDataKeys,
   deviceIngestEnv,
 );
 

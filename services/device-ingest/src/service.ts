@@ -8,6 +8,7 @@
 import { reflectionPackageDefinition, DeviceRegistryService } from '@anfang/contracts';
 import { createBus, type Bus } from '@anfang/platform/bus';
 import { createCache } from '@anfang/platform/cache';
+import { createFieldCipher } from '@anfang/platform/crypto';
 import { createGrpcServer } from '@anfang/platform/grpc';
 import { createHttpApp, listen } from '@anfang/platform/http';
 import { createLogger } from '@anfang/platform/log';
@@ -26,7 +27,6 @@ import { registryGrpcService } from './grpc/registry-service.ts';
 import { createDeviceListener } from './http/device-listener.ts';
 import { deviceStatusRoutes } from './http/status-routes.ts';
 import { createIngestCore } from './ingest/index.ts';
-import { loadFieldCipher } from './store/registry-keys.ts';
 import { createRegistryStore } from './store/registry.ts';
 
 const NAME = 'device-ingest';
@@ -72,7 +72,7 @@ const deviceIngestService: ServiceModule = {
       lifecycle.onShutdown('close-pools', 'postgres', () => pool.end());
       lifecycle.readiness.addCheck('postgres', () => check(pool));
       await migrate(pool, { dir: new URL('./store/migrations', import.meta.url) });
-      const cipher = await loadFieldCipher(pool, config.DATA_KEYS, logger);
+      const cipher = createFieldCipher(config.DATA_KEYS);
 
       const bus: Bus = await createBus(busConfig(config, logger));
       lifecycle.readiness.addCheck('bus', () => bus.check());

@@ -7,18 +7,17 @@
  */
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { anfang, DeviceRegistryService, topics } from '@anfang/contracts';
 import { createGrpcClient } from '@anfang/platform/grpc';
 import type { RunningService, ServiceModule } from '@anfang/platform/service';
 import {
   createTestBucket,
   createTestDatabase,
-  infraEnv,
-  kafkaClient,
   s3Client,
   waitFor,
   type TestBucket,
+  serviceTestEnv,
 } from '@anfang/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,6 +28,7 @@ import {
   motorVehicleObject,
 } from '../src/domain/gat1400-fixtures.ts';
 import { digestAuthorization } from '../src/http/protocols/gat1400-digest.ts';
+import { watchFromEnd, type TopicWatch } from './kafka-watch.ts';
 
 const SERVICE = new URL('../src/service.ts', import.meta.url);
 const { DeviceType, Module, Direction } = anfang.common.v1;
@@ -59,40 +59,24 @@ describe.skipIf(!existsSync(SERVICE))('GA/T 1400 receiving platform (real servic
   let running: RunningService;
   let db: { url: string; drop(): Promise<void> };
   let bucket: TestBucket;
-  let consumer: ReturnType<ReturnType<typeof kafkaClient>['consumer']>;
+  let watch: TopicWatch | undefined;
   let base: string;
   const faces: anfang.device.v1.FaceCaptured[] = [];
   const plates: anfang.device.v1.PlateRead[] = [];
   const deviceIds: Record<string, string> = {};
 
   beforeAll(async () => {
-    const infra = infraEnv();
     db = await createTestDatabase('device-ingest-gat');
     bucket = await createTestBucket('device-ingest-gat');
     const devicePort = await freePort();
     const module = (await import(SERVICE.href)).default as ServiceModule;
     running = await module.start(
-      {
-        OTEL_SERVICE_NAME: 'device-ingest',
-        LOG_LEVEL: 'warn',
-        NODE_ENV: 'test',
-        OTEL_METRICS_EXPORTER: 'none',
-        GRPC_PORT: '0',
-        HTTP_PORT: '0',
-        DEVICE_HTTP_PORT: String(devicePort),
-        DATABASE_URL: db.url,
-        BUS_KIND: 'kafka',
-        KAFKA_BROKERS: infra.kafkaBrokers.join(','),
-        CACHE_KIND: 'redis',
-        REDIS_URL: infra.redisUrl,
-        OBJECTS_KIND: 's3',
-        S3_ENDPOINT: infra.s3.endpoint,
-        S3_ACCESS_KEY: infra.s3.accessKey,
-        S3_SECRET_KEY: infra.s3.secretKey,
-        S3_REGION: infra.s3.region,
-        S3_BUCKET: bucket.bucket,
-        GAT1400_PLATFORM_ID: PLATFORM_ID,
-      },
+      serviceTestEnv({
+        service: 'device-ingest',
+        databaseUrl: db.url,
+        bucket: bucket.bucket,
+        extra: { DEVICE_HTTP_PORT: String(devicePort), GAT1400_PLATFORM_ID: PLATFORM_ID },
+      }),
       { ownsProcess: false },
     );
     base = `http://127.0.0.1:${devicePort}`;
@@ -125,13 +109,9 @@ describe.skipIf(!existsSync(SERVICE))('GA/T 1400 receiving platform (real servic
       registry.close();
     }
 
-    consumer = kafkaClient().consumer({ groupId: `gat1400-it-${randomUUID()}` });
-    await consumer.connect();
-    await consumer.subscribe({
+    watch = await watchFromEnd({
+      label: 'gat1400-it',
       topics: [topics.deviceFaceCaptured.name, topics.devicePlateRead.name],
-      fromBeginning: true,
-    });
-    await consumer.run({
       eachMessage: async ({ topic, message }) => {
         if (!message.value) return;
         if (topic === topics.deviceFaceCaptured.name) {
@@ -146,7 +126,7 @@ describe.skipIf(!existsSync(SERVICE))('GA/T 1400 receiving platform (real servic
   }, 120_000);
 
   afterAll(async () => {
-    await consumer?.disconnect();
+    await watch?.close();
     await running?.stop('test done');
     await bucket?.drop();
     await db?.drop();

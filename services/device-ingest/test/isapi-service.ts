@@ -5,7 +5,7 @@
  * that speaks from a chosen loopback address (127.0.0.x), since vendor devices are identified by
  * their address.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import type { anfang } from '@anfang/contracts';
@@ -16,13 +16,13 @@ import type { RunningService, ServiceModule } from '@anfang/platform/service';
 import {
   createTestBucket,
   createTestDatabase,
-  infraEnv,
-  kafkaClient,
   s3Client,
   type TestBucket,
+  serviceTestEnv,
 } from '@anfang/testing';
 import pg from 'pg';
 import { digestAuthorization } from '../src/http/protocols/gat1400-digest.ts';
+import { watchFromEnd } from './kafka-watch.ts';
 
 export const SERVICE = new URL('../src/service.ts', import.meta.url);
 
@@ -77,40 +77,24 @@ export async function startVendorService(
   label: string,
   watch: readonly AnyTopicDefinition[],
 ): Promise<VendorService> {
-  const infra = infraEnv();
   const db = await createTestDatabase(`device-ingest-${label}`);
   const bucket = await createTestBucket(`device-ingest-${label}`);
   const devicePort = await freePort();
   const module = (await import(SERVICE.href)).default as ServiceModule;
   const running: RunningService = await module.start(
-    {
-      OTEL_SERVICE_NAME: 'device-ingest',
-      LOG_LEVEL: 'warn',
-      NODE_ENV: 'test',
-      OTEL_METRICS_EXPORTER: 'none',
-      GRPC_PORT: '0',
-      HTTP_PORT: '0',
-      DEVICE_HTTP_PORT: String(devicePort),
-      DATABASE_URL: db.url,
-      BUS_KIND: 'kafka',
-      KAFKA_BROKERS: infra.kafkaBrokers.join(','),
-      CACHE_KIND: 'redis',
-      REDIS_URL: infra.redisUrl,
-      OBJECTS_KIND: 's3',
-      S3_ENDPOINT: infra.s3.endpoint,
-      S3_ACCESS_KEY: infra.s3.accessKey,
-      S3_SECRET_KEY: infra.s3.secretKey,
-      S3_REGION: infra.s3.region,
-      S3_BUCKET: bucket.bucket,
-    },
+    serviceTestEnv({
+      service: 'device-ingest',
+      databaseUrl: db.url,
+      bucket: bucket.bucket,
+      extra: { DEVICE_HTTP_PORT: String(devicePort) },
+    }),
     { ownsProcess: false },
   );
   const ids = new Set<string>();
   const events: VendorService['events'] = new Map();
-  const consumer = kafkaClient().consumer({ groupId: `${label}-it-${randomUUID()}` });
-  await consumer.connect();
-  await consumer.subscribe({ topics: watch.map((t) => t.name), fromBeginning: true });
-  await consumer.run({
+  const watcher = await watchFromEnd({
+    label: `${label}-it`,
+    topics: watch.map((t) => t.name),
     eachMessage: async ({ topic, message }) => {
       const def = watch.find((t) => t.name === topic);
       if (!def || !message.value) return;
@@ -194,7 +178,7 @@ export async function startVendorService(
       return rows;
     },
     async close() {
-      await consumer.disconnect();
+      await watcher.close();
       await sql.end();
       await running.stop('test done');
       await bucket.drop();

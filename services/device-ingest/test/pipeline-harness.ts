@@ -21,7 +21,6 @@ import {
   createTestDatabase,
   createTestRedisNamespace,
   infraEnv,
-  kafkaClient,
   uniqueName,
   waitFor,
   type TestBucket,
@@ -34,6 +33,7 @@ import { sign } from '../src/domain/signature.ts';
 import { createDeviceListener } from '../src/http/device-listener.ts';
 import { createIngestCore, type IngestCore, type IngestOptions } from '../src/ingest/index.ts';
 import { createRegistryStore, type RegistryStore } from '../src/store/registry.ts';
+import { watchFromEnd } from './kafka-watch.ts';
 
 export const PRODUCER = 'device-ingest';
 /** The service's store prefix in the bucket (src/service.ts). */
@@ -182,18 +182,14 @@ export interface TopicWatcher {
   close(): Promise<void>;
 }
 
-/** A kafkajs consumer from the end of the real topics, decoding with the catalogue's codecs. */
+/** A consumer from the current end of the real topics (./kafka-watch.ts), decoding with the catalogue's codecs. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 async function watchTopics(defs: readonly TopicDefinition<any, any>[]): Promise<TopicWatcher> {
   const byName = new Map(defs.map((d) => [d.name, d]));
-  const consumer = kafkaClient().consumer({ groupId: uniqueName('ingest-watch'), maxWaitTimeInMs: 100 });
   const messages: WatchedMessage[] = [];
-  await consumer.connect();
-  await consumer.subscribe({ topics: [...byName.keys()], fromBeginning: false });
-  const fetched = new Promise<void>((resolve) => {
-    consumer.on(consumer.events.FETCH, () => resolve());
-  });
-  await consumer.run({
+  const watch = await watchFromEnd({
+    label: 'ingest',
+    topics: [...byName.keys()],
     eachMessage: async ({ topic, message }) => {
       const def = byName.get(topic)!;
       const headers: Record<string, string> = {};
@@ -206,7 +202,6 @@ async function watchTopics(defs: readonly TopicDefinition<any, any>[]): Promise<
       });
     },
   });
-  await fetched;
   return {
     messages,
     of: (topic, deviceId) =>
@@ -215,7 +210,7 @@ async function watchTopics(defs: readonly TopicDefinition<any, any>[]): Promise<
           m.topic === topic.name &&
           (m.payload.device?.deviceId === deviceId || m.payload.deviceId === deviceId),
       ),
-    close: () => consumer.disconnect().catch(() => undefined),
+    close: () => watch.close(),
   };
 }
 

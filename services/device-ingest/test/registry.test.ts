@@ -6,7 +6,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { allTopics, anfang, DeviceRegistryService, topics } from '@anfang/contracts';
 import { consume, createBus, type Bus, type Subscription } from '@anfang/platform/bus';
-import { generateKey } from '@anfang/platform/crypto';
 import {
   AlreadyExistsError,
   FailedPreconditionError,
@@ -25,6 +24,7 @@ import {
   waitFor,
   type TestBucket,
   type TestDatabase,
+  serviceTestEnv,
 } from '@anfang/testing';
 import deviceIngestService from '../src/service.ts';
 
@@ -59,25 +59,13 @@ beforeAll(async () => {
     },
   });
   service = await deviceIngestService.start(
-    {
-      OTEL_SERVICE_NAME: 'device-ingest',
-      LOG_LEVEL: 'warn',
-      GRPC_PORT: '0',
-      HTTP_PORT: '0',
-      DEVICE_HTTP_PORT: '0',
-      DATABASE_URL: db.url,
-      BUS_KIND: 'kafka',
-      KAFKA_BROKERS: infra.kafkaBrokers.join(','),
-      CACHE_KIND: 'redis',
-      REDIS_URL: redis.url,
-      OBJECTS_KIND: 's3',
-      S3_ENDPOINT: infra.s3.endpoint,
-      S3_ACCESS_KEY: infra.s3.accessKey,
-      S3_SECRET_KEY: infra.s3.secretKey,
-      S3_REGION: infra.s3.region,
-      S3_BUCKET: bucket.bucket,
-      DATA_KEYS: `k1:${generateKey()}`,
-    },
+    serviceTestEnv({
+      service: 'device-ingest',
+      databaseUrl: db.url,
+      bucket: bucket.bucket,
+      redisUrl: redis.url,
+      extra: { DEVICE_HTTP_PORT: '0' },
+    }),
     { ownsProcess: false },
   );
   client = createGrpcClient(DeviceRegistryService.definition, `127.0.0.1:${service.ports.grpc}`, {

@@ -9,15 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { anfang, DeviceRegistryService } from '@anfang/contracts';
-import { generateKey } from '@anfang/platform/crypto';
 import { createGrpcClient } from '@anfang/platform/grpc';
 import type { RunningService } from '@anfang/platform/service';
 import {
   createTestBucket,
   createTestDatabase,
   createTestRedisNamespace,
-  infraEnv,
   waitFor,
+  serviceTestEnv,
 } from '@anfang/testing';
 import deviceIngestService from '@anfang/device-ingest';
 import { startSimulator, type RunningSimulator } from '../src/simulator.ts';
@@ -40,32 +39,19 @@ async function freePort(): Promise<number> {
 }
 
 beforeAll(async () => {
-  const infra = infraEnv();
   const db = await createTestDatabase('simulator');
   const bucket = await createTestBucket('simulator');
   const redis = createTestRedisNamespace('simulator');
   devicePort = await freePort();
   stateDir = await mkdtemp(join(tmpdir(), 'anfang-simulator-'));
   service = await deviceIngestService.start(
-    {
-      OTEL_SERVICE_NAME: 'device-ingest',
-      LOG_LEVEL: 'warn',
-      GRPC_PORT: '0',
-      HTTP_PORT: '0',
-      DEVICE_HTTP_PORT: String(devicePort),
-      DATABASE_URL: db.url,
-      BUS_KIND: 'kafka',
-      KAFKA_BROKERS: infra.kafkaBrokers.join(','),
-      CACHE_KIND: 'redis',
-      REDIS_URL: redis.url,
-      OBJECTS_KIND: 's3',
-      S3_ENDPOINT: infra.s3.endpoint,
-      S3_ACCESS_KEY: infra.s3.accessKey,
-      S3_SECRET_KEY: infra.s3.secretKey,
-      S3_REGION: infra.s3.region,
-      S3_BUCKET: bucket.bucket,
-      DATA_KEYS: `k1:${generateKey()}`,
-    },
+    serviceTestEnv({
+      service: 'device-ingest',
+      databaseUrl: db.url,
+      bucket: bucket.bucket,
+      redisUrl: redis.url,
+      extra: { DEVICE_HTTP_PORT: String(devicePort) },
+    }),
     { ownsProcess: false },
   );
 }, 120_000);

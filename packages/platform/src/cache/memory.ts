@@ -68,6 +68,15 @@ export function createMemoryCache(options: MemoryCacheOptions): Cache {
       touch(key, e);
       return e.value;
     },
+    async getMany(keys) {
+      keys.forEach((key) => checkKey(key));
+      return keys.map((key) => {
+        const e = live(key);
+        if (!e) return null;
+        touch(key, e);
+        return e.value;
+      });
+    },
     async set(key, value, ttlMs) {
       live(key);
       store(key, { value, expiresAt: ttlMs === undefined ? undefined : now() + checkTtl(ttlMs) });
@@ -77,6 +86,15 @@ export function createMemoryCache(options: MemoryCacheOptions): Cache {
       if (live(key)) return false;
       store(key, { value, expiresAt: now() + ttl });
       return true;
+    },
+    async setManyIfAbsent(keys, value, ttlMs) {
+      const ttl = checkTtl(ttlMs);
+      keys.forEach((key) => checkKey(key));
+      return keys.map((key) => {
+        if (live(key)) return false;
+        store(key, { value, expiresAt: now() + ttl });
+        return true;
+      });
     },
     async increment(key, by = 1, ttlMs) {
       checkIncrement(by);

@@ -18,6 +18,11 @@ export interface RedisCacheOptions {
   readonly connectTimeoutMs?: number;
   /** Where connection errors are reported (throttled to one per 10 s). Default: silent. */
   readonly logger?: CacheLogger;
+  /**
+   * Commands issued in the same event-loop turn go out in one write (ioredis auto-pipelining).
+   * Default true: concurrent requests' commands share round trips instead of a write each.
+   */
+  readonly autoPipelining?: boolean;
   /** Extra ioredis options (tests, TLS). */
   readonly redisOptions?: RedisOptions;
 }
@@ -53,6 +58,7 @@ export function createRedisCache(options: RedisCacheOptions): Cache {
     maxRetriesPerRequest: 2,
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 10), 2_000),
     enableOfflineQueue: true,
+    enableAutoPipelining: options.autoPipelining ?? true,
     ...options.redisOptions,
   });
   let lastLogged = 0;
@@ -75,12 +81,30 @@ export function createRedisCache(options: RedisCacheOptions): Cache {
     async get(key) {
       return redis.get(k(key));
     },
+    async getMany(keys) {
+      if (keys.length === 0) return [];
+      return redis.mget(keys.map(k));
+    },
     async set(key, value, ttlMs) {
       if (ttlMs === undefined) await redis.set(k(key), value);
       else await redis.set(k(key), value, 'PX', checkTtl(ttlMs));
     },
     async setIfAbsent(key, value, ttlMs) {
       return (await redis.set(k(key), value, 'PX', checkTtl(ttlMs), 'NX')) === 'OK';
+    },
+    async setManyIfAbsent(keys, value, ttlMs) {
+      if (keys.length === 0) return [];
+      const ttl = checkTtl(ttlMs);
+      const names = keys.map(k);
+      if (names.length === 1) return [(await redis.set(names[0]!, value, 'PX', ttl, 'NX')) === 'OK'];
+      const pipeline = redis.pipeline();
+      for (const name of names) pipeline.set(name, value, 'PX', ttl, 'NX');
+      const replies = (await pipeline.exec()) ?? [];
+      if (replies.length !== names.length) throw new Error('redis cache: pipeline answered short');
+      return replies.map(([err, reply]) => {
+        if (err) throw err;
+        return reply === 'OK';
+      });
     },
     async increment(key, by = 1, ttlMs) {
       checkIncrement(by);

@@ -5,9 +5,16 @@
  */
 export interface Cache {
   get(key: string): Promise<string | null>;
+  /** Several keys in one round trip (Redis MGET): the values in the order of `keys`, null when absent. */
+  getMany(keys: readonly string[]): Promise<(string | null)[]>;
   set(key: string, value: string, ttlMs?: number): Promise<void>;
   /** Atomic: true when this call stored the value (dedupe marks, locks). */
   setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
+  /**
+   * `setIfAbsent` for several keys in one round trip (each key atomic on its own, not the set as
+   * a whole): per key, in order, true when this call stored it.
+   */
+  setManyIfAbsent(keys: readonly string[], value: string, ttlMs: number): Promise<boolean[]>;
   /** Atomic counter; the TTL is set when the counter is created. */
   increment(key: string, by?: number, ttlMs?: number): Promise<number>;
   delete(key: string): Promise<void>;

@@ -169,7 +169,8 @@ export function readRawBody(limits: Pick<ProtocolLimits, 'maxBodyBytes'>): Reque
       req.off('aborted', onAborted);
       req.off('error', onError);
       if (err) return next(err);
-      const body = Buffer.concat(chunks, size);
+      // One chunk (most device requests) needs no copy.
+      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
       (req as WithRaw)[RAW] = body;
       req.body = body;
       next();

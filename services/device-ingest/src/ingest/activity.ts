@@ -30,7 +30,13 @@ import {
 } from '../domain/clock.ts';
 import type { RegisteredDevice } from '../domain/device.ts';
 import { offlineCutoff, silenceTimeoutMs, type DeviceStatus, type StatusPolicy } from '../domain/status.ts';
-import { setClock, setStatus, type ActivitySample, type ActivityStore } from '../store/activity.ts';
+import {
+  setClock,
+  setStatus,
+  type ActivityRow,
+  type ActivitySample,
+  type ActivityStore,
+} from '../store/activity.ts';
 import type { CommandStore } from '../store/commands.ts';
 import { deviceRef } from './device-ref.ts';
 import { outboxPublisher } from './outbox-events.ts';
@@ -135,6 +141,32 @@ export function createActivityTracker(deps: ActivityTrackerDeps): ActivityTracke
     return e;
   }
 
+  /**
+   * The stored rows of devices this replica has no state of yet (first sighting since it started:
+   * after a restart every device is one), read in one `= ANY` query per event-loop turn. A device
+   * already online, or whose drift severity a sample does not change, then needs no transaction:
+   * the locked re-check would have found the same and changed nothing. Only a filter — on a read
+   * failure the transaction runs as before.
+   */
+  let peekBatch: { ids: Set<string>; rows: Promise<Map<string, ActivityRow>> } | undefined;
+  function peek(deviceId: string): Promise<ActivityRow | undefined> {
+    if (!peekBatch) {
+      const ids = new Set<string>();
+      const rows = new Promise<Map<string, ActivityRow>>((resolve, reject) => {
+        setImmediate(() => {
+          peekBatch = undefined;
+          store.list([...ids]).then((list) => resolve(new Map(list.map((r) => [r.deviceId, r]))), reject);
+        });
+      });
+      peekBatch = { ids, rows };
+    }
+    peekBatch.ids.add(deviceId);
+    return peekBatch.rows.then(
+      (m) => m.get(deviceId),
+      () => undefined,
+    );
+  }
+
   function schedule(deviceId: string, e: Entry, what: string, task: () => Promise<void>): void {
     const run = e.chain
       .then(task)
@@ -153,6 +185,13 @@ export function createActivityTracker(deps: ActivityTrackerDeps): ActivityTracke
     e.onlineQueued = true;
     schedule(deviceId, e, 'online', async () => {
       e.onlineQueued = false;
+      if (e.status === undefined) {
+        const stored = await peek(deviceId);
+        if (stored?.status === 'online') {
+          e.status = 'online';
+          return;
+        }
+      }
       const seenAt = e.lastSeenAt ?? now();
       const { ref, compoundId } = refOf(deviceId, e);
       await store.withDevice(deviceId, seenAt, async (row, tx) => {
@@ -215,6 +254,13 @@ export function createActivityTracker(deps: ActivityTrackerDeps): ActivityTracke
       const offset = e.offsetMs;
       const sampledAt = e.sampledAt ?? now();
       if (offset === undefined) return;
+      if (e.severity === undefined) {
+        const stored = await peek(deviceId);
+        if (stored && !driftChange(stored.clockSeverity, offset, thresholds)) {
+          e.severity = stored.clockSeverity;
+          return;
+        }
+      }
       const { ref, compoundId } = refOf(deviceId, e);
       const options = { occurredAt: sampledAt, ...(compoundId ? { compoundId } : {}) };
       e.severity = await store.withDevice(deviceId, sampledAt, async (row, tx) => {

@@ -9,9 +9,11 @@
  * published (meta: id, type, occurred_at = device time, recorded_at = receive time, producer,
  * compound; key = device id), and only once `bus.publish` resolved is the mark set and the call
  * resolved. Publish first, mark after: two concurrent copies may both publish — consumers dedupe
- * by event id, so that is safe — but an event is never marked without being durable. All events
- * of a call are published together (one publishMany per topic, which the Kafka bus coalesces with
- * other requests' publishes).
+ * by event id, so that is safe — but an event is never marked without being durable. The events of
+ * a call without images are published at once (one publishMany per topic, which the Kafka bus
+ * coalesces with other requests' publishes), those with images once their images are stored.
+ * Redis: one MGET for the marks (concurrently with the caller's `admission`, the generic nonce),
+ * one pipelined SET NX for the new ones.
  */
 import { createHash } from 'node:crypto';
 import { deterministicEventId, type anfang } from '@anfang/contracts';
@@ -57,13 +59,24 @@ export const acceptedKey = (eventId: string): string => `ingest:accepted:${event
 
 type ImageRefInit = anfang.common.v1.ImageRef.$Properties;
 
+/** Whether a topic's message has a field; one `create({})` per topic, then memoised. */
+const fieldsByTopic = new Map<string, Map<string, boolean>>();
 const hasField = (event: NormalisedEvent, field: string): boolean => {
-  try {
-    return field in (event.topic.payload.create({}) as object);
-  } catch {
-    return false;
+  let fields = fieldsByTopic.get(event.topic.name);
+  if (!fields) fieldsByTopic.set(event.topic.name, (fields = new Map()));
+  let has = fields.get(field);
+  if (has === undefined) {
+    try {
+      has = field in (event.topic.payload.create({}) as object);
+    } catch {
+      has = false;
+    }
+    fields.set(field, has);
   }
+  return has;
 };
+
+const NON_PRINTABLE = /[^\x20-\x7e]/g;
 
 export function createIngestPipeline(deps: IngestPipelineDeps): IngestPipeline {
   const { cache, objects, activity, commands } = deps;
@@ -91,7 +104,7 @@ export function createIngestPipeline(deps: IngestPipelineDeps): IngestPipeline {
           contentType: image.contentType,
           metadata: {
             'event-id': eventId,
-            'device-id': device.deviceId.replace(/[^\x20-\x7e]/g, '?'),
+            'device-id': device.deviceId.replace(NON_PRINTABLE, '?'),
             sha256,
           },
         });
@@ -116,7 +129,9 @@ export function createIngestPipeline(deps: IngestPipelineDeps): IngestPipeline {
       const ids = events.map((e) =>
         deterministicEventId(eventKind(e.topic.name), device.deviceId, e.sourceKey),
       );
-      const marks = await Promise.all(ids.map((id) => cache.get(acceptedKey(id))));
+      // One MGET for every mark, concurrently with the caller's admission check (the generic API's
+      // nonce), which must pass before anything is stored or published.
+      const [marks] = await Promise.all([cache.getMany(ids.map(acceptedKey)), context.admission]);
       const seenInCall = new Set<string>();
       const fresh: number[] = [];
       const results: AcceptedEvent[] = ids.map((eventId, i) => {
@@ -128,54 +143,77 @@ export function createIngestPipeline(deps: IngestPipelineDeps): IngestPipeline {
 
       if (fresh.length) {
         const ref = deviceRef(device);
-        const built = await Promise.all(
-          fresh.map(async (i) => {
-            const event = events[i]!;
-            const eventId = ids[i]!;
-            const payload: Record<string, unknown> = { device: ref, ...event.payload };
-            if (payload.sourceObjectId === undefined && hasField(event, 'sourceObjectId'))
-              payload.sourceObjectId = event.sourceKey;
-            if (event.images.length)
-              payload[event.imageField ?? 'images'] = await storeImages(device, eventId, event);
-            return { event, eventId, payload };
-          }),
-        );
-        const byTopic = new Map<string, typeof built>();
-        for (const b of built) {
-          const list = byTopic.get(b.event.topic.name);
-          if (list) list.push(b);
-          else byTopic.set(b.event.topic.name, [b]);
-        }
-        await Promise.all(
-          [...byTopic.values()].map((list) =>
-            publisher.publishMany(
-              list[0]!.event.topic,
-              list.map((b) => ({
-                payload: b.payload,
-                options: {
-                  key: device.deviceId,
-                  eventId: b.eventId,
-                  occurredAt: b.event.occurredAt,
-                  recordedAt: context.receivedAt,
-                  compoundId: device.compoundId,
-                },
-              })),
+        type Built = { event: NormalisedEvent; eventId: string; payload: Record<string, unknown> };
+        const build = (i: number): Built => {
+          const event = events[i]!;
+          const eventId = ids[i]!;
+          const payload: Record<string, unknown> = { device: ref, ...event.payload };
+          if (payload.sourceObjectId === undefined && hasField(event, 'sourceObjectId'))
+            payload.sourceObjectId = event.sourceKey;
+          return { event, eventId, payload };
+        };
+        const publish = (built: readonly Built[]): Promise<unknown> => {
+          const byTopic = new Map<string, Built[]>();
+          for (const b of built) {
+            const list = byTopic.get(b.event.topic.name);
+            if (list) list.push(b);
+            else byTopic.set(b.event.topic.name, [b]);
+          }
+          return Promise.all(
+            [...byTopic.values()].map((list) =>
+              publisher.publishMany(
+                list[0]!.event.topic,
+                list.map((b) => ({
+                  payload: b.payload,
+                  options: {
+                    key: device.deviceId,
+                    eventId: b.eventId,
+                    occurredAt: b.event.occurredAt,
+                    recordedAt: context.receivedAt,
+                    compoundId: device.compoundId,
+                  },
+                })),
+              ),
             ),
-          ),
-        );
-        // Durable now. A failed mark only costs a duplicate publish on a resend.
-        await Promise.all(
-          fresh.map((i) =>
-            cache.setIfAbsent(acceptedKey(ids[i]!), '1', ttl).catch((err: unknown) => {
-              log.warn({ err, eventId: ids[i] }, 'dedupe mark not set');
-            }),
-          ),
-        );
+          );
+        };
+        // Events without images are published at once; those with images once their images are
+        // stored (images first, always). Both go out concurrently: a plain event never waits for
+        // another event's uploads.
+        const plain: Built[] = [];
+        const withImages: number[] = [];
+        for (const i of fresh) {
+          if (events[i]!.images.length) withImages.push(i);
+          else plain.push(build(i));
+        }
+        await Promise.all([
+          plain.length ? publish(plain) : undefined,
+          withImages.length
+            ? Promise.all(
+                withImages.map(async (i) => {
+                  const b = build(i);
+                  b.payload[b.event.imageField ?? 'images'] = await storeImages(device, b.eventId, b.event);
+                  return b;
+                }),
+              ).then(publish)
+            : undefined,
+        ]);
+        // Durable now: one pipelined round trip for the marks. A failed mark only costs a
+        // duplicate publish on a resend.
+        const freshIds = fresh.map((i) => ids[i]!);
+        await cache.setManyIfAbsent(freshIds.map(acceptedKey), '1', ttl).catch((err: unknown) => {
+          log.warn({ err, eventIds: freshIds.slice(0, 10), count: freshIds.length }, 'dedupe marks not set');
+        });
       }
 
       // Event times are not clock samples (a capture is sent seconds after it happened, a
       // buffered one hours later): only the message's own send time is.
-      activity.seen(device, { at: context.receivedAt, heartbeat: false, deviceTime: context.deviceTime });
+      const sampled = !context.deviceTimeOfEvents || fresh.length > 0;
+      activity.seen(device, {
+        at: context.receivedAt,
+        heartbeat: false,
+        deviceTime: sampled ? context.deviceTime : undefined,
+      });
       return results;
     },
 

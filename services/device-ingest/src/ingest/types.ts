@@ -50,6 +50,18 @@ export interface AcceptContext {
    * it no offset is recorded.
    */
   readonly deviceTime?: Date;
+  /**
+   * `deviceTime` is the time of the events themselves (ISAPI `dateTime`, ITSAPI `AccurateTime`),
+   * not a send time: it is sampled only when the call created at least one event, never from a
+   * resend the pipeline answers as a duplicate.
+   */
+  readonly deviceTimeOfEvents?: boolean;
+  /**
+   * A check the request must still pass (the generic API's nonce, spent concurrently with the
+   * dedupe lookup): `accept` awaits it before storing or publishing anything and rejects with
+   * its error if it rejects.
+   */
+  readonly admission?: Promise<void>;
 }
 
 export interface AcceptedEvent {

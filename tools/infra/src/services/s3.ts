@@ -96,6 +96,8 @@ export function s3Service(): Service {
           '--region',
           credentials.s3Region,
           '--quiet',
+          // Off by default: every response would close its connection (a TCP handshake per request).
+          '--keep-alive',
           'posix',
           dataDir,
         ],

@@ -122,6 +122,16 @@ export function isapiClaimedIdentity(alert: IsapiAlert): IsapiClaimedIdentity {
  * ISO 8601 with offset (`2024-05-13T09:21:33+08:00`, `…33.120+08:00`, `…Z`). Firmware that omits
  * the offset is on China Standard Time, the only zone these devices are installed in here.
  */
+/**
+ * `isDataRetransmission`: the device re-sends an alert it buffered while the platform was away
+ * (hours later, possibly). Its `dateTime` is then the capture's, not the send's, so it is no clock
+ * sample. XML gives the string `true`, JSON a boolean.
+ */
+export function isapiIsRetransmission(alert: IsapiAlert): boolean {
+  const v = alert['isDataRetransmission'];
+  return v === true || (typeof v === 'string' && v.trim().toLowerCase() === 'true');
+}
+
 export function parseIsapiDateTime(value: unknown): Date | undefined {
   const s = text(value);
   if (s === undefined) return undefined;

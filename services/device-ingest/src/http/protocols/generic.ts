@@ -33,10 +33,26 @@ export const GENERIC_HEADERS = {
 
 export const nonceKey = (deviceId: string, nonce: string): string => `generic:nonce:${deviceId}:${nonce}`;
 
+type NonceVerdict = 'fresh' | 'replayed' | 'unavailable';
+
 interface Authenticated {
   readonly device: RegisteredDevice;
   readonly deviceTime: Date;
   readonly receivedAt: Date;
+  /**
+   * The nonce being spent (SET NX), in flight while the body is parsed and the dedupe marks are
+   * read; nothing is stored, published or answered as success before it resolved 'fresh'.
+   */
+  readonly nonce: Promise<NonceVerdict>;
+}
+
+/** The request did not pass its nonce check (the pipeline's admission). */
+class NotAdmitted extends Error {
+  readonly verdict: Exclude<NonceVerdict, 'fresh'>;
+  constructor(verdict: Exclude<NonceVerdict, 'fresh'>) {
+    super(`nonce ${verdict}`);
+    this.verdict = verdict;
+  }
 }
 
 const ackSchema = z.object({
@@ -121,31 +137,53 @@ export const createGenericRouter: ProtocolRouterFactory = (deps: ProtocolDeps) =
       signature,
     );
     if (!ok) return refuse(req, res, 401, 'bad_signature', 'signature does not match', deviceId);
-    let fresh: boolean;
-    try {
-      fresh = await deps.cache.setIfAbsent(nonceKey(deviceId, nonce), '1', 2 * deps.limits.replayWindowMs);
-    } catch (err) {
-      log.warn({ err }, 'nonce store unavailable');
-      res.setHeader('retry-after', '1');
-      return void res.status(503).json({ error: 'unavailable', detail: 'try again' });
-    }
-    if (!fresh) return refuse(req, res, 401, 'replayed', 'nonce already used', deviceId);
-    res.locals.auth = { device, deviceTime: new Date(ts), receivedAt } satisfies Authenticated;
+    const spent = deps.cache.setIfAbsent(nonceKey(deviceId, nonce), '1', 2 * deps.limits.replayWindowMs).then(
+      (fresh): NonceVerdict => (fresh ? 'fresh' : 'replayed'),
+      (err: unknown): NonceVerdict => {
+        log.warn({ err }, 'nonce store unavailable');
+        return 'unavailable';
+      },
+    );
+    res.locals.auth = { device, deviceTime: new Date(ts), receivedAt, nonce: spent } satisfies Authenticated;
     next();
   }
 
   const auth = (req: Request, res: Response, next: NextFunction) => {
     authenticate(req, res, next).catch(next);
   };
+
+  /** Answers a refused nonce (401 replayed, or 503 when the store failed); true when fresh. */
+  const refuseUnadmitted = async (
+    req: Request,
+    res: Response,
+    verdict: NonceVerdict,
+    deviceId: string,
+  ): Promise<boolean> => {
+    if (verdict === 'fresh') return true;
+    if (verdict === 'replayed') await refuse(req, res, 401, 'replayed', 'nonce already used', deviceId);
+    else {
+      res.setHeader('retry-after', '1');
+      res.status(503).json({ error: 'unavailable', detail: 'try again' });
+    }
+    return false;
+  };
+  const admitted = async (req: Request, res: Response): Promise<boolean> => {
+    const { device, nonce } = res.locals.auth as Authenticated;
+    return refuseUnadmitted(req, res, await nonce, device.deviceId);
+  };
   const body = readRawBody(deps.limits);
 
   router.post('/events', body, auth, async (req, res) => {
-    const { device, deviceTime, receivedAt } = res.locals.auth as Authenticated;
+    const { device, deviceTime, receivedAt, nonce } = res.locals.auth as Authenticated;
     const parsed = await parseEventsBody(req);
-    if (!parsed.ok) return refuse(req, res, parsed.status, parsed.reason, parsed.detail, device.deviceId);
+    if (!parsed.ok) {
+      if (!(await admitted(req, res))) return;
+      return refuse(req, res, parsed.status, parsed.reason, parsed.detail, device.deviceId);
+    }
     const items = parsed.events.map((raw) => normaliseGenericEvent(raw, parsed.parts));
     const good = items.flatMap((item, index) => (item.ok ? [{ index, event: item.event }] : []));
     if (good.length === 0) {
+      if (!(await admitted(req, res))) return;
       return rejectRequest(deps, req, res, {
         protocol: 'generic',
         status: 400,
@@ -161,20 +199,28 @@ export const createGenericRouter: ProtocolRouterFactory = (deps: ProtocolDeps) =
           }),
       });
     }
+    const admission = nonce.then((verdict) => {
+      if (verdict !== 'fresh') throw new NotAdmitted(verdict);
+    });
+    admission.catch(() => undefined); // answered below, whether or not the pipeline awaited it
     let accepted;
     try {
       accepted = await deps.pipeline.accept(
         device,
         good.map((g) => g.event as NormalisedEvent),
-        { protocol: 'generic', receivedAt, deviceTime },
+        { protocol: 'generic', receivedAt, deviceTime, admission },
       );
     } catch (err) {
+      if (err instanceof NotAdmitted)
+        return void (await refuseUnadmitted(req, res, err.verdict, device.deviceId));
       log.error({ err, deviceId: device.deviceId }, 'events not stored');
       res.setHeader('retry-after', '1');
       return void res
         .status(503)
         .json({ error: 'unavailable', detail: 'events not stored; send them again' });
     }
+    // Already settled when the pipeline awaited it (a pipeline that did not is checked here).
+    if (!(await admitted(req, res))) return;
     const byIndex = new Map(good.map((g, i) => [g.index, accepted[i]!]));
     const results = resultsOf(items, byIndex);
     if (good.length < items.length) {
@@ -191,7 +237,8 @@ export const createGenericRouter: ProtocolRouterFactory = (deps: ProtocolDeps) =
     res.json({ results });
   });
 
-  router.post('/heartbeat', body, auth, async (_req, res) => {
+  router.post('/heartbeat', body, auth, async (req, res) => {
+    if (!(await admitted(req, res))) return;
     const { device, deviceTime, receivedAt } = res.locals.auth as Authenticated;
     let commands;
     try {
@@ -205,6 +252,7 @@ export const createGenericRouter: ProtocolRouterFactory = (deps: ProtocolDeps) =
   });
 
   router.post('/commands/:commandId/ack', body, auth, async (req, res) => {
+    if (!(await admitted(req, res))) return;
     const { device, deviceTime, receivedAt } = res.locals.auth as Authenticated;
     const commandId = String(req.params.commandId);
     let json: unknown;

@@ -12,6 +12,7 @@ import { Router, type Request, type Response } from 'express';
 import {
   IsapiPayloadError,
   isapiClaimedIdentity,
+  isapiIsRetransmission,
   mapIsapiAlert,
   parseIsapiDocument,
   type IsapiAlert,
@@ -92,10 +93,14 @@ async function handle(
     await checkDigest(req, deps, device, digest);
     checkClaims(deps, address, device, claimed);
     const outcome = mapIsapiAlert(alert, pictures, { deviceDirection: device.direction });
+    // The alert's dateTime is a clock sample only when it was sent as it happened: never from a
+    // retransmission (buffered while offline), and from events only when one of them is new
+    // (a resend after a failed answer is a duplicate). README § Status and clock.
+    const sample = outcome.deviceTime !== undefined && !isapiIsRetransmission(alert);
     const context = {
       protocol: 'isapi' as const,
       receivedAt,
-      ...(outcome.deviceTime === undefined ? {} : { deviceTime: outcome.deviceTime }),
+      ...(sample ? { deviceTime: outcome.deviceTime, deviceTimeOfEvents: outcome.kind === 'events' } : {}),
     };
     if (outcome.kind === 'ignored') {
       deps.logger.debug(

@@ -89,7 +89,13 @@ async function handle(
       deviceDirection: device.direction,
     });
     try {
-      await deps.pipeline.accept(device, [result.event], { ...context, deviceTime: result.deviceTime });
+      // SnapInfo.AccurateTime is the capture's time: a clock sample only when the plate read is new
+      // (a resend is a duplicate and says nothing about the clock). README § Status and clock.
+      await deps.pipeline.accept(device, [result.event], {
+        ...context,
+        deviceTime: result.deviceTime,
+        deviceTimeOfEvents: true,
+      });
     } catch (err) {
       deps.logger.error(
         { err, deviceId: device.deviceId },
