@@ -10,6 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { kafkaClient } from '@anfang/testing';
+import { whileRetriable } from '@anfang/platform/bus';
 
 // kafkajs is @anfang/testing's dependency, not this package's: its types through kafkaClient.
 type Consumer = ReturnType<ReturnType<typeof kafkaClient>['consumer']>;
@@ -37,7 +38,12 @@ export async function watchFromEnd(options: {
   await admin.connect();
   try {
     for (const topic of topics)
-      ends.set(topic, new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, p.high])));
+      ends.set(
+        topic,
+        new Map(
+          (await whileRetriable(() => admin.fetchTopicOffsets(topic))).map((p) => [p.partition, p.high]),
+        ),
+      );
   } finally {
     await admin.disconnect().catch(() => undefined);
   }

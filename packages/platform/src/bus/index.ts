@@ -3,7 +3,7 @@
  * events over it. See the package README, section "Bus".
  */
 export * from './types.ts';
-export { createKafkaBus, type KafkaBus, type KafkaBusOptions } from './kafka.ts';
+export { createKafkaBus, whileRetriable, type KafkaBus, type KafkaBusOptions } from './kafka.ts';
 export { createEmbeddedBus, ensureBusSchema, type EmbeddedBus, type EmbeddedBusOptions } from './embedded.ts';
 export { createBus, type BusConfig } from './factory.ts';
 export { expandTopicSpecs } from './topics.ts';

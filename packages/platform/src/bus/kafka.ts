@@ -88,6 +88,24 @@ export interface KafkaBusOptions {
   };
 }
 
+/**
+ * Runs an admin request again while Kafka answers with a retriable error: right after a topic
+ * is created, its partitions' leaders can lag the metadata for a moment (NOT_LEADER_FOR_PARTITION,
+ * LEADER_NOT_AVAILABLE), and kafkajs' admin does not retry those for offset requests.
+ */
+export async function whileRetriable<T>(request: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await request();
+    } catch (error) {
+      const retriable = (error as { retriable?: boolean }).retriable === true;
+      if (!retriable || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
+
 const noopLogger: BusLogger = { info() {}, warn() {}, error() {} };
 
 function toLogCreator(logger: BusLogger) {
@@ -282,6 +300,9 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<KafkaBus
       }
       logger.info({ topics: missing.map((t) => t.name) }, 'bus: created topics');
     }
+    // A topic another process is still creating "exists" before its partitions have leaders:
+    // return only when every partition of every wanted topic can take writes.
+    await waitForLeaders(wanted.map((t) => t.name));
     if (present.length > 0) {
       const { topics } = await admin.fetchTopicMetadata({ topics: present.map((t) => t.name) });
       for (const t of topics) {
@@ -295,6 +316,25 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<KafkaBus
       }
     }
     await refreshTopics();
+  }
+
+  async function waitForLeaders(names: readonly string[], timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      let reason: string;
+      try {
+        const { topics } = await admin.fetchTopicMetadata({ topics: [...names] });
+        const leaderless = topics.filter((t) =>
+          t.partitions.some((p) => p.leader < 0 || p.partitionErrorCode !== 0),
+        );
+        if (leaderless.length === 0) return;
+        reason = `partitions without a leader in ${leaderless.map((t) => t.name).join(', ')}`;
+      } catch (error) {
+        reason = error instanceof Error ? error.message : String(error);
+      }
+      if (Date.now() > deadline) throw new Error(`bus: topics not ready after ${timeoutMs} ms: ${reason}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
   }
 
   async function subscribe(subscribeOptions: SubscribeOptions): Promise<Subscription> {
@@ -318,7 +358,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<KafkaBus
     for (const { topic, partitions } of committed) {
       const fresh = partitions.filter((p) => Number(p.offset) < 0).map((p) => p.partition);
       if (fresh.length === 0 || (start === 'earliest' && !retryTopics.includes(topic))) continue;
-      const ends = await admin.fetchTopicOffsets(topic);
+      const ends = await whileRetriable(() => admin.fetchTopicOffsets(topic));
       const positions = new Map<number, string>();
       for (const p of ends) if (fresh.includes(p.partition)) positions.set(p.partition, p.high);
       seekOnJoin.set(topic, positions);
@@ -549,7 +589,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<KafkaBus
     switch (position.kind) {
       case 'earliest':
       case 'latest': {
-        const ends = await admin.fetchTopicOffsets(topic);
+        const ends = await whileRetriable(() => admin.fetchTopicOffsets(topic));
         partitions = ends.map((p) => ({
           partition: p.partition,
           offset: position.kind === 'earliest' ? p.low : p.high,
@@ -557,7 +597,9 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<KafkaBus
         break;
       }
       case 'timestamp':
-        partitions = (await admin.fetchTopicOffsetsByTimestamp(topic, position.timestamp)).map((p) => ({
+        partitions = (
+          await whileRetriable(() => admin.fetchTopicOffsetsByTimestamp(topic, position.timestamp))
+        ).map((p) => ({
           partition: p.partition,
           offset: p.offset,
         }));
