@@ -98,7 +98,11 @@ export async function rejectRequest(
       deps.logger.warn({ err, protocol: input.protocol, reason: input.reason }, 'quarantine failed');
     }
   }
-  deps.logger.info(
+  // A refusal that keeps nothing is an expected protocol step (a Digest challenge before the
+  // credentials) or a cheap refusal; it is counted, but logged only at debug so that thousands
+  // of devices authenticating do not bury the refusals worth reading.
+  const log = input.keep === false ? deps.logger.debug.bind(deps.logger) : deps.logger.info.bind(deps.logger);
+  log(
     {
       protocol: input.protocol,
       reason: input.reason,
