@@ -69,3 +69,42 @@ export async function deleteTopics(names: string[]): Promise<void> {
     await admin.disconnect().catch(() => undefined);
   }
 }
+
+/**
+ * Creates the missing ones of the given topics (e.g. the catalogue's `allTopics()`) and waits
+ * until every partition has a leader — what the runner and the chart's topic job do before
+ * services start, for tests that start a service on their own.
+ */
+export async function ensureTopics(specs: readonly { name: string; partitions: number }[]): Promise<void> {
+  const admin = kafkaClient().admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = specs.filter((s) => !existing.has(s.name));
+    if (missing.length > 0) {
+      try {
+        await admin.createTopics({
+          topics: missing.map((s) => ({ topic: s.name, numPartitions: s.partitions })),
+          waitForLeaders: true,
+        });
+      } catch (error) {
+        // A concurrent test file created them first: that is the state we want.
+        if (!/exist/i.test(String((error as Error).message))) throw error;
+      }
+    }
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const ready = await admin
+        .fetchTopicMetadata({ topics: specs.map((s) => s.name) })
+        .then((m) =>
+          m.topics.every((t) => t.partitions.every((p) => p.leader >= 0 && p.partitionErrorCode === 0)),
+        )
+        .catch(() => false);
+      if (ready) return;
+      if (Date.now() > deadline) throw new Error('ensureTopics: partitions still without leaders after 30 s');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}

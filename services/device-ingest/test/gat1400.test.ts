@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { anfang, DeviceRegistryService, topics } from '@anfang/contracts';
+import { anfang, DeviceRegistryService, topics, allTopics } from '@anfang/contracts';
 import { createGrpcClient } from '@anfang/platform/grpc';
 import type { RunningService, ServiceModule } from '@anfang/platform/service';
 import {
@@ -18,6 +18,7 @@ import {
   waitFor,
   type TestBucket,
   serviceTestEnv,
+  ensureTopics,
 } from '@anfang/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -66,6 +67,7 @@ describe.skipIf(!existsSync(SERVICE))('GA/T 1400 receiving platform (real servic
   const deviceIds: Record<string, string> = {};
 
   beforeAll(async () => {
+    await ensureTopics(allTopics());
     db = await createTestDatabase('device-ingest-gat');
     bucket = await createTestBucket('device-ingest-gat');
     const devicePort = await freePort();

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import type { anfang } from '@anfang/contracts';
-import { DeviceRegistryService } from '@anfang/contracts';
+import { DeviceRegistryService, allTopics } from '@anfang/contracts';
 import type { AnyTopicDefinition } from '@anfang/platform/bus';
 import { createGrpcClient } from '@anfang/platform/grpc';
 import type { RunningService, ServiceModule } from '@anfang/platform/service';
@@ -19,6 +19,7 @@ import {
   s3Client,
   type TestBucket,
   serviceTestEnv,
+  ensureTopics,
 } from '@anfang/testing';
 import pg from 'pg';
 import { digestAuthorization } from '../src/http/protocols/gat1400-digest.ts';
@@ -77,6 +78,7 @@ export async function startVendorService(
   label: string,
   watch: readonly AnyTopicDefinition[],
 ): Promise<VendorService> {
+  await ensureTopics(allTopics());
   const db = await createTestDatabase(`device-ingest-${label}`);
   const bucket = await createTestBucket(`device-ingest-${label}`);
   const devicePort = await freePort();

@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { anfang, DeviceRegistryService } from '@anfang/contracts';
+import { anfang, DeviceRegistryService, allTopics } from '@anfang/contracts';
 import { createGrpcClient } from '@anfang/platform/grpc';
 import type { RunningService } from '@anfang/platform/service';
 import {
@@ -17,6 +17,7 @@ import {
   createTestRedisNamespace,
   waitFor,
   serviceTestEnv,
+  ensureTopics,
 } from '@anfang/testing';
 import deviceIngestService from '@anfang/device-ingest';
 import { startSimulator, type RunningSimulator } from '../src/simulator.ts';
@@ -39,6 +40,7 @@ async function freePort(): Promise<number> {
 }
 
 beforeAll(async () => {
+  await ensureTopics(allTopics());
   const db = await createTestDatabase('simulator');
   const bucket = await createTestBucket('simulator');
   const redis = createTestRedisNamespace('simulator');
