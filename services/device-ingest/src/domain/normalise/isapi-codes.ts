@@ -5,64 +5,37 @@
  * (`deepBlue`, `deep_blue`, `SUVMPV`, `suv_mpv`).
  */
 import { anfang } from '@anfang/contracts';
+import { codeKey, COMMON_PLATE_COLORS, COMMON_VEHICLE_COLORS, lookupCode } from './vendor-codes.ts';
+
+export { codeKey };
 
 const { PlateColor, VehicleColor, VehicleType, Direction } = anfang.common.v1;
 
-/** Lower case, without spaces, dashes and underscores. */
-export function codeKey(value: unknown): string {
-  return typeof value === 'string' || typeof value === 'number'
-    ? String(value)
-        .toLowerCase()
-        .replace(/[\s_-]+/g, '')
-    : '';
-}
-
 const PLATE_COLORS: Record<string, number> = {
-  blue: PlateColor.PLATE_COLOR_BLUE,
-  yellow: PlateColor.PLATE_COLOR_YELLOW,
-  white: PlateColor.PLATE_COLOR_WHITE,
-  black: PlateColor.PLATE_COLOR_BLACK,
-  green: PlateColor.PLATE_COLOR_GREEN,
-  newenergygreen: PlateColor.PLATE_COLOR_GREEN,
+  ...COMMON_PLATE_COLORS,
   gradientgreen: PlateColor.PLATE_COLOR_GREEN,
-  yellowgreen: PlateColor.PLATE_COLOR_YELLOW_GREEN,
-  greenyellow: PlateColor.PLATE_COLOR_YELLOW_GREEN,
-  newenergyyellowgreen: PlateColor.PLATE_COLOR_YELLOW_GREEN,
   other: PlateColor.PLATE_COLOR_OTHER,
   // Hikvision's `plateColor` for colours without their own value.
   red: PlateColor.PLATE_COLOR_OTHER,
 };
 
 export function isapiPlateColor(value: unknown): number {
-  const key = codeKey(value);
-  if (key === '' || key === 'unknown') return PlateColor.PLATE_COLOR_UNSPECIFIED;
-  return PLATE_COLORS[key] ?? PlateColor.PLATE_COLOR_OTHER;
+  return lookupCode(PLATE_COLORS, value, PlateColor.PLATE_COLOR_UNSPECIFIED, PlateColor.PLATE_COLOR_OTHER);
 }
 
 const VEHICLE_COLORS: Record<string, number> = {
-  black: VehicleColor.VEHICLE_COLOR_BLACK,
-  white: VehicleColor.VEHICLE_COLOR_WHITE,
-  gray: VehicleColor.VEHICLE_COLOR_GREY,
-  grey: VehicleColor.VEHICLE_COLOR_GREY,
+  ...COMMON_VEHICLE_COLORS,
   deepgray: VehicleColor.VEHICLE_COLOR_GREY,
-  silver: VehicleColor.VEHICLE_COLOR_GREY,
-  red: VehicleColor.VEHICLE_COLOR_RED,
-  blue: VehicleColor.VEHICLE_COLOR_BLUE,
   deepblue: VehicleColor.VEHICLE_COLOR_BLUE,
-  yellow: VehicleColor.VEHICLE_COLOR_YELLOW,
-  orange: VehicleColor.VEHICLE_COLOR_ORANGE,
-  brown: VehicleColor.VEHICLE_COLOR_BROWN,
-  green: VehicleColor.VEHICLE_COLOR_GREEN,
-  purple: VehicleColor.VEHICLE_COLOR_PURPLE,
-  cyan: VehicleColor.VEHICLE_COLOR_CYAN,
-  pink: VehicleColor.VEHICLE_COLOR_PINK,
-  other: VehicleColor.VEHICLE_COLOR_OTHER,
 };
 
 export function isapiVehicleColor(value: unknown): number {
-  const key = codeKey(value);
-  if (key === '' || key === 'unknown') return VehicleColor.VEHICLE_COLOR_UNSPECIFIED;
-  return VEHICLE_COLORS[key] ?? VehicleColor.VEHICLE_COLOR_OTHER;
+  return lookupCode(
+    VEHICLE_COLORS,
+    value,
+    VehicleColor.VEHICLE_COLOR_UNSPECIFIED,
+    VehicleColor.VEHICLE_COLOR_OTHER,
+  );
 }
 
 const VEHICLE_TYPES: Record<string, number> = {
@@ -93,9 +66,12 @@ const VEHICLE_TYPES: Record<string, number> = {
 };
 
 export function isapiVehicleType(value: unknown): number {
-  const key = codeKey(value);
-  if (key === '' || key === 'unknown') return VehicleType.VEHICLE_TYPE_UNSPECIFIED;
-  return VEHICLE_TYPES[key] ?? VehicleType.VEHICLE_TYPE_OTHER;
+  return lookupCode(
+    VEHICLE_TYPES,
+    value,
+    VehicleType.VEHICLE_TYPE_UNSPECIFIED,
+    VehicleType.VEHICLE_TYPE_OTHER,
+  );
 }
 
 /**

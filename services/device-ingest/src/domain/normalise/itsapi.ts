@@ -4,7 +4,8 @@
  */
 import { anfang, topics } from '@anfang/contracts';
 import type { NormalisedEvent } from '../../ingest/types.ts';
-import { codeKey, normalisePlate, relativeDirection } from './isapi-codes.ts';
+import { normalisePlate, relativeDirection } from './isapi-codes.ts';
+import { codeKey, COMMON_PLATE_COLORS, COMMON_VEHICLE_COLORS, lookupCode } from './vendor-codes.ts';
 
 const { PlateColor, VehicleColor, VehicleType, ImageKind, SpoofCheckResult } = anfang.common.v1;
 
@@ -90,49 +91,28 @@ export function parseDahuaTime(value: unknown, timeZone: unknown): Date | undefi
 }
 
 const PLATE_COLORS: Record<string, number> = {
-  blue: PlateColor.PLATE_COLOR_BLUE,
-  yellow: PlateColor.PLATE_COLOR_YELLOW,
-  white: PlateColor.PLATE_COLOR_WHITE,
-  black: PlateColor.PLATE_COLOR_BLACK,
-  green: PlateColor.PLATE_COLOR_GREEN,
+  ...COMMON_PLATE_COLORS,
   shadowgreen: PlateColor.PLATE_COLOR_GREEN,
-  newenergygreen: PlateColor.PLATE_COLOR_GREEN,
-  yellowgreen: PlateColor.PLATE_COLOR_YELLOW_GREEN,
-  greenyellow: PlateColor.PLATE_COLOR_YELLOW_GREEN,
-  newenergyyellowgreen: PlateColor.PLATE_COLOR_YELLOW_GREEN,
 };
 
 export function dahuaPlateColor(value: unknown): number {
-  const key = codeKey(value);
-  if (key === '' || key === 'unknown') return PlateColor.PLATE_COLOR_UNSPECIFIED;
-  return PLATE_COLORS[key] ?? PlateColor.PLATE_COLOR_OTHER;
+  return lookupCode(PLATE_COLORS, value, PlateColor.PLATE_COLOR_UNSPECIFIED, PlateColor.PLATE_COLOR_OTHER);
 }
 
 const VEHICLE_COLORS: Record<string, number> = {
-  black: VehicleColor.VEHICLE_COLOR_BLACK,
-  white: VehicleColor.VEHICLE_COLOR_WHITE,
-  gray: VehicleColor.VEHICLE_COLOR_GREY,
-  grey: VehicleColor.VEHICLE_COLOR_GREY,
-  silver: VehicleColor.VEHICLE_COLOR_GREY,
+  ...COMMON_VEHICLE_COLORS,
   darkgray: VehicleColor.VEHICLE_COLOR_GREY,
-  red: VehicleColor.VEHICLE_COLOR_RED,
-  blue: VehicleColor.VEHICLE_COLOR_BLUE,
   darkblue: VehicleColor.VEHICLE_COLOR_BLUE,
-  yellow: VehicleColor.VEHICLE_COLOR_YELLOW,
-  orange: VehicleColor.VEHICLE_COLOR_ORANGE,
-  brown: VehicleColor.VEHICLE_COLOR_BROWN,
-  green: VehicleColor.VEHICLE_COLOR_GREEN,
-  purple: VehicleColor.VEHICLE_COLOR_PURPLE,
   violet: VehicleColor.VEHICLE_COLOR_PURPLE,
-  cyan: VehicleColor.VEHICLE_COLOR_CYAN,
-  pink: VehicleColor.VEHICLE_COLOR_PINK,
-  other: VehicleColor.VEHICLE_COLOR_OTHER,
 };
 
 export function dahuaVehicleColor(value: unknown): number {
-  const key = codeKey(value);
-  if (key === '' || key === 'unknown') return VehicleColor.VEHICLE_COLOR_UNSPECIFIED;
-  return VEHICLE_COLORS[key] ?? VehicleColor.VEHICLE_COLOR_OTHER;
+  return lookupCode(
+    VEHICLE_COLORS,
+    value,
+    VehicleColor.VEHICLE_COLOR_UNSPECIFIED,
+    VehicleColor.VEHICLE_COLOR_OTHER,
+  );
 }
 
 const VEHICLE_TYPES: Record<string, number> = {
@@ -163,9 +143,12 @@ const VEHICLE_TYPES: Record<string, number> = {
 };
 
 export function dahuaVehicleType(value: unknown): number {
-  const key = codeKey(value);
-  if (key === '' || key === 'unknown') return VehicleType.VEHICLE_TYPE_UNSPECIFIED;
-  return VEHICLE_TYPES[key] ?? VehicleType.VEHICLE_TYPE_OTHER;
+  return lookupCode(
+    VEHICLE_TYPES,
+    value,
+    VehicleType.VEHICLE_TYPE_UNSPECIFIED,
+    VehicleType.VEHICLE_TYPE_OTHER,
+  );
 }
 
 /** `SnapInfo.Direction`: Obverse/Approach (towards the camera) or Reverse/Leave. */
