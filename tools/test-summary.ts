@@ -12,7 +12,12 @@ interface VitestReport {
   numPendingTests: number;
   numTodoTests: number;
   numFailedTestSuites: number;
-  testResults: { name: string; status: string; message?: string }[];
+  testResults: {
+    name: string;
+    status: string;
+    message?: string;
+    assertionResults: { status: string }[];
+  }[];
 }
 
 const dir = process.argv[2];
@@ -34,11 +39,15 @@ for (const file of readdirSync(dir)
   const runLabel = file.replace(/\.json$/, '');
   console.log(`  ${runLabel}: ${report.numPassedTests} passed, ${report.numFailedTests} failed`);
   for (const suite of report.testResults) {
-    if (suite.status === 'failed' && suite.message)
-      brokenSuites.push(`${suite.name}: ${suite.message.split('\n')[0]}`);
+    if (suite.status !== 'failed' || suite.assertionResults.some((t) => t.status === 'failed')) continue;
+    // A file that failed with no failed test: it did not load, or a beforeAll hook threw (vitest
+    // then reports that hook's tests as skipped and keeps the error only in its console output).
+    const reason =
+      suite.message?.split('\n')[0] || 'a hook failed; its tests were skipped (error in the log above)';
+    brokenSuites.push(`${suite.name}: ${reason}`);
   }
 }
-// A suite that cannot even load counts as a failure, even though it reports no failed test.
+// A suite that cannot load or whose hook failed counts as a failure, though no test in it failed.
 failed += brokenSuites.length;
 for (const line of brokenSuites) console.log(`  broken suite ${line}`);
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);

@@ -91,7 +91,9 @@ export interface KafkaBusOptions {
 /**
  * Runs an admin request again while Kafka answers with a retriable error: right after a topic
  * is created, its partitions' leaders can lag the metadata for a moment (NOT_LEADER_FOR_PARTITION,
- * LEADER_NOT_AVAILABLE), and kafkajs' admin does not retry those for offset requests.
+ * LEADER_NOT_AVAILABLE); on a fresh cluster the first group request creates __consumer_offsets and
+ * its coordinators answer NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS for a while. kafkajs'
+ * admin does not retry those for offset and group requests.
  */
 export async function whileRetriable<T>(request: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -353,7 +355,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<KafkaBus
     // Partitions with no committed offset: a new group. They start at the end as of now (for
     // 'latest', and always for retry topics), so whatever is published after subscribe resolves is
     // delivered: kafkajs alone would resolve 'latest' at its first fetch, a little later.
-    const committed = await admin.fetchOffsets({ groupId: group, topics: all });
+    const committed = await whileRetriable(() => admin.fetchOffsets({ groupId: group, topics: all }));
     const seekOnJoin = new Map<string, Map<number, string>>();
     for (const { topic, partitions } of committed) {
       const fresh = partitions.filter((p) => Number(p.offset) < 0).map((p) => p.partition);
@@ -546,7 +548,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<KafkaBus
     topic: string,
     partitions: readonly { partition: number; offset: string }[],
   ): Promise<void> {
-    const { groups } = await admin.describeGroups([group]);
+    const { groups } = await whileRetriable(() => admin.describeGroups([group]));
     const state = groups[0]?.state ?? 'Dead';
     if (state !== 'Empty' && state !== 'Dead')
       throw new Error(
