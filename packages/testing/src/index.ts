@@ -8,4 +8,4 @@ export { createTestDatabase, type TestDatabase } from './postgres.ts';
 export { createTestBucket, emptyBucket, s3Client, type TestBucket } from './s3.ts';
 export { createTestTopic, deleteTopics, ensureTopics, kafkaClient, type TestTopic } from './kafka.ts';
 export { createTestRedisNamespace, type TestRedisNamespace } from './redis.ts';
-export { serviceTestEnv, type ServiceTestEnvOptions } from './service-env.ts';
+export { TEST_CALLER_TOKEN_KEY, serviceTestEnv, type ServiceTestEnvOptions } from './service-env.ts';

@@ -1,6 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { infraEnv } from './env.ts';
 
+/**
+ * The caller-token key every service started by serviceTestEnv verifies with: tests name their
+ * caller with `mintCallerMetadata(caller, TEST_CALLER_TOKEN_KEY)` from @anfang/platform/auth.
+ */
+export const TEST_CALLER_TOKEN_KEY = randomBytes(32).toString('base64');
+
 export interface ServiceTestEnvOptions {
   /** The service's name (OTEL_SERVICE_NAME). */
   readonly service: string;
@@ -40,6 +46,7 @@ export function serviceTestEnv(options: ServiceTestEnvOptions): Record<string, s
     S3_REGION: infra.s3.region,
     S3_BUCKET: options.bucket,
     DATA_KEYS: `k1:${randomBytes(32).toString('base64')}`,
+    CALLER_TOKEN_KEY: TEST_CALLER_TOKEN_KEY,
     ...options.extra,
   };
 }

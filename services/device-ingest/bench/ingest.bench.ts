@@ -39,6 +39,7 @@ import { parseArgs } from 'node:util';
 import { anfang, DeviceRegistryService, topics } from '@anfang/contracts';
 import { uuidv7 } from '@anfang/platform/bus';
 import { generateKey } from '@anfang/platform/crypto';
+import { callerInterceptor } from '@anfang/platform/auth';
 import { createGrpcClient } from '@anfang/platform/grpc';
 import {
   createTestBucket,
@@ -51,6 +52,10 @@ import {
 import { FACE_JPEG_BASE64, faceObject, motorVehicleObject } from '../src/domain/gat1400-fixtures.ts';
 import { digestAuthorization } from '../src/http/protocols/gat1400-digest.ts';
 import { sign } from '../src/domain/signature.ts';
+
+/** The bench registers its devices as a provisioning service, like the simulator. */
+const CALLER_TOKEN_KEY = generateKey();
+const INSTALLER = { subject: 'svc:bench', role: 'service', compounds: 'all' } as const;
 
 // ---- arguments -----------------------------------------------------------------------------------
 
@@ -334,6 +339,7 @@ async function registerDevices(
   const started = now();
   const client = createGrpcClient(DeviceRegistryService.definition, `127.0.0.1:${grpcPort}`, {
     deadlineMs: 900_000,
+    interceptors: [callerInterceptor(INSTALLER, CALLER_TOKEN_KEY)],
   });
   try {
     const CHUNK = 2_000;
@@ -775,6 +781,7 @@ async function main(): Promise<void> {
         S3_BUCKET: bucket.bucket,
         OBJECTS_CREATE_BUCKET: 'false',
         DATA_KEYS: `k1:${generateKey()}`,
+        CALLER_TOKEN_KEY,
       },
       o.cpuProf,
     );

@@ -16,6 +16,7 @@ import {
   z,
   type Env,
 } from '@anfang/platform/config';
+import { callerAuthEnv } from '@anfang/platform/auth';
 import { cryptoEnv } from '@anfang/platform/crypto';
 
 const MiB = 1024 * 1024;
@@ -31,6 +32,8 @@ export const deviceIngestEnv = envFragment({
   /** Expected heartbeat period; a device is offline after DEVICE_HEARTBEAT_MISSES of them. */
   DEVICE_HEARTBEAT_INTERVAL_MS: positiveInt(30_000),
   DEVICE_HEARTBEAT_MISSES: positiveInt(3),
+  /** Refused payloads (the quarantine: rows and objects) are deleted after this many days. */
+  QUARANTINE_RETENTION_DAYS: positiveInt(30),
   /** Safety-net full reload of the in-memory device directory (changes arrive by NOTIFY). */
   DEVICE_DIRECTORY_REFRESH_MS: positiveInt(60_000),
   /** The 20-digit GA/T 1400 id this platform answers devices as (VIIDServerID). */
@@ -56,6 +59,8 @@ export const configSchema = composeEnv(
   // DATA_KEYS (required, usually DATA_KEYS_FILE): the device secrets' key ring. There is no
   // fallback: a key kept in the service's own database would sit beside the data it protects.
   cryptoEnv,
+  // CALLER_TOKEN_KEY (required): every registry call names its caller (role, compound scope).
+  callerAuthEnv,
   deviceIngestEnv,
 );
 

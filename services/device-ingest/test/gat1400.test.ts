@@ -8,8 +8,7 @@
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { anfang, DeviceRegistryService, topics, allTopics } from '@anfang/contracts';
-import { createGrpcClient } from '@anfang/platform/grpc';
+import { anfang, topics, allTopics } from '@anfang/contracts';
 import type { RunningService, ServiceModule } from '@anfang/platform/service';
 import {
   createTestBucket,
@@ -30,6 +29,7 @@ import {
 } from '../src/domain/gat1400-fixtures.ts';
 import { digestAuthorization } from '../src/http/protocols/gat1400-digest.ts';
 import { watchFromEnd, type TopicWatch } from './kafka-watch.ts';
+import { registryClient } from './registry-client.ts';
 
 const SERVICE = new URL('../src/service.ts', import.meta.url);
 const { DeviceType, Module, Direction } = anfang.common.v1;
@@ -83,7 +83,7 @@ describe.skipIf(!existsSync(SERVICE))('GA/T 1400 receiving platform (real servic
     );
     base = `http://127.0.0.1:${devicePort}`;
 
-    const registry = createGrpcClient(DeviceRegistryService.definition, `127.0.0.1:${running.ports.grpc}`);
+    const registry = registryClient(running.ports.grpc!);
     try {
       for (const [gat1400Id, deviceType, module] of [
         [faceCamId, DeviceType.DEVICE_TYPE_FACE_CAPTURE_CAMERA, Module.MODULE_FACE_RECOGNITION_GATES],

@@ -9,9 +9,8 @@ import { createHash } from 'node:crypto';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import type { anfang } from '@anfang/contracts';
-import { DeviceRegistryService, allTopics } from '@anfang/contracts';
+import { allTopics } from '@anfang/contracts';
 import type { AnyTopicDefinition } from '@anfang/platform/bus';
-import { createGrpcClient } from '@anfang/platform/grpc';
 import type { RunningService, ServiceModule } from '@anfang/platform/service';
 import {
   createTestBucket,
@@ -24,6 +23,7 @@ import {
 import pg from 'pg';
 import { digestAuthorization } from '../src/http/protocols/gat1400-digest.ts';
 import { watchFromEnd } from './kafka-watch.ts';
+import { registryClient } from './registry-client.ts';
 
 export const SERVICE = new URL('../src/service.ts', import.meta.url);
 
@@ -77,6 +77,7 @@ async function freePort(): Promise<number> {
 export async function startVendorService(
   label: string,
   watch: readonly AnyTopicDefinition[],
+  extraEnv: Readonly<Record<string, string>> = {},
 ): Promise<VendorService> {
   await ensureTopics(allTopics());
   const db = await createTestDatabase(`device-ingest-${label}`);
@@ -88,7 +89,7 @@ export async function startVendorService(
       service: 'device-ingest',
       databaseUrl: db.url,
       bucket: bucket.bucket,
-      extra: { DEVICE_HTTP_PORT: String(devicePort) },
+      extra: { DEVICE_HTTP_PORT: String(devicePort), ...extraEnv },
     }),
     { ownsProcess: false },
   );
@@ -120,7 +121,7 @@ export async function startVendorService(
     devicePort,
     events,
     async register(device, secret) {
-      const registry = createGrpcClient(DeviceRegistryService.definition, `127.0.0.1:${running.ports.grpc}`);
+      const registry = registryClient(running.ports.grpc!);
       try {
         const res = await registry.registerDevice({ device, ...(secret ? { secret } : {}) });
         const id = res.device?.deviceId ?? '';

@@ -4,13 +4,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { allTopics, anfang, DeviceRegistryService, topics } from '@anfang/contracts';
+import { allTopics, anfang, topics, DeviceRegistryService } from '@anfang/contracts';
 import { consume, createBus, type Bus, type Subscription } from '@anfang/platform/bus';
 import {
   AlreadyExistsError,
   FailedPreconditionError,
   InvalidArgumentError,
   NotFoundError,
+  PermissionDeniedError,
+  UnauthenticatedError,
   createGrpcClient,
   type GrpcClient,
 } from '@anfang/platform/grpc';
@@ -27,6 +29,7 @@ import {
   serviceTestEnv,
 } from '@anfang/testing';
 import deviceIngestService from '../src/service.ts';
+import { registryClient } from './registry-client.ts';
 
 const { DeviceType, Module, Direction } = anfang.common.v1;
 const { DeviceProtocol, DeviceLifecycle, DeviceChangeKind, DeviceStatus } = anfang.device.v1;
@@ -68,7 +71,7 @@ beforeAll(async () => {
     }),
     { ownsProcess: false },
   );
-  client = createGrpcClient(DeviceRegistryService.definition, `127.0.0.1:${service.ports.grpc}`, {
+  client = registryClient(service.ports.grpc!, {
     deadlineMs: 20_000,
   });
   raw = new pg.Client({ connectionString: db.url });
@@ -408,5 +411,66 @@ describe('device registry over gRPC', () => {
         timeoutMs: 30_000,
       },
     );
+  });
+
+  it('checks the caller on every call: token, role, and compound scope', async () => {
+    const port = service.ports.grpc!;
+    const otherCompound = `${compoundId.slice(0, -1)}${(Number(compoundId.slice(-1)) + 1) % 10}`;
+    const staff = registryClient(
+      port,
+      {},
+      { subject: 'u-staff', role: 'property_staff', compounds: [compoundId] },
+    );
+    const guard = registryClient(port, {}, { subject: 'u-guard', role: 'guard', compounds: [compoundId] });
+    const resident = registryClient(
+      port,
+      {},
+      { subject: 'u-res', role: 'resident', compounds: [compoundId] },
+    );
+    const anonymous = createGrpcClient(DeviceRegistryService.definition, `127.0.0.1:${port}`);
+    try {
+      expect(await rejection(anonymous.listDevices({}))).toBeInstanceOf(UnauthenticatedError);
+      expect(await rejection(resident.listDevices({ compoundId }))).toBeInstanceOf(PermissionDeniedError);
+
+      const own = (await staff.registerDevice({ device: gate() })).device!;
+      const elsewhere = gate({
+        compoundId: otherCompound,
+        address: { compound: { code: otherCompound, name: '别的小区' }, fullName: '张店区别的小区' },
+      });
+      const foreign = (await client.registerDevice({ device: elsewhere })).device!;
+      expect(
+        await rejection(staff.registerDevice({ device: gate({ compoundId: otherCompound }) })),
+      ).toBeInstanceOf(PermissionDeniedError);
+      expect(await rejection(staff.getDevice({ deviceId: foreign.deviceId! }))).toBeInstanceOf(
+        PermissionDeniedError,
+      );
+      expect(
+        await rejection(staff.decommissionDevice({ deviceId: foreign.deviceId!, reason: 'not mine' })),
+      ).toBeInstanceOf(PermissionDeniedError);
+      expect(
+        await rejection(
+          staff.updateDevice({
+            device: { deviceId: own.deviceId!, compoundId: otherCompound },
+            updateMask: { paths: ['compound_id'] },
+          }),
+        ),
+      ).toBeInstanceOf(PermissionDeniedError);
+
+      // Without a compound filter a scoped caller sees only its own compounds.
+      const listed = await staff.listDevices({ page: { pageSize: 1000 } });
+      expect(listed.devices.every((d) => d.compoundId === compoundId)).toBe(true);
+      expect(listed.devices.map((d) => d.deviceId)).toContain(own.deviceId);
+      expect(await rejection(staff.listDevices({ compoundId: otherCompound }))).toBeInstanceOf(
+        PermissionDeniedError,
+      );
+
+      // A guard reads but does not manage.
+      expect((await guard.getDeviceStatus({ deviceId: own.deviceId! })).deviceId).toBe(own.deviceId);
+      expect(await rejection(guard.rotateDeviceSecret({ deviceId: own.deviceId! }))).toBeInstanceOf(
+        PermissionDeniedError,
+      );
+    } finally {
+      for (const c of [staff, guard, resident, anonymous]) c.close();
+    }
   });
 });

@@ -5,12 +5,12 @@
  * the clock offset (device − platform, also in GetDeviceStatus) as an operator reads them.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { anfang, DeviceRegistryService, timestampToMillis, topics } from '@anfang/contracts';
-import { createGrpcClient } from '@anfang/platform/grpc';
+import { anfang, timestampToMillis, topics } from '@anfang/contracts';
 import { waitFor } from '@anfang/testing';
 import type { DeviceStatusReport } from '../src/http/status-routes.ts';
 import { startVendorService, type VendorService } from './isapi-service.ts';
 import { signedFetch } from './pipeline-harness.ts';
+import { registryClient } from './registry-client.ts';
 
 const { DeviceType, Module } = anfang.common.v1;
 const { DeviceProtocol, DeviceStatus } = anfang.device.v1;
@@ -21,7 +21,9 @@ const SECRET = 'status-endpoint-secret-0001';
 let svc: VendorService;
 
 beforeAll(async () => {
-  svc = await startVendorService('status-endpoint', [topics.deviceStatusChanged]);
+  svc = await startVendorService('status-endpoint', [topics.deviceStatusChanged], {
+    OTEL_METRICS_EXPORTER: 'prometheus',
+  });
 }, 90_000);
 
 afterAll(async () => {
@@ -104,10 +106,25 @@ describe('GET /status/devices', () => {
     expect(onlyB.compounds[0]).toMatchObject({ compoundId: B, online: 0, offline: 1 });
     expect(onlyB.compounds[0]!.devices.map((d) => d.deviceId)).toEqual([east]);
     expect((await report('?compound=999999999')).compounds).toEqual([]);
+
+    // The same figures as metrics, for the "devices offline" alert (cached up to 15 s).
+    await waitFor(
+      async () => {
+        const text = await (await fetch(`http://127.0.0.1:${svc.httpPort}/metrics`)).text();
+        const value = (name: string, compound: string) =>
+          new RegExp(`^${name}\\{[^}]*compound_id="${compound}"[^}]*\\} (\\d+)`, 'm').exec(text)?.[1];
+        return value('anfang_devices_online', A) === '1' &&
+          value('anfang_devices_offline', A) === '1' &&
+          value('anfang_devices_offline', B) === '1'
+          ? true
+          : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
     expect((await fetch(`http://127.0.0.1:${svc.httpPort}/status/devices?compound=a/b`)).status).toBe(400);
 
     // GetDeviceStatus agrees: the same sign, and when it was measured.
-    const registry = createGrpcClient(DeviceRegistryService.definition, `127.0.0.1:${svc.grpcPort}`);
+    const registry = registryClient(svc.grpcPort);
     try {
       const status = await registry.getDeviceStatus({ deviceId: north });
       expect(status.status).toBe(DeviceStatus.DEVICE_STATUS_ONLINE);

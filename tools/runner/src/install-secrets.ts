@@ -5,7 +5,7 @@ import { generateKey } from '@anfang/platform/crypto';
 
 /**
  * The secrets a single-site install needs and nobody hands it: field-encryption keys for
- * personal data and device secrets. Generated once per install into files readable by the
+ * personal data and device secrets, and the key that signs caller tokens between services. Generated once per install into files readable by the
  * owner only, and passed to services as `*_FILE` — the same way a Kubernetes Secret is mounted —
  * so that keys never sit in the database beside the data they protect.
  */
@@ -15,7 +15,12 @@ export async function ensureInstallSecrets(dataDir: string): Promise<Record<stri
   await chmod(dir, 0o700);
   const dataKeys = await ensureSecretFile(join(dir, 'data-keys'), () => `k1:${generateKey()}`);
   const blindIndexKey = await ensureSecretFile(join(dir, 'blind-index-key'), generateKey);
-  return { DATA_KEYS_FILE: dataKeys, BLIND_INDEX_KEY_FILE: blindIndexKey };
+  const callerTokenKey = await ensureSecretFile(join(dir, 'caller-token-key'), generateKey);
+  return {
+    DATA_KEYS_FILE: dataKeys,
+    BLIND_INDEX_KEY_FILE: blindIndexKey,
+    CALLER_TOKEN_KEY_FILE: callerTokenKey,
+  };
 }
 
 async function ensureSecretFile(path: string, make: () => string): Promise<string> {

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
 import pg from 'pg';
@@ -33,7 +33,17 @@ export interface RunnerOptions {
   readonly log: (line: string) => void;
   /** Runs the device simulator (tools/simulator) against device-ingest, at this many events/s. */
   readonly simulate?: { readonly rate: number };
+  /** device-ingest's device listener (DEVICE_HTTP_PORT). Default 8088, the service's own default. */
+  readonly devicePort?: number;
+  /**
+   * Local mode: a second install on the same infrastructure (tests) keeps its own databases
+   * (`<namespace>_<service>`) and bucket (`anfang-<namespace>`): its keys in dataDir could not
+   * read another install's data.
+   */
+  readonly namespace?: string;
 }
+
+const DEFAULT_DEVICE_PORT = 8088;
 
 export interface RunningPlatform {
   readonly statusUrl: string;
@@ -114,11 +124,12 @@ export async function startPlatform(options: RunnerOptions): Promise<RunningPlat
       S3_ACCESS_KEY: infra.ANFANG_S3_ACCESS_KEY,
       S3_SECRET_KEY: infra.ANFANG_S3_SECRET_KEY,
       S3_REGION: infra.ANFANG_S3_REGION,
-      S3_BUCKET: 'anfang',
+      S3_BUCKET: options.namespace ? `anfang-${options.namespace}` : 'anfang',
     };
   }
   stack.push(() => bus.close());
   Object.assign(baseEnv, await ensureInstallSecrets(options.dataDir));
+  baseEnv.DEVICE_HTTP_PORT = String(options.devicePort ?? DEFAULT_DEVICE_PORT);
 
   const topics = allTopics();
   await bus.ensureTopics(topics);
@@ -146,7 +157,7 @@ export async function startPlatform(options: RunnerOptions): Promise<RunningPlat
   };
 
   for (const [index, service] of selected.entries()) {
-    const database = databaseNameFor(service.name);
+    const database = (options.namespace ? `${options.namespace}_` : '') + databaseNameFor(service.name);
     await ensureDatabase(pgAdminUrl, database);
     const env: Record<string, string> = {
       ...baseEnv,
@@ -165,7 +176,9 @@ export async function startPlatform(options: RunnerOptions): Promise<RunningPlat
     handles.push(handle);
   }
 
-  const simulatorHandle = options.simulate ? await startSimulatorFor(options, selected, log) : undefined;
+  const simulatorHandle = options.simulate
+    ? await startSimulatorFor(options, selected, baseEnv.CALLER_TOKEN_KEY_FILE!, log)
+    : undefined;
   if (simulatorHandle) handles.push(simulatorHandle);
 
   const statusServer: Server = await startStatusServer({
@@ -200,6 +213,7 @@ export async function startPlatform(options: RunnerOptions): Promise<RunningPlat
 async function startSimulatorFor(
   options: RunnerOptions,
   selected: readonly DiscoveredService[],
+  callerKeyFile: string,
   log: (line: string) => void,
 ): Promise<ServiceHandle | undefined> {
   const index = selected.findIndex((s) => s.name === 'device-ingest');
@@ -209,9 +223,11 @@ async function startSimulatorFor(
   }
   const { startSimulator, formatStats } = await import('@anfang/simulator');
   const simulator = await startSimulator({
-    // device-ingest's DEVICE_HTTP_PORT default; the runner leaves it unset.
-    target: 'http://127.0.0.1:8088',
+    target: `http://127.0.0.1:${options.devicePort ?? DEFAULT_DEVICE_PORT}`,
     registry: `127.0.0.1:${options.grpcBasePort + index}`,
+    callerTokenKey: (await readFile(callerKeyFile, 'utf8')).trim(),
+    // The devices' secrets belong to this install's registry.
+    statePath: join(options.dataDir, 'simulator', 'state.json'),
     rate: options.simulate!.rate,
     statsSeconds: 60,
     log: (line) => log(`simulator: ${line}`),

@@ -10,10 +10,12 @@
  *   --max-in-flight 64               requests open at most (more is dropped and counted)
  *   --stats 10                       seconds between stats lines
  *   --state .cache/simulator/state.json   device secrets
+ *   --caller-key-file var/embedded/secrets/caller-token-key   device-ingest's CALLER_TOKEN_KEY
  *   --rotate-secrets                 give every device a new secret
  *   --duration 0                     stop after this many seconds (0: until Ctrl-C)
  *   --seed anfang                    world seed (same seed, same devices)
  */
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { startSimulator } from './simulator.ts';
 
@@ -29,6 +31,7 @@ const { values } = parseArgs({
     'max-in-flight': { type: 'string', default: '64' },
     stats: { type: 'string', default: '10' },
     state: { type: 'string' },
+    'caller-key-file': { type: 'string', default: 'var/embedded/secrets/caller-token-key' },
     'rotate-secrets': { type: 'boolean', default: false },
     duration: { type: 'string', default: '0' },
     seed: { type: 'string', default: 'anfang' },
@@ -46,10 +49,23 @@ const number = (name: keyof typeof values, min: number, max: number): number => 
 };
 
 const log = (line: string): void => console.log(`[simulator] ${line}`);
+
+/** The key file the runner generates for an install (the same secret device-ingest mounts). */
+async function readCallerKey(path: string): Promise<string> {
+  try {
+    return (await readFile(path, 'utf8')).trim();
+  } catch (err) {
+    console.error(
+      `--caller-key-file ${path}: ${(err as Error).message} (start the platform once, or point at its key)`,
+    );
+    process.exit(2);
+  }
+}
 try {
   const sim = await startSimulator({
     target: values.target,
     registry: values.registry,
+    callerTokenKey: await readCallerKey(values['caller-key-file']),
     compounds: number('compounds', 1, 9999),
     rate: number('rate', 0, 100_000),
     timeScale: number('time-scale', 0, 100_000),

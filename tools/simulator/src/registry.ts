@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { DeviceRegistryService } from '@anfang/contracts';
+import { callerInterceptor } from '@anfang/platform/auth';
 import { AlreadyExistsError, NotFoundError, createGrpcClient } from '@anfang/platform/grpc';
 import { registryDevice, type SimDevice } from './catalog.ts';
 
@@ -47,8 +48,13 @@ export interface SetupResult {
   readonly failed: { deviceId: string; key: string; error: string }[];
 }
 
+/** The simulator registers devices as a provisioning service of every compound. */
+const INSTALLER = { subject: 'svc:simulator', role: 'service', compounds: 'all' } as const;
+
 export async function setupDevices(options: {
   readonly registry: string;
+  /** CALLER_TOKEN_KEY of device-ingest: the simulator signs its registry calls with it. */
+  readonly callerTokenKey: string;
   readonly statePath: string;
   readonly devices: readonly SimDevice[];
   /** Rotate every secret even when the state file knows it. */
@@ -58,7 +64,10 @@ export async function setupDevices(options: {
   readonly signal?: AbortSignal;
 }): Promise<{ result: SetupResult; secrets: Map<string, string> }> {
   const state = await loadState(options.statePath);
-  const client = createGrpcClient(DeviceRegistryService.definition, options.registry, { deadlineMs: 10_000 });
+  const client = createGrpcClient(DeviceRegistryService.definition, options.registry, {
+    deadlineMs: 10_000,
+    interceptors: [callerInterceptor(INSTALLER, options.callerTokenKey)],
+  });
   const counts = { reused: 0, registered: 0, rotated: 0 };
   const failed: SetupResult['failed'] = [];
   const secrets = new Map<string, string>();

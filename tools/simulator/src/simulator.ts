@@ -34,6 +34,8 @@ export interface SimulatorOptions {
   readonly target: string;
   /** device-ingest's gRPC address (registry), e.g. 127.0.0.1:50051. */
   readonly registry: string;
+  /** The key device-ingest verifies caller tokens with (its CALLER_TOKEN_KEY). */
+  readonly callerTokenKey: string;
   /** Compounds to simulate: the listed ones first, then generated ones. Default 37. */
   readonly compounds?: number;
   /** Events per second, averaged over the simulated day. Default 5. */
@@ -102,6 +104,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
 
   const { secrets } = await setupDevices({
     registry: options.registry,
+    callerTokenKey: options.callerTokenKey,
     statePath: options.statePath ?? join(ROOT, '.cache/simulator/state.json'),
     devices,
     rotateSecrets: options.rotateSecrets ?? false,

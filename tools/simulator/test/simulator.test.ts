@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { anfang, DeviceRegistryService, allTopics } from '@anfang/contracts';
+import { callerInterceptor } from '@anfang/platform/auth';
 import { createGrpcClient } from '@anfang/platform/grpc';
 import type { RunningService } from '@anfang/platform/service';
 import {
@@ -18,6 +19,7 @@ import {
   waitFor,
   serviceTestEnv,
   ensureTopics,
+  TEST_CALLER_TOKEN_KEY,
 } from '@anfang/testing';
 import deviceIngestService from '@anfang/device-ingest';
 import { startSimulator, type RunningSimulator } from '../src/simulator.ts';
@@ -67,6 +69,7 @@ afterAll(async () => {
 const options = () => ({
   target: `http://127.0.0.1:${devicePort}`,
   registry: `127.0.0.1:${service.ports.grpc}`,
+  callerTokenKey: TEST_CALLER_TOKEN_KEY,
   compounds: 2,
   rate: 40,
   // Busy hours all the time: a day per minute.
@@ -102,7 +105,11 @@ describe('simulator against device-ingest', () => {
   it('shows the devices online in the registry', async () => {
     const listed = readCompoundCsv(join(import.meta.dirname, '../data/zhangdian-old-communities.csv'));
     const devices = buildCompounds(listed, 2).flatMap((c) => buildDevices(c));
-    const client = createGrpcClient(DeviceRegistryService.definition, `127.0.0.1:${service.ports.grpc}`);
+    const client = createGrpcClient(DeviceRegistryService.definition, `127.0.0.1:${service.ports.grpc}`, {
+      interceptors: [
+        callerInterceptor({ subject: 'u-guard', role: 'guard', compounds: 'all' }, TEST_CALLER_TOKEN_KEY),
+      ],
+    });
     try {
       for (const kind of ['captureCamera', 'plateCamera', 'faceGate', 'patrol'] as const) {
         const device = devices.find((d) => d.kind === kind)!;

@@ -109,14 +109,16 @@ export interface EventPublisher {
 }
 
 export interface EventPublisherOptions {
-  readonly bus: Bus;
+  /** Where events go: a bus, or a transaction's outbox (`outboxEventPublisher` in pg). */
+  readonly bus: Pick<Bus, 'publish'> & { readonly kind: string };
   /** The producing service's name (OTEL_SERVICE_NAME). */
   readonly producer: string;
 }
 
 const tracer = () => trace.getTracer('anfang-bus');
 
-const messagingSystem = (bus: Bus): string => (bus.kind === 'kafka' ? 'kafka' : 'anfang-embedded');
+const messagingSystem = (bus: { readonly kind: string }): string =>
+  bus.kind === 'kafka' ? 'kafka' : `anfang-${bus.kind}`;
 
 export function createEventPublisher({ bus, producer }: EventPublisherOptions): EventPublisher {
   function build<T, I extends EventPayload>(

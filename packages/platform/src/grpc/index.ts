@@ -70,3 +70,4 @@ export {
 } from './status-details.ts';
 export { activeDeadline, extractMetadata, injectMetadata } from './context.ts';
 export { Metadata, status } from '@grpc/grpc-js';
+export { CsvFileError, MAX_CSV_BYTES, parseCsvUpload } from './csv-upload.ts';

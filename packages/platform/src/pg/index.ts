@@ -16,6 +16,7 @@ export {
 export type { MigrateOptions, MigrateResult } from './migrate.ts';
 export {
   enqueueOutbox,
+  outboxEventPublisher,
   outboxSink,
   startOutboxRelay,
   OUTBOX_TABLE,

@@ -5,6 +5,7 @@ import { context, metrics, propagation } from '@opentelemetry/api';
 import type { Attributes, Meter, ObservableResult } from '@opentelemetry/api';
 import type { Bus, Headers, OutgoingMessage } from '../bus/types.ts';
 import { HEADER } from '../bus/types.ts';
+import { createEventPublisher, type EventPublisher } from '../bus/events.ts';
 import { errorFields, poolConfig, stderrLogger } from './pool.ts';
 import type { PgLogger } from './pool.ts';
 
@@ -97,6 +98,15 @@ class PublishFailed extends Error {
  */
 export function outboxSink(client: ClientBase): Pick<Bus, 'publish'> {
   return { publish: (topic, messages) => enqueueOutbox(client, topic, messages) };
+}
+
+/**
+ * The typed event publisher over a transaction's outbox: events written with the state change
+ * that causes them, so a committed change is always published. Meta, headers and trace context
+ * are filled exactly as for a direct publish; the relay sends them once the transaction commits.
+ */
+export function outboxEventPublisher(client: ClientBase, producer: string): EventPublisher {
+  return createEventPublisher({ bus: { kind: 'outbox', ...outboxSink(client) }, producer });
 }
 
 export interface OutboxRelayOptions {

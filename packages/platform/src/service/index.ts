@@ -8,7 +8,9 @@
  *   environment the runner computed for it, and stopped by the runner.
  * Either way the service reads its configuration only from the environment it is given.
  */
+import { databaseEnv, loadConfig } from '../config/index.ts';
 import { createLifecycle, type Lifecycle } from '../lifecycle/index.ts';
+import { migrate } from '../pg/index.ts';
 import type { Logger } from '../log/index.ts';
 
 export type ServiceEnv = Readonly<Record<string, string | undefined>>;
@@ -32,6 +34,8 @@ export interface ServiceModule {
   readonly name: string;
   /** One line for the status page. */
   readonly description: string;
+  /** Its database migrations (the folder it also gives openDatabase), for `main.ts migrate`. */
+  readonly migrations?: URL;
   start(env: ServiceEnv, options: ServiceStartOptions): Promise<RunningService>;
 }
 
@@ -53,14 +57,54 @@ export function serviceLifecycle(
       });
 }
 
-/** Runs one service as its own process (src/main.ts). A failed start exits 1 with the reason. */
-export async function runServiceMain(module: ServiceModule): Promise<void> {
+/**
+ * Runs one service as its own process (src/main.ts). A failed start exits 1 with the reason.
+ * `main.ts migrate` only applies its migrations and exits (the chart's pre-upgrade Job), so a
+ * release's schema is in place before any new pod starts.
+ */
+export async function runServiceMain(module: ServiceModule, argv = process.argv.slice(2)): Promise<void> {
+  // The one hand-over of the process environment: the service's config.ts parses it.
+  // eslint-disable-next-line no-restricted-properties
+  const env = process.env;
+  if (argv[0] === 'migrate') {
+    try {
+      const applied = await migrateOnly(module, env);
+      console.log(`${module.name}: migrations applied (${applied})`);
+      process.exit(0);
+    } catch (error) {
+      console.error(`${module.name}: migrations failed:`, error);
+      process.exit(1);
+    }
+  }
+  if (argv.length > 0) {
+    console.error(`${module.name}: unknown argument ${argv.join(' ')} (none, or "migrate")`);
+    process.exit(2);
+  }
   try {
-    // The one hand-over of the process environment: the service's config.ts parses it.
-    // eslint-disable-next-line no-restricted-properties
-    await module.start(process.env, { ownsProcess: true });
+    await module.start(env, { ownsProcess: true });
   } catch (error) {
     console.error(`${module.name}: failed to start:`, error);
     process.exit(1);
   }
 }
+
+/** Applies the platform's and the module's migrations to DATABASE_URL; says how many ran. */
+export async function migrateOnly(module: ServiceModule, env: ServiceEnv): Promise<string> {
+  const config = loadConfig(databaseEnv, { env, exitOnError: false });
+  const result = await migrate(config.DATABASE_URL, {
+    ...(module.migrations ? { dir: module.migrations } : {}),
+  });
+  return `platform ${result.platform.length}, ${module.name} ${result.service.length}`;
+}
+
+export {
+  busConfigFrom,
+  openBus,
+  openCache,
+  openDatabase,
+  openObjectStore,
+  type ObjectStoreChoices,
+  type ResourceContext,
+} from './resources.ts';
+export { startService, type BoundPorts, type StartConfig, type Wiring } from './start.ts';
+export { serveApis, type ApiPorts, type ServeApisOptions } from './serve.ts';

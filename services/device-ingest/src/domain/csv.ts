@@ -4,6 +4,7 @@
  * silently drop data). Each data row becomes a registration input or a list of problems; the
  * import goes on with the other rows.
  */
+import { CsvFileError } from '@anfang/platform/grpc';
 import { parse } from 'csv-parse/sync';
 import type { FieldViolation } from '@anfang/platform/grpc';
 import {
@@ -71,14 +72,7 @@ export interface CsvRow {
   readonly violations: FieldViolation[];
 }
 
-export class CsvFileError extends Error {
-  override readonly name = 'CsvFileError';
-  readonly line: number | undefined;
-  constructor(message: string, line?: number) {
-    super(line === undefined ? message : `line ${line}: ${message}`);
-    this.line = line;
-  }
-}
+export { CsvFileError };
 
 interface ParsedRecord {
   record: string[];

@@ -1,18 +1,31 @@
 /**
- * anfang.device.v1.DeviceRegistryService: decode, validate the request's shape, delegate to the
- * registry store; domain errors carry field violations and reasons to the caller.
+ * anfang.device.v1.DeviceRegistryService: authenticate the caller, check role and compound scope,
+ * decode, validate the request's shape, delegate to the registry store; domain errors carry field
+ * violations and reasons to the caller.
+ *
+ * Who may do what: installers (district office, property staff, provisioning services) manage
+ * devices of the compounds in their scope; police, community managers and guards also read them.
  */
 import { anfang, DeviceRegistryService, timestampFromDate } from '@anfang/contracts';
 import {
   InvalidArgumentError,
   NotFoundError,
   grpcService,
+  parseCsvUpload,
   type CallContext,
   type FieldViolation,
   type GrpcService,
 } from '@anfang/platform/grpc';
+import {
+  hasCompound,
+  requireCompound,
+  requireRole,
+  type Caller,
+  type CallerVerifier,
+  type Role,
+} from '@anfang/platform/auth';
 import type { Logger } from '@anfang/platform/log';
-import { CsvFileError, parseDeviceCsv } from '../domain/csv.ts';
+import { parseDeviceCsv } from '../domain/csv.ts';
 import { isDeviceId, parseMask, secretViolation, type Lifecycle } from '../domain/registry.ts';
 import { deviceToProto } from '../domain/registry-proto.ts';
 import { reportedStatus, type StatusPolicy } from '../domain/status.ts';
@@ -26,16 +39,18 @@ export const MAX_PAGE_SIZE = 1000;
 /** Progress messages at most this often (and every PROGRESS_EVERY_ROWS rows). */
 const PROGRESS_INTERVAL_MS = 250;
 const PROGRESS_EVERY_ROWS = 100;
-/** Largest CSV accepted (the gRPC message limit is 4 MiB by default; this is below it). */
-export const MAX_CSV_BYTES = 4 * 1024 * 1024 - 64 * 1024;
 
 export interface RegistryServiceDeps {
   readonly registry: RegistryStore;
   readonly activity: ActivityStore;
   readonly policy: StatusPolicy;
   readonly logger: Logger;
+  readonly callers: CallerVerifier;
   readonly now?: () => Date;
 }
+
+const MANAGE: readonly Role[] = ['district_admin', 'property_staff', 'service'];
+const READ: readonly Role[] = [...MANAGE, 'police', 'community_manager', 'guard'];
 
 const SEVERITY = {
   ok: ClockDriftSeverity.CLOCK_DRIFT_SEVERITY_OK,
@@ -61,33 +76,29 @@ function lifecycleOf(value: number | null | undefined): Lifecycle | undefined {
 export function registryGrpcService(
   deps: RegistryServiceDeps,
 ): GrpcService<typeof DeviceRegistryService.definition> {
-  const { registry, activity, policy } = deps;
+  const { registry, activity, policy, callers } = deps;
   const now = deps.now ?? (() => new Date());
   const log = deps.logger.child({ component: 'registry-grpc' });
+
+  const caller = async (ctx: CallContext, roles: readonly Role[]): Promise<Caller> => {
+    const who = await callers.verify(ctx.metadata);
+    requireRole(who, ...roles);
+    return who;
+  };
+  /** The device, if it exists and is in the caller's scope (PermissionDenied when it is not). */
+  const deviceInScope = async (who: Caller, deviceId: string) => {
+    const device = await registry.get(deviceId);
+    if (!device) throw new NotFoundError(`device ${deviceId} not found`, { reason: 'DEVICE_NOT_FOUND' });
+    requireCompound(who, device.compoundId);
+    return device;
+  };
 
   async function* importDevices(
     request: anfang.device.v1.ImportDevicesRequest,
     ctx: CallContext,
   ): AsyncGenerator<anfang.device.v1.ImportDevicesResponse.$Properties> {
-    const bytes = request.csv ?? new Uint8Array();
-    if (bytes.length === 0)
-      throw new InvalidArgumentError('csv is empty', [
-        { field: 'csv', description: 'required: the CSV file' },
-      ]);
-    if (bytes.length > MAX_CSV_BYTES)
-      throw new InvalidArgumentError('csv too large', [
-        { field: 'csv', description: `at most ${MAX_CSV_BYTES} bytes per import; split the file` },
-      ]);
-    let rows;
-    try {
-      rows = parseDeviceCsv(bytes);
-    } catch (error) {
-      if (error instanceof CsvFileError)
-        throw new InvalidArgumentError(error.message, [{ field: 'csv', description: error.message }], {
-          reason: 'CSV_INVALID',
-        });
-      throw error;
-    }
+    const who = await caller(ctx, MANAGE);
+    const rows = parseCsvUpload(request.csv, parseDeviceCsv);
     const total = rows.length;
     const counts = { processed: 0, created: 0, updated: 0, unchanged: 0, failed: 0 };
     const errors: anfang.device.v1.ImportRowError.$Properties[] = [];
@@ -101,6 +112,13 @@ export function registryGrpcService(
       if (row.violations.length > 0) {
         counts.failed++;
         errors.push({ line: row.line, deviceRef: ref, violations: row.violations });
+      } else if (!hasCompound(who, row.fields.compoundId)) {
+        counts.failed++;
+        errors.push({
+          line: row.line,
+          deviceRef: ref,
+          violations: [{ field: 'compound_id', description: "outside the caller's compounds" }],
+        });
       } else {
         try {
           const outcome: ImportOutcome = await registry.importRow(row);
@@ -139,7 +157,8 @@ export function registryGrpcService(
   }
 
   return grpcService(DeviceRegistryService.definition, {
-    async registerDevice(request) {
+    async registerDevice(request, ctx) {
+      requireCompound(await caller(ctx, MANAGE), (request.device?.compoundId ?? '').trim());
       const violations: FieldViolation[] = [];
       const given = (request.device?.deviceId ?? '').trim();
       if (given && !isDeviceId(given))
@@ -159,10 +178,14 @@ export function registryGrpcService(
       return { device: deviceToProto(device), secret };
     },
 
-    async updateDevice(request) {
+    async updateDevice(request, ctx) {
+      const who = await caller(ctx, MANAGE);
       const deviceId = requireDeviceId(request.device?.deviceId, 'device.device_id');
       const { mask, violations } = parseMask(request.updateMask?.paths ?? []);
       if (violations.length > 0) throw new InvalidArgumentError('invalid update_mask', violations);
+      await deviceInScope(who, deviceId);
+      // Moving a device to another compound needs that compound in scope too.
+      if (mask.includes('compound_id')) requireCompound(who, (request.device?.compoundId ?? '').trim());
       const device = await registry.update(
         deviceId,
         request.device ?? {},
@@ -172,8 +195,10 @@ export function registryGrpcService(
       return { device: deviceToProto(device) };
     },
 
-    async decommissionDevice(request) {
+    async decommissionDevice(request, ctx) {
+      const who = await caller(ctx, MANAGE);
       const deviceId = requireDeviceId(request.deviceId);
+      await deviceInScope(who, deviceId);
       const reason = (request.reason ?? '').trim();
       if (reason.length > 500)
         throw new InvalidArgumentError('reason too long', [
@@ -184,14 +209,16 @@ export function registryGrpcService(
       return { device: deviceToProto(device) };
     },
 
-    async getDevice(request) {
-      const deviceId = requireDeviceId(request.deviceId);
-      const device = await registry.get(deviceId);
-      if (!device) throw new NotFoundError(`device ${deviceId} not found`, { reason: 'DEVICE_NOT_FOUND' });
+    async getDevice(request, ctx) {
+      const who = await caller(ctx, READ);
+      const device = await deviceInScope(who, requireDeviceId(request.deviceId));
       return { device: deviceToProto(device) };
     },
 
-    async listDevices(request) {
+    async listDevices(request, ctx) {
+      const who = await caller(ctx, READ);
+      const compoundId = request.compoundId?.trim();
+      if (compoundId) requireCompound(who, compoundId);
       const requested = request.page?.pageSize ?? 0;
       if (requested < 0)
         throw new InvalidArgumentError('invalid page size', [
@@ -201,7 +228,8 @@ export function registryGrpcService(
       const lifecycle = lifecycleOf(request.lifecycle);
       const page = await registry.list(
         {
-          ...(request.compoundId ? { compoundId: request.compoundId.trim() } : {}),
+          ...(compoundId ? { compoundId } : {}),
+          ...(who.compounds === 'all' ? {} : { compoundIds: who.compounds }),
           ...(request.deviceType ? { deviceType: request.deviceType } : {}),
           ...(request.module ? { module: request.module } : {}),
           ...(lifecycle ? { lifecycle } : {}),
@@ -217,10 +245,10 @@ export function registryGrpcService(
       };
     },
 
-    async getDeviceStatus(request) {
+    async getDeviceStatus(request, ctx) {
+      const who = await caller(ctx, READ);
       const deviceId = requireDeviceId(request.deviceId);
-      const device = await registry.get(deviceId);
-      if (!device) throw new NotFoundError(`device ${deviceId} not found`, { reason: 'DEVICE_NOT_FOUND' });
+      const device = await deviceInScope(who, deviceId);
       const row = await activity.get(deviceId);
       const online = reportedStatus(device.lifecycle === 'active', row, now(), policy) === 'online';
       return {
@@ -240,8 +268,10 @@ export function registryGrpcService(
 
     importDevices,
 
-    async rotateDeviceSecret(request) {
+    async rotateDeviceSecret(request, ctx) {
+      const who = await caller(ctx, MANAGE);
       const deviceId = requireDeviceId(request.deviceId);
+      await deviceInScope(who, deviceId);
       const secretProblem = request.secret ? secretViolation(request.secret) : undefined;
       if (secretProblem) throw new InvalidArgumentError('invalid secret', [secretProblem]);
       const { device, secret } = await registry.rotateSecret(deviceId, request.secret || undefined);

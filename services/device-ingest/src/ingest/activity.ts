@@ -18,6 +18,7 @@
  * - Each flush returns the stored status; a device this replica believes online but Postgres has
  *   offline (another replica timed it out) is brought back online if it was seen since.
  */
+import { outboxEventPublisher } from '@anfang/platform/pg';
 import { topics } from '@anfang/contracts';
 import { uuidv7 } from '@anfang/platform/bus';
 import type { Logger } from '@anfang/platform/log';
@@ -39,7 +40,6 @@ import {
 } from '../store/activity.ts';
 import type { CommandStore } from '../store/commands.ts';
 import { deviceRef } from './device-ref.ts';
-import { outboxPublisher } from './outbox-events.ts';
 import type { DeviceDirectory } from './types.ts';
 
 export interface Sighting {
@@ -197,7 +197,7 @@ export function createActivityTracker(deps: ActivityTrackerDeps): ActivityTracke
       await store.withDevice(deviceId, seenAt, async (row, tx) => {
         if (row.status === 'online') return;
         await setStatus(tx, deviceId, 'online', now(), seenAt);
-        await outboxPublisher(tx, producer).publish(
+        await outboxEventPublisher(tx, producer).publish(
           topics.deviceStatusChanged,
           {
             device: ref,
@@ -227,7 +227,7 @@ export function createActivityTracker(deps: ActivityTrackerDeps): ActivityTracke
           // Another replica's flushed sighting, or one that arrived here meanwhile.
           if (row.lastSeenAt >= cutoff || (e.lastSeenAt && e.lastSeenAt >= cutoff)) return false;
           await setStatus(tx, deviceId, 'offline', at);
-          await outboxPublisher(tx, producer).publish(
+          await outboxEventPublisher(tx, producer).publish(
             topics.deviceStatusChanged,
             {
               device: ref,
@@ -281,7 +281,7 @@ export function createActivityTracker(deps: ActivityTrackerDeps): ActivityTracke
             { now: now(), ...(compoundId ? { compoundId } : {}) },
           );
         }
-        const events = outboxPublisher(tx, producer);
+        const events = outboxEventPublisher(tx, producer);
         await events.publish(
           topics.deviceClockDrift,
           {

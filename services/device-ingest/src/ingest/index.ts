@@ -22,10 +22,10 @@ import type { ProtocolDeps, ProtocolLimits } from '../http/protocols/types.ts';
 import { startCommandConsumer } from '../consumers/commands.ts';
 import { createActivityStore, type ActivityStore } from '../store/activity.ts';
 import { createCommandStore, type CommandStore } from '../store/commands.ts';
-import { createQuarantine } from '../store/quarantine.ts';
+import { createQuarantine, startQuarantineSweeper } from '../store/quarantine.ts';
 import { createActivityTracker, type ActivityTracker } from './activity.ts';
 import { createIngestPipeline } from './pipeline.ts';
-import type { DeviceDirectory, IngestPipeline, Quarantine } from './types.ts';
+import type { DeviceDirectory, IngestPipeline, QuarantineStore } from './types.ts';
 
 export interface IngestOptions {
   /** Online/offline: silence of interval × misses is offline. Default 30 s × 3. */
@@ -42,6 +42,10 @@ export interface IngestOptions {
   readonly commandConsumerStart?: 'earliest' | 'latest';
   /** Consumer group of the command consumer. Default: the producer (service) name. */
   readonly commandConsumerGroup?: string;
+  /** How long refused payloads are kept for inspection. Default 30 days. */
+  readonly quarantineRetentionMs?: number;
+  /** Quarantine sweep period, ms. Default 1 hour. */
+  readonly quarantineSweepIntervalMs?: number;
 }
 
 export interface IngestCoreDeps {
@@ -59,7 +63,7 @@ export interface IngestCoreDeps {
 
 export interface IngestCore {
   readonly pipeline: IngestPipeline;
-  readonly quarantine: Quarantine;
+  readonly quarantine: QuarantineStore;
   readonly activity: ActivityTracker;
   readonly activityStore: ActivityStore;
   readonly commands: CommandStore;
@@ -68,6 +72,9 @@ export interface IngestCore {
   start(): Promise<void>;
   stop(): Promise<void>;
 }
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
 
 export const DEFAULT_STATUS_POLICY: StatusPolicy = { heartbeatIntervalMs: 30_000, allowedMisses: 3 };
 
@@ -100,6 +107,7 @@ export function createIngestCore(deps: IngestCoreDeps): IngestCore {
   const quarantine = createQuarantine({ pool: deps.pool, objects: deps.objects, logger: deps.logger, now });
   let subscription: Subscription | undefined;
   let expiry: NodeJS.Timeout | undefined;
+  let sweeper: { stop(): Promise<void> } | undefined;
 
   return {
     pipeline,
@@ -123,6 +131,13 @@ export function createIngestCore(deps: IngestCoreDeps): IngestCore {
         commands.expireDue(now()).catch((err: unknown) => deps.logger.warn({ err }, 'command expiry failed'));
       }, options.commandExpiryIntervalMs ?? 30_000);
       expiry.unref();
+      sweeper = startQuarantineSweeper({
+        quarantine,
+        retentionMs: options.quarantineRetentionMs ?? 30 * DAY_MS,
+        intervalMs: options.quarantineSweepIntervalMs ?? HOUR_MS,
+        logger: deps.logger,
+        now,
+      });
       if (options.consumeCommands !== false)
         subscription = await startCommandConsumer({
           bus: deps.bus,
@@ -136,6 +151,7 @@ export function createIngestCore(deps: IngestCoreDeps): IngestCore {
     },
     async stop() {
       if (expiry) clearInterval(expiry);
+      await sweeper?.stop();
       await subscription?.close();
       await activity.stop();
     },

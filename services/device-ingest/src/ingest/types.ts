@@ -131,6 +131,15 @@ export interface Quarantine {
   keep(input: QuarantineInput): Promise<string>;
 }
 
+/** The quarantine with its retention (the store; protocols only keep). */
+export interface QuarantineStore extends Quarantine {
+  /**
+   * Deletes what was quarantined before `cutoff`, payloads first and then their rows, in batches;
+   * returns how many were deleted. Safe on several replicas at once (rows are claimed).
+   */
+  sweep(cutoff: Date, batchSize?: number): Promise<number>;
+}
+
 /** Looks devices up for authentication; served from memory, kept in step with the registry. */
 export interface DeviceDirectory {
   byId(deviceId: string): RegisteredDevice | undefined;

@@ -62,6 +62,8 @@ export interface ActivityStore {
   timedOut(cutoff: Date, limit?: number): Promise<{ deviceId: string; lastSeenAt: Date }[]>;
   get(deviceId: string): Promise<ActivityRow | undefined>;
   list(deviceIds: readonly string[]): Promise<ActivityRow[]>;
+  /** Active devices online and offline per compound (never seen counts as offline). */
+  statusCounts(): Promise<{ compoundId: string; online: number; offline: number }[]>;
   /**
    * Runs `fn` with the device's row locked (created offline if absent, at `seenAt`); `fn` applies
    * the transition through the client and enqueues its events; all of it commits together.
@@ -75,6 +77,21 @@ export interface ActivityStore {
 
 export function createActivityStore(pool: Pool): ActivityStore {
   return {
+    async statusCounts() {
+      const { rows } = await pool.query<{ compound_id: string; online: string; offline: string }>(
+        `SELECT d.compound_id,
+                count(*) FILTER (WHERE a.status = 'online') AS online,
+                count(*) FILTER (WHERE a.status IS DISTINCT FROM 'online') AS offline
+           FROM devices d LEFT JOIN device_activity a USING (device_id)
+          WHERE d.lifecycle = 'active'
+          GROUP BY d.compound_id`,
+      );
+      return rows.map((r) => ({
+        compoundId: r.compound_id,
+        online: Number(r.online),
+        offline: Number(r.offline),
+      }));
+    },
     async flush(samples) {
       const result = new Map<string, DeviceStatus>();
       if (samples.length === 0) return result;

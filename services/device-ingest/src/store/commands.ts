@@ -6,7 +6,7 @@
  */
 import { topics, type anfang } from '@anfang/contracts';
 import { uuidv7 } from '@anfang/platform/bus';
-import { withTransaction, type ClientBase, type Pool } from '@anfang/platform/pg';
+import { outboxEventPublisher, withTransaction, type ClientBase, type Pool } from '@anfang/platform/pg';
 import {
   COMMAND_KINDS,
   COMMAND_STATUS_VALUE,
@@ -15,7 +15,6 @@ import {
   type CommandResult,
   type CommandState,
 } from '../domain/commands.ts';
-import { outboxPublisher } from '../ingest/outbox-events.ts';
 import type { PendingCommand } from '../ingest/types.ts';
 
 export type DeviceCommandInit = anfang.device.v1.DeviceCommand.$Properties;
@@ -104,7 +103,7 @@ export function createCommandStore({ pool, producer }: CommandStoreOptions): Com
     at: Date,
     compoundId?: string,
   ): Promise<void> {
-    await outboxPublisher(client, producer).publish(
+    await outboxEventPublisher(client, producer).publish(
       topics.deviceCommandStatus,
       {
         commandId: r.commandId,

@@ -2,14 +2,14 @@
  * The quarantine (migration 0011 + the object store): what a device sent that was refused for
  * a client mistake, kept for inspection. The payload goes to `quarantine/<date>/<id>` first, then
  * the row; if the object store fails the row is still written (object_key null) so the refusal is
- * never lost from view.
+ * never lost from view. Kept QUARANTINE_RETENTION_DAYS, then swept (payload, then row).
  */
 import { uuidv7 } from '@anfang/platform/bus';
 import type { Logger } from '@anfang/platform/log';
 import type { ObjectStore } from '@anfang/platform/objects';
-import type { Pool } from '@anfang/platform/pg';
+import { withTransaction, type Pool } from '@anfang/platform/pg';
 import { quarantineKey } from '../domain/image-keys.ts';
-import type { Quarantine, QuarantineInput } from '../ingest/types.ts';
+import type { QuarantineInput, QuarantineStore } from '../ingest/types.ts';
 
 export interface QuarantineDeps {
   readonly pool: Pool;
@@ -26,7 +26,7 @@ export function createQuarantine({
   objects,
   logger,
   now = () => new Date(),
-}: QuarantineDeps): Quarantine {
+}: QuarantineDeps): QuarantineStore {
   const log = logger.child({ component: 'quarantine' });
   return {
     async keep(input: QuarantineInput) {
@@ -66,6 +66,60 @@ export function createQuarantine({
         ],
       );
       return id;
+    },
+
+    async sweep(cutoff, batchSize = 500) {
+      let deleted = 0;
+      for (;;) {
+        // Claimed rows stay until their payloads are gone: a failed object delete rolls back
+        // and the next sweep tries again, so no payload outlives its row unnoticed.
+        const batch = await withTransaction(pool, async (client) => {
+          const { rows } = await client.query<{ id: string; object_key: string | null }>(
+            `SELECT id, object_key FROM quarantine WHERE received_at < $1
+             ORDER BY received_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
+            [cutoff, batchSize],
+          );
+          if (rows.length === 0) return 0;
+          const keys = rows.flatMap((r) => (r.object_key ? [r.object_key] : []));
+          if (keys.length > 0) await objects.delete(keys);
+          await client.query('DELETE FROM quarantine WHERE id = ANY($1::text[])', [rows.map((r) => r.id)]);
+          return rows.length;
+        });
+        deleted += batch;
+        if (batch < batchSize) break;
+      }
+      if (deleted > 0) log.info({ deleted, cutoff: cutoff.toISOString() }, 'quarantine swept');
+      return deleted;
+    },
+  };
+}
+
+export interface QuarantineSweeperOptions {
+  readonly quarantine: QuarantineStore;
+  readonly retentionMs: number;
+  readonly intervalMs: number;
+  readonly logger: Logger;
+  readonly now?: () => Date;
+}
+
+/** Sweeps the quarantine now and then every intervalMs; stop() waits for a sweep under way. */
+export function startQuarantineSweeper(options: QuarantineSweeperOptions): { stop(): Promise<void> } {
+  const now = options.now ?? (() => new Date());
+  let running: Promise<unknown> = Promise.resolve();
+  const sweep = () => {
+    running = options.quarantine
+      .sweep(new Date(now().getTime() - options.retentionMs))
+      .catch((err: unknown) =>
+        options.logger.warn({ err }, 'quarantine sweep failed; retried next interval'),
+      );
+  };
+  sweep();
+  const timer = setInterval(sweep, options.intervalMs);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
     },
   };
 }

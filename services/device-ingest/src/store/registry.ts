@@ -14,8 +14,13 @@ import {
   NotFoundError,
   type FieldViolation,
 } from '@anfang/platform/grpc';
-import { sqlState, withTransaction, type ClientBase, type Pool } from '@anfang/platform/pg';
-import { outboxPublisher } from '../ingest/outbox-events.ts';
+import {
+  outboxEventPublisher,
+  sqlState,
+  withTransaction,
+  type ClientBase,
+  type Pool,
+} from '@anfang/platform/pg';
 import {
   MUTABLE_FIELDS,
   changedFields,
@@ -91,6 +96,8 @@ export function rowToRecord(r: DeviceRow): DeviceRecord {
 
 export interface ListFilter {
   readonly compoundId?: string;
+  /** Only these compounds (the caller's scope). */
+  readonly compoundIds?: readonly string[];
   readonly deviceType?: number;
   readonly module?: number;
   readonly lifecycle?: Lifecycle;
@@ -151,7 +158,7 @@ export function createRegistryStore(options: RegistryStoreOptions): RegistryStor
     device: DeviceRecord,
     changed: readonly string[],
   ): Promise<void> => {
-    await outboxPublisher(tx, producer).publish(
+    await outboxEventPublisher(tx, producer).publish(
       topics.deviceRegistry,
       { change, device: deviceToProto(device), changedFields: [...changed] },
       { key: device.deviceId, compoundId: device.compoundId },
@@ -381,6 +388,7 @@ export function createRegistryStore(options: RegistryStoreOptions): RegistryStor
         where.push(sql.replace('?', `$${params.length}`));
       };
       if (filter.compoundId) add('compound_id = ?', filter.compoundId);
+      if (filter.compoundIds) add('compound_id = ANY(?::text[])', filter.compoundIds);
       if (filter.deviceType) add('device_type = ?', filter.deviceType);
       if (filter.module) add('module = ?', filter.module);
       if (filter.lifecycle) add('lifecycle = ?', filter.lifecycle);

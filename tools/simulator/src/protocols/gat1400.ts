@@ -170,9 +170,13 @@ export async function keepalive(rt: DeviceRuntime, io: ProtocolIo): Promise<Deli
 export async function unregister(rt: DeviceRuntime, io: ProtocolIo): Promise<void> {
   if (!rt.registered) return;
   rt.registered = false;
-  await postJson(rt, io, '/VIID/System/UnRegister', {
-    UnRegisterObject: { DeviceID: rt.device.gat1400Id },
-  }).catch(() => undefined);
+  await postJson(
+    rt,
+    io,
+    '/VIID/System/UnRegister',
+    { UnRegisterObject: { DeviceID: rt.device.gat1400Id } },
+    new DigestSession(rt.device.gat1400Id, rt.secret),
+  ).catch(() => undefined);
 }
 
 /** Counts the per-object answers of a batch (`StatusCode` 0 as number or string is OK). */

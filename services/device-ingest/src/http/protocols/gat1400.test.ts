@@ -144,28 +144,36 @@ async function post(path: string, body: unknown, headers: Record<string, string>
   return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : {}) as Answer };
 }
 
-async function register(
-  id: string,
-  opts: { qopStyle?: 'quoted' | 'bare' | 'none'; realm?: string; nonce?: string; secret?: string } = {},
-) {
-  const body = { RegisterObject: { DeviceID: id } };
-  const first = await post('/VIID/System/Register', body, { 'user-identify': id });
+type DigestOptions = {
+  qopStyle?: 'quoted' | 'bare' | 'none';
+  realm?: string;
+  nonce?: string;
+  secret?: string;
+};
+
+/** A Digest exchange: the unauthenticated request is challenged, the answer is sent. */
+async function digestPost(operation: 'Register' | 'UnRegister', id: string, opts: DigestOptions = {}) {
+  const path = `/VIID/System/${operation}`;
+  const body = { [`${operation}Object`]: { DeviceID: id } };
+  const first = await post(path, body, { 'user-identify': id });
   expect(first.status).toBe(401);
   const challenge = first.headers.get('www-authenticate') ?? '';
   const authorization = digestAuthorization({
     username: id,
     secret: opts.secret ?? SECRET,
     method: 'POST',
-    uri: '/VIID/System/Register',
+    uri: path,
     challenge,
     ...opts,
   });
   return {
     challenge,
     authorization,
-    second: await post('/VIID/System/Register', body, { 'user-identify': id, authorization }),
+    second: await post(path, body, { 'user-identify': id, authorization }),
   };
 }
+
+const register = (id: string, opts: DigestOptions = {}) => digestPost('Register', id, opts);
 
 describe('System', () => {
   it('challenges, then registers with Digest; a keepalive is a heartbeat', async () => {
@@ -259,15 +267,14 @@ describe('System', () => {
     expect(heartbeats).toEqual([id, id]);
   });
 
-  it('unregisters', async () => {
+  it('unregisters only with Digest: an unauthenticated or forged UnRegister leaves the session', async () => {
     const id = GAT_IDS.plateCamera;
     expect((await register(id)).second.status).toBe(200);
-    const u = await post(
-      '/VIID/System/UnRegister',
-      { UnRegisterObject: { DeviceID: id } },
-      { 'user-identify': id },
-    );
-    expect(u.status).toBe(200);
+    const forged = await digestPost('UnRegister', id, { secret: 'not-the-secret' });
+    expect(forged.second.status).toBe(401);
+    expect((await post('/VIID/System/Keepalive', {}, { 'user-identify': id })).status).toBe(200);
+
+    expect((await digestPost('UnRegister', id)).second.status).toBe(200);
     expect((await post('/VIID/System/Keepalive', {}, { 'user-identify': id })).status).toBe(401);
   });
 

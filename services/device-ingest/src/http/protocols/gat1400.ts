@@ -173,7 +173,15 @@ export function createGat1400Router(deps: ProtocolDeps, options: Gat1400Options 
 
   // ---- System -------------------------------------------------------------------------------
 
-  viid.post('/System/Register', async (req, res) => {
+  /**
+   * Register and UnRegister are authenticated with HTTP Digest against the device's secret (one
+   * fresh nonce per request). Answers the challenge or the refusal itself; undefined then.
+   */
+  const authenticateDigest = async (
+    req: Request,
+    res: Response,
+    envelope: 'RegisterObject' | 'UnRegisterObject',
+  ): Promise<{ id: string; device: RegisteredDevice } | undefined> => {
     const body = parseJson(req);
     if (body === INVALID) {
       await reject(req, res, {
@@ -182,25 +190,25 @@ export function createGat1400Router(deps: ProtocolDeps, options: Gat1400Options 
         reason: 'malformed',
         detail: 'body is not JSON',
       });
-      return;
+      return undefined;
     }
     const credentials = parseDigestAuthorization(req.get('authorization'));
     const id =
-      str(field(body, 'RegisterObject', 'DeviceID')) ||
-      req.get('user-identify') ||
-      credentials?.username ||
-      '';
-    if (!credentials) return challenge(req, res, id, 'authentication required');
+      str(field(body, envelope, 'DeviceID')) || req.get('user-identify') || credentials?.username || '';
+    if (!credentials) {
+      await challenge(req, res, id, 'authentication required');
+      return undefined;
+    }
 
     if (!isGat1400Id(id)) {
       await reject(req, res, {
         http: 400,
         code: STATUS.INVALID_JSON_CONTENT,
         reason: 'malformed',
-        detail: 'RegisterObject.DeviceID must be 20 digits',
+        detail: `${envelope}.DeviceID must be 20 digits`,
         id,
       });
-      return;
+      return undefined;
     }
     const device = deps.directory.byGat1400Id(id);
     if (!device || !device.active) {
@@ -212,10 +220,13 @@ export function createGat1400Router(deps: ProtocolDeps, options: Gat1400Options 
         id,
         ...(device ? { deviceId: device.deviceId } : {}),
       });
-      return;
+      return undefined;
     }
     const fresh = await consumeNonce(credentials, id);
-    if (!fresh) return challenge(req, res, id, 'nonce unknown, expired or already used', true);
+    if (!fresh) {
+      await challenge(req, res, id, 'nonce unknown, expired or already used', true);
+      return undefined;
+    }
     const secret = await deps.directory.secretOf(device.deviceId);
     if (secret === undefined) {
       await reject(req, res, {
@@ -226,7 +237,7 @@ export function createGat1400Router(deps: ProtocolDeps, options: Gat1400Options 
         id,
         deviceId: device.deviceId,
       });
-      return;
+      return undefined;
     }
     if (!uriMatches(credentials.uri, req) || !verifyDigest(credentials, req.method, secret)) {
       await reject(req, res, {
@@ -238,8 +249,15 @@ export function createGat1400Router(deps: ProtocolDeps, options: Gat1400Options 
         deviceId: device.deviceId,
         challenge: await newChallenge(),
       });
-      return;
+      return undefined;
     }
+    return { id, device };
+  };
+
+  viid.post('/System/Register', async (req, res) => {
+    const authenticated = await authenticateDigest(req, res, 'RegisterObject');
+    if (!authenticated) return;
+    const { id, device } = authenticated;
 
     const receivedAt = deps.now();
     const value: Session = { deviceId: device.deviceId, registeredAt: receivedAt.toISOString() };
@@ -281,12 +299,16 @@ export function createGat1400Router(deps: ProtocolDeps, options: Gat1400Options 
     answer(req, res, 200, sender, STATUS.OK, 'OK');
   });
 
+  // Digest-authenticated like Register: otherwise anyone could end any camera's session.
   viid.post('/System/UnRegister', async (req, res) => {
-    const body = parseJson(req);
-    const sender = req.get('user-identify') || str(field(body, 'UnRegisterObject', 'DeviceID'));
-    if (isGat1400Id(sender)) await deps.cache.delete(sessionKey(sender));
-    log.info({ gat1400Id: sender }, 'gat1400: unregistered');
-    answer(req, res, 200, sender, STATUS.OK, 'OK');
+    const authenticated = await authenticateDigest(req, res, 'UnRegisterObject');
+    if (!authenticated) return;
+    await deps.cache.delete(sessionKey(authenticated.id));
+    log.info(
+      { gat1400Id: authenticated.id, deviceId: authenticated.device.deviceId },
+      'gat1400: unregistered',
+    );
+    answer(req, res, 200, authenticated.id, STATUS.OK, 'OK');
   });
 
   viid.get('/System/Time', (_req, res) => {

@@ -1,0 +1,22 @@
+/**
+ * Caller identity on gRPC calls: signed caller tokens, their verification, and the role and
+ * compound-scope checks every handler makes. See README.md § auth.
+ */
+export {
+  CALLER_METADATA_KEY,
+  ROLES,
+  authenticatedService,
+  callerInterceptor,
+  createCallerVerifier,
+  hasCompound,
+  mintCallerMetadata,
+  mintCallerToken,
+  requireCompound,
+  requireRole,
+  type Caller,
+  type CallerVerifier,
+  type CallerVerifierOptions,
+  type MintOptions,
+  type Role,
+} from './caller.ts';
+export { callerAuthEnv } from './config.ts';

@@ -1,0 +1,155 @@
+/**
+ * The resources every service opens the same way — its Postgres pool (migrated), the bus, the
+ * cache, the object store — built from the platform's config fragments and registered with the
+ * service's lifecycle: a readiness check each, and a shutdown step in the right phase. The bus
+ * closes with the pools, after producers and outbox relays have flushed in `flush-producers`.
+ */
+import { createBus, type Bus, type BusConfig } from '../bus/index.ts';
+import { createCache, type Cache } from '../cache/index.ts';
+import type { Lifecycle } from '../lifecycle/index.ts';
+import type { Logger } from '../log/index.ts';
+import { createObjectStore, type ObjectStore } from '../objects/index.ts';
+import { check, createPool, migrate, type Pool } from '../pg/index.ts';
+
+export interface ResourceContext {
+  readonly lifecycle: Lifecycle;
+  readonly logger: Logger;
+}
+
+export interface DatabaseConfig {
+  readonly OTEL_SERVICE_NAME: string;
+  readonly DATABASE_URL: string;
+  readonly DATABASE_POOL_MAX: number;
+}
+
+/** The service's own database, with its migrations (a folder of numbered .sql files) applied. */
+export async function openDatabase(
+  config: DatabaseConfig,
+  { lifecycle, logger }: ResourceContext,
+  migrations: URL,
+): Promise<Pool> {
+  const pool = createPool({
+    url: config.DATABASE_URL,
+    applicationName: config.OTEL_SERVICE_NAME,
+    max: config.DATABASE_POOL_MAX,
+    logger,
+  });
+  lifecycle.onShutdown('close-pools', 'postgres', () => pool.end());
+  lifecycle.readiness.addCheck('postgres', () => check(pool));
+  await migrate(pool, { dir: migrations });
+  return pool;
+}
+
+export interface BusEnvConfig {
+  readonly OTEL_SERVICE_NAME: string;
+  readonly BUS_KIND: 'kafka' | 'embedded';
+  readonly BUS_DATABASE_URL?: string | undefined;
+  readonly KAFKA_BROKERS?: readonly string[] | undefined;
+  readonly KAFKA_CLIENT_ID?: string | undefined;
+  readonly KAFKA_SSL: boolean;
+  readonly KAFKA_SASL_MECHANISM?: 'plain' | 'scram-sha-256' | 'scram-sha-512' | undefined;
+  readonly KAFKA_SASL_USERNAME?: string | undefined;
+  readonly KAFKA_SASL_PASSWORD?: string | undefined;
+}
+
+/** The bus options the config fragment `busEnv` describes (its rules guarantee the pairs). */
+export function busConfigFrom(config: BusEnvConfig, logger: Logger): BusConfig {
+  if (config.BUS_KIND === 'embedded')
+    return { kind: 'embedded', connectionString: config.BUS_DATABASE_URL!, logger };
+  return {
+    kind: 'kafka',
+    brokers: [...config.KAFKA_BROKERS!],
+    clientId: config.KAFKA_CLIENT_ID ?? config.OTEL_SERVICE_NAME,
+    logger,
+    ssl: config.KAFKA_SSL,
+    ...(config.KAFKA_SASL_MECHANISM
+      ? {
+          sasl: {
+            mechanism: config.KAFKA_SASL_MECHANISM,
+            username: config.KAFKA_SASL_USERNAME!,
+            password: config.KAFKA_SASL_PASSWORD!,
+          },
+        }
+      : {}),
+  };
+}
+
+export async function openBus(config: BusEnvConfig, { lifecycle, logger }: ResourceContext): Promise<Bus> {
+  const bus = await createBus(busConfigFrom(config, logger));
+  lifecycle.readiness.addCheck('bus', () => bus.check());
+  lifecycle.onShutdown('close-pools', 'bus', () => bus.close());
+  return bus;
+}
+
+export interface CacheEnvConfig {
+  readonly CACHE_KIND: 'redis' | 'memory';
+  readonly REDIS_URL?: string | undefined;
+}
+
+/** The cache, its keys prefixed with the service name (one Redis serves every service). */
+export function openCache(
+  config: CacheEnvConfig,
+  prefix: string,
+  { lifecycle, logger }: ResourceContext,
+): Cache {
+  const cache = createCache(
+    config.CACHE_KIND === 'redis'
+      ? { kind: 'redis', url: config.REDIS_URL!, keyPrefix: prefix, logger }
+      : { kind: 'memory', keyPrefix: prefix },
+  );
+  lifecycle.onShutdown('close-pools', 'cache', () => cache.close());
+  lifecycle.readiness.addCheck('cache', () => cache.check());
+  return cache;
+}
+
+export interface ObjectsEnvConfig {
+  readonly OBJECTS_KIND: 's3' | 'directory';
+  readonly S3_ENDPOINT?: string | undefined;
+  readonly S3_ACCESS_KEY?: string | undefined;
+  readonly S3_SECRET_KEY?: string | undefined;
+  readonly S3_REGION: string;
+  readonly S3_BUCKET?: string | undefined;
+  readonly OBJECTS_DIR?: string | undefined;
+}
+
+export interface ObjectStoreChoices {
+  /** Key prefix (the service name): a service reads and writes only under it. */
+  readonly prefix: string;
+  /** S3: create the bucket when missing (local installs). */
+  readonly createBucket?: boolean;
+  /** Where presigned URLs point (S3: a public endpoint; directory: the service's /objects). */
+  readonly publicUrl?: string | undefined;
+  /** Directory store: HMAC key of its presigned URLs. */
+  readonly signingSecret?: string | undefined;
+}
+
+export async function openObjectStore(
+  config: ObjectsEnvConfig,
+  choices: ObjectStoreChoices,
+  { lifecycle }: ResourceContext,
+): Promise<ObjectStore> {
+  const objects = await createObjectStore(
+    config.OBJECTS_KIND === 's3'
+      ? {
+          kind: 's3',
+          url: config.S3_ENDPOINT!,
+          accessKey: config.S3_ACCESS_KEY!,
+          secretKey: config.S3_SECRET_KEY!,
+          region: config.S3_REGION,
+          bucket: config.S3_BUCKET!,
+          prefix: `${choices.prefix}/`,
+          ...(choices.createBucket !== undefined ? { createBucket: choices.createBucket } : {}),
+          ...(choices.publicUrl ? { publicUrl: choices.publicUrl } : {}),
+        }
+      : {
+          kind: 'directory',
+          root: config.OBJECTS_DIR!,
+          prefix: choices.prefix,
+          ...(choices.signingSecret ? { signingSecret: choices.signingSecret } : {}),
+          ...(choices.publicUrl ? { publicBaseUrl: choices.publicUrl } : {}),
+        },
+  );
+  lifecycle.onShutdown('close-pools', 'objects', () => objects.close());
+  lifecycle.readiness.addCheck('objects', () => objects.check());
+  return objects;
+}

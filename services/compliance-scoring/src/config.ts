@@ -1,0 +1,53 @@
+/**
+ * compliance-scoring's configuration: the platform fragments plus its own keys, parsed once. The
+ * only file of the service that reads the environment (src/service.ts hands it over).
+ */
+import { callerAuthEnv } from '@anfang/platform/auth';
+import {
+  busEnv,
+  composeEnv,
+  databaseEnv,
+  envFragment,
+  loadConfig,
+  serviceEnv,
+  telemetryEnv,
+  z,
+  type Env,
+} from '@anfang/platform/config';
+import { TABLE_VERSIONS } from './domain/tables.ts';
+
+const versions = TABLE_VERSIONS.map((v) => v.version);
+
+export const complianceEnv = envFragment({
+  /** The configuration-table version scores use; every score records it. */
+  COMPLIANCE_TABLE_VERSION: z
+    .string()
+    .refine((v) => versions.includes(v), `one of ${versions.join(', ')}`)
+    .default(versions.at(-1)!),
+  /** Year whose targets GetCoverage shows by default; the calendar year (UTC) when unset. */
+  COMPLIANCE_TARGET_YEAR: z.coerce.number().int().min(2000).max(2100).optional(),
+  /** Consumer group of the evidence consumer; the service name when unset. */
+  COMPLIANCE_CONSUMER_GROUP: z.string().min(1).optional(),
+  /**
+   * Where a new consumer group starts: `earliest` reads the compacted registry and health topics
+   * from the start, which is how a fresh install learns every device.
+   */
+  COMPLIANCE_CONSUMER_START: z.enum(['earliest', 'latest']).default('earliest'),
+  /** Import the district's 37 old compounds (data/seed-compounds.csv) when the registry is empty. */
+  COMPLIANCE_SEED_COMPOUNDS: z.stringbool().default(true),
+});
+
+export const configSchema = composeEnv(
+  serviceEnv,
+  telemetryEnv,
+  busEnv,
+  databaseEnv,
+  callerAuthEnv,
+  complianceEnv,
+);
+
+export type Config = z.output<typeof configSchema>;
+
+export function loadComplianceConfig(env: Env, exitOnError: boolean): Config {
+  return loadConfig(configSchema, { env, exitOnError });
+}

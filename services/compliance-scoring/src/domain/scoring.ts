@@ -1,0 +1,165 @@
+/**
+ * A compound's level from its evidence, against one table of one version (SPEC §4): it reaches
+ * a level when every ● item of that level is built and working (an active device of the row's
+ * module that is online; per building where buildings are registered; real-time upload; the
+ * visual platform in service), otherwise 未达标. 〇 items never decide a level.
+ */
+import {
+  LEVELS,
+  requiredRows,
+  type Level,
+  type LevelOrNone,
+  type ModuleCode,
+  type TableId,
+  type TableRow,
+  type TableVersion,
+} from './tables.ts';
+
+export interface DeviceEvidence {
+  readonly deviceId: string;
+  readonly module: ModuleCode;
+  /** Standard-address code of the device's building; '' when it is not in one. */
+  readonly buildingCode: string;
+  /** Decommissioned devices are kept for history and count for nothing. */
+  readonly active: boolean;
+  readonly online: boolean;
+}
+
+export interface UploadEvidence {
+  readonly platformId: string;
+  readonly realTime: boolean;
+}
+
+export interface CompoundEvidence {
+  readonly table: TableId;
+  /** Registered buildings; per-building rows are checked compound-wide when there are none. */
+  readonly buildingCodes: readonly string[];
+  readonly visualPlatformEnabled: boolean;
+  readonly devices: readonly DeviceEvidence[];
+  /** The latest upload-health report of each upper platform. */
+  readonly uploads: readonly UploadEvidence[];
+}
+
+export interface MissingRequirement {
+  readonly module: ModuleCode;
+  readonly location: string;
+  /** The building lacking it, for per-building rows; '' otherwise. */
+  readonly buildingCode: string;
+  readonly evidenceLacking: string;
+}
+
+export interface LevelAssessment {
+  readonly level: Level;
+  readonly reached: boolean;
+  readonly missing: readonly MissingRequirement[];
+}
+
+export interface PresentItem {
+  readonly module: ModuleCode;
+  readonly location: string;
+}
+
+export interface Score {
+  readonly level: LevelOrNone;
+  readonly table: TableId;
+  readonly tableVersion: string;
+  /** Highest first. */
+  readonly levels: readonly LevelAssessment[];
+  /** Required items missing for the level above the one reached (none at 示范). */
+  readonly missingForNextLevel: readonly MissingRequirement[];
+  /** Items recommended at the level reached (at 达标 when below it) that are satisfied. */
+  readonly recommendedPresent: readonly PresentItem[];
+  /** Active devices of the modules the table's device rows name. */
+  readonly devicesRequired: number;
+  readonly devicesOnline: number;
+  /** devicesOnline / devicesRequired; 0 when there are none. */
+  readonly deviceNetworkingRate: number;
+  /** Every reporting upper platform receives the compound's data in real time (false when none report). */
+  readonly uploadingRealTime: boolean;
+}
+
+export const LEVEL_RANK: Readonly<Record<LevelOrNone, number>> = {
+  not_compliant: 0,
+  compliant: 1,
+  quality: 2,
+  demonstration: 3,
+};
+
+/** The level above, or undefined at the top. */
+export function nextLevel(level: LevelOrNone): Level | undefined {
+  if (level === 'not_compliant') return 'compliant';
+  if (level === 'compliant') return 'quality';
+  if (level === 'quality') return 'demonstration';
+  return undefined;
+}
+
+export function isUploadingRealTime(uploads: readonly UploadEvidence[]): boolean {
+  return uploads.length > 0 && uploads.every((u) => u.realTime);
+}
+
+function deviceLacks(devices: readonly DeviceEvidence[]): string | undefined {
+  if (devices.length === 0) return 'no device registered';
+  if (!devices.some((d) => d.online))
+    return devices.length === 1 ? '1 device, offline' : `${devices.length} devices, all offline`;
+  return undefined;
+}
+
+/** What the compound lacks for one row: nothing when the row is satisfied. */
+export function rowLacks(row: TableRow, evidence: CompoundEvidence): MissingRequirement[] {
+  const missing = (evidenceLacking: string, buildingCode = ''): MissingRequirement => ({
+    module: row.module,
+    location: row.location,
+    buildingCode,
+    evidenceLacking,
+  });
+  switch (row.evidence) {
+    case 'upload': {
+      if (evidence.uploads.length === 0) return [missing('no upload health report from police-upload')];
+      const behind = evidence.uploads.filter((u) => !u.realTime).map((u) => u.platformId);
+      return behind.length === 0 ? [] : [missing(`not uploading in real time to ${behind.join(', ')}`)];
+    }
+    case 'platform':
+      return evidence.visualPlatformEnabled ? [] : [missing('visual platform not in service')];
+    case 'device': {
+      const devices = evidence.devices.filter((d) => d.active && d.module === row.module);
+      if (row.perBuilding && evidence.buildingCodes.length > 0)
+        return evidence.buildingCodes.flatMap((building) => {
+          const lacking = deviceLacks(devices.filter((d) => d.buildingCode === building));
+          return lacking ? [missing(lacking, building)] : [];
+        });
+      const lacking = deviceLacks(devices);
+      return lacking ? [missing(lacking)] : [];
+    }
+  }
+}
+
+export function scoreCompound(version: TableVersion, evidence: CompoundEvidence): Score {
+  const rows = version.tables[evidence.table];
+  const lacks = new Map(rows.map((row) => [row, rowLacks(row, evidence)]));
+  const levels: LevelAssessment[] = LEVELS.map((level) => {
+    const missing = requiredRows(rows, level).flatMap((row) => lacks.get(row)!);
+    return { level, reached: missing.length === 0, missing };
+  });
+  const level: LevelOrNone = levels.find((l) => l.reached)?.level ?? 'not_compliant';
+  const next = nextLevel(level);
+  const recommendedAt: Level = level === 'not_compliant' ? 'compliant' : level;
+  const recommendedPresent = rows
+    .filter((row) => row.levels[recommendedAt] === 'recommended' && lacks.get(row)!.length === 0)
+    .map((row) => ({ module: row.module, location: row.location }));
+
+  const deviceModules = new Set(rows.filter((row) => row.evidence === 'device').map((row) => row.module));
+  const counted = evidence.devices.filter((d) => d.active && deviceModules.has(d.module));
+  const devicesOnline = counted.filter((d) => d.online).length;
+  return {
+    level,
+    table: evidence.table,
+    tableVersion: version.version,
+    levels,
+    missingForNextLevel: next ? levels.find((l) => l.level === next)!.missing : [],
+    recommendedPresent,
+    devicesRequired: counted.length,
+    devicesOnline,
+    deviceNetworkingRate: counted.length === 0 ? 0 : devicesOnline / counted.length,
+    uploadingRealTime: isUploadingRealTime(evidence.uploads),
+  };
+}

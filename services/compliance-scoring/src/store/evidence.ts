@@ -1,0 +1,75 @@
+/**
+ * Evidence from other services' events, applied in the consumer's transaction. Each apply
+ * returns the compounds whose score may have changed (none when the event is older than what is
+ * held: the registry topic is compacted and replayed, status and health may arrive late).
+ */
+import type { ClientBase } from '@anfang/platform/pg';
+import type { ModuleCode } from '../domain/tables.ts';
+
+export interface DeviceState {
+  readonly deviceId: string;
+  readonly compoundId: string;
+  readonly module: ModuleCode;
+  readonly buildingCode: string;
+  readonly active: boolean;
+  /** Registry revision; a state at or below the one held is ignored. */
+  readonly revision: number;
+}
+
+export interface DeviceStatus {
+  readonly deviceId: string;
+  /** From the event's meta; fills in a device the registry has not told us about yet. */
+  readonly compoundId: string;
+  readonly module: ModuleCode;
+  readonly online: boolean;
+  readonly at: Date;
+}
+
+export interface UploadHealth {
+  readonly compoundId: string;
+  readonly platformId: string;
+  readonly realTime: boolean;
+  readonly at: Date;
+}
+
+export async function applyDeviceState(tx: ClientBase, state: DeviceState): Promise<string[]> {
+  const { rows: before } = await tx.query<{ compound_id: string }>(
+    'SELECT compound_id FROM devices WHERE device_id = $1 FOR UPDATE',
+    [state.deviceId],
+  );
+  const { rowCount } = await tx.query(
+    `INSERT INTO devices (device_id, compound_id, module, building_code, active, registry_revision)
+     VALUES ($1, $2, $3, $4, $5, $6)
+     ON CONFLICT (device_id) DO UPDATE SET compound_id = $2, module = $3, building_code = $4,
+       active = $5, registry_revision = $6
+     WHERE devices.registry_revision < $6`,
+    [state.deviceId, state.compoundId, state.module, state.buildingCode, state.active, state.revision],
+  );
+  if (rowCount === 0) return [];
+  // Sorted: two devices moving between the same compounds lock them in the same order.
+  return [...new Set([before[0]?.compound_id, state.compoundId].filter((c): c is string => !!c))].sort();
+}
+
+export async function applyDeviceStatus(tx: ClientBase, status: DeviceStatus): Promise<string[]> {
+  // A device first seen through its status has no registry revision (0): the registry's state,
+  // whenever it comes, replaces its compound and module.
+  const { rows } = await tx.query<{ compound_id: string }>(
+    `INSERT INTO devices (device_id, compound_id, module, online, status_at)
+     VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (device_id) DO UPDATE SET online = $4, status_at = $5
+     WHERE devices.status_at IS NULL OR devices.status_at <= $5
+     RETURNING compound_id`,
+    [status.deviceId, status.compoundId, status.module, status.online, status.at],
+  );
+  return rows.map((r) => r.compound_id).filter(Boolean);
+}
+
+export async function applyUploadHealth(tx: ClientBase, health: UploadHealth): Promise<string[]> {
+  const { rowCount } = await tx.query(
+    `INSERT INTO upload_health (compound_id, platform_id, real_time, reported_at) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (compound_id, platform_id) DO UPDATE SET real_time = $3, reported_at = $4
+     WHERE upload_health.reported_at <= $4`,
+    [health.compoundId, health.platformId, health.realTime, health.at],
+  );
+  return rowCount === 0 ? [] : [health.compoundId];
+}

@@ -1,0 +1,346 @@
+/**
+ * identity benchmark (a command, not a test): Authorize throughput and p50/p99 latency with a
+ * registry of 50,000 persons and 150,000 credentials, warm (the credentials asked for are in the
+ * caches) and cache-miss (every call asks for a credential nobody asked for before, so the
+ * decision is loaded from Postgres and written to Redis), beside an Echo RPC served by the same
+ * process on the same gRPC stack (platform server, interceptors, caller-token check) in the same
+ * run, on the local infrastructure (`./anfang infra up`).
+ *
+ *   node services/identity/bench/authorize.bench.ts [--persons 50000] [--duration-s 10]
+ *        [--concurrency 32] [--warm-set 5000]
+ *
+ * The service runs as a child process (src/service.ts with its production defaults, LOG_LEVEL
+ * warn) in a fresh database; the registry is written straight into that database in bulk (the
+ * same encryption and blind index as the service), since 150,000 RPCs would only measure the
+ * seeding. Each scenario is a closed loop at `--concurrency` calls in flight for `--duration-s`.
+ * Goals (issue 4): warm p99 ≤ 2 × echo p99 + 5 ms, cache-miss p99 ≤ 20 ms, warm throughput
+ * ≥ 0.5 × echo. Figures are printed against them; the command never fails on speed.
+ */
+import { fork } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { anfang, EchoService, IdentityService, timestampNow } from '@anfang/contracts';
+import { createCallerVerifier, mintCallerMetadata } from '@anfang/platform/auth';
+import { createBlindIndex, createFieldCipher, parseDataKeys } from '@anfang/platform/crypto';
+import { createGrpcClient, createGrpcServer, grpcService } from '@anfang/platform/grpc';
+import { createLogger } from '@anfang/platform/log';
+import { createPool } from '@anfang/platform/pg';
+import type { RunningService } from '@anfang/platform/service';
+import { createTestDatabase, serviceTestEnv } from '@anfang/testing';
+import { ID_NUMBER_SCOPE, lookupScope } from '../src/domain/credentials.ts';
+import identityService from '../src/service.ts';
+
+const { CredentialType } = anfang.common.v1;
+const COMPOUND = '370303001001007';
+const UNIT_DOORS = 100;
+
+function options() {
+  const { values } = parseArgs({
+    options: {
+      child: { type: 'boolean', default: false },
+      persons: { type: 'string', default: '50000' },
+      'duration-s': { type: 'string', default: '10' },
+      concurrency: { type: 'string', default: '32' },
+      'warm-set': { type: 'string', default: '5000' },
+    },
+  });
+  return {
+    child: values.child,
+    persons: Number(values.persons),
+    durationMs: Number(values['duration-s']) * 1000,
+    concurrency: Number(values.concurrency),
+    warmSet: Number(values['warm-set']),
+  };
+}
+
+// ---- child: the service and the echo server, one process -------------------------------------
+
+async function runChild(): Promise<void> {
+  // eslint-disable-next-line no-restricted-properties -- the bench child is handed its environment
+  const env = process.env;
+  const logger = createLogger({ service: 'identity-bench', level: 'warn' });
+  const service: RunningService = await identityService.start(env, { ownsProcess: false });
+  const verifier = createCallerVerifier({ key: env.CALLER_TOKEN_KEY! });
+  const echo = await createGrpcServer({
+    port: 0,
+    logger,
+    services: [
+      grpcService(EchoService.definition, {
+        async echo(request, ctx) {
+          // The same caller check every identity RPC makes, so the two differ only in the work.
+          await verifier.verify(ctx.metadata);
+          return { message: request.message, payload: request.payload, serverTime: timestampNow() };
+        },
+      }),
+    ],
+  });
+  process.send!({ identity: service.ports.grpc, echo: echo.port });
+  process.on('message', () => {
+    void echo
+      .shutdown()
+      .then(() => service.stop('bench done'))
+      .then(() => process.exit(0));
+  });
+}
+
+// ---- parent: seed, drive, report -----------------------------------------------------------------
+
+interface Result {
+  readonly calls: number;
+  readonly seconds: number;
+  readonly rate: number;
+  readonly p50: number;
+  readonly p99: number;
+}
+
+function quantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+async function closedLoop(
+  concurrency: number,
+  durationMs: number,
+  call: (i: number) => Promise<unknown>,
+): Promise<Result> {
+  const latencies: number[] = [];
+  let next = 0;
+  const start = performance.now();
+  const end = start + durationMs;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) {
+        const i = next++;
+        const t = performance.now();
+        await call(i);
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  const seconds = (performance.now() - start) / 1000;
+  latencies.sort((a, b) => a - b);
+  return {
+    calls: latencies.length,
+    seconds,
+    rate: latencies.length / seconds,
+    p50: quantile(latencies, 0.5),
+    p99: quantile(latencies, 0.99),
+  };
+}
+
+async function seed(databaseUrl: string, persons: number, dataKeys: string, blindIndexKey: Buffer) {
+  const cipher = createFieldCipher(parseDataKeys(dataKeys));
+  const blindIndex = createBlindIndex(blindIndexKey);
+  const pool = createPool({ url: databaseUrl, applicationName: 'identity-bench-seed' });
+  try {
+    await pool.query(
+      `INSERT INTO addresses (code, level, name, parent_code, compound_id, full_name) VALUES
+         ('370303', 1, '张店区', NULL, NULL, '张店区'),
+         ('370303001', 2, '车站街道', '370303', NULL, '张店区车站街道'),
+         ('370303001001', 3, '安乐街社区', '370303001', NULL, '张店区车站街道安乐街社区'),
+         ($1, 4, '天晓小区', '370303001001', $1, '张店区车站街道安乐街社区天晓小区')`,
+      [COMPOUND],
+    );
+    const gate = randomUUID();
+    const gateDevice = randomUUID();
+    await pool.query(`INSERT INTO doors VALUES ($1, $2, $2, 'compound_gate', '东门', now())`, [
+      gate,
+      COMPOUND,
+    ]);
+    await pool.query('INSERT INTO door_devices VALUES ($1, $2)', [gateDevice, gate]);
+    const groups: string[] = [];
+    const unitDevices: string[] = [];
+    for (let u = 0; u < UNIT_DOORS; u++) {
+      const door = randomUUID();
+      const group = randomUUID();
+      const device = randomUUID();
+      await pool.query(`INSERT INTO doors VALUES ($1, $2, $2, 'unit_door', $3, now())`, [
+        door,
+        COMPOUND,
+        `单元门 ${u}`,
+      ]);
+      await pool.query('INSERT INTO door_devices VALUES ($1, $2)', [device, door]);
+      await pool.query('INSERT INTO door_groups VALUES ($1, $2, $3)', [group, COMPOUND, `单元 ${u}`]);
+      await pool.query('INSERT INTO door_group_doors VALUES ($1, $2), ($1, $3)', [group, gate, door]);
+      groups.push(group);
+      unitDevices.push(device);
+    }
+    const cards: string[] = [];
+    const chunk = 5000;
+    for (let from = 0; from < persons; from += chunk) {
+      const ids: string[] = [];
+      const names: string[] = [];
+      const idNumbers: string[] = [];
+      const idIdx: string[] = [];
+      const credIds: string[] = [];
+      const credPersons: string[] = [];
+      const credKinds: string[] = [];
+      const credIdx: string[] = [];
+      const grantIds: string[] = [];
+      const grantGroups: string[] = [];
+      for (let i = from; i < Math.min(persons, from + chunk); i++) {
+        const id = randomUUID();
+        const idNumber = `370303199001${String(i).padStart(6, '0')}`;
+        const card = `C${String(i).padStart(9, '0')}`;
+        ids.push(id);
+        names.push(cipher.encrypt(`住户${i}`, id));
+        idNumbers.push(cipher.encrypt(idNumber, id));
+        idIdx.push(blindIndex(idNumber, ID_NUMBER_SCOPE));
+        cards.push(card);
+        for (const [kind, value] of [
+          ['card', card],
+          ['nfc', `N${String(i).padStart(9, '0')}`],
+          ['id_card', idNumber],
+        ] as const) {
+          credIds.push(randomUUID());
+          credPersons.push(id);
+          credKinds.push(kind);
+          credIdx.push(blindIndex(value, lookupScope(kind)));
+        }
+        grantIds.push(randomUUID());
+        grantGroups.push(groups[i % UNIT_DOORS]!);
+      }
+      await pool.query(
+        `INSERT INTO persons (person_id, compound_id, name_enc, id_number_enc, id_number_idx, kind)
+         SELECT unnest($1::uuid[]), $2, unnest($3::text[]), unnest($4::text[]), unnest($5::text[]), 'owner'`,
+        [ids, COMPOUND, names, idNumbers, idIdx],
+      );
+      await pool.query(
+        `INSERT INTO credentials (credential_id, person_id, kind, lookup_idx, masked)
+         SELECT unnest($1::uuid[]), unnest($2::uuid[]), unnest($3::text[]), unnest($4::text[]), '卡'`,
+        [credIds, credPersons, credKinds, credIdx],
+      );
+      await pool.query(
+        `INSERT INTO grants (grant_id, person_id, door_group_id, role, valid_from)
+         SELECT unnest($1::uuid[]), unnest($2::uuid[]), unnest($3::uuid[]), 'resident', now() - interval '1 day'`,
+        [grantIds, ids, grantGroups],
+      );
+    }
+    await pool.query('ANALYZE');
+    return { gateDevice, unitDevices, cards };
+  } finally {
+    await pool.end();
+  }
+}
+
+async function runParent(): Promise<void> {
+  const o = options();
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  const db = await createTestDatabase('identity_bench');
+  const dataKeys = `k1:${randomBytes(32).toString('base64')}`;
+  const blindIndexKey = randomBytes(32);
+  const callerKey = randomBytes(32).toString('base64url');
+  const env = serviceTestEnv({
+    service: 'identity',
+    databaseUrl: db.url,
+    bucket: 'unused',
+    extra: {
+      OTEL_SERVICE_NAME: `identity-bench-${randomUUID().slice(0, 8)}`,
+      DATA_KEYS: dataKeys,
+      BLIND_INDEX_KEY: blindIndexKey.toString('base64'),
+      CALLER_TOKEN_KEY: callerKey,
+    },
+  });
+  const child = fork(import.meta.filename, ['--child'], {
+    env: { ...env, PATH: env.PATH ?? '' },
+    stdio: 'inherit',
+  });
+  try {
+    const ports = await new Promise<{ identity: number; echo: number }>((resolve, reject) => {
+      child.once('message', (m) => resolve(m as { identity: number; echo: number }));
+      child.once('exit', (code) => reject(new Error(`service child exited with ${code}`)));
+    });
+    log(`seeding ${o.persons} persons, ${o.persons * 3} credentials, ${UNIT_DOORS + 1} doors …`);
+    const site = await seed(db.url, o.persons, dataKeys, blindIndexKey);
+
+    const metadata = await mintCallerMetadata(
+      { subject: 'svc:bench', role: 'service', compounds: 'all' },
+      callerKey,
+      {
+        ttlSeconds: 3600,
+      },
+    );
+    const identity = createGrpcClient(IdentityService.definition, `127.0.0.1:${ports.identity}`, {
+      deadlineMs: 10_000,
+    });
+    const echo = createGrpcClient(EchoService.definition, `127.0.0.1:${ports.echo}`, { deadlineMs: 10_000 });
+    const deviceFor = (i: number) => site.unitDevices[i % UNIT_DOORS]!;
+    const authorize = (card: number) =>
+      identity.authorize(
+        {
+          deviceId: deviceFor(card),
+          credentialType: CredentialType.CREDENTIAL_TYPE_CARD,
+          credentialValue: site.cards[card]!,
+        },
+        { metadata },
+      );
+
+    // Warm-up: connections, JIT, and the warm working set in every cache layer.
+    for (let i = 0; i < o.warmSet; i += o.concurrency)
+      await Promise.all(
+        Array.from({ length: Math.min(o.concurrency, o.warmSet - i) }, (_, k) => authorize(i + k)),
+      );
+    const check = await authorize(0);
+    if (check.decision !== anfang.identity.v1.AccessDecision.ACCESS_DECISION_ALLOWED)
+      throw new Error(`bench setup: a seeded resident was refused (reason ${check.reason})`);
+    await closedLoop(o.concurrency, 1000, () => echo.echo({ message: 'warm-up' }, { metadata }));
+
+    log(`echo: ${o.durationMs / 1000} s at ${o.concurrency} in flight …`);
+    const echoResult = await closedLoop(o.concurrency, o.durationMs, () =>
+      echo.echo({ message: 'ping' }, { metadata }),
+    );
+    log('Authorize warm …');
+    const warm = await closedLoop(o.concurrency, o.durationMs, (i) => authorize(i % o.warmSet));
+    log('Authorize cache-miss …');
+    let unseen = o.warmSet;
+    const missDurationMs = Math.min(o.durationMs, 60_000);
+    const miss = await closedLoop(o.concurrency, missDurationMs, () => {
+      if (unseen >= site.cards.length) unseen = o.warmSet; // wrapped: later calls may hit
+      return authorize(unseen++);
+    });
+    log('Authorize cache-miss, one call in flight …');
+    const missAlone = await closedLoop(1, Math.min(o.durationMs, 5000), () => {
+      if (unseen >= site.cards.length) unseen = o.warmSet;
+      return authorize(unseen++);
+    });
+    const missExhausted = unseen - o.warmSet >= site.cards.length - o.warmSet;
+
+    const fmt = (n: number, digits = 0) =>
+      n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+    const row = (name: string, r: Result) =>
+      `${name.padEnd(22)} ${fmt(r.calls).padStart(9)} ${fmt(r.rate).padStart(10)} ${fmt(r.p50, 2).padStart(9)} ${fmt(r.p99, 2).padStart(9)}`;
+    const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
+    const lines = [
+      '',
+      `identity Authorize — ${fmt(o.persons)} persons, ${fmt(o.persons * 3)} credentials, concurrency ${o.concurrency}, ${o.durationMs / 1000} s each`,
+      `${'scenario'.padEnd(22)} ${'calls'.padStart(9)} ${'calls/s'.padStart(10)} ${'p50 ms'.padStart(9)} ${'p99 ms'.padStart(9)}`,
+      row('echo (same stack)', echoResult),
+      row('Authorize warm', warm),
+      row('Authorize cache-miss', miss),
+      row('  … one in flight', missAlone),
+      '',
+      `goal warm p99 ≤ 2 × echo p99 + 5 ms = ${fmt(2 * echoResult.p99 + 5, 2)} ms: ${fmt(warm.p99, 2)} ms — ${verdict(warm.p99 <= 2 * echoResult.p99 + 5)}`,
+      `goal cache-miss p99 ≤ 20 ms: ${fmt(miss.p99, 2)} ms at ${o.concurrency} in flight — ${verdict(miss.p99 <= 20)}; ` +
+        `${fmt(missAlone.p99, 2)} ms alone — ${verdict(missAlone.p99 <= 20)}` +
+        (missExhausted ? ' (ran out of unseen credentials: some calls hit)' : ''),
+      `goal warm throughput ≥ 0.5 × echo = ${fmt(echoResult.rate * 0.5)}/s: ${fmt(warm.rate)}/s — ${verdict(warm.rate >= 0.5 * echoResult.rate)}`,
+      '',
+    ];
+    process.stdout.write(lines.join('\n'));
+    identity.close();
+    echo.close();
+  } finally {
+    child.send('stop');
+    await new Promise((resolve) => {
+      child.once('exit', resolve);
+      setTimeout(() => {
+        child.kill();
+        resolve(undefined);
+      }, 30_000).unref();
+    });
+    await db.drop();
+  }
+}
+
+if (options().child) await runChild();
+else await runParent();

@@ -1,0 +1,122 @@
+/**
+ * Authorize: resolves what a reader presented to its candidate holders (cached snapshots),
+ * checks a PIN's digits, and takes the decision. Shared by the Authorize RPC and the device
+ * event consumer so both decide alike.
+ */
+import { createHmac, randomBytes } from 'node:crypto';
+import type { BlindIndex } from '@anfang/platform/crypto';
+import {
+  CredentialFormatError,
+  lookupScope,
+  kindLabel,
+  lookupValue,
+  maskedCredential,
+  parsePin,
+  verifyPin,
+  type CredentialKind,
+  type QrSigner,
+} from '../domain/credentials.ts';
+import { decide, type Decision } from '../domain/decision.ts';
+import type { AccessSnapshots, CandidateSnapshot, DoorSnapshot } from '../store/access.ts';
+
+export interface AuthorizeInput {
+  readonly deviceId: string;
+  readonly kind: CredentialKind;
+  /** As presented; personal data: never logged. */
+  readonly value: string;
+  readonly spoof: boolean;
+  readonly at: number;
+}
+
+export interface Authorization {
+  readonly decision: Decision;
+  readonly door: DoorSnapshot | undefined;
+  /** The credential as operators may see it. */
+  readonly masked: string;
+  /** The blind index of the presented value (watchlists match ID numbers by it). */
+  readonly lookupIdx: string | undefined;
+}
+
+export interface Authorizer {
+  authorize(input: AuthorizeInput): Promise<Authorization>;
+}
+
+export interface AuthorizerOptions {
+  readonly snapshots: AccessSnapshots;
+  readonly blindIndex: BlindIndex;
+  readonly qr: QrSigner;
+  readonly utcOffsetMinutes: number;
+}
+
+/** Verified PINs remembered per process, keyed by a keyed hash (never the digits themselves). */
+const VERIFIED_PIN_ENTRIES = 10_000;
+
+export function createAuthorizer(options: AuthorizerOptions): Authorizer {
+  const { snapshots, blindIndex, qr, utcOffsetMinutes } = options;
+  const pinMemoKey = randomBytes(32);
+  const verifiedPins = new Map<string, boolean>();
+
+  // scrypt is deliberately slow; a resident keying the same PIN daily should not pay it daily.
+  async function pinMatches(candidate: CandidateSnapshot, digits: string): Promise<boolean> {
+    const hash = candidate.credential.pinHash;
+    if (!hash) return false;
+    const memo = createHmac('sha256', pinMemoKey)
+      .update(hash)
+      .update('\0')
+      .update(digits)
+      .digest('base64url');
+    const known = verifiedPins.get(memo);
+    if (known !== undefined) return known;
+    const ok = await verifyPin(digits, hash);
+    if (verifiedPins.size >= VERIFIED_PIN_ENTRIES) verifiedPins.delete(verifiedPins.keys().next().value!);
+    verifiedPins.set(memo, ok);
+    return ok;
+  }
+
+  async function candidatesFor(
+    input: AuthorizeInput,
+    door: DoorSnapshot | undefined,
+  ): Promise<{ candidates: CandidateSnapshot[]; masked: string; lookupIdx: string | undefined }> {
+    if (input.kind === 'qr') {
+      const credentialId = qr.verify(input.value.trim(), input.at);
+      if (!credentialId) return { candidates: [], masked: maskedCredential('qr', ''), lookupIdx: undefined };
+      return {
+        candidates: await snapshots.byCredentialId(credentialId),
+        masked: maskedCredential('qr', ''),
+        lookupIdx: undefined,
+      };
+    }
+    // A PIN reference means something only within the door's compound.
+    if (!door && input.kind === 'pin')
+      return { candidates: [], masked: kindLabel('pin'), lookupIdx: undefined };
+    let lookupIdx: string;
+    let masked: string;
+    try {
+      lookupIdx = blindIndex(
+        lookupValue(input.kind, input.value, door?.compoundId ?? ''),
+        lookupScope(input.kind),
+      );
+      masked = maskedCredential(input.kind, input.value);
+    } catch (error) {
+      if (error instanceof CredentialFormatError)
+        return { candidates: [], masked: kindLabel(input.kind), lookupIdx: undefined };
+      throw error;
+    }
+    let candidates = await snapshots.byLookup(lookupIdx);
+    if (input.kind === 'pin') {
+      const { digits } = parsePin(input.value);
+      const checked = await Promise.all(candidates.map((c) => pinMatches(c, digits)));
+      candidates = candidates.filter((_, i) => checked[i]);
+    }
+    return { candidates, masked, lookupIdx };
+  }
+
+  return {
+    async authorize(input) {
+      const door = await snapshots.door(input.deviceId);
+      const { candidates, masked, lookupIdx } = await candidatesFor(input, door);
+      const decision = decide({ door, candidates, spoof: input.spoof, at: input.at, utcOffsetMinutes });
+      return { decision, door, masked, lookupIdx };
+    },
+  };
+}

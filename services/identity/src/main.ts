@@ -1,0 +1,4 @@
+import { runServiceMain } from '@anfang/platform/service';
+import identityService from './service.ts';
+
+await runServiceMain(identityService);

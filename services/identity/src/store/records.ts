@@ -1,0 +1,229 @@
+/**
+ * Access records: every decided pass or refusal becomes an AccessRecorded event, written to the
+ * outbox in the transaction that also counts consecutive refusals at the reader (the alarm
+ * threshold), raises the access alarm (repeated failures, spoofing), and checks the person
+ * watchlists. A device event is marked processed in the same transaction, so a redelivery
+ * records nothing twice.
+ */
+import { randomUUID } from 'node:crypto';
+import { anfang, timestampFromMillis, topics } from '@anfang/contracts';
+import {
+  markProcessed,
+  outboxEventPublisher,
+  withTransaction,
+  type ClientBase,
+  type Pool,
+} from '@anfang/platform/pg';
+import type { Decision } from '../domain/decision.ts';
+import { reasons, roles } from '../domain/enums.ts';
+
+const { AccessDecision, AccessAlarmKind, DecisionPath } = anfang.identity.v1;
+const { Priority } = anfang.common.v1;
+const MatchKind = anfang.identity.v1.PersonMatchKind;
+
+export type DecisionPathName = 'online' | 'event' | 'device_local';
+
+export interface AccessRecordInput {
+  readonly device: anfang.common.v1.DeviceRef.$Properties;
+  readonly doorId: string;
+  readonly compoundId: string | undefined;
+  readonly credentialType: number;
+  readonly masked: string;
+  readonly decision: Decision;
+  readonly direction?: number | null;
+  readonly images?: readonly anfang.common.v1.ImageRef.$Properties[];
+  readonly liveness?: number | null;
+  readonly path: DecisionPathName;
+  readonly at: number;
+  readonly sourceEventId?: string;
+  /** What the watchlists may match: the presented ID number's blind index, a face template. */
+  readonly watch?: {
+    readonly idNumberIdx?: string;
+    readonly faceTemplateId?: string;
+    readonly similarity?: number;
+  };
+}
+
+export interface RecordOutcome {
+  /** Undefined when the source event had been recorded before. */
+  readonly recordId: string | undefined;
+  readonly alarms: number;
+  readonly watchlistHits: number;
+}
+
+export interface AccessRecorder {
+  record(input: AccessRecordInput, dedupe?: { group: string; eventId: string }): Promise<RecordOutcome>;
+}
+
+const PATH = {
+  online: DecisionPath.DECISION_PATH_ONLINE,
+  event: DecisionPath.DECISION_PATH_EVENT,
+  device_local: DecisionPath.DECISION_PATH_DEVICE_LOCAL,
+} as const;
+
+interface WatchRow {
+  entry_id: string;
+  watchlist_id: string;
+  disposition_id: string | null;
+  priority: number;
+  match_kind: 'face' | 'id_number' | 'credential';
+}
+
+export function createAccessRecorder(options: {
+  readonly pool: Pool;
+  readonly producer: string;
+  readonly failureThreshold: number;
+}): AccessRecorder {
+  const { pool, producer, failureThreshold } = options;
+
+  async function countFailure(client: ClientBase, input: AccessRecordInput, recordId: string) {
+    const deviceId = input.device.deviceId!;
+    if (input.decision.allowed) {
+      await client.query('DELETE FROM reader_failures WHERE device_id = $1', [deviceId]);
+      return undefined;
+    }
+    const at = new Date(input.at);
+    const { rows } = await client.query<{ failures: number; record_ids: string[]; first_at: Date }>(
+      `INSERT INTO reader_failures (device_id, failures, record_ids, first_at, last_at)
+       VALUES ($1, 1, ARRAY[$2], $3, $3)
+       ON CONFLICT (device_id) DO UPDATE
+         SET failures = reader_failures.failures + 1,
+             record_ids = (reader_failures.record_ids || $2)[greatest(1, cardinality(reader_failures.record_ids) + 2 - $4):],
+             last_at = $3
+       RETURNING failures, record_ids, first_at`,
+      [deviceId, recordId, at, failureThreshold],
+    );
+    const row = rows[0]!;
+    return row.failures % failureThreshold === 0 ? row : undefined;
+  }
+
+  async function watchlistHits(client: ClientBase, input: AccessRecordInput): Promise<WatchRow[]> {
+    const personId = input.decision.personId ?? null;
+    const idIdx = input.watch?.idNumberIdx ?? null;
+    const face = input.watch?.faceTemplateId ?? null;
+    const similarity = input.watch?.similarity ?? 0;
+    if (!personId && !idIdx && !face) return [];
+    const { rows } = await client.query<WatchRow>(
+      `SELECT entry_id, watchlist_id, disposition_id, priority,
+              CASE WHEN $2::text IS NOT NULL AND id_number_idx = $2 THEN 'id_number'
+                   WHEN $3::text IS NOT NULL AND face_template_id = $3 THEN 'face'
+                   ELSE 'credential' END AS match_kind
+         FROM watchlist_entries
+        WHERE removed_at IS NULL AND (valid_to IS NULL OR valid_to > now())
+          AND ((id_number_idx = $2)
+            OR (face_template_id = $3 AND face_threshold <= $4)
+            OR (person_id = $1::uuid))`,
+      [personId, idIdx, face, similarity],
+    );
+    return rows;
+  }
+
+  return {
+    async record(input, dedupe) {
+      return withTransaction(pool, async (client) => {
+        if (dedupe && !(await markProcessed(client, dedupe.group, dedupe.eventId)))
+          return { recordId: undefined, alarms: 0, watchlistHits: 0 };
+        const publisher = outboxEventPublisher(client, producer);
+        const recordId = randomUUID();
+        const { decision } = input;
+        const common = {
+          occurredAt: input.at,
+          ...(input.compoundId ? { compoundId: input.compoundId } : {}),
+          ...(input.sourceEventId ? { causationId: input.sourceEventId } : {}),
+        };
+        const images = [...(input.images ?? [])];
+        await publisher.publish(
+          topics.identityAccessRecorded,
+          {
+            recordId,
+            device: input.device,
+            doorId: input.doorId,
+            credentialType: input.credentialType,
+            credentialId: decision.credentialId ?? '',
+            credentialMasked: input.masked,
+            decision: decision.allowed
+              ? AccessDecision.ACCESS_DECISION_ALLOWED
+              : AccessDecision.ACCESS_DECISION_DENIED,
+            reason: reasons.toProto(decision.reason),
+            personId: decision.personId ?? '',
+            role: decision.role ? roles.toProto(decision.role) : 0,
+            visitorPassId: decision.passId ?? '',
+            direction: input.direction ?? 0,
+            images,
+            liveness: input.liveness ?? 0,
+            path: PATH[input.path],
+            sourceEventId: input.sourceEventId ?? '',
+          },
+          common,
+        );
+
+        let alarms = 0;
+        const streak = await countFailure(client, input, recordId);
+        if (streak) {
+          alarms++;
+          await publisher.publish(
+            topics.identityAccessAlarm,
+            {
+              kind: AccessAlarmKind.ACCESS_ALARM_KIND_REPEATED_FAILURES,
+              device: input.device,
+              doorId: input.doorId,
+              failureCount: streak.failures,
+              window: {
+                startTime: timestampFromMillis(streak.first_at.getTime()),
+                endTime: timestampFromMillis(input.at),
+              },
+              recordIds: streak.record_ids,
+              images,
+            },
+            common,
+          );
+        }
+        if (decision.reason === 'spoof') {
+          alarms++;
+          await publisher.publish(
+            topics.identityAccessAlarm,
+            {
+              kind: AccessAlarmKind.ACCESS_ALARM_KIND_SPOOF_ATTEMPT,
+              device: input.device,
+              doorId: input.doorId,
+              failureCount: 1,
+              window: {
+                startTime: timestampFromMillis(input.at),
+                endTime: timestampFromMillis(input.at + 1),
+              },
+              recordIds: [recordId],
+              images,
+            },
+            common,
+          );
+        }
+
+        const hits = await watchlistHits(client, input);
+        for (const hit of hits)
+          await publisher.publish(
+            topics.identityPersonWatchlistHit,
+            {
+              hitId: randomUUID(),
+              watchlistId: hit.watchlist_id,
+              entryId: hit.entry_id,
+              dispositionId: hit.disposition_id ?? '',
+              priority: hit.priority || Priority.PRIORITY_HIGH,
+              matchKind:
+                hit.match_kind === 'id_number'
+                  ? MatchKind.PERSON_MATCH_KIND_ID_NUMBER
+                  : hit.match_kind === 'face'
+                    ? MatchKind.PERSON_MATCH_KIND_FACE
+                    : MatchKind.PERSON_MATCH_KIND_CREDENTIAL,
+              similarity: hit.match_kind === 'face' ? (input.watch?.similarity ?? 0) : 0,
+              personId: decision.personId ?? '',
+              device: input.device,
+              images,
+              sourceEventId: input.sourceEventId ?? '',
+            },
+            common,
+          );
+        return { recordId, alarms, watchlistHits: hits.length };
+      });
+    },
+  };
+}

@@ -1,0 +1,4 @@
+import { runServiceMain } from '@anfang/platform/service';
+import patrolService from './service.ts';
+
+await runServiceMain(patrolService);
