@@ -154,3 +154,50 @@ function createWallAs(metadata: Harness['guard']) {
     { metadata },
   );
 }
+
+describe('zone import', () => {
+  async function importZones(text: string, metadata = h.manager) {
+    const messages: anfang.alarm.v1.ImportZonesResponse[] = [];
+    for await (const message of h.client.importZones({ csv: new TextEncoder().encode(text) }, { metadata }))
+      messages.push(message);
+    return messages;
+  }
+
+  it('imports valid rows, reports each refused row with its line, and changes nothing on a re-import', async () => {
+    const c = h.compoundId;
+    const other = '370202000000009';
+    const file = [
+      'compound_id,name,kind,sensor_device_ids,camera_device_ids',
+      `${c},导入-东墙,围墙,s-1;s-2,cam-1`,
+      `${c},导入-河边,water_edge,s-3,`,
+      `${c},,moat,,`,
+      `${other},别人的墙,wall,,`,
+      `${c},导入-东墙,fence,,`,
+    ].join('\n');
+    const messages = await importZones(file);
+    const last = messages.at(-1)!;
+    expect(messages[0]).toMatchObject({ processed: 0, total: 5 });
+    expect(last).toMatchObject({ done: true, processed: 5, total: 5, created: 2, failed: 3 });
+    expect(last.errors!.map((e) => [e.line, e.violations!.map((v) => v.field)])).toEqual([
+      [4, ['name', 'kind']],
+      [5, ['compound_id']],
+      [6, ['name']],
+    ]);
+    const { zones } = await h.client.listZones({ compoundId: c }, { metadata: h.manager });
+    const east = zones!.find((z) => z.name === '导入-东墙')!;
+    expect(east).toMatchObject({ sensorDeviceIds: ['s-1', 's-2'], cameraDeviceIds: ['cam-1'] });
+
+    const again = (await importZones(file)).at(-1)!;
+    expect(again).toMatchObject({ created: 0, updated: 0, unchanged: 2, failed: 3 });
+    const changed = (await importZones(`compound_id,name,kind\n${c},导入-河边,pipe`)).at(-1)!;
+    expect(changed).toMatchObject({ updated: 1, failed: 0 });
+  });
+
+  it('refuses an unreadable file as a whole, and a guard', async () => {
+    await expect(importZones('name,kind\nx,wall')).rejects.toThrow(/missing columns compound_id/);
+    await expect(importZones('', h.manager)).rejects.toThrow(InvalidArgumentError);
+    await expect(importZones(`compound_id,name,kind\n${h.compoundId},x,wall`, h.guard)).rejects.toThrow(
+      PermissionDeniedError,
+    );
+  });
+});

@@ -4,6 +4,7 @@
  */
 import { anfang, PerimeterAlarmService, timestampFromDate, timestampToDate } from '@anfang/contracts';
 import {
+  hasCompound,
   requireCompound,
   requireRole,
   type Caller,
@@ -15,6 +16,7 @@ import {
   FailedPreconditionError,
   NotFoundError,
   grpcService,
+  parseCsvUpload,
   type CallContext,
   type GrpcService,
 } from '@anfang/platform/grpc';
@@ -32,6 +34,7 @@ import {
   type AlarmStoreOptions,
 } from '../store/alarms.ts';
 import { ZoneNameTakenError, type Zone, type ZoneKind, type ZoneStore } from '../store/zones.ts';
+import { parseZoneCsv } from '../domain/zone-csv.ts';
 import { checked, type RequestCheck } from './validate.ts';
 
 const { ZoneKind: ProtoZoneKind, ArmingState, AlarmResolution, AlarmState: ProtoState } = anfang.alarm.v1;
@@ -43,6 +46,8 @@ const OPERATORS: readonly Role[] = [...PLANNERS, 'guard', 'police'];
 /** Who reads zones and alarms. */
 const READERS: readonly Role[] = [...OPERATORS, 'service'];
 
+/** An import reports progress every this many rows. */
+const PROGRESS_EVERY_ROWS = 100;
 const DEFAULT_LIMIT = 100;
 const MAX_LIMIT = 1000;
 
@@ -189,7 +194,35 @@ export function perimeterAlarmGrpcService(deps: {
     });
   }
 
+  async function* importZones(
+    request: anfang.alarm.v1.ImportZonesRequest,
+    ctx: CallContext,
+  ): AsyncGenerator<anfang.alarm.v1.IImportZonesResponse> {
+    const caller = await authorise(ctx, PLANNERS);
+    const rows = parseCsvUpload(request.csv, parseZoneCsv);
+    const total = rows.length;
+    const counts = { processed: 0, created: 0, updated: 0, unchanged: 0, failed: 0 };
+    const errors: anfang.alarm.v1.IImportZoneRowError[] = [];
+    yield { ...counts, total };
+    for (const row of rows) {
+      if (ctx.signal.aborted) return;
+      const problems = [...row.problems];
+      if (row.fields && !hasCompound(caller, row.fields.compoundId))
+        problems.push({ field: 'compound_id', description: "outside the caller's compounds" });
+      if (row.fields && problems.length === 0) counts[await zones.importRow(row.fields)]++;
+      else {
+        counts.failed++;
+        errors.push({ line: row.line, name: row.name, violations: problems });
+      }
+      counts.processed++;
+      if (counts.processed % PROGRESS_EVERY_ROWS === 0) yield { ...counts, total };
+    }
+    yield { ...counts, total, done: true, errors };
+  }
+
   return grpcService(PerimeterAlarmService.definition, {
+    importZones,
+
     async createZone(request, ctx) {
       const caller = await authorise(ctx, PLANNERS);
       const input = checked((c) => {

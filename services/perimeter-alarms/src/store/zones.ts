@@ -41,6 +41,8 @@ export interface ZoneStore {
   create(input: ZoneInput): Promise<Zone>;
   /** Undefined when there is no such zone. */
   update(zoneId: string, input: Omit<ZoneInput, 'compoundId'>): Promise<Zone | undefined>;
+  /** An imported row: matched by compound and name, created or brought up to date. */
+  importRow(input: ZoneInput): Promise<'created' | 'updated' | 'unchanged'>;
   get(zoneId: string): Promise<Zone | undefined>;
   list(compoundId: string): Promise<Zone[]>;
   delete(zoneId: string): Promise<boolean>;
@@ -122,6 +124,44 @@ export function createZoneStore(pool: Pool): ZoneStore {
           [zoneId, input.name, input.kind, input.sensorDeviceIds, input.cameraDeviceIds],
         );
         return rows[0] ? zoneOf(rows[0]) : undefined;
+      });
+    },
+
+    importRow(input) {
+      return withTransaction(pool, async (tx) => {
+        const sorted = (ids: readonly string[]) => [...ids].sort().join(';');
+        const { rows } = await tx.query<ZoneRow>(
+          'SELECT * FROM zones WHERE compound_id = $1 AND name = $2 FOR UPDATE',
+          [input.compoundId, input.name],
+        );
+        const existing = rows[0];
+        if (!existing) {
+          // ON CONFLICT: two imports of one file at once both find nothing; one creates, one skips.
+          const created = await tx.query(
+            `INSERT INTO zones (zone_id, compound_id, name, kind, sensor_device_ids, camera_device_ids)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (compound_id, name) DO NOTHING`,
+            [
+              randomUUID(),
+              input.compoundId,
+              input.name,
+              input.kind,
+              input.sensorDeviceIds,
+              input.cameraDeviceIds,
+            ],
+          );
+          return created.rowCount === 1 ? 'created' : 'unchanged';
+        }
+        if (
+          existing.kind === input.kind &&
+          sorted(existing.sensor_device_ids) === sorted(input.sensorDeviceIds) &&
+          sorted(existing.camera_device_ids) === sorted(input.cameraDeviceIds)
+        )
+          return 'unchanged';
+        await tx.query(
+          'UPDATE zones SET kind = $2, sensor_device_ids = $3, camera_device_ids = $4 WHERE zone_id = $1',
+          [existing.zone_id, input.kind, input.sensorDeviceIds, input.cameraDeviceIds],
+        );
+        return 'updated';
       });
     },
 
