@@ -30,6 +30,11 @@ export const alarmsEnv = envFragment({
   ALARM_ACK_LOW_SECONDS: positiveInt(1800),
   /** Escalation stops at this level (the alarm keeps waiting for an acknowledgement). */
   ALARM_MAX_ESCALATION_LEVEL: positiveInt(3),
+  /**
+   * Partitions of the source topics one replica handles at once (each in order). Triggers of
+   * one zone on different partitions serialise on the zone's lock, not on the consumer.
+   */
+  ALARM_CONSUMER_CONCURRENCY: positiveInt(8),
   /** How often every replica looks for missed acknowledge deadlines. */
   ALARM_ESCALATION_INTERVAL_MS: positiveInt(5_000),
   /** Playback starts this long before the first occurrence ... */

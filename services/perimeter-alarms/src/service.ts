@@ -59,7 +59,11 @@ const perimeterAlarmsService: ServiceModule = {
           playback,
         });
 
-        const triggers = await consumeTriggers(bus, alarms, { group: config.OTEL_SERVICE_NAME, logger });
+        const triggers = await consumeTriggers(bus, alarms, {
+          group: config.OTEL_SERVICE_NAME,
+          concurrency: config.ALARM_CONSUMER_CONCURRENCY,
+          logger,
+        });
         lifecycle.onShutdown('drain-consumers', 'triggers', () => triggers.close());
 
         const escalation = startEscalationJob({

@@ -55,12 +55,13 @@ export const TRIGGER_TOPICS = [
 export async function consumeTriggers(
   bus: Bus,
   alarms: AlarmStore,
-  options: { readonly group: string; readonly logger: Logger },
+  options: { readonly group: string; readonly concurrency: number; readonly logger: Logger },
 ): Promise<Subscription> {
   const log = options.logger.child({ component: 'triggers' });
   return consume(bus, {
     group: options.group,
     topics: TRIGGER_TOPICS,
+    partitionsConcurrently: options.concurrency,
     handler: async (event) => {
       const read = READERS.get(event.topic.name);
       if (!read) throw new PermanentError(`no trigger reader for ${event.topic.name}`);
