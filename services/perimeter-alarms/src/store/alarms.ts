@@ -4,7 +4,7 @@
  * hold/release) in the outbox, so what dashboards see is exactly what was recorded.
  */
 import { randomUUID } from 'node:crypto';
-import { anfang, timestampFromDate, topics } from '@anfang/contracts';
+import { anfang, isUuid, timestampFromDate, topics } from '@anfang/contracts';
 import {
   markProcessed,
   outboxEventPublisher,
@@ -304,13 +304,19 @@ export function createAlarmStore(pool: Pool, options: AlarmStoreOptions): AlarmS
     compoundId: string,
     trigger: Trigger,
   ): Promise<ZoneMatch | undefined> {
+    // One index-served branch per way of belonging (an OR over them scans every zone), in order
+    // of precedence.
     const { rows } = await tx.query<ZoneMatch>(
-      `SELECT zone_id, arming, arming_until, camera_device_ids FROM zones
-        WHERE compound_id = $1
-          AND (zone_id::text = $2 OR ($3 <> '' AND (sensor_device_ids @> ARRAY[$3] OR camera_device_ids @> ARRAY[$3])))
-        ORDER BY (zone_id::text = $2) DESC, (sensor_device_ids @> ARRAY[$3]) DESC, name
-        LIMIT 1`,
-      [compoundId, trigger.zoneId, trigger.deviceId],
+      `(SELECT zone_id, arming, arming_until, camera_device_ids, 0 AS precedence, name FROM zones
+         WHERE compound_id = $1 AND zone_id = $2::uuid)
+       UNION ALL
+       (SELECT zone_id, arming, arming_until, camera_device_ids, 1, name FROM zones
+         WHERE compound_id = $1 AND sensor_device_ids @> ARRAY[$3::text])
+       UNION ALL
+       (SELECT zone_id, arming, arming_until, camera_device_ids, 2, name FROM zones
+         WHERE compound_id = $1 AND camera_device_ids @> ARRAY[$3::text])
+       ORDER BY precedence, name LIMIT 1`,
+      [compoundId, isUuid(trigger.zoneId) ? trigger.zoneId : null, trigger.deviceId || null],
     );
     return rows[0];
   }
