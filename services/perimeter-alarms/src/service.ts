@@ -5,9 +5,9 @@
  * leave through the outbox relay. Wired telemetry first, then the database and bus, the relay,
  * the consumer and the job, the servers; shutdown steps in phase order.
  */
-import { PerimeterAlarmService, reflectionPackageDefinition } from '@anfang/contracts';
+import { EVENT_RETENTION_MS, PerimeterAlarmService, reflectionPackageDefinition } from '@anfang/contracts';
 import { createCallerVerifier } from '@anfang/platform/auth';
-import { startOutboxRelay } from '@anfang/platform/pg';
+import { pruneProcessed, startOutboxRelay } from '@anfang/platform/pg';
 import { openBus, openDatabase, type ServiceModule, startService, serveApis } from '@anfang/platform/service';
 import { loadAlarmsConfig } from './config.ts';
 import { consumeTriggers } from './consumers/triggers.ts';
@@ -22,6 +22,7 @@ const NAME = 'perimeter-alarms';
 const MIGRATIONS = new URL('./store/migrations', import.meta.url);
 
 const SECOND_MS = 1000;
+const PRUNE_INTERVAL_MS = 3600 * SECOND_MS;
 
 const perimeterAlarmsService: ServiceModule = {
   name: NAME,
@@ -65,6 +66,15 @@ const perimeterAlarmsService: ServiceModule = {
           logger,
         });
         lifecycle.onShutdown('drain-consumers', 'triggers', () => triggers.close());
+
+        // An event id is remembered as long as its topic may redeliver it, then forgotten.
+        const pruning = setInterval(() => {
+          pruneProcessed(pool, EVENT_RETENTION_MS).catch((err: unknown) =>
+            logger.warn({ err }, 'pruning processed events failed'),
+          );
+        }, PRUNE_INTERVAL_MS);
+        pruning.unref();
+        lifecycle.onShutdown('drain-consumers', 'processed-events pruning', () => clearInterval(pruning));
 
         const escalation = startEscalationJob({
           alarms,
