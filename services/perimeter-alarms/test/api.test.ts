@@ -1,6 +1,6 @@
 /**
- * PerimeterAlarmService over gRPC: zone CRUD and duty rules, caller checks (no token, wrong
- * role, other compound), and requests refused with the reason.
+ * PerimeterAlarmService over gRPC: zone CRUD, import and duty rules, caller checks (no token,
+ * wrong role, other compound), requests refused with the reason; the unacknowledged-alarm gauges.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,7 +20,7 @@ const { ZoneKind, ArmingState, AlarmResolution } = anfang.alarm.v1;
 let h: Harness;
 
 beforeAll(async () => {
-  h = await startHarness('alarms-api');
+  h = await startHarness('alarms-api', { OTEL_METRICS_EXPORTER: 'prometheus' });
 }, 60_000);
 
 afterAll(async () => {
@@ -199,5 +199,33 @@ describe('zone import', () => {
     await expect(importZones(`compound_id,name,kind\n${h.compoundId},x,wall`, h.guard)).rejects.toThrow(
       PermissionDeniedError,
     );
+  });
+});
+
+describe('metrics', () => {
+  it('exposes the unacknowledged alarms of the compound and the age of the oldest', async () => {
+    const sensor = randomUUID();
+    const zoneId = await createWall(h, 'G 区围墙', [sensor]);
+    await h.perimeterTrigger({ deviceId: sensor });
+    await waitFor(async () => {
+      const { alarms } = await h.client.listAlarms({ compoundId: h.compoundId }, { metadata: h.manager });
+      return alarms?.some((a) => a.zoneId === zoneId);
+    });
+    const { alarms: unacknowledged } = await h.client.listAlarms(
+      { compoundId: h.compoundId, states: [anfang.alarm.v1.AlarmState.ALARM_STATE_NEW] },
+      { metadata: h.manager },
+    );
+    expect(unacknowledged!.length).toBeGreaterThan(0);
+    const value = (text: string, name: string) =>
+      new RegExp(`^${name}\\{[^}]*compound_id="${h.compoundId}"[^}]*\\} ([0-9.e+-]+)`, 'm').exec(text)?.[1];
+    const text = await waitFor(
+      async () => {
+        const body = await (await fetch(`http://127.0.0.1:${h.httpPort}/metrics`)).text();
+        return value(body, 'anfang_alarms_unacknowledged') ? body : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
+    expect(Number(value(text, 'anfang_alarms_unacknowledged'))).toBe(unacknowledged!.length);
+    expect(Number(value(text, 'anfang_alarms_unacknowledged_oldest_age'))).toBeGreaterThan(0);
   });
 });

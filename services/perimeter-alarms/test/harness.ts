@@ -37,6 +37,8 @@ export interface Harness {
   /** The service's database, for what no RPC shows (suppressed triggers, processed ids). */
   readonly sql: pg.Pool;
   readonly client: AlarmClient;
+  /** The first replica's HTTP port (probes and /metrics). */
+  readonly httpPort: number;
   /** The test's own connection to Kafka. */
   readonly bus: Bus;
   readonly compoundId: string;
@@ -108,6 +110,8 @@ export async function startHarness(label: string, extra: Record<string, string> 
     return replica;
   };
   const service = await startReplica();
+  const httpPort = service.ports.http;
+  if (httpPort === undefined) throw new Error('the service serves no HTTP port (probes and /metrics)');
   const client: AlarmClient = createGrpcClient(
     PerimeterAlarmService.definition,
     `127.0.0.1:${service.ports.grpc}`,
@@ -126,6 +130,7 @@ export async function startHarness(label: string, extra: Record<string, string> 
   return {
     sql,
     client,
+    httpPort,
     bus,
     compoundId,
     serviceName,
