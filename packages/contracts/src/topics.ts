@@ -364,6 +364,17 @@ export const topics = {
     payload: 'anfang.alarm.v1.AlarmChanged',
     partitions: MEDIUM,
   }),
+  alarmImageHold: topic({
+    name: 'anfang.alarm.image-hold.v1',
+    description:
+      'Snapshots of an open alarm are held (kept beyond their retention) or released once the alarm is resolved.',
+    producers: ['perimeter-alarms'],
+    consumers: ['video-index'],
+    key: 'alarm',
+    keyOf: (m) => m.alarmId,
+    payload: 'anfang.alarm.v1.AlarmImageHoldChanged',
+    partitions: LOW,
+  }),
 
   // ---- patrol --------------------------------------------------------------------------------
   patrolViolation: topic({

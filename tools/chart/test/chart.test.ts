@@ -36,7 +36,14 @@ const SERVICES = [
   'gateway',
 ];
 /** The services built so far, enabled by default; the others wait for their issues. */
-const BUILT = ['device-ingest', 'identity', 'vehicle-access', 'patrol', 'compliance-scoring'];
+const BUILT = [
+  'device-ingest',
+  'identity',
+  'vehicle-access',
+  'perimeter-alarms',
+  'patrol',
+  'compliance-scoring',
+];
 const VALUE_SETS = ['values-single-site.yaml', 'values-district.yaml', 'values-production.yaml'];
 const SECRET_VARIABLES = [
   'DATABASE_URL',

@@ -1,0 +1,84 @@
+/**
+ * Consumes every alarming topic of the platform with ONE subscription (group: the service
+ * name; members of one group subscribing to different topic sets would lose messages). Each
+ * event is read as a Trigger and applied once by event id; undecodable or meaningless events
+ * go to the DLQ through the platform's consume.
+ */
+import { topics, type anfang } from '@anfang/contracts';
+import { consume, fromTimestamp, PermanentError, type Bus, type Subscription } from '@anfang/platform/bus';
+import type { Logger } from '@anfang/platform/log';
+import {
+  accessAlarmTrigger,
+  analyticsTrigger,
+  clockDriftTrigger,
+  deviceAlarmTrigger,
+  iotTrigger,
+  perimeterTrigger,
+  personWatchlistTrigger,
+  statusTrigger,
+  vehicleWatchlistTrigger,
+  type Trigger,
+} from '../domain/sources.ts';
+import type { AlarmStore } from '../store/alarms.ts';
+
+/** Topic name → how its payload reads as a trigger. */
+const READERS: ReadonlyMap<string, (payload: unknown) => Trigger | undefined> = new Map([
+  [topics.devicePerimeterTriggered.name, (p) => perimeterTrigger(p as anfang.device.v1.IPerimeterTriggered)],
+  [topics.deviceAnalyticsTriggered.name, (p) => analyticsTrigger(p as anfang.device.v1.IAnalyticsTriggered)],
+  [topics.deviceIotAlarm.name, (p) => iotTrigger(p as anfang.device.v1.IIotAlarm)],
+  [topics.deviceAlarmReported.name, (p) => deviceAlarmTrigger(p as anfang.device.v1.IDeviceAlarmReported)],
+  [topics.deviceStatusChanged.name, (p) => statusTrigger(p as anfang.device.v1.IDeviceStatusChanged)],
+  [topics.deviceClockDrift.name, (p) => clockDriftTrigger(p as anfang.device.v1.IClockDriftChanged)],
+  [topics.identityAccessAlarm.name, (p) => accessAlarmTrigger(p as anfang.identity.v1.IAccessAlarmRaised)],
+  [
+    topics.identityPersonWatchlistHit.name,
+    (p) => personWatchlistTrigger(p as anfang.identity.v1.IPersonWatchlistHit),
+  ],
+  [
+    topics.vehicleWatchlistHit.name,
+    (p) => vehicleWatchlistTrigger(p as anfang.vehicle.v1.IVehicleWatchlistHit),
+  ],
+]);
+
+export const TRIGGER_TOPICS = [
+  topics.devicePerimeterTriggered,
+  topics.deviceAnalyticsTriggered,
+  topics.deviceIotAlarm,
+  topics.deviceAlarmReported,
+  topics.deviceStatusChanged,
+  topics.deviceClockDrift,
+  topics.identityAccessAlarm,
+  topics.identityPersonWatchlistHit,
+  topics.vehicleWatchlistHit,
+] as const;
+
+export async function consumeTriggers(
+  bus: Bus,
+  alarms: AlarmStore,
+  options: { readonly group: string; readonly concurrency: number; readonly logger: Logger },
+): Promise<Subscription> {
+  const log = options.logger.child({ component: 'triggers' });
+  return consume(bus, {
+    group: options.group,
+    topics: TRIGGER_TOPICS,
+    partitionsConcurrently: options.concurrency,
+    handler: async (event) => {
+      const read = READERS.get(event.topic.name);
+      if (!read) throw new PermanentError(`no trigger reader for ${event.topic.name}`);
+      const trigger = read(event.payload);
+      if (!trigger) return;
+      const compoundId = event.meta.compoundId;
+      if (!compoundId)
+        throw new PermanentError('meta.compound_id is missing: the alarm would belong to nobody');
+      if (!event.eventId) throw new PermanentError('the event has no id: it could not be applied once');
+      const occurredAt = fromTimestamp(event.meta.occurredAt);
+      const outcome = await alarms.ingest({
+        eventId: event.eventId,
+        compoundId,
+        occurredAt: new Date(occurredAt ?? Date.now()),
+        trigger,
+      });
+      log.debug({ eventId: event.eventId, topic: event.topic.name, outcome }, 'trigger applied');
+    },
+  });
+}

@@ -1,0 +1,4 @@
+import { runServiceMain } from '@anfang/platform/service';
+import perimeterAlarmsService from './service.ts';
+
+await runServiceMain(perimeterAlarmsService);
