@@ -33,6 +33,23 @@ export const complianceEnv = envFragment({
    * from the start, which is how a fresh install learns every device.
    */
   COMPLIANCE_CONSUMER_START: z.enum(['earliest', 'latest']).default('earliest'),
+  /**
+   * Time zone whose calendar days the coverage trend records (the district's local day, so
+   * "end of the day" is the district's midnight).
+   */
+  COMPLIANCE_TIME_ZONE: z
+    .string()
+    .refine((tz) => {
+      try {
+        new Intl.DateTimeFormat('en-CA', { timeZone: tz });
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'an IANA time zone, e.g. Asia/Shanghai')
+    .default('Asia/Shanghai'),
+  /** How often today's standing of every compound is recorded for the trend (the day's last record wins). */
+  COMPLIANCE_STANDINGS_INTERVAL_MS: z.coerce.number().int().min(1000).default(900_000),
   /** Import the district's 37 old compounds (data/seed-compounds.csv) when the registry is empty. */
   COMPLIANCE_SEED_COMPOUNDS: z.stringbool().default(true),
 });

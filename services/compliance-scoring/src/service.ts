@@ -17,6 +17,7 @@ import { tableVersion } from './domain/tables.ts';
 import { complianceGrpcService } from './grpc/compliance-service.ts';
 import { createCompoundStore, type CompoundStore } from './store/compounds.ts';
 import { importCompoundRows } from './store/import.ts';
+import { startDailyStandings } from './store/standings-recorder.ts';
 import { createScorer } from './store/scores.ts';
 
 const NAME = 'compliance-scoring';
@@ -80,6 +81,14 @@ const complianceScoringService: ServiceModule = {
         pruning.unref();
         lifecycle.onShutdown('drain-consumers', 'processed-events pruning', () => clearInterval(pruning));
 
+        const standings = startDailyStandings({
+          pool,
+          timeZone: config.COMPLIANCE_TIME_ZONE,
+          intervalMs: config.COMPLIANCE_STANDINGS_INTERVAL_MS,
+          logger,
+        });
+        lifecycle.onShutdown('drain-consumers', 'daily standings', () => standings.stop());
+
         const callers = createCallerVerifier({ key: config.CALLER_TOKEN_KEY });
         const ports = await serveApis(config, resources, {
           callers,
@@ -88,8 +97,10 @@ const complianceScoringService: ServiceModule = {
               verifier: callers,
               compounds,
               scorer,
-              activeVersion: version.version,
+              version,
               targetYear: () => config.COMPLIANCE_TARGET_YEAR ?? new Date().getUTCFullYear(),
+              pool,
+              timeZone: config.COMPLIANCE_TIME_ZONE,
               logger,
             }),
           ],

@@ -3,7 +3,7 @@
  * stores and the domain. Writes are the district office's; reads are open to the roles that
  * follow compliance, each limited to the compounds its token names.
  */
-import { ComplianceService, timestampFromDate, type anfang } from '@anfang/contracts';
+import { anfang, ComplianceService, timestampFromDate } from '@anfang/contracts';
 import {
   requireCompound,
   requireRole,
@@ -20,6 +20,15 @@ import {
   type GrpcService,
 } from '@anfang/platform/grpc';
 import type { Logger } from '@anfang/platform/log';
+import type { Pool } from '@anfang/platform/pg';
+import {
+  acceptanceCsv,
+  acceptanceHtml,
+  acceptanceReport,
+  languageOf,
+  type AcceptanceReport,
+  type Language,
+} from '../domain/acceptance.ts';
 import {
   COMPOUND_ID_PATTERN,
   TABLE_OF_CATEGORY,
@@ -42,10 +51,15 @@ import {
   requirementToProto,
   tableToProto,
 } from '../domain/proto-map.ts';
-import { TABLE_VERSIONS, type TableId } from '../domain/tables.ts';
+import { scoreCompound } from '../domain/scoring.ts';
+import { addDays, dayIn, districtSummaryCsv, trendPoints } from '../domain/summary.ts';
+import { TABLE_VERSIONS, type TableId, type TableRow, type TableVersion } from '../domain/tables.ts';
 import type { CompoundStore } from '../store/compounds.ts';
 import { importCompoundRows } from '../store/import.ts';
-import type { Scorer } from '../store/scores.ts';
+import { compoundSummaries, dailyStandings } from '../store/reports.ts';
+import { readCompoundEvidence, type Scorer } from '../store/scores.ts';
+
+const { ReportFormat } = anfang.compliance.v1;
 
 export const DEFAULT_PAGE_SIZE = 100;
 export const MAX_PAGE_SIZE = 1000;
@@ -64,10 +78,60 @@ export interface ComplianceServiceDeps {
   readonly verifier: CallerVerifier;
   readonly compounds: CompoundStore;
   readonly scorer: Scorer;
-  readonly activeVersion: string;
+  /** The table version scores use (reports are made against it too). */
+  readonly version: TableVersion;
   /** The year GetCoverage shows when the request names none. */
   readonly targetYear: () => number;
+  /** Reports and the trend read here. */
+  readonly pool: Pool;
+  /** The district's time zone: trend days are its calendar days. */
+  readonly timeZone: string;
+  readonly now?: () => Date;
   readonly logger: Logger;
+}
+
+/** Exported files go out in chunks of this size (well under gRPC's 4 MiB message limit). */
+const EXPORT_CHUNK_BYTES = 64 * 1024;
+/** The longest trend one request returns: ten years of days. */
+const MAX_TREND_DAYS = 3660;
+
+function* fileChunks(
+  text: string,
+  contentType: string,
+  fileName: string,
+): Generator<{ chunk: anfang.compliance.v1.ExportedFileChunk.$Properties }> {
+  const bytes = Buffer.from(text, 'utf8');
+  for (let at = 0; at === 0 || at < bytes.length; at += EXPORT_CHUNK_BYTES)
+    yield { chunk: { contentType, fileName, data: bytes.subarray(at, at + EXPORT_CHUNK_BYTES) } };
+}
+
+function requireLanguage(value: string | null | undefined): Language {
+  const language = languageOf(value);
+  if (!language)
+    throw new InvalidArgumentError('unknown language', [{ field: 'language', description: '"zh" or "en"' }]);
+  return language;
+}
+
+function requireYear(year: number | null | undefined, current: number): number {
+  const chosen = year || current;
+  if (chosen < 2000 || chosen > 2100)
+    throw new InvalidArgumentError('invalid year', [
+      { field: 'year', description: 'between 2000 and 2100, or 0 for the current year' },
+    ]);
+  return chosen;
+}
+
+function configurationRowToProto(row: TableRow): anfang.compliance.v1.ConfigurationRow.$Properties {
+  return {
+    module: row.module,
+    location: row.location,
+    locationZh: row.locationZh,
+    demonstration: requirementToProto(row.levels.demonstration),
+    quality: requirementToProto(row.levels.quality),
+    compliant: requirementToProto(row.levels.compliant),
+    perBuilding: row.perBuilding,
+    evidence: row.evidence,
+  };
 }
 
 function requireCompoundId(value: string | null | undefined, field = 'compound_id'): string {
@@ -85,6 +149,16 @@ function dateFromProto(date: DateProto): string | undefined {
   if (!date || (!date.year && !date.month && !date.day)) return undefined;
   const pad = (n: number | null | undefined, width: number) => String(n ?? 0).padStart(width, '0');
   return `${pad(date.year, 4)}-${pad(date.month, 2)}-${pad(date.day, 2)}`;
+}
+
+/** A request's calendar date that must be a real day. */
+function dayFromProto(date: DateProto, field: string): string | undefined {
+  const day = dateFromProto(date);
+  if (day === undefined) return undefined;
+  const parsed = new Date(`${day}T00:00:00Z`);
+  if (Number.isNaN(parsed.getTime()) || parsed.toISOString().slice(0, 10) !== day)
+    throw new InvalidArgumentError(`invalid ${field}`, [{ field, description: 'not a calendar date' }]);
+  return day;
 }
 
 function dateToProto(date: string | undefined): anfang.compliance.v1.CalendarDate.$Properties | null {
@@ -227,6 +301,16 @@ export function complianceGrpcService(
   }
 
   const scopeOf = (who: Caller) => (who.compounds === 'all' ? undefined : who.compounds);
+  const now = deps.now ?? (() => new Date());
+
+  async function reportOf(id: string): Promise<AcceptanceReport> {
+    const compound = await compounds.get(id);
+    const evidence = await readCompoundEvidence(deps.pool, id, { lock: false });
+    if (!compound || !evidence)
+      throw new NotFoundError(`no compound ${id}`, { reason: 'COMPOUND_NOT_FOUND' });
+    const score = scoreCompound(deps.version, evidence);
+    return acceptanceReport(deps.version.tables[evidence.table], compound, evidence, score, now());
+  }
 
   async function* importCompounds(
     request: anfang.compliance.v1.ImportCompoundsRequest,
@@ -365,11 +449,7 @@ export function complianceGrpcService(
 
     async getCoverage(request, ctx) {
       const who = await caller(ctx, DISTRICT_READERS);
-      const year = request.year || deps.targetYear();
-      if (year < 2000 || year > 2100)
-        throw new InvalidArgumentError('invalid year', [
-          { field: 'year', description: 'between 2000 and 2100, or 0 for the current year' },
-        ]);
+      const year = requireYear(request.year, deps.targetYear());
       const coverage = computeCoverage(year, await scorer.standings(scopeOf(who)));
       return {
         year: coverage.year,
@@ -385,20 +465,105 @@ export function complianceGrpcService(
         versions: TABLE_VERSIONS.map((v) => ({
           version: v.version,
           source: v.source,
-          active: v.version === deps.activeVersion,
+          active: v.version === deps.version.version,
           tables: (Object.keys(v.tables) as TableId[]).map((table) => ({
             table: tableToProto(table),
-            rows: v.tables[table].map((row) => ({
-              module: row.module,
-              location: row.location,
-              locationZh: row.locationZh,
-              demonstration: requirementToProto(row.levels.demonstration),
-              quality: requirementToProto(row.levels.quality),
-              compliant: requirementToProto(row.levels.compliant),
-              perBuilding: row.perBuilding,
-              evidence: row.evidence,
-            })),
+            rows: v.tables[table].map(configurationRowToProto),
           })),
+        })),
+      };
+    },
+
+    async getAcceptanceReport(request, ctx) {
+      const report = await reportOf(await readableCompound(ctx, request.compoundId));
+      const { score } = report;
+      return {
+        compound: compoundToProto(report.compound),
+        level: levelToProto(score.level),
+        table: tableToProto(score.table),
+        tableVersion: score.tableVersion,
+        rows: report.rows.map((r) => ({
+          row: configurationRowToProto(r.row),
+          satisfied: r.satisfied,
+          evidence: r.findings.map((f) => f.en),
+          evidenceZh: r.findings.map((f) => f.zh),
+          missing: r.missing.map(missingToProto),
+        })),
+        levels: score.levels.map((l) => ({
+          level: levelToProto(l.level),
+          reached: l.reached,
+          missing: l.missing.map(missingToProto),
+        })),
+        devicesRequired: score.devicesRequired,
+        devicesOnline: score.devicesOnline,
+        uploadingRealTime: score.uploadingRealTime,
+        generatedAt: timestampFromDate(report.generatedAt),
+      };
+    },
+
+    async *exportAcceptanceReport(request, ctx) {
+      const id = await readableCompound(ctx, request.compoundId);
+      const language = requireLanguage(request.language);
+      const html = request.format === ReportFormat.REPORT_FORMAT_HTML;
+      if (request.format && request.format !== ReportFormat.REPORT_FORMAT_CSV && !html)
+        throw new InvalidArgumentError('unknown format', [{ field: 'format', description: 'CSV or HTML' }]);
+      const report = await reportOf(id);
+      const base = `acceptance-${id}-${report.generatedAt.toISOString().slice(0, 10)}`;
+      yield* html
+        ? fileChunks(acceptanceHtml(report, language), 'text/html; charset=utf-8', `${base}.html`)
+        : fileChunks(acceptanceCsv(report, language), 'text/csv; charset=utf-8', `${base}.csv`);
+    },
+
+    async *exportDistrictSummary(request, ctx) {
+      const who = await caller(ctx, DISTRICT_READERS);
+      const year = requireYear(request.year, deps.targetYear());
+      const language = requireLanguage(request.language);
+      const only = scopeOf(who);
+      const coverage = computeCoverage(year, await scorer.standings(only));
+      const csv = districtSummaryCsv(coverage, await compoundSummaries(deps.pool, only), language);
+      yield* fileChunks(
+        csv,
+        'text/csv; charset=utf-8',
+        `district-summary-${year}-${dayIn(deps.timeZone, now())}.csv`,
+      );
+    },
+
+    async getCoverageTrend(request, ctx) {
+      const who = await caller(ctx, DISTRICT_READERS);
+      const to = dayFromProto(request.to, 'to') ?? dayIn(deps.timeZone, now());
+      const from = dayFromProto(request.from, 'from') ?? addDays(to, -29);
+      if (from > to || from < addDays(to, -MAX_TREND_DAYS))
+        throw new InvalidArgumentError('invalid range', [
+          { field: 'from', description: `on or before "to", at most ${MAX_TREND_DAYS} days before it` },
+        ]);
+      let programmeGroup;
+      if (request.programmeGroup) {
+        programmeGroup = groupFromProto(request.programmeGroup);
+        if (!programmeGroup)
+          throw new InvalidArgumentError('unknown programme_group', [
+            { field: 'programme_group', description: 'unknown value' },
+          ]);
+      }
+      const townStreet = (request.townStreet ?? '').trim() || undefined;
+      const only = scopeOf(who);
+      const days = await dailyStandings(deps.pool, {
+        from,
+        to,
+        ...(townStreet ? { townStreet } : {}),
+        ...(programmeGroup ? { programmeGroup } : {}),
+        ...(only ? { only } : {}),
+      });
+      return {
+        scope: townStreet ?? programmeGroup ?? 'district',
+        points: trendPoints(days, programmeGroup).map((p) => ({
+          date: dateToProto(p.day),
+          compounds: p.compounds,
+          compliant: p.compliant,
+          networked: p.networked,
+          coverageRate: p.coverageRate,
+          networkingRate: p.networkingRate,
+          ...(p.coverageTarget !== undefined ? { coverageTarget: p.coverageTarget } : {}),
+          ...(p.networkingTarget !== undefined ? { networkingTarget: p.networkingTarget } : {}),
         })),
       };
     },

@@ -9,6 +9,7 @@ import type { CompoundStanding } from '../domain/coverage.ts';
 import { levelToProto, missingToProto, tableToProto } from '../domain/proto-map.ts';
 import {
   scoreCompound,
+  type CompoundEvidence,
   type DeviceEvidence,
   type MissingRequirement,
   type Score,
@@ -64,49 +65,63 @@ interface ScoreRow {
   computed_at: Date;
 }
 
+/**
+ * What a compound's score is computed from, as held now; undefined when the compound is not
+ * registered. With `lock` the compound row is locked (`tx` must then be a transaction).
+ */
+export async function readCompoundEvidence(
+  client: ClientBase | Pool,
+  compoundId: string,
+  { lock }: { lock: boolean },
+): Promise<CompoundEvidence | undefined> {
+  const { rows: compounds } = await client.query<{
+    category: Category;
+    building_codes: string[];
+    visual_platform_enabled: boolean;
+  }>(
+    `SELECT category, building_codes, visual_platform_enabled FROM compounds
+     WHERE compound_id = $1 ${lock ? 'FOR UPDATE' : ''}`,
+    [compoundId],
+  );
+  const compound = compounds[0];
+  if (!compound) return undefined;
+  const { rows: devices } = await client.query<{
+    device_id: string;
+    module: ModuleCode;
+    building_code: string;
+    active: boolean;
+    online: boolean;
+  }>('SELECT device_id, module, building_code, active, online FROM devices WHERE compound_id = $1', [
+    compoundId,
+  ]);
+  const { rows: uploads } = await client.query<{ platform_id: string; real_time: boolean }>(
+    'SELECT platform_id, real_time FROM upload_health WHERE compound_id = $1 ORDER BY platform_id',
+    [compoundId],
+  );
+  return {
+    table: TABLE_OF_CATEGORY[compound.category],
+    buildingCodes: compound.building_codes,
+    visualPlatformEnabled: compound.visual_platform_enabled,
+    devices: devices.map((d): DeviceEvidence => ({
+      deviceId: d.device_id,
+      module: d.module,
+      buildingCode: d.building_code,
+      active: d.active,
+      online: d.online,
+    })),
+    uploads: uploads.map((u) => ({ platformId: u.platform_id, realTime: u.real_time })),
+  };
+}
+
 export function createScorer(options: ScorerOptions): Scorer {
   const { pool, version, producer } = options;
   const now = options.now ?? (() => new Date());
 
   const scorer: Scorer = {
     async rescore(tx, compoundId, triggerEventId) {
-      const { rows: compounds } = await tx.query<{
-        category: Category;
-        building_codes: string[];
-        visual_platform_enabled: boolean;
-      }>(
-        `SELECT category, building_codes, visual_platform_enabled FROM compounds
-         WHERE compound_id = $1 FOR UPDATE`,
-        [compoundId],
-      );
-      const compound = compounds[0];
-      if (!compound) return undefined;
-      const { rows: devices } = await tx.query<{
-        device_id: string;
-        module: ModuleCode;
-        building_code: string;
-        active: boolean;
-        online: boolean;
-      }>('SELECT device_id, module, building_code, active, online FROM devices WHERE compound_id = $1', [
-        compoundId,
-      ]);
-      const { rows: uploads } = await tx.query<{ platform_id: string; real_time: boolean }>(
-        'SELECT platform_id, real_time FROM upload_health WHERE compound_id = $1 ORDER BY platform_id',
-        [compoundId],
-      );
-      const score = scoreCompound(version, {
-        table: TABLE_OF_CATEGORY[compound.category],
-        buildingCodes: compound.building_codes,
-        visualPlatformEnabled: compound.visual_platform_enabled,
-        devices: devices.map((d): DeviceEvidence => ({
-          deviceId: d.device_id,
-          module: d.module,
-          buildingCode: d.building_code,
-          active: d.active,
-          online: d.online,
-        })),
-        uploads: uploads.map((u) => ({ platformId: u.platform_id, realTime: u.real_time })),
-      });
+      const evidence = await readCompoundEvidence(tx, compoundId, { lock: true });
+      if (!evidence) return undefined;
+      const score = scoreCompound(version, evidence);
       const at = now();
       const { rows: previous } = await tx.query<{ level: LevelOrNone }>(
         'SELECT level FROM scores WHERE compound_id = $1',
