@@ -133,7 +133,7 @@ export const topics = {
     description:
       'A face captured by a face gate, unit-door terminal or capture camera, with its liveness result (a failed liveness is a spoofing attempt).',
     producers: ['device-ingest'],
-    consumers: ['identity', 'video-index', 'police-upload'],
+    consumers: ['identity', 'video-index', 'police-upload', 'compliance-scoring'],
     key: 'device',
     keyOf: deviceKey,
     payload: 'anfang.device.v1.FaceCaptured',
@@ -144,7 +144,7 @@ export const topics = {
     name: 'anfang.device.credential-presented.v1',
     description: 'A card, ID card, PIN, QR code or NFC token presented at a reader.',
     producers: ['device-ingest'],
-    consumers: ['identity', 'video-index'],
+    consumers: ['identity', 'video-index', 'compliance-scoring'],
     key: 'device',
     keyOf: deviceKey,
     payload: 'anfang.device.v1.CredentialPresented',
@@ -156,7 +156,7 @@ export const topics = {
     description:
       'A plate read by a plate-recognition camera: plate, colours, type, direction, lane, confidence, spoof flag.',
     producers: ['device-ingest'],
-    consumers: ['vehicle-access', 'video-index', 'police-upload'],
+    consumers: ['vehicle-access', 'video-index', 'police-upload', 'compliance-scoring'],
     key: 'device',
     keyOf: deviceKey,
     payload: 'anfang.device.v1.PlateRead',

@@ -15,6 +15,7 @@ import { createLogger } from '@anfang/platform/log';
 import { createPool, migrate, withTransaction } from '@anfang/platform/pg';
 import { createTestDatabase, infraEnv, uniqueName } from '@anfang/testing';
 import { startEvidenceConsumer } from '../src/consumers/evidence-consumer.ts';
+import { startTimedEvidence } from '../src/consumers/timed-evidence.ts';
 import { CATEGORIES } from '../src/domain/compound.ts';
 import { ZHANGDIAN_2020 } from '../src/domain/tables.ts';
 import { createScorer } from '../src/store/scores.ts';
@@ -131,7 +132,16 @@ for (let i = 0; i < EVENTS; i++) {
 }
 await echo.close();
 
+const timed = startTimedEvidence({
+  pool,
+  scorer,
+  logger,
+  dataWindowMs: 86_400_000,
+  uploadTtlMs: 300_000,
+  sweepIntervalMs: 30_000,
+});
 const consumer = await startEvidenceConsumer({
+  timed,
   bus,
   pool,
   scorer,
@@ -172,6 +182,7 @@ for (let i = 0; i < EVENTS; i++) {
   latencies.push(ms(t));
 }
 await consumer.close();
+await timed.stop();
 roundTrips.sort((a, b) => a - b);
 latencies.sort((a, b) => a - b);
 const show = (xs: number[]) =>

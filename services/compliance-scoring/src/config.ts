@@ -50,6 +50,18 @@ export const complianceEnv = envFragment({
     .default('Asia/Shanghai'),
   /** How often today's standing of every compound is recorded for the trend (the day's last record wins). */
   COMPLIANCE_STANDINGS_INTERVAL_MS: z.coerce.number().int().min(1000).default(900_000),
+  /**
+   * Gates and door terminals (DATA_MODULES) count as working only if they produced data within
+   * this window; a newly known device has one window to produce its first.
+   */
+  COMPLIANCE_DATA_WINDOW_MS: z.coerce.number().int().min(1000).default(86_400_000),
+  /**
+   * An upper platform's upload-health report counts for this long; police-upload reports at
+   * least every minute, so a silent police-upload stops counting as real-time upload.
+   */
+  COMPLIANCE_UPLOAD_HEALTH_TTL_MS: z.coerce.number().int().min(1000).default(300_000),
+  /** How often data sightings are written and the two windows above are checked. */
+  COMPLIANCE_EVIDENCE_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
   /** Import the district's 37 old compounds (data/seed-compounds.csv) when the registry is empty. */
   COMPLIANCE_SEED_COMPOUNDS: z.stringbool().default(true),
 });

@@ -12,6 +12,7 @@ import { pruneProcessed, startOutboxRelay } from '@anfang/platform/pg';
 import { openBus, openDatabase, type ServiceModule, startService, serveApis } from '@anfang/platform/service';
 import { loadComplianceConfig } from './config.ts';
 import { startEvidenceConsumer } from './consumers/evidence-consumer.ts';
+import { startTimedEvidence } from './consumers/timed-evidence.ts';
 import { parseCompoundCsv } from './domain/csv.ts';
 import { tableVersion } from './domain/tables.ts';
 import { complianceGrpcService } from './grpc/compliance-service.ts';
@@ -62,7 +63,18 @@ const complianceScoringService: ServiceModule = {
         const rescored = await scorer.rescoreStale();
         if (rescored > 0) logger.info({ rescored, tableVersion: version.version }, 'stale scores recomputed');
 
+        // Stops in the phase after the consumer's, so the consumer's last sightings are written.
+        const timed = startTimedEvidence({
+          pool,
+          scorer,
+          logger,
+          dataWindowMs: config.COMPLIANCE_DATA_WINDOW_MS,
+          uploadTtlMs: config.COMPLIANCE_UPLOAD_HEALTH_TTL_MS,
+          sweepIntervalMs: config.COMPLIANCE_EVIDENCE_SWEEP_INTERVAL_MS,
+        });
+        lifecycle.onShutdown('flush-producers', 'timed evidence', () => timed.stop());
         const consumer = await startEvidenceConsumer({
+          timed,
           bus,
           pool,
           scorer,

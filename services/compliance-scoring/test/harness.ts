@@ -38,7 +38,7 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(label: string): Promise<Harness> {
+export async function startHarness(label: string, env: Record<string, string> = {}): Promise<Harness> {
   const infra = infraEnv();
   const key = randomBytes(32).toString('base64url');
   const db = await createTestDatabase(label.replace(/-/g, '_'));
@@ -66,6 +66,7 @@ export async function startHarness(label: string): Promise<Harness> {
         COMPLIANCE_CONSUMER_GROUP: uniqueName('compliance-scoring'),
         COMPLIANCE_CONSUMER_START: 'latest',
         COMPLIANCE_TARGET_YEAR: '2020',
+        ...env,
       },
     }),
     { ownsProcess: false },

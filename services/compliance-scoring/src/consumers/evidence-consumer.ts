@@ -3,6 +3,10 @@
  * and rescores the compounds each event touches, in one transaction with the event's mark in
  * processed_events: a redelivered event changes nothing. A message that cannot mean anything (no
  * device id, no compound) goes to the DLQ with the reason; database failures are retried.
+ *
+ * The same subscription (one group must subscribe once) reads the capture topics of gates and
+ * door terminals, only to note that their devices produce data: a sighting is a map update here,
+ * written in batches by the timed evidence.
  */
 import { anfang, topics } from '@anfang/contracts';
 import { PermanentError, consume, fromTimestamp, type Bus, type Subscription } from '@anfang/platform/bus';
@@ -10,6 +14,7 @@ import type { Logger } from '@anfang/platform/log';
 import { markProcessed, withTransaction, type ClientBase, type Pool } from '@anfang/platform/pg';
 import { applyDeviceState, applyDeviceStatus, applyUploadHealth } from '../store/evidence.ts';
 import type { Scorer } from '../store/scores.ts';
+import type { TimedEvidence } from './timed-evidence.ts';
 
 const { DeviceLifecycle, DeviceStatus } = anfang.device.v1;
 
@@ -20,6 +25,7 @@ export interface EvidenceConsumerDeps {
   readonly logger: Logger;
   readonly group: string;
   readonly start: 'earliest' | 'latest';
+  readonly timed: TimedEvidence;
 }
 
 export const EVIDENCE_TOPICS = [
@@ -28,17 +34,32 @@ export const EVIDENCE_TOPICS = [
   topics.policeUploadHealth,
 ] as const;
 
+/** Events of the devices whose data must keep coming (DATA_MODULES): they carry `device` (field 2). */
+export const DATA_TOPICS = [
+  topics.deviceFaceCaptured,
+  topics.deviceCredentialPresented,
+  topics.devicePlateRead,
+] as const;
+const DATA_TOPIC_NAMES: ReadonlySet<string> = new Set(DATA_TOPICS.map((t) => t.name));
+
 type Apply = (tx: ClientBase) => Promise<string[]>;
 
 export function startEvidenceConsumer(deps: EvidenceConsumerDeps): Promise<Subscription> {
   const log = deps.logger.child({ component: 'evidence-consumer' });
   return consume(deps.bus, {
     group: deps.group,
-    topics: EVIDENCE_TOPICS,
+    topics: [...EVIDENCE_TOPICS, ...DATA_TOPICS],
     start: deps.start,
     handler: async (event, message) => {
       const at = (ts: Parameters<typeof fromTimestamp>[0]) =>
         new Date(fromTimestamp(ts) ?? message.timestamp);
+      if (DATA_TOPIC_NAMES.has(event.topic.name)) {
+        const deviceId = (event.payload as { device?: { deviceId?: string | null } | null }).device?.deviceId;
+        if (!deviceId) throw new PermanentError(`${event.topic.name} without device.device_id`);
+        // The platform's receive time: a device clock may be off.
+        deps.timed.seen(deviceId, at(event.meta.recordedAt));
+        return;
+      }
       let apply: Apply;
       switch (event.topic.name) {
         case topics.deviceRegistry.name: {

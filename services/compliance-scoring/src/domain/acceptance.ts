@@ -88,9 +88,15 @@ function deviceFinding(devices: readonly DeviceEvidence[], building: string): Fi
   const zhWhere = building ? `楼栋 ${building}：` : '';
   const enWhere = building ? `building ${building}: ` : '';
   if (devices.length === 0) return { zh: `${zhWhere}未登记设备`, en: `${enWhere}no device registered` };
+  const checked = devices.filter((d) => d.producing !== undefined);
+  const producing = devices.filter((d) => d.online && d.producing === true).length;
   return {
-    zh: `${zhWhere}${devices.length} 台设备，${online} 台在线`,
-    en: `${enWhere}${devices.length} device${devices.length === 1 ? '' : 's'}, ${online} online`,
+    zh:
+      `${zhWhere}${devices.length} 台设备，${online} 台在线` +
+      (checked.length > 0 ? `，${producing} 台时限内有数据` : ''),
+    en:
+      `${enWhere}${devices.length} device${devices.length === 1 ? '' : 's'}, ${online} online` +
+      (checked.length > 0 ? `, ${producing} producing data` : ''),
   };
 }
 
@@ -101,9 +107,14 @@ export function rowFindings(row: TableRow, evidence: CompoundEvidence): Finding[
       if (evidence.uploads.length === 0)
         return [{ zh: '无上级平台上传状态报告', en: 'no upload health report from police-upload' }];
       return evidence.uploads.map((u) =>
-        u.realTime
-          ? { zh: `实时上传至 ${u.platformId}`, en: `uploading in real time to ${u.platformId}` }
-          : { zh: `未实时上传至 ${u.platformId}`, en: `not uploading in real time to ${u.platformId}` },
+        u.expired
+          ? {
+              zh: `${u.platformId} 上传状态报告已过期`,
+              en: `no recent upload health report from ${u.platformId}`,
+            }
+          : u.realTime
+            ? { zh: `实时上传至 ${u.platformId}`, en: `uploading in real time to ${u.platformId}` }
+            : { zh: `未实时上传至 ${u.platformId}`, en: `not uploading in real time to ${u.platformId}` },
       );
     }
     case 'platform':

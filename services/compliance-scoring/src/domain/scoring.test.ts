@@ -331,3 +331,44 @@ describe('evidence rules', () => {
     expect(score.levels.map((l) => l.level)).toEqual(['demonstration', 'quality', 'compliant']);
   });
 });
+
+describe('working devices and fresh upload reports', () => {
+  const compliantC = (overrides: { producing?: boolean; expired?: boolean }): CompoundEvidence => ({
+    table: 'C',
+    buildingCodes: [],
+    visualPlatformEnabled: false,
+    devices: [
+      device(
+        M.MODULE_PEDESTRIAN_ACCESS,
+        overrides.producing === undefined ? {} : { producing: overrides.producing },
+      ),
+      device(M.MODULE_VEHICLE_ACCESS, { producing: true }),
+      device(M.MODULE_VIDEO_BUILDINGS),
+      device(M.MODULE_VIDEO_KEY_ROOMS),
+    ],
+    uploads: [{ platformId: 'P1', realTime: true, ...(overrides.expired ? { expired: true } : {}) }],
+  });
+
+  it('counts a data device only when it produced data within the window', () => {
+    expect(scoreCompound(ZHANGDIAN_2020, compliantC({ producing: true })).level).toBe('compliant');
+    const silent = scoreCompound(ZHANGDIAN_2020, compliantC({ producing: false }));
+    expect(silent.level).toBe('not_compliant');
+    expect(silent.missingForNextLevel).toEqual([
+      expect.objectContaining({
+        module: M.MODULE_PEDESTRIAN_ACCESS,
+        evidenceLacking: '1 online, no data within the window',
+      }),
+    ]);
+    // Online is still online: the networking figure does not change.
+    expect(silent.devicesOnline).toBe(4);
+  });
+
+  it('does not count an expired upload report as real time', () => {
+    const expired = scoreCompound(ZHANGDIAN_2020, compliantC({ producing: true, expired: true }));
+    expect(expired.level).toBe('not_compliant');
+    expect(expired.uploadingRealTime).toBe(false);
+    expect(expired.missingForNextLevel.map((m) => m.evidenceLacking)).toEqual([
+      'no recent upload health report from P1',
+    ]);
+  });
+});

@@ -4,6 +4,7 @@
  * module that is online; per building where buildings are registered; real-time upload; the
  * visual platform in service), otherwise 未达标. 〇 items never decide a level.
  */
+import { anfang } from '@anfang/contracts';
 import {
   LEVELS,
   requiredRows,
@@ -23,11 +24,44 @@ export interface DeviceEvidence {
   /** Decommissioned devices are kept for history and count for nothing. */
   readonly active: boolean;
   readonly online: boolean;
+  /**
+   * For devices of DATA_MODULES: whether the device produced data (an event, not just a
+   * heartbeat) within the data window. Absent means not checked (other modules).
+   */
+  readonly producing?: boolean;
 }
 
 export interface UploadEvidence {
   readonly platformId: string;
   readonly realTime: boolean;
+  /** The platform's last report is older than the health TTL (police-upload stopped reporting). */
+  readonly expired?: boolean;
+}
+
+/**
+ * Modules whose devices must not only be online but produce data within the window to count: a
+ * gate or door terminal that answers heartbeats but records no passage for a day is not
+ * working. Cameras (their video stays on the NVR), perimeter and IoT sensors (silent while
+ * nothing happens) and patrol readers (used only on rounds) are judged by being online.
+ */
+export const DATA_MODULES: ReadonlySet<ModuleCode> = new Set([
+  anfang.common.v1.Module.MODULE_PEDESTRIAN_ACCESS,
+  anfang.common.v1.Module.MODULE_VEHICLE_ACCESS,
+  anfang.common.v1.Module.MODULE_VEHICLE_RECOGNITION,
+  anfang.common.v1.Module.MODULE_FACE_RECOGNITION_GATES,
+  anfang.common.v1.Module.MODULE_FACE_RECOGNITION_INSIDE,
+  anfang.common.v1.Module.MODULE_FACE_RECOGNITION_CAR_PARK_PASSAGE,
+  anfang.common.v1.Module.MODULE_UNIT_FACE_ACCESS,
+]);
+
+/** A device that counts: active, online and, where checked, producing data. */
+export function isWorking(device: DeviceEvidence): boolean {
+  return device.active && device.online && device.producing !== false;
+}
+
+/** A platform's report that counts as real-time upload now. */
+export function isRealTime(upload: UploadEvidence): boolean {
+  return upload.realTime && upload.expired !== true;
 }
 
 export interface CompoundEvidence {
@@ -94,13 +128,17 @@ export function nextLevel(level: LevelOrNone): Level | undefined {
 }
 
 export function isUploadingRealTime(uploads: readonly UploadEvidence[]): boolean {
-  return uploads.length > 0 && uploads.every((u) => u.realTime);
+  return uploads.length > 0 && uploads.every(isRealTime);
 }
 
 function deviceLacks(devices: readonly DeviceEvidence[]): string | undefined {
   if (devices.length === 0) return 'no device registered';
   if (!devices.some((d) => d.online))
     return devices.length === 1 ? '1 device, offline' : `${devices.length} devices, all offline`;
+  if (!devices.some(isWorking)) {
+    const online = devices.filter((d) => d.online).length;
+    return `${online} online, no data within the window`;
+  }
   return undefined;
 }
 
@@ -115,8 +153,14 @@ export function rowLacks(row: TableRow, evidence: CompoundEvidence): MissingRequ
   switch (row.evidence) {
     case 'upload': {
       if (evidence.uploads.length === 0) return [missing('no upload health report from police-upload')];
-      const behind = evidence.uploads.filter((u) => !u.realTime).map((u) => u.platformId);
-      return behind.length === 0 ? [] : [missing(`not uploading in real time to ${behind.join(', ')}`)];
+      const lacking = evidence.uploads.flatMap((u) =>
+        u.expired
+          ? [missing(`no recent upload health report from ${u.platformId}`)]
+          : u.realTime
+            ? []
+            : [missing(`not uploading in real time to ${u.platformId}`)],
+      );
+      return lacking;
     }
     case 'platform':
       return evidence.visualPlatformEnabled ? [] : [missing('visual platform not in service')];

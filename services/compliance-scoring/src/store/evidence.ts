@@ -3,7 +3,7 @@
  * returns the compounds whose score may have changed (none when the event is older than what is
  * held: the registry topic is compacted and replayed, status and health may arrive late).
  */
-import type { ClientBase } from '@anfang/platform/pg';
+import type { ClientBase, Pool } from '@anfang/platform/pg';
 import type { ModuleCode } from '../domain/tables.ts';
 
 export interface DeviceState {
@@ -67,9 +67,46 @@ export async function applyDeviceStatus(tx: ClientBase, status: DeviceStatus): P
 export async function applyUploadHealth(tx: ClientBase, health: UploadHealth): Promise<string[]> {
   const { rowCount } = await tx.query(
     `INSERT INTO upload_health (compound_id, platform_id, real_time, reported_at) VALUES ($1, $2, $3, $4)
-     ON CONFLICT (compound_id, platform_id) DO UPDATE SET real_time = $3, reported_at = $4
+     ON CONFLICT (compound_id, platform_id) DO UPDATE SET real_time = $3, reported_at = $4, expired = false
      WHERE upload_health.reported_at <= $4`,
     [health.compoundId, health.platformId, health.realTime, health.at],
   );
   return rowCount === 0 ? [] : [health.compoundId];
+}
+
+/**
+ * Records when devices last produced data (the newest time wins; devices not known here are
+ * skipped). One statement for a whole batch of sightings.
+ */
+export async function recordDataSeen(pool: Pool, seen: ReadonlyMap<string, Date>): Promise<void> {
+  if (seen.size === 0) return;
+  await pool.query(
+    `UPDATE devices d SET last_data_at = v.at
+     FROM unnest($1::text[], $2::timestamptz[]) AS v(device_id, at)
+     WHERE d.device_id = v.device_id AND (d.last_data_at IS NULL OR d.last_data_at < v.at)`,
+    [[...seen.keys()], [...seen.values()]],
+  );
+}
+
+/**
+ * Brings the stored "producing" flags of data devices and "expired" flags of upload reports up
+ * to `now`; returns the compounds whose evidence changed (to rescore).
+ */
+export async function refreshTimedEvidence(
+  pool: Pool,
+  options: { now: Date; dataWindowMs: number; dataModules: readonly ModuleCode[]; uploadTtlMs: number },
+): Promise<string[]> {
+  const dataCutoff = new Date(options.now.getTime() - options.dataWindowMs);
+  const { rows: devices } = await pool.query<{ compound_id: string }>(
+    `UPDATE devices SET producing = NOT producing
+     WHERE module = ANY($1::int[]) AND compound_id <> ''
+       AND producing IS DISTINCT FROM (coalesce(last_data_at, first_known_at) >= $2)
+     RETURNING compound_id`,
+    [options.dataModules, dataCutoff],
+  );
+  const { rows: uploads } = await pool.query<{ compound_id: string }>(
+    `UPDATE upload_health SET expired = true WHERE NOT expired AND reported_at < $1 RETURNING compound_id`,
+    [new Date(options.now.getTime() - options.uploadTtlMs)],
+  );
+  return [...new Set([...devices, ...uploads].map((r) => r.compound_id))].sort();
 }

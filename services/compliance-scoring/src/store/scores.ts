@@ -8,6 +8,7 @@ import { TABLE_OF_CATEGORY, type Category, type ProgrammeGroup } from '../domain
 import type { CompoundStanding } from '../domain/coverage.ts';
 import { levelToProto, missingToProto, tableToProto } from '../domain/proto-map.ts';
 import {
+  DATA_MODULES,
   scoreCompound,
   type CompoundEvidence,
   type DeviceEvidence,
@@ -91,11 +92,13 @@ export async function readCompoundEvidence(
     building_code: string;
     active: boolean;
     online: boolean;
-  }>('SELECT device_id, module, building_code, active, online FROM devices WHERE compound_id = $1', [
-    compoundId,
-  ]);
-  const { rows: uploads } = await client.query<{ platform_id: string; real_time: boolean }>(
-    'SELECT platform_id, real_time FROM upload_health WHERE compound_id = $1 ORDER BY platform_id',
+    producing: boolean;
+  }>(
+    'SELECT device_id, module, building_code, active, online, producing FROM devices WHERE compound_id = $1',
+    [compoundId],
+  );
+  const { rows: uploads } = await client.query<{ platform_id: string; real_time: boolean; expired: boolean }>(
+    'SELECT platform_id, real_time, expired FROM upload_health WHERE compound_id = $1 ORDER BY platform_id',
     [compoundId],
   );
   return {
@@ -108,8 +111,9 @@ export async function readCompoundEvidence(
       buildingCode: d.building_code,
       active: d.active,
       online: d.online,
+      ...(DATA_MODULES.has(d.module) ? { producing: d.producing } : {}),
     })),
-    uploads: uploads.map((u) => ({ platformId: u.platform_id, realTime: u.real_time })),
+    uploads: uploads.map((u) => ({ platformId: u.platform_id, realTime: u.real_time, expired: u.expired })),
   };
 }
 
