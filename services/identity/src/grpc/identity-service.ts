@@ -49,6 +49,7 @@ import type {
   CredentialRecord,
   GrantRecord,
   PassRecord,
+  PersonChanges,
   PersonRecord,
   RegistryStore,
   WatchlistEntryRecord,
@@ -69,6 +70,8 @@ const VISIT_REGISTRARS: readonly Role[] = ['guard', 'property_staff', 'service',
 const AUTHORIZERS: readonly Role[] = ['service', 'guard', 'property_staff'];
 const MAX_CSV_BYTES = 4 * 1024 * 1024 - 64 * 1024;
 const PROGRESS_EVERY_ROWS = 100;
+const DEFAULT_PAGE_SIZE = 100;
+const MAX_PAGE_SIZE = 1000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export interface IdentityServiceDeps {
@@ -121,6 +124,37 @@ function idNumberField(field: string, value: string | null | undefined): string 
 function phoneField(field: string, value: string | null | undefined): string | undefined {
   if (!value?.trim()) return undefined;
   return normalisePhone(value) ?? invalid(field, 'not a phone number');
+}
+
+/** The attributes of a person that CreatePerson sets and UpdatePerson replaces, validated. */
+function personChanges(request: {
+  name?: string | null;
+  phone?: string | null;
+  kind?: anfang.identity.v1.PersonKind | null;
+  roomCode?: string | null;
+  permitValidFrom?: Parameters<typeof timestampToDate>[0];
+  permitValidTo?: Parameters<typeof timestampToDate>[0];
+  enrolmentImageKey?: string | null;
+}): PersonChanges {
+  const kind = enumField('kind', personKinds.fromProto(request.kind ?? 0));
+  const permitValidFrom = date(request.permitValidFrom);
+  const permitValidTo = date(request.permitValidTo);
+  if (kind === 'floating' && (!permitValidFrom || !permitValidTo))
+    invalid('permit_valid_to', 'floating population needs residence-permit dates');
+  if (permitValidFrom && permitValidTo && permitValidTo <= permitValidFrom)
+    invalid('permit_valid_to', 'must be after permit_valid_from');
+  const roomCode = request.roomCode?.trim() ? codeField('room_code', request.roomCode) : undefined;
+  if (!roomCode && (kind === 'owner' || kind === 'family' || kind === 'tenant'))
+    invalid('room_code', 'residents live in a house: required');
+  return {
+    name: textField('name', request.name, 64),
+    phone: phoneField('phone', request.phone),
+    kind,
+    roomCode,
+    permitValidFrom,
+    permitValidTo,
+    enrolmentImageKey: request.enrolmentImageKey?.trim() || undefined,
+  };
 }
 
 function personToProto(person: PersonRecord, revealed: boolean): anfang.identity.v1.Person.$Properties {
@@ -344,28 +378,49 @@ export function identityGrpcService(
     async createPerson(request, ctx) {
       const compoundId = codeField('compound_id', request.compoundId);
       await scoped(ctx, REGISTRARS, compoundId);
-      const kind = enumField('kind', personKinds.fromProto(request.kind));
-      const permitValidFrom = date(request.permitValidFrom);
-      const permitValidTo = date(request.permitValidTo);
-      if (kind === 'floating' && (!permitValidFrom || !permitValidTo))
-        invalid('permit_valid_to', 'floating population needs residence-permit dates');
-      if (permitValidFrom && permitValidTo && permitValidTo <= permitValidFrom)
-        invalid('permit_valid_to', 'must be after permit_valid_from');
-      const roomCode = request.roomCode?.trim() ? codeField('room_code', request.roomCode) : undefined;
-      if (!roomCode && (kind === 'owner' || kind === 'family' || kind === 'tenant'))
-        invalid('room_code', 'residents live in a house: required');
       const person = await registry.createPerson({
         compoundId,
-        name: textField('name', request.name, 64),
         idNumber: idNumberField('id_number', request.idNumber),
-        phone: phoneField('phone', request.phone),
-        kind,
-        roomCode,
-        permitValidFrom,
-        permitValidTo,
-        enrolmentImageKey: request.enrolmentImageKey?.trim() || undefined,
+        ...personChanges(request),
       });
       return { person: personToProto(person, false) };
+    },
+
+    async updatePerson(request, ctx) {
+      const personId = uuidField('person_id', request.personId);
+      await scoped(ctx, REGISTRARS, await registry.personCompound(personId));
+      return { person: personToProto(await registry.updatePerson(personId, personChanges(request)), false) };
+    },
+
+    async removePerson(request, ctx) {
+      const personId = uuidField('person_id', request.personId);
+      await scoped(ctx, REGISTRARS, await registry.personCompound(personId));
+      const removed = await registry.removePerson(personId, textField('reason', request.reason, 200));
+      return { credentialsRevoked: removed.credentials, grantsRevoked: removed.grants };
+    },
+
+    async listPersons(request, ctx) {
+      const compoundId = codeField('compound_id', request.compoundId);
+      await scoped(ctx, READERS, compoundId);
+      const size = request.page?.pageSize ?? 0;
+      if (size < 0 || size > MAX_PAGE_SIZE) invalid('page.page_size', `0 (default 100) to ${MAX_PAGE_SIZE}`);
+      const limit = size || DEFAULT_PAGE_SIZE;
+      const token = request.page?.pageToken?.trim();
+      if (token && !UUID.test(token)) invalid('page.page_token', 'not a token of this list');
+      const kind = request.kind ? enumField('kind', personKinds.fromProto(request.kind)) : undefined;
+      const roomCode = request.roomCode?.trim() ? codeField('room_code', request.roomCode) : undefined;
+      const persons = await registry.listPersons({
+        compoundId,
+        limit: limit + 1,
+        ...(kind ? { kind } : {}),
+        ...(roomCode ? { roomCode } : {}),
+        ...(token ? { after: token } : {}),
+      });
+      const shown = persons.slice(0, limit);
+      return {
+        persons: shown.map((p) => personToProto(p, false)),
+        page: { nextPageToken: persons.length > limit ? shown.at(-1)!.personId : '' },
+      };
     },
 
     async getPerson(request, ctx) {

@@ -75,6 +75,18 @@ export interface NewPerson {
   readonly enrolmentImageKey: string | undefined;
 }
 
+/** What UpdatePerson replaces; the compound and ID number stay. */
+export type PersonChanges = Omit<NewPerson, 'compoundId' | 'idNumber'>;
+
+export interface PersonPageQuery {
+  readonly compoundId: string;
+  readonly kind?: PersonKind;
+  readonly roomCode?: string;
+  /** Persons with ids after this one. */
+  readonly after?: string;
+  readonly limit: number;
+}
+
 export interface OrganisationRecord {
   readonly organisationId: string;
   readonly compoundId: string;
@@ -323,16 +335,18 @@ export function createRegistryStore(options: RegistryStoreOptions) {
     };
   }
 
+  /** The house of a room in the compound, registered (owner-occupied) if it is not yet. */
+  async function houseOfRoom(client: ClientBase, roomCode: string, compoundId: string): Promise<string> {
+    const room = await roomInCompound(client, roomCode, compoundId);
+    const { rows } = await client.query<{ house_id: string }>(
+      'SELECT house_id FROM houses WHERE room_code = $1',
+      [room.code],
+    );
+    return rows[0]?.house_id ?? (await upsertHouseIn(client, room, 'owner_occupied')).house.houseId;
+  }
+
   async function insertPerson(client: ClientBase, person: NewPerson): Promise<PersonRecord> {
-    let houseId: string | null = null;
-    if (person.roomCode) {
-      const room = await roomInCompound(client, person.roomCode, person.compoundId);
-      const { rows } = await client.query<{ house_id: string }>(
-        'SELECT house_id FROM houses WHERE room_code = $1',
-        [room.code],
-      );
-      houseId = rows[0]?.house_id ?? (await upsertHouseIn(client, room, 'owner_occupied')).house.houseId;
-    }
+    const houseId = person.roomCode ? await houseOfRoom(client, person.roomCode, person.compoundId) : null;
     const personId = randomUUID();
     try {
       const { rows } = await client.query(
@@ -360,10 +374,11 @@ export function createRegistryStore(options: RegistryStoreOptions) {
     }
   }
 
-  async function personRow(client: ClientBase | Pool, personId: string) {
-    const { rows } = await client.query('SELECT * FROM persons WHERE person_id = $1 AND removed_at IS NULL', [
-      personId,
-    ]);
+  async function personRow(client: ClientBase | Pool, personId: string, { lock = false } = {}) {
+    const { rows } = await client.query(
+      `SELECT * FROM persons WHERE person_id = $1 AND removed_at IS NULL ${lock ? 'FOR UPDATE' : ''}`,
+      [personId],
+    );
     if (!rows[0]) throw new NotFoundError(`person ${personId} not found`, { reason: 'PERSON_NOT_FOUND' });
     return rows[0] as Record<string, unknown>;
   }
@@ -573,6 +588,65 @@ export function createRegistryStore(options: RegistryStoreOptions) {
       const { rows } = await pool.query(
         `SELECT * FROM persons WHERE compound_id = $1 AND ${column} = $2 AND removed_at IS NULL ORDER BY created_at`,
         [compoundId, value],
+      );
+      return rows.map(personFromRow);
+    },
+
+    async updatePerson(personId: string, changes: PersonChanges): Promise<PersonRecord> {
+      return withTransaction(pool, async (client) => {
+        const row = await personRow(client, personId, { lock: true });
+        const compoundId = row.compound_id as string;
+        const houseId = changes.roomCode ? await houseOfRoom(client, changes.roomCode, compoundId) : null;
+        const { rows } = await client.query(
+          `UPDATE persons SET name_enc = $2, phone_enc = $3, phone_idx = $4, kind = $5, house_id = $6,
+             permit_valid_from = $7, permit_valid_to = $8, enrolment_image_key = $9
+           WHERE person_id = $1 RETURNING *`,
+          [
+            personId,
+            seal(changes.name, personId),
+            changes.phone ? seal(changes.phone, personId) : null,
+            changes.phone ? blindIndex(changes.phone, PHONE_SCOPE) : null,
+            changes.kind,
+            houseId,
+            changes.permitValidFrom ?? null,
+            changes.permitValidTo ?? null,
+            changes.enrolmentImageKey ?? null,
+          ],
+        );
+        return personFromRow(rows[0]);
+      });
+    },
+
+    /**
+     * Marks the person removed and revokes their credentials and grants in one access change:
+     * from the moment this returns no door lets them through (caches included).
+     */
+    async removePerson(personId: string, reason: string): Promise<{ credentials: number; grants: number }> {
+      return changeAccess(async (client) => {
+        await personRow(client, personId, { lock: true });
+        await client.query('UPDATE persons SET removed_at = now() WHERE person_id = $1', [personId]);
+        const credentials = await client.query(
+          `UPDATE credentials SET revoked_at = now(), revoked_reason = $2
+           WHERE person_id = $1 AND revoked_at IS NULL`,
+          [personId, reason],
+        );
+        const grants = await client.query(
+          `UPDATE grants SET revoked_at = now(), revoked_reason = $2 WHERE person_id = $1 AND revoked_at IS NULL`,
+          [personId, reason],
+        );
+        return { credentials: credentials.rowCount ?? 0, grants: grants.rowCount ?? 0 };
+      });
+    },
+
+    async listPersons(query: PersonPageQuery): Promise<PersonRecord[]> {
+      const { rows } = await pool.query(
+        `SELECT p.* FROM persons p LEFT JOIN houses h ON h.house_id = p.house_id
+         WHERE p.compound_id = $1 AND p.removed_at IS NULL
+           AND ($2::text IS NULL OR p.kind = $2)
+           AND ($3::text IS NULL OR h.room_code = $3)
+           AND ($4::uuid IS NULL OR p.person_id > $4)
+         ORDER BY p.person_id LIMIT $5`,
+        [query.compoundId, query.kind ?? null, query.roomCode ?? null, query.after ?? null, query.limit],
       );
       return rows.map(personFromRow);
     },
