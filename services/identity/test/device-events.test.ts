@@ -5,6 +5,7 @@
  * and an ID number or face on a police watchlist produces a watchlist hit.
  */
 import { randomUUID } from 'node:crypto';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { anfang, topics } from '@anfang/contracts';
 import { waitFor } from '@anfang/testing';
@@ -300,5 +301,90 @@ describe('police dispositions', () => {
     );
     await waitFor(() => h.events.records.find((r) => r.sourceEventId === after), waitLong);
     expect(h.events.hits.find((x) => x.sourceEventId === after)).toBeUndefined();
+  });
+});
+
+describe('capture cameras and device-limited dispositions', () => {
+  it('match a camera’s face against the watchlists, only on the devices a disposition lists', async () => {
+    const listedCamera = randomUUID();
+    const otherCamera = randomUUID();
+    devices.add(listedCamera);
+    devices.add(otherCamera);
+    const dispositionId = `37030300000000${randomUUID().replace(/\D/g, '')}`.slice(0, 33);
+    h.events.dispositions.add(dispositionId);
+    const template = `tpl-${randomUUID()}`;
+    await h.devices.publish(
+      topics.policeCommand,
+      {
+        commandId: randomUUID(),
+        platformId: '37030000005030000001',
+        dispositionSet: {
+          dispositionId,
+          title: '重点人员',
+          target: anfang.police.v1.DispositionTarget.DISPOSITION_TARGET_FACE,
+          targetFeature: template,
+          priority: anfang.common.v1.Priority.PRIORITY_HIGH,
+          deviceIds: [listedCamera],
+        },
+      },
+      { eventId: randomUUID() },
+    );
+    const applied = await waitFor(
+      () => h.events.commandResults.find((r) => r.dispositionId === dispositionId),
+      waitLong,
+    );
+    expect(applied).toMatchObject({
+      outcome: anfang.police.v1.CommandOutcome.COMMAND_OUTCOME_APPLIED,
+      detail: 'watchlist entry added, limited to 1 device(s)',
+    });
+
+    const camera = (deviceId: string) => ({
+      deviceId,
+      deviceType: DeviceType.DEVICE_TYPE_FACE_CAPTURE_CAMERA,
+      name: '人脸抓拍',
+    });
+    const sighting = async (deviceId: string, score: number) => {
+      const eventId = randomUUID();
+      await h.devices.publish(
+        topics.deviceFaceCaptured,
+        {
+          device: camera(deviceId),
+          devicePersonRef: template,
+          deviceMatchScore: score,
+          images: [image(`faces/${eventId}.jpg`)],
+        },
+        { eventId },
+      );
+      return eventId;
+    };
+    const elsewhere = await sighting(otherCamera, 0.97);
+    const weak = await sighting(listedCamera, 0.2);
+    const seen = await sighting(listedCamera, 0.97);
+    const hit = await waitFor(() => h.events.hits.find((x) => x.sourceEventId === seen), waitLong);
+    expect(hit).toMatchObject({
+      dispositionId,
+      entryId: applied.watchlistEntryId,
+      matchKind: PersonMatchKind.PERSON_MATCH_KIND_FACE,
+      device: expect.objectContaining({ deviceId: listedCamera }),
+    });
+    expect(hit.similarity).toBeCloseTo(0.97);
+    expect(hit.images.map((i) => i.objectKey)).toEqual([`faces/${seen}.jpg`]);
+    // Both other sightings were decided (marked processed) and made no hit.
+    const db = new pg.Client({ connectionString: h.db.url });
+    await db.connect();
+    try {
+      await waitFor(async () => {
+        const { rowCount } = await db.query('SELECT 1 FROM processed_events WHERE event_id = ANY($1)', [
+          [elsewhere, weak],
+        ]);
+        return rowCount === 2;
+      }, waitLong);
+    } finally {
+      await db.end();
+    }
+    expect(h.events.hits.find((x) => x.sourceEventId === elsewhere)).toBeUndefined();
+    expect(h.events.hits.find((x) => x.sourceEventId === weak)).toBeUndefined();
+    // A capture camera never makes an access record.
+    expect(h.events.records.find((r) => r.sourceEventId === seen)).toBeUndefined();
   });
 });

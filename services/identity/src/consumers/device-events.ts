@@ -18,7 +18,11 @@ const { DeviceType } = anfang.common.v1;
 export type FaceCaptured = TopicMessage<typeof topics.deviceFaceCaptured>;
 export type CredentialPresented = TopicMessage<typeof topics.deviceCredentialPresented>;
 
-/** Capture cameras watch, they do not open doors: their faces are checked against watchlists only. */
+/**
+ * Capture cameras watch, they do not open doors: their faces are checked against watchlists only,
+ * by the template the camera matched in its own face library (watchlist templates are loaded
+ * onto it); a face it could not match has nothing to compare here.
+ */
 const isCaptureCamera = (device: anfang.common.v1.IDeviceRef | null | undefined) =>
   device?.deviceType === DeviceType.DEVICE_TYPE_FACE_CAPTURE_CAMERA;
 
@@ -52,8 +56,25 @@ export function deviceEventHandlers(options: {
 }): DeviceEventHandlers {
   const { group, authorizer, recorder } = options;
 
+  async function onSighting(event: FaceCaptured, eventId: string) {
+    const template = event.devicePersonRef?.trim() ?? '';
+    if (!template) return;
+    await recorder.watch(
+      {
+        device: event.device ?? {},
+        compoundId: event.meta?.compoundId ?? undefined,
+        images: event.images ?? [],
+        at: occurredAt(event),
+        sourceEventId: eventId,
+        faceTemplateId: template,
+        similarity: event.deviceMatchScore ?? 0,
+      },
+      { group, eventId },
+    );
+  }
+
   async function onFace(event: FaceCaptured, eventId: string) {
-    if (isCaptureCamera(event.device)) return;
+    if (isCaptureCamera(event.device)) return onSighting(event, eventId);
     const spoof = isSpoof(event.liveness);
     // The terminal's own match names the enrolled template; without one the face is unknown.
     const template = event.devicePersonRef?.trim() ?? '';

@@ -61,6 +61,7 @@ export function policeCommandHandler(options: {
               watchlistId: POLICE_DISPOSITION_WATCHLIST,
               priority: set.priority || anfang.common.v1.Priority.PRIORITY_HIGH,
               validTo: timestampToDate(set.validity?.endTime) ?? null,
+              deviceIds: [...new Set((set.deviceIds ?? []).map((id) => id.trim()).filter(Boolean))],
             },
           },
           `police:${command.platformId}`,

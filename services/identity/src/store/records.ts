@@ -51,8 +51,21 @@ export interface RecordOutcome {
   readonly watchlistHits: number;
 }
 
+/** A face seen by a capture camera: no door, no decision — only the watchlists look at it. */
+export interface SightingInput {
+  readonly device: anfang.common.v1.DeviceRef.$Properties;
+  readonly compoundId: string | undefined;
+  readonly images?: readonly anfang.common.v1.ImageRef.$Properties[];
+  readonly at: number;
+  readonly sourceEventId?: string;
+  readonly faceTemplateId: string;
+  readonly similarity: number;
+}
+
 export interface AccessRecorder {
   record(input: AccessRecordInput, dedupe?: { group: string; eventId: string }): Promise<RecordOutcome>;
+  /** Checks a capture camera's face against the watchlists; returns the hits published. */
+  watch(input: SightingInput, dedupe: { group: string; eventId: string }): Promise<number>;
 }
 
 const PATH = {
@@ -97,11 +110,17 @@ export function createAccessRecorder(options: {
     return row.failures % failureThreshold === 0 ? row : undefined;
   }
 
-  async function watchlistHits(client: ClientBase, input: AccessRecordInput): Promise<WatchRow[]> {
-    const personId = input.decision.personId ?? null;
-    const idIdx = input.watch?.idNumberIdx ?? null;
-    const face = input.watch?.faceTemplateId ?? null;
-    const similarity = input.watch?.similarity ?? 0;
+  async function watchlistHits(
+    client: ClientBase,
+    input: {
+      readonly deviceId: string;
+      readonly personId: string | null;
+      readonly idNumberIdx: string | null;
+      readonly faceTemplateId: string | null;
+      readonly similarity: number;
+    },
+  ): Promise<WatchRow[]> {
+    const { personId, idNumberIdx: idIdx, faceTemplateId: face, similarity } = input;
     if (!personId && !idIdx && !face) return [];
     const { rows } = await client.query<WatchRow>(
       `SELECT entry_id, watchlist_id, disposition_id, priority,
@@ -110,13 +129,57 @@ export function createAccessRecorder(options: {
                    ELSE 'credential' END AS match_kind
          FROM watchlist_entries
         WHERE removed_at IS NULL AND (valid_to IS NULL OR valid_to > now())
+          AND (cardinality(device_ids) = 0 OR $5 = ANY(device_ids))
           AND ((id_number_idx = $2)
             OR (face_template_id = $3 AND face_threshold <= $4)
             OR (person_id = $1::uuid))`,
-      [personId, idIdx, face, similarity],
+      [personId, idIdx, face, similarity, input.deviceId],
     );
     return rows;
   }
+
+  async function publishHits(
+    publisher: ReturnType<typeof outboxEventPublisher>,
+    hits: readonly WatchRow[],
+    hit: {
+      readonly personId: string;
+      readonly similarity: number;
+      readonly device: anfang.common.v1.DeviceRef.$Properties;
+      readonly images: anfang.common.v1.ImageRef.$Properties[];
+      readonly sourceEventId: string;
+    },
+    common: { occurredAt: number; compoundId?: string; causationId?: string },
+  ): Promise<void> {
+    for (const row of hits)
+      await publisher.publish(
+        topics.identityPersonWatchlistHit,
+        {
+          hitId: randomUUID(),
+          watchlistId: row.watchlist_id,
+          entryId: row.entry_id,
+          dispositionId: row.disposition_id ?? '',
+          priority: row.priority || Priority.PRIORITY_HIGH,
+          matchKind:
+            row.match_kind === 'id_number'
+              ? MatchKind.PERSON_MATCH_KIND_ID_NUMBER
+              : row.match_kind === 'face'
+                ? MatchKind.PERSON_MATCH_KIND_FACE
+                : MatchKind.PERSON_MATCH_KIND_CREDENTIAL,
+          similarity: row.match_kind === 'face' ? hit.similarity : 0,
+          personId: hit.personId,
+          device: hit.device,
+          images: hit.images,
+          sourceEventId: hit.sourceEventId,
+        },
+        common,
+      );
+  }
+
+  const commonOf = (input: { at: number; compoundId: string | undefined; sourceEventId?: string }) => ({
+    occurredAt: input.at,
+    ...(input.compoundId ? { compoundId: input.compoundId } : {}),
+    ...(input.sourceEventId ? { causationId: input.sourceEventId } : {}),
+  });
 
   return {
     async record(input, dedupe) {
@@ -126,11 +189,7 @@ export function createAccessRecorder(options: {
         const publisher = outboxEventPublisher(client, producer);
         const recordId = randomUUID();
         const { decision } = input;
-        const common = {
-          occurredAt: input.at,
-          ...(input.compoundId ? { compoundId: input.compoundId } : {}),
-          ...(input.sourceEventId ? { causationId: input.sourceEventId } : {}),
-        };
+        const common = commonOf(input);
         const images = [...(input.images ?? [])];
         await publisher.publish(
           topics.identityAccessRecorded,
@@ -198,31 +257,52 @@ export function createAccessRecorder(options: {
           );
         }
 
-        const hits = await watchlistHits(client, input);
-        for (const hit of hits)
-          await publisher.publish(
-            topics.identityPersonWatchlistHit,
-            {
-              hitId: randomUUID(),
-              watchlistId: hit.watchlist_id,
-              entryId: hit.entry_id,
-              dispositionId: hit.disposition_id ?? '',
-              priority: hit.priority || Priority.PRIORITY_HIGH,
-              matchKind:
-                hit.match_kind === 'id_number'
-                  ? MatchKind.PERSON_MATCH_KIND_ID_NUMBER
-                  : hit.match_kind === 'face'
-                    ? MatchKind.PERSON_MATCH_KIND_FACE
-                    : MatchKind.PERSON_MATCH_KIND_CREDENTIAL,
-              similarity: hit.match_kind === 'face' ? (input.watch?.similarity ?? 0) : 0,
-              personId: decision.personId ?? '',
-              device: input.device,
-              images,
-              sourceEventId: input.sourceEventId ?? '',
-            },
-            common,
-          );
+        const hits = await watchlistHits(client, {
+          deviceId: input.device.deviceId ?? '',
+          personId: decision.personId ?? null,
+          idNumberIdx: input.watch?.idNumberIdx ?? null,
+          faceTemplateId: input.watch?.faceTemplateId ?? null,
+          similarity: input.watch?.similarity ?? 0,
+        });
+        await publishHits(
+          publisher,
+          hits,
+          {
+            personId: decision.personId ?? '',
+            similarity: input.watch?.similarity ?? 0,
+            device: input.device,
+            images,
+            sourceEventId: input.sourceEventId ?? '',
+          },
+          common,
+        );
         return { recordId, alarms, watchlistHits: hits.length };
+      });
+    },
+
+    async watch(input, dedupe) {
+      return withTransaction(pool, async (client) => {
+        if (!(await markProcessed(client, dedupe.group, dedupe.eventId))) return 0;
+        const hits = await watchlistHits(client, {
+          deviceId: input.device.deviceId ?? '',
+          personId: null,
+          idNumberIdx: null,
+          faceTemplateId: input.faceTemplateId,
+          similarity: input.similarity,
+        });
+        await publishHits(
+          outboxEventPublisher(client, producer),
+          hits,
+          {
+            personId: '',
+            similarity: input.similarity,
+            device: input.device,
+            images: [...(input.images ?? [])],
+            sourceEventId: input.sourceEventId ?? '',
+          },
+          commonOf(input),
+        );
+        return hits.length;
       });
     },
   };

@@ -387,13 +387,16 @@ export function createRegistryStore(options: RegistryStoreOptions) {
     client: ClientBase,
     entry: Omit<WatchlistEntryRecord, 'entryId' | 'removedAt'>,
     createdBy: string,
+    /** The devices it is limited to; empty: everywhere. */
+    deviceIds: readonly string[] = [],
   ): Promise<WatchlistEntryRecord> {
     const entryId = randomUUID();
     try {
       await client.query(
         `INSERT INTO watchlist_entries (entry_id, watchlist_id, disposition_id, id_number_enc, id_number_idx,
-                                        face_template_id, person_id, face_threshold, priority, valid_to, created_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+                                        face_template_id, person_id, face_threshold, priority, valid_to, created_by,
+                                        device_ids)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
         [
           entryId,
           entry.watchlistId,
@@ -406,6 +409,7 @@ export function createRegistryStore(options: RegistryStoreOptions) {
           entry.priority,
           entry.validTo,
           createdBy,
+          [...deviceIds],
         ],
       );
     } catch (error) {
@@ -1129,6 +1133,8 @@ export function createRegistryStore(options: RegistryStoreOptions) {
           readonly watchlistId: string;
           readonly priority: number;
           readonly validTo: Date | null;
+          /** Platform device ids it is limited to; empty: everywhere. */
+          readonly deviceIds: readonly string[];
         };
         readonly withdrawnId?: string;
       },
@@ -1154,8 +1160,16 @@ export function createRegistryStore(options: RegistryStoreOptions) {
             validTo: set.validTo,
           },
           createdBy,
+          set.deviceIds,
         );
-        return { applied: true, entryId: entry.entryId, detail: 'watchlist entry added' };
+        return {
+          applied: true,
+          entryId: entry.entryId,
+          detail:
+            set.deviceIds.length > 0
+              ? `watchlist entry added, limited to ${set.deviceIds.length} device(s)`
+              : 'watchlist entry added',
+        };
       }
       const { rows } = await client.query<{ entry_id: string }>(
         `UPDATE watchlist_entries SET removed_at = now()
