@@ -46,6 +46,11 @@ export const identityEnv = envFragment({
   IDENTITY_FAILURE_ALARM_THRESHOLD: positiveInt(5),
   /** Local time for grant schedules is UTC plus this (China Standard Time: 480, no DST). */
   IDENTITY_UTC_OFFSET_MINUTES: z.coerce.number().int().min(-720).max(840).default(480),
+  /**
+   * A pass recorded longer ago than this no longer counts for anti-passback, so a resident who
+   * left behind someone else (no exit recorded) is not locked out for good.
+   */
+  IDENTITY_ANTI_PASSBACK_RESET_HOURS: positiveInt(12),
   /** Access snapshots kept in Redis at most this long (bounds staleness if an invalidation is lost). */
   IDENTITY_CACHE_TTL_MS: positiveInt(300_000),
   /** Access snapshots kept in process, per replica. */

@@ -26,7 +26,7 @@ import { policeCommandHandler } from './consumers/police-commands.ts';
 import { createQrSigner } from './domain/credentials.ts';
 import { identityGrpcService } from './grpc/identity-service.ts';
 import { startVisitorRetention } from './store/retention.ts';
-import { createAccessSnapshots } from './store/access.ts';
+import { createAccessSnapshots, loadPresence } from './store/access.ts';
 import { createGeneration } from './store/generation.ts';
 import { createAccessRecorder } from './store/records.ts';
 import { createRegistryStore } from './store/registry.ts';
@@ -76,6 +76,9 @@ const identityService: ServiceModule = {
           blindIndex,
           qr,
           utcOffsetMinutes: config.IDENTITY_UTC_OFFSET_MINUTES,
+          presence: (personIds, doorGroupIds, notBefore) =>
+            loadPresence(pool, personIds, doorGroupIds, notBefore),
+          antiPassbackResetMs: config.IDENTITY_ANTI_PASSBACK_RESET_HOURS * 3_600_000,
         });
         const recorder = createAccessRecorder({
           pool,

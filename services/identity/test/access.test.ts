@@ -554,3 +554,66 @@ describe('roles and scopes', () => {
     ]);
   });
 });
+
+describe('anti-passback', () => {
+  it('refuses a second entry before an exit through the group’s IN and OUT doors, recorded passes only', async () => {
+    const staff = await h.as('property_staff');
+    const inDevice = crypto.randomUUID();
+    const outDevice = crypto.randomUUID();
+    devices.add(inDevice);
+    devices.add(outDevice);
+    const inDoor = crypto.randomUUID();
+    const outDoor = crypto.randomUUID();
+    for (const [doorId, deviceId, direction, name] of [
+      [inDoor, inDevice, anfang.common.v1.Direction.DIRECTION_IN, '北门进'],
+      [outDoor, outDevice, anfang.common.v1.Direction.DIRECTION_OUT, '北门出'],
+    ] as const) {
+      const { door } = await h.client.upsertDoor(
+        {
+          door: {
+            doorId,
+            compoundId: COMPOUND,
+            addressCode: COMPOUND,
+            kind: anfang.identity.v1.DoorKind.DOOR_KIND_COMPOUND_GATE,
+            name,
+            deviceIds: [deviceId],
+            direction,
+          },
+        },
+        staff,
+      );
+      expect(door?.direction).toBe(direction);
+    }
+    const groupId = crypto.randomUUID();
+    await h.client.upsertDoorGroup(
+      {
+        doorGroup: {
+          doorGroupId: groupId,
+          compoundId: COMPOUND,
+          name: '北门防反传',
+          doorIds: [inDoor, outDoor],
+          antiPassback: true,
+        },
+      },
+      staff,
+    );
+    const { person } = await seedResident(h, site, 77, 'APB00077');
+    await h.client.createGrant(
+      { grant: { personId: person.personId, doorGroupId: groupId, role: PersonRole.PERSON_ROLE_RESIDENT } },
+      staff,
+    );
+    const pass = async (deviceId: string, record = true) =>
+      (await authorize(deviceId, CredentialType.CREDENTIAL_TYPE_CARD, 'APB00077', { record })).reason;
+
+    expect(await pass(inDevice)).toBe(AccessReason.ACCESS_REASON_GRANTED);
+    expect(await pass(inDevice)).toBe(AccessReason.ACCESS_REASON_ANTI_PASSBACK);
+    expect(await pass(outDevice)).toBe(AccessReason.ACCESS_REASON_GRANTED);
+    expect(await pass(outDevice)).toBe(AccessReason.ACCESS_REASON_ANTI_PASSBACK);
+    // A decision that is not recorded (the device reports its own event later) moves nobody.
+    expect(await pass(inDevice, false)).toBe(AccessReason.ACCESS_REASON_GRANTED);
+    expect(await pass(inDevice)).toBe(AccessReason.ACCESS_REASON_GRANTED);
+    expect(await pass(inDevice)).toBe(AccessReason.ACCESS_REASON_ANTI_PASSBACK);
+    // The residents' gate (direction both, no anti-passback) is not concerned.
+    expect(await pass(site.gateDevice)).toBe(AccessReason.ACCESS_REASON_GRANTED);
+  });
+});

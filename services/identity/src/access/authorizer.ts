@@ -28,8 +28,17 @@ export interface AuthorizeInput {
   readonly at: number;
 }
 
+/** A pass through an IN or OUT door of anti-passback groups: where the person is now. */
+export interface PresenceChange {
+  readonly personId: string;
+  readonly doorGroupIds: readonly string[];
+  readonly inside: boolean;
+}
+
 export interface Authorization {
   readonly decision: Decision;
+  /** To record with the pass (only when allowed through an anti-passback door). */
+  readonly presenceChange: PresenceChange | undefined;
   readonly door: DoorSnapshot | undefined;
   /** The credential as operators may see it. */
   readonly masked: string;
@@ -46,6 +55,14 @@ export interface AuthorizerOptions {
   readonly blindIndex: BlindIndex;
   readonly qr: QrSigner;
   readonly utcOffsetMinutes: number;
+  /** Where persons are in anti-passback groups, from passes recorded at or after `notBefore`. */
+  readonly presence: (
+    personIds: readonly string[],
+    doorGroupIds: readonly string[],
+    notBefore: Date,
+  ) => Promise<ReadonlyMap<string, boolean>>;
+  /** A recorded pass older than this no longer counts for anti-passback. */
+  readonly antiPassbackResetMs: number;
 }
 
 /** Verified PINs remembered per process, keyed by a keyed hash (never the digits themselves). */
@@ -53,6 +70,10 @@ const VERIFIED_PIN_ENTRIES = 10_000;
 
 export function createAuthorizer(options: AuthorizerOptions): Authorizer {
   const { snapshots, blindIndex, qr, utcOffsetMinutes } = options;
+
+  /** Only doors that take part in anti-passback pay for a presence read. */
+  const passbackGroups = (door: DoorSnapshot | undefined): readonly string[] =>
+    door && (door.direction ?? 'both') !== 'both' ? (door.antiPassbackGroupIds ?? []) : [];
   const pinMemoKey = randomBytes(32);
   const verifiedPins = new Map<string, boolean>();
 
@@ -115,8 +136,31 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
     async authorize(input) {
       const door = await snapshots.door(input.deviceId);
       const { candidates, masked, lookupIdx } = await candidatesFor(input, door);
-      const decision = decide({ door, candidates, spoof: input.spoof, at: input.at, utcOffsetMinutes });
-      return { decision, door, masked, lookupIdx };
+      const groups = passbackGroups(door);
+      const personIds = candidates.flatMap((c) => (c.holder.kind === 'person' ? [c.holder.personId] : []));
+      const presence =
+        groups.length > 0 && personIds.length > 0
+          ? await options.presence(personIds, groups, new Date(input.at - options.antiPassbackResetMs))
+          : undefined;
+      const decision = decide({
+        door,
+        candidates,
+        spoof: input.spoof,
+        at: input.at,
+        utcOffsetMinutes,
+        ...(presence ? { presence } : {}),
+      });
+      let presenceChange: PresenceChange | undefined;
+      const holder = candidates.find(
+        (c) => c.holder.kind === 'person' && c.holder.personId === decision.personId,
+      )?.holder;
+      if (decision.allowed && door && holder?.kind === 'person' && groups.length > 0) {
+        const held = new Set(holder.grants.map((g) => g.doorGroupId));
+        const doorGroupIds = groups.filter((g) => held.has(g));
+        if (doorGroupIds.length > 0)
+          presenceChange = { personId: holder.personId, doorGroupIds, inside: door.direction === 'in' };
+      }
+      return { decision, presenceChange, door, masked, lookupIdx };
     },
   };
 }

@@ -80,7 +80,7 @@ export function deviceEventHandlers(options: {
     const template = event.devicePersonRef?.trim() ?? '';
     const deviceId = event.device?.deviceId ?? '';
     const at = occurredAt(event);
-    const { decision, door, masked } = await authorizer.authorize({
+    const { decision, door, masked, presenceChange } = await authorizer.authorize({
       deviceId,
       kind: 'face',
       value: template,
@@ -101,6 +101,7 @@ export function deviceEventHandlers(options: {
         path: pathOf(event.localDecision),
         at,
         sourceEventId: eventId,
+        ...(presenceChange ? { presence: presenceChange } : {}),
         watch: template ? { faceTemplateId: template, similarity: event.deviceMatchScore ?? 0 } : {},
       },
       { group, eventId },
@@ -112,7 +113,7 @@ export function deviceEventHandlers(options: {
     const deviceId = event.device?.deviceId ?? '';
     const at = occurredAt(event);
     // Nothing presented decodes as an unknown card: still a refusal worth recording.
-    const { decision, door, masked, lookupIdx } = await authorizer.authorize({
+    const { decision, door, masked, lookupIdx, presenceChange } = await authorizer.authorize({
       deviceId,
       kind: what?.kind ?? 'card',
       value: what?.value ?? '',
@@ -132,6 +133,7 @@ export function deviceEventHandlers(options: {
         path: pathOf(event.localDecision),
         at,
         sourceEventId: eventId,
+        ...(presenceChange ? { presence: presenceChange } : {}),
         watch: what?.kind === 'id_card' && lookupIdx ? { idNumberIdx: lookupIdx } : {},
       },
       { group, eventId },

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   decide,
   inSchedule,
+  presenceKey,
   type Candidate,
   type DecisionInput,
   type DoorView,
@@ -11,7 +12,13 @@ import {
 const HOUR = 3_600_000;
 // 2026-11-25 is a Wednesday; 10:00 in China (UTC+8) is 02:00 UTC.
 const wednesday10 = Date.UTC(2026, 10, 25, 2, 0);
-const door: DoorView = { doorId: 'gate', compoundId: 'c1', doorGroupIds: ['residents'] };
+const door: DoorView = {
+  doorId: 'gate',
+  compoundId: 'c1',
+  doorGroupIds: ['residents'],
+  direction: 'both',
+  antiPassbackGroupIds: [],
+};
 
 const grant = (extra: Partial<GrantView> = {}): GrantView => ({
   grantId: 'g1',
@@ -147,5 +154,36 @@ describe('decide among refusals', () => {
       credential: { ...pass().credential, credentialId: 'other' },
     };
     expect(decide(input([ended, elsewhere])).reason).toBe('wrong_door');
+  });
+});
+
+describe('anti-passback', () => {
+  const entry: DoorView = { ...door, direction: 'in', antiPassbackGroupIds: ['residents'] };
+  const exit: DoorView = { ...entry, doorId: 'gate-out', direction: 'out' };
+  const at = (d: DoorView, inside: boolean | undefined, grants = [grant()]) =>
+    decide({
+      door: d,
+      candidates: [person(grants)],
+      spoof: false,
+      at: wednesday10,
+      utcOffsetMinutes: 480,
+      ...(inside === undefined ? {} : { presence: new Map([[presenceKey('p1', 'residents'), inside]]) }),
+    });
+
+  it('refuses a second entry (or exit) in a row, and allows when the last pass is unknown', () => {
+    expect(at(entry, true)).toMatchObject({ allowed: false, reason: 'anti_passback', personId: 'p1' });
+    expect(at(entry, false)).toMatchObject({ allowed: true, reason: 'granted' });
+    expect(at(exit, false)).toMatchObject({ allowed: false, reason: 'anti_passback' });
+    expect(at(exit, true)).toMatchObject({ allowed: true });
+    expect(at(entry, undefined)).toMatchObject({ allowed: true });
+  });
+
+  it('concerns only IN/OUT doors of groups that enforce it, and never hides another refusal', () => {
+    expect(at({ ...entry, direction: 'both' }, true).allowed).toBe(true);
+    expect(at({ ...entry, antiPassbackGroupIds: [] }, true).allowed).toBe(true);
+    expect(at(entry, true, [grant({ validTo: wednesday10 - HOUR })]).reason).toBe('expired');
+    // Another group's grant at the same door, without anti-passback, lets the person through.
+    const both = { ...entry, doorGroupIds: ['residents', 'staff'] };
+    expect(at(both, true, [grant(), grant({ grantId: 'g2', doorGroupId: 'staff' })]).allowed).toBe(true);
   });
 });

@@ -13,7 +13,8 @@ export type Reason =
   | 'spoof'
   | 'unknown_credential'
   | 'outside_schedule'
-  | 'unknown_door';
+  | 'unknown_door'
+  | 'anti_passback';
 
 export type GrantRole = 'resident' | 'property_staff' | 'community_manager' | 'police';
 export type DecisionRole = GrantRole | 'visitor';
@@ -25,12 +26,21 @@ export interface Schedule {
   readonly endMinute: number;
 }
 
+export type DoorDirection = 'in' | 'out' | 'both';
+
 export interface DoorView {
   readonly doorId: string;
   readonly compoundId: string;
   /** Door groups containing the door. */
   readonly doorGroupIds: readonly string[];
+  /** Which way its readers let people pass; anti-passback concerns only IN and OUT doors. */
+  readonly direction: DoorDirection;
+  /** Of doorGroupIds, the groups with anti-passback. */
+  readonly antiPassbackGroupIds: readonly string[];
 }
+
+/** Key of a person's presence in an anti-passback group. */
+export const presenceKey = (personId: string, doorGroupId: string) => `${personId}/${doorGroupId}`;
 
 export interface GrantView {
   readonly grantId: string;
@@ -79,6 +89,11 @@ export interface DecisionInput {
   readonly at: number;
   /** Local time is UTC plus this offset for schedules (China: 480, no daylight saving). */
   readonly utcOffsetMinutes: number;
+  /**
+   * Whether each person is inside each anti-passback group (presenceKey), as last recorded and
+   * not older than the reset window; absent: unknown, which never refuses.
+   */
+  readonly presence?: ReadonlyMap<string, boolean>;
 }
 
 export interface Decision {
@@ -95,7 +110,14 @@ export interface Decision {
  * grant or pass at the wrong time or for other doors beats one that has ended, which beats no
  * grant at all.
  */
-const REFUSAL_RANK: readonly Reason[] = ['outside_schedule', 'wrong_door', 'expired', 'revoked', 'no_grant'];
+const REFUSAL_RANK: readonly Reason[] = [
+  'anti_passback',
+  'outside_schedule',
+  'wrong_door',
+  'expired',
+  'revoked',
+  'no_grant',
+];
 
 export function inSchedule(schedule: Schedule, at: number, utcOffsetMinutes: number): boolean {
   const local = new Date(at + utcOffsetMinutes * 60_000);
@@ -138,7 +160,14 @@ function decideCandidate(candidate: Candidate, door: DoorView, input: DecisionIn
   }
   let best: Decision | undefined;
   for (const grant of atDoor) {
-    const outcome: Decision = { ...base, ...person, role: grant.role, ...grantOutcome(grant, input) };
+    const granted = grantOutcome(grant, input);
+    const outcome: Decision = {
+      ...base,
+      ...person,
+      role: grant.role,
+      ...granted,
+      ...(granted.allowed ? passback(holder.personId, grant, door, input) : {}),
+    };
     if (outcome.allowed) return outcome;
     if (!best || REFUSAL_RANK.indexOf(outcome.reason) < REFUSAL_RANK.indexOf(best.reason)) best = outcome;
   }
@@ -151,6 +180,23 @@ function grantOutcome(grant: GrantView, input: DecisionInput): { allowed: boolea
   if (grant.schedule && !inSchedule(grant.schedule, input.at, input.utcOffsetMinutes))
     return { allowed: false, reason: 'outside_schedule' };
   return { allowed: true, reason: 'granted' };
+}
+
+/**
+ * Entering twice (or leaving twice) through the doors of an anti-passback group is refused: a
+ * card passed back over the gate to a second person. Only when the last pass is known.
+ */
+function passback(
+  personId: string,
+  grant: GrantView,
+  door: DoorView,
+  input: DecisionInput,
+): { allowed: false; reason: 'anti_passback' } | Record<string, never> {
+  const direction = door.direction ?? 'both';
+  if (direction === 'both' || !(door.antiPassbackGroupIds ?? []).includes(grant.doorGroupId)) return {};
+  const inside = input.presence?.get(presenceKey(personId, grant.doorGroupId));
+  if (inside === undefined || inside !== (direction === 'in')) return {};
+  return { allowed: false, reason: 'anti_passback' };
 }
 
 function holderIds(holder: Holder): { personId?: string; passId?: string } {

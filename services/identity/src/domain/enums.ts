@@ -4,10 +4,10 @@
  */
 import { anfang } from '@anfang/contracts';
 import type { CredentialKind } from './credentials.ts';
-import type { DecisionRole, GrantRole, Reason } from './decision.ts';
+import type { DecisionRole, DoorDirection, GrantRole, Reason } from './decision.ts';
 import type { HouseUse, PersonKind } from './import-csv.ts';
 
-const { CredentialType, SpoofCheckResult } = anfang.common.v1;
+const { CredentialType, Direction, SpoofCheckResult } = anfang.common.v1;
 const {
   AccessReason,
   PersonRole,
@@ -46,6 +46,7 @@ export const reasons = bidirectional<Reason>([
   ['unknown_credential', AccessReason.ACCESS_REASON_UNKNOWN_CREDENTIAL],
   ['outside_schedule', AccessReason.ACCESS_REASON_OUTSIDE_SCHEDULE],
   ['unknown_door', AccessReason.ACCESS_REASON_UNKNOWN_DOOR],
+  ['anti_passback', AccessReason.ACCESS_REASON_ANTI_PASSBACK],
 ]);
 
 export const roles = bidirectional<DecisionRole>([
@@ -102,3 +103,9 @@ export function isSpoof(liveness: number | null | undefined): boolean {
     liveness === SpoofCheckResult.SPOOF_CHECK_RESULT_SPOOF_OTHER
   );
 }
+
+export const doorDirections = bidirectional<DoorDirection>([
+  ['in', Direction.DIRECTION_IN],
+  ['out', Direction.DIRECTION_OUT],
+  ['both', Direction.DIRECTION_BOTH],
+]);

@@ -33,6 +33,7 @@ import {
 import type { Schedule } from '../domain/decision.ts';
 import {
   credentialKinds,
+  doorDirections,
   doorKinds,
   grantRoles,
   houseUses,
@@ -528,8 +529,16 @@ export function identityGrpcService(
         kind: enumField('door.kind', doorKinds.fromProto(d.kind)),
         name: textField('door.name', d.name),
         deviceIds,
+        direction: d.direction ? enumField('door.direction', doorDirections.fromProto(d.direction)) : 'both',
       });
-      return { door: { ...door, kind: doorKinds.toProto(door.kind), deviceIds: [...door.deviceIds] } };
+      return {
+        door: {
+          ...door,
+          kind: doorKinds.toProto(door.kind),
+          deviceIds: [...door.deviceIds],
+          direction: doorDirections.toProto(door.direction),
+        },
+      };
     },
 
     async upsertDoorGroup(request, ctx) {
@@ -541,6 +550,7 @@ export function identityGrpcService(
         compoundId,
         name: textField('door_group.name', g.name),
         doorIds: [...new Set((g.doorIds ?? []).map((id) => uuidField('door_group.door_ids', id)))],
+        antiPassback: g.antiPassback === true,
       });
       return { doorGroup: { ...group, doorIds: [...group.doorIds] } };
     },
@@ -719,7 +729,7 @@ export function identityGrpcService(
       if (!value.trim()) invalid('credential_value', 'required');
       const at = date(request.at)?.getTime() ?? Date.now();
       const spoof = isSpoof(request.liveness);
-      const { decision, door, masked, lookupIdx } = await authorizer.authorize({
+      const { decision, door, masked, lookupIdx, presenceChange } = await authorizer.authorize({
         deviceId,
         kind,
         value,
@@ -743,6 +753,7 @@ export function identityGrpcService(
               path: 'online',
               at,
               watch: kind === 'id_card' && lookupIdx ? { idNumberIdx: lookupIdx } : {},
+              ...(presenceChange ? { presence: presenceChange } : {}),
             })
           ).recordId ?? '';
       return {

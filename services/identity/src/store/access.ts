@@ -7,7 +7,16 @@
 import type { Cache } from '@anfang/platform/cache';
 import type { Pool } from '@anfang/platform/pg';
 import type { CredentialKind } from '../domain/credentials.ts';
-import type { Candidate, CredentialView, DoorView, GrantRole, Holder, Schedule } from '../domain/decision.ts';
+import {
+  presenceKey,
+  type Candidate,
+  type CredentialView,
+  type DoorDirection,
+  type DoorView,
+  type GrantRole,
+  type Holder,
+  type Schedule,
+} from '../domain/decision.ts';
 import type { Generation } from './generation.ts';
 
 export interface DoorSnapshot extends DoorView {
@@ -134,12 +143,16 @@ export function loadDoor(pool: Pool, deviceId: string): Promise<DoorSnapshot | u
       compound_id: string;
       kind: DoorSnapshot['kind'];
       address_code: string;
+      direction: DoorDirection;
       groups: string[];
+      anti_passback_groups: string[];
     }>(
-      `SELECT d.door_id, d.compound_id, d.kind, d.address_code,
-              coalesce(array_agg(gd.door_group_id::text) FILTER (WHERE gd.door_group_id IS NOT NULL), '{}') AS groups
+      `SELECT d.door_id, d.compound_id, d.kind, d.address_code, d.direction,
+              coalesce(array_agg(gd.door_group_id::text) FILTER (WHERE gd.door_group_id IS NOT NULL), '{}') AS groups,
+              coalesce(array_agg(gd.door_group_id::text) FILTER (WHERE g.anti_passback), '{}') AS anti_passback_groups
          FROM door_devices dd JOIN doors d ON d.door_id = dd.door_id
          LEFT JOIN door_group_doors gd ON gd.door_id = d.door_id
+         LEFT JOIN door_groups g ON g.door_group_id = gd.door_group_id
         WHERE dd.device_id = $1
         GROUP BY d.door_id`,
       [deviceId],
@@ -152,6 +165,8 @@ export function loadDoor(pool: Pool, deviceId: string): Promise<DoorSnapshot | u
             kind: row.kind,
             addressCode: row.address_code,
             doorGroupIds: row.groups,
+            direction: row.direction,
+            antiPassbackGroupIds: row.anti_passback_groups,
           }
         : undefined,
     );
@@ -208,9 +223,32 @@ export function createAccessSnapshots(options: AccessSnapshotOptions): AccessSna
   }
 
   return {
-    door: async (deviceId) => (await cached(`door:${deviceId}`, () => loadDoor(pool, deviceId))) ?? undefined,
+    door: async (deviceId) =>
+      (await cached(`door2:${deviceId}`, () => loadDoor(pool, deviceId))) ?? undefined,
     byLookup: (lookupIdx) => cached(`lookup:${lookupIdx}`, () => loadCandidates(pool, { lookupIdx })),
     byCredentialId: (credentialId) =>
       cached(`credential:${credentialId}`, () => loadCandidates(pool, { credentialId })),
   };
+}
+
+/**
+ * Where each of the persons is in each anti-passback group, from passes recorded since
+ * `notBefore` (older passes are forgotten: a missed exit does not lock a resident out for good).
+ * Never cached: it changes with every pass.
+ */
+export async function loadPresence(
+  pool: Pool,
+  personIds: readonly string[],
+  doorGroupIds: readonly string[],
+  notBefore: Date,
+): Promise<Map<string, boolean>> {
+  const presence = new Map<string, boolean>();
+  if (personIds.length === 0 || doorGroupIds.length === 0) return presence;
+  const { rows } = await pool.query<{ person_id: string; door_group_id: string; inside: boolean }>(
+    `SELECT person_id, door_group_id, inside FROM presence
+      WHERE person_id = ANY($1::uuid[]) AND door_group_id = ANY($2::uuid[]) AND changed_at >= $3`,
+    [personIds, doorGroupIds, notBefore],
+  );
+  for (const row of rows) presence.set(presenceKey(row.person_id, row.door_group_id), row.inside);
+  return presence;
 }

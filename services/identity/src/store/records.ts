@@ -36,6 +36,12 @@ export interface AccessRecordInput {
   readonly path: DecisionPathName;
   readonly at: number;
   readonly sourceEventId?: string;
+  /** Where the person is now in anti-passback groups (an allowed pass through an IN/OUT door). */
+  readonly presence?: {
+    readonly personId: string;
+    readonly doorGroupIds: readonly string[];
+    readonly inside: boolean;
+  };
   /** What the watchlists may match: the presented ID number's blind index, a face template. */
   readonly watch?: {
     readonly idNumberIdx?: string;
@@ -215,6 +221,16 @@ export function createAccessRecorder(options: {
           },
           common,
         );
+
+        if (decision.allowed && input.presence)
+          // Passes recorded out of order (a late event) do not overwrite a newer one.
+          await client.query(
+            `INSERT INTO presence (person_id, door_group_id, inside, changed_at)
+             SELECT $1, unnest($2::uuid[]), $3, $4
+             ON CONFLICT (person_id, door_group_id) DO UPDATE SET inside = EXCLUDED.inside, changed_at = EXCLUDED.changed_at
+             WHERE presence.changed_at <= EXCLUDED.changed_at`,
+            [input.presence.personId, input.presence.doorGroupIds, input.presence.inside, new Date(input.at)],
+          );
 
         let alarms = 0;
         const streak = await countFailure(client, input, recordId);

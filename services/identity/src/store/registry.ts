@@ -27,7 +27,7 @@ import {
   parsePin,
   type CredentialKind,
 } from '../domain/credentials.ts';
-import type { GrantRole, Schedule } from '../domain/decision.ts';
+import type { DoorDirection, GrantRole, Schedule } from '../domain/decision.ts';
 import type { DoorKindName, VisitChannelName } from '../domain/enums.ts';
 import type { HouseUse, ImportRow, PersonKind } from '../domain/import-csv.ts';
 import { pathReachesDestination, visitPath } from '../domain/visit.ts';
@@ -113,6 +113,7 @@ export interface DoorRecord {
   readonly kind: DoorKindName;
   readonly name: string;
   readonly deviceIds: readonly string[];
+  readonly direction: DoorDirection;
 }
 
 export interface DoorGroupRecord {
@@ -120,6 +121,7 @@ export interface DoorGroupRecord {
   readonly compoundId: string;
   readonly name: string;
   readonly doorIds: readonly string[];
+  readonly antiPassback: boolean;
 }
 
 export interface CredentialRecord {
@@ -463,6 +465,7 @@ export function createRegistryStore(options: RegistryStoreOptions) {
           kind: row.kind,
           name: row.name,
           deviceIds: row.device_ids,
+          direction: row.direction,
         }
       : undefined;
   }
@@ -748,10 +751,11 @@ export function createRegistryStore(options: RegistryStoreOptions) {
             reason: 'DOOR_MOVED',
           });
         await client.query(
-          `INSERT INTO doors (door_id, compound_id, address_code, kind, name) VALUES ($1, $2, $3, $4, $5)
+          `INSERT INTO doors (door_id, compound_id, address_code, kind, name, direction) VALUES ($1, $2, $3, $4, $5, $6)
            ON CONFLICT (door_id) DO UPDATE SET address_code = EXCLUDED.address_code, kind = EXCLUDED.kind,
-                                               name = EXCLUDED.name, updated_at = now()`,
-          [door.doorId, door.compoundId, door.addressCode, door.kind, door.name],
+                                               name = EXCLUDED.name, direction = EXCLUDED.direction,
+                                               updated_at = now()`,
+          [door.doorId, door.compoundId, door.addressCode, door.kind, door.name, door.direction],
         );
         await client.query('DELETE FROM door_devices WHERE door_id = $1 AND NOT (device_id = ANY($2))', [
           door.doorId,
@@ -782,9 +786,10 @@ export function createRegistryStore(options: RegistryStoreOptions) {
             { field: 'door_group.door_ids', description: 'unknown door or door of another compound' },
           ]);
         const { rows } = await client.query<{ compound_id: string }>(
-          `INSERT INTO door_groups (door_group_id, compound_id, name) VALUES ($1, $2, $3)
-           ON CONFLICT (door_group_id) DO UPDATE SET name = EXCLUDED.name RETURNING compound_id`,
-          [group.doorGroupId, group.compoundId, group.name],
+          `INSERT INTO door_groups (door_group_id, compound_id, name, anti_passback) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (door_group_id) DO UPDATE SET name = EXCLUDED.name, anti_passback = EXCLUDED.anti_passback
+           RETURNING compound_id`,
+          [group.doorGroupId, group.compoundId, group.name, group.antiPassback],
         );
         if (rows[0]!.compound_id !== group.compoundId)
           throw new FailedPreconditionError('a door group cannot move to another compound', {
