@@ -95,8 +95,9 @@ describe('acceptance report', () => {
     const row = (module: anfang.common.v1.Module) => report.rows.find((r) => r.row!.module === module)!;
     expect(row(Module.MODULE_PEDESTRIAN_ACCESS)).toMatchObject({
       satisfied: true,
-      evidence: ['1 device, 1 online'],
-      evidenceZh: ['1 台设备，1 台在线'],
+      // A gate must also produce data: new, it has a window to do so.
+      evidence: ['1 device, 1 online, 1 producing data'],
+      evidenceZh: ['1 台设备，1 台在线，1 台时限内有数据'],
     });
     expect(row(Module.MODULE_VIDEO_BUILDINGS)).toMatchObject({
       satisfied: false,

@@ -112,6 +112,19 @@ function requireLanguage(value: string | null | undefined): Language {
   return language;
 }
 
+/** A request's optional programme-group filter: undefined when unset, refused when unknown. */
+function programmeGroupFilter(value: anfang.compliance.v1.ProgrammeGroup | null | undefined) {
+  if (!value) return undefined;
+  return (
+    groupFromProto(value) ??
+    (() => {
+      throw new InvalidArgumentError('unknown programme_group', [
+        { field: 'programme_group', description: 'unknown value' },
+      ]);
+    })()
+  );
+}
+
 function requireYear(year: number | null | undefined, current: number): number {
   const chosen = year || current;
   if (chosen < 2000 || chosen > 2100)
@@ -367,14 +380,7 @@ export function complianceGrpcService(
     async listCompounds(request, ctx) {
       const who = await caller(ctx, READERS);
       const limit = pageSize(request.page);
-      let programmeGroup;
-      if (request.programmeGroup) {
-        programmeGroup = groupFromProto(request.programmeGroup);
-        if (!programmeGroup)
-          throw new InvalidArgumentError('unknown programme_group', [
-            { field: 'programme_group', description: 'unknown value' },
-          ]);
-      }
+      const programmeGroup = programmeGroupFilter(request.programmeGroup);
       const only = scopeOf(who);
       const after = decodeToken(request.page?.pageToken);
       const page = await compounds.list({
@@ -536,14 +542,7 @@ export function complianceGrpcService(
         throw new InvalidArgumentError('invalid range', [
           { field: 'from', description: `on or before "to", at most ${MAX_TREND_DAYS} days before it` },
         ]);
-      let programmeGroup;
-      if (request.programmeGroup) {
-        programmeGroup = groupFromProto(request.programmeGroup);
-        if (!programmeGroup)
-          throw new InvalidArgumentError('unknown programme_group', [
-            { field: 'programme_group', description: 'unknown value' },
-          ]);
-      }
+      const programmeGroup = programmeGroupFilter(request.programmeGroup);
       const townStreet = (request.townStreet ?? '').trim() || undefined;
       const only = scopeOf(who);
       const days = await dailyStandings(deps.pool, {
