@@ -289,7 +289,8 @@ describe(`the chart's workloads, run as local processes (${components.join(', ')
       expect(again.code, again.output).toBe(0);
       expect(again.output).toContain(`${component}: migrations applied (platform 0, ${component} 0)`);
     }
-  });
+    // Two node processes per component, one after the other: seven components outgrow the default.
+  }, 180_000);
 
   it('starts every service with the rendered configuration until its readiness probe passes', async () => {
     const deployments = ofKind(objects, 'Deployment');

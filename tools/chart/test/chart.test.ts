@@ -43,6 +43,7 @@ const BUILT = [
   'perimeter-alarms',
   'patrol',
   'compliance-scoring',
+  'video-index',
 ];
 const VALUE_SETS = ['values-single-site.yaml', 'values-district.yaml', 'values-production.yaml'];
 const SECRET_VARIABLES = [
