@@ -156,41 +156,57 @@ export async function startPlatform(options: RunnerOptions): Promise<RunningPlat
     }
   };
 
-  for (const [index, service] of selected.entries()) {
-    const database = (options.namespace ? `${options.namespace}_` : '') + databaseNameFor(service.name);
-    await ensureDatabase(pgAdminUrl, database);
-    const env: Record<string, string> = {
-      ...baseEnv,
-      OTEL_SERVICE_NAME: service.name,
-      OTEL_TRACES_EXPORTER: 'none',
-      LOG_LEVEL: 'info',
-      DATABASE_URL: withDatabase(pgAdminUrl, database),
-      GRPC_PORT: String(options.grpcBasePort + index),
-      HTTP_PORT: String(options.httpBasePort + index),
-    };
-    log(`starting ${service.name}`);
-    const handle =
-      options.mode === 'embedded'
-        ? await startInProcess(service, env)
-        : startAsProcess(service, env, options.root, log);
-    handles.push(handle);
+  // A failure part-way (a service that cannot start, the simulator that cannot reach the registry)
+  // stops what was started: no process outlives the call that could not return it.
+  let statusServer: Server;
+  try {
+    for (const [index, service] of selected.entries()) {
+      const database = (options.namespace ? `${options.namespace}_` : '') + databaseNameFor(service.name);
+      await ensureDatabase(pgAdminUrl, database);
+      const env: Record<string, string> = {
+        ...baseEnv,
+        OTEL_SERVICE_NAME: service.name,
+        OTEL_TRACES_EXPORTER: 'none',
+        LOG_LEVEL: 'info',
+        DATABASE_URL: withDatabase(pgAdminUrl, database),
+        GRPC_PORT: String(options.grpcBasePort + index),
+        HTTP_PORT: String(options.httpBasePort + index),
+      };
+      log(`starting ${service.name}`);
+      const handle =
+        options.mode === 'embedded'
+          ? await startInProcess(service, env)
+          : startAsProcess(service, env, options.root, log);
+      handles.push(handle);
+    }
+
+    const simulatorHandle = options.simulate
+      ? await startSimulatorFor(
+          options,
+          selected,
+          handles.find((h) => h.name === 'device-ingest'),
+          baseEnv.CALLER_TOKEN_KEY_FILE!,
+          log,
+        )
+      : undefined;
+    if (simulatorHandle) handles.push(simulatorHandle);
+
+    statusServer = await startStatusServer({
+      port: options.statusPort,
+      isShuttingDown: () => shuttingDown,
+      status: async () => ({
+        mode: options.mode,
+        startedAt,
+        infrastructure: await Promise.all([checkPostgres(), checkBus()]),
+        services: await Promise.all(handles.map((h) => h.status())),
+      }),
+    });
+  } catch (error) {
+    for (const handle of [...handles].reverse()) await handle.stop().catch(() => undefined);
+    for (const step of [...stack].reverse()) await step().catch(() => undefined);
+    throw error;
   }
 
-  const simulatorHandle = options.simulate
-    ? await startSimulatorFor(options, selected, baseEnv.CALLER_TOKEN_KEY_FILE!, log)
-    : undefined;
-  if (simulatorHandle) handles.push(simulatorHandle);
-
-  const statusServer: Server = await startStatusServer({
-    port: options.statusPort,
-    isShuttingDown: () => shuttingDown,
-    status: async () => ({
-      mode: options.mode,
-      startedAt,
-      infrastructure: await Promise.all([checkPostgres(), checkBus()]),
-      services: await Promise.all(handles.map((h) => h.status())),
-    }),
-  });
   const statusUrl = `http://127.0.0.1:${options.statusPort}/`;
   log(
     `status: ${statusUrl}  (${selected.length} service(s): ${selected.map((s) => s.name).join(', ') || 'none yet'})`,
@@ -209,10 +225,26 @@ export async function startPlatform(options: RunnerOptions): Promise<RunningPlat
   };
 }
 
+/** How long the simulator waits for device-ingest to become ready (a loaded machine is slow). */
+const SIMULATOR_WAIT_MS = 180_000;
+
+async function untilReady(handle: ServiceHandle | undefined, timeoutMs: number): Promise<void> {
+  if (!handle) return;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const status = await handle.status();
+    if (status.ok) return;
+    if (status.detail.includes('exited') || Date.now() > deadline)
+      throw new Error(`${handle.name} is not ready: ${status.detail}`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
 /** The device simulator, pointed at device-ingest's device listener and registry. */
 async function startSimulatorFor(
   options: RunnerOptions,
   selected: readonly DiscoveredService[],
+  deviceIngest: ServiceHandle | undefined,
   callerKeyFile: string,
   log: (line: string) => void,
 ): Promise<ServiceHandle | undefined> {
@@ -221,6 +253,9 @@ async function startSimulatorFor(
     log('simulator: device-ingest is not running; no simulated traffic');
     return undefined;
   }
+  // As its own process device-ingest may still be starting: the simulator registers its devices
+  // through the registry at once.
+  await untilReady(deviceIngest, SIMULATOR_WAIT_MS);
   const { startSimulator, formatStats } = await import('@anfang/simulator');
   const simulator = await startSimulator({
     target: `http://127.0.0.1:${options.devicePort ?? DEFAULT_DEVICE_PORT}`,
