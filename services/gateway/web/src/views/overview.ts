@@ -1,0 +1,217 @@
+import { api, mapLimit, seg } from '../api.ts';
+import { levelStack, rateChart, type RateRow } from '../charts.ts';
+import { h, mount } from '../dom.ts';
+import { LEVELS, enumLabel, levelClass, levelLabel, toLevel, type Level } from '../format.ts';
+import { t } from '../i18n.ts';
+import { failure, notice, panel, type View } from './common.ts';
+
+interface CoverageFigures {
+  scope: string;
+  compounds?: number;
+  compliant?: number;
+  networked?: number;
+  coverageRate?: number;
+  networkingRate?: number;
+  coverageTarget?: number;
+  networkingTarget?: number;
+  byLevel?: number[];
+}
+
+interface Coverage {
+  year: number;
+  district?: CoverageFigures;
+  towns?: CoverageFigures[];
+  programmeGroups?: CoverageFigures[];
+}
+
+interface Compound {
+  compoundId: string;
+  name: string;
+  townStreet?: string;
+}
+
+/** Every compound the viewer may see, all pages. */
+async function allCompounds(): Promise<Compound[]> {
+  const compounds: Compound[] = [];
+  let token = '';
+  do {
+    const page = await api.get<{ compounds?: Compound[]; page?: { nextPageToken?: string } }>(
+      '/v1/compounds',
+      {
+        'page.page_size': 1000,
+        'page.page_token': token,
+      },
+    );
+    compounds.push(...(page.compounds ?? []));
+    token = page.page?.nextPageToken ?? '';
+  } while (token);
+  return compounds;
+}
+
+function rows(
+  figures: readonly CoverageFigures[],
+  which: 'coverage' | 'networking',
+  label = (f: CoverageFigures) => f.scope,
+): RateRow[] {
+  return figures.map((f) => ({
+    label: label(f),
+    rate: (which === 'coverage' ? f.coverageRate : f.networkingRate) ?? 0,
+    target: which === 'coverage' ? f.coverageTarget : f.networkingTarget,
+  }));
+}
+
+function charts(coverage: Coverage): HTMLElement {
+  const district = coverage.district ?? { scope: 'district' };
+  const byLevel = district.byLevel ?? [];
+  const count = (level: Level): number => byLevel[LEVELS.length - 1 - LEVELS.indexOf(level)] ?? 0;
+  const districtLabel = (): string => t('overview.district');
+  return h(
+    'div',
+    { class: 'charts' },
+    panel(
+      `${t('overview.district')} · ${coverage.year}`,
+      h(
+        'p',
+        { class: 'figures' },
+        t('overview.figures', {
+          compounds: district.compounds ?? 0,
+          compliant: district.compliant ?? 0,
+          networked: district.networked ?? 0,
+        }),
+      ),
+      rateChart(t('overview.districtRates'), [
+        ...rows([district], 'coverage', () => `${districtLabel()} ${t('overview.coverage')}`),
+        ...rows([district], 'networking', () => `${districtLabel()} ${t('overview.networking')}`),
+      ]),
+      levelStack(
+        t('overview.byLevel'),
+        LEVELS.map((level) => ({
+          label: levelLabel(level),
+          count: count(level),
+          className: levelClass(level),
+        })),
+      ),
+    ),
+    panel(
+      t('overview.townCoverage'),
+      rateChart(t('overview.townCoverage'), rows(coverage.towns ?? [], 'coverage')),
+    ),
+    panel(
+      t('overview.townNetworking'),
+      rateChart(t('overview.townNetworking'), rows(coverage.towns ?? [], 'networking')),
+    ),
+    panel(
+      t('overview.programmeCoverage'),
+      rateChart(
+        t('overview.programmeCoverage'),
+        rows(coverage.programmeGroups ?? [], 'coverage', (f) => enumLabel(f.scope)),
+      ),
+    ),
+  );
+}
+
+function legend(): HTMLElement {
+  return h(
+    'ul',
+    { class: 'legend' },
+    LEVELS.map((level) =>
+      h('li', null, h('span', { class: `swatch ${levelClass(level)}` }), levelLabel(level)),
+    ),
+  );
+}
+
+/** Town/street grid: one tile per compound, coloured by its level as the levels arrive. */
+async function grid(el: HTMLElement): Promise<void> {
+  const compounds = await allCompounds();
+  if (compounds.length === 0) return mount(el, notice(t('overview.noCompounds'), 'empty'));
+  const towns = new Map<string, Compound[]>();
+  for (const c of compounds) {
+    const town = c.townStreet || t('overview.noTown');
+    towns.set(town, [...(towns.get(town) ?? []), c]);
+  }
+  const tiles = new Map<string, HTMLElement>();
+  mount(
+    el,
+    legend(),
+    [...towns.entries()]
+      .sort(([a], [b]) => a.localeCompare(b, 'zh'))
+      .map(([town, list]) =>
+        h(
+          'section',
+          { class: 'town' },
+          h('h3', null, `${town} (${list.length})`),
+          h(
+            'div',
+            { class: 'tiles' },
+            list.map((c) => {
+              const tile = h(
+                'a',
+                {
+                  class: `tile ${levelClass('COMPLIANCE_LEVEL_UNSPECIFIED')}`,
+                  href: `#/compound?compound=${encodeURIComponent(c.compoundId)}`,
+                  'data-compound': c.compoundId,
+                  'data-level': 'COMPLIANCE_LEVEL_UNSPECIFIED',
+                  title: c.compoundId,
+                },
+                h('span', { class: 'tile-name' }, c.name || c.compoundId),
+                h('span', { class: 'tile-level' }, levelLabel('COMPLIANCE_LEVEL_UNSPECIFIED')),
+              );
+              tiles.set(c.compoundId, tile);
+              return tile;
+            }),
+          ),
+        ),
+      ),
+  );
+  await mapLimit(compounds, 8, async (c) => {
+    const tile = tiles.get(c.compoundId);
+    try {
+      const score = await api.get<{ level?: string | number }>(`/v1/compounds/${seg(c.compoundId)}/level`);
+      const level = toLevel(score.level);
+      if (!tile) return;
+      tile.className = `tile ${levelClass(level)}`;
+      tile.dataset.level = level;
+      (tile.querySelector('.tile-level') as HTMLElement).textContent = levelLabel(level);
+    } catch {
+      // One compound's score failing leaves its tile "unscored"; the rest still colour in.
+      tile?.classList.add('tile-failed');
+    }
+  });
+}
+
+/** District overview: rates against the year's targets, and every compound by level. */
+export const overview: View = (root, params) => {
+  const year = params.get('year') ?? '';
+  const chartsEl = h('div', null, notice(t('common.loading')));
+  const gridEl = h('div', { class: 'compound-grid' }, notice(t('common.loading')));
+  const yearInput = h('input', {
+    name: 'year',
+    type: 'number',
+    min: 2000,
+    max: 2100,
+    value: year,
+    placeholder: t('overview.currentYear'),
+  });
+  mount(
+    root,
+    h(
+      'form',
+      {
+        class: 'toolbar',
+        onsubmit: (event: Event) => {
+          event.preventDefault();
+          location.hash = yearInput.value ? `#/overview?year=${yearInput.value}` : '#/overview';
+        },
+      },
+      h('label', { class: 'field' }, h('span', null, t('overview.year')), yearInput),
+      h('button', { type: 'submit' }, t('common.show')),
+    ),
+    chartsEl,
+    panel(t('overview.compounds'), gridEl),
+  );
+  api
+    .get<Coverage>('/v1/compliance/coverage', { year: year || undefined })
+    .then((coverage) => mount(chartsEl, charts(coverage)))
+    .catch((error: unknown) => mount(chartsEl, failure(error)));
+  grid(gridEl).catch((error: unknown) => mount(gridEl, failure(error)));
+};
