@@ -26,8 +26,8 @@ export function liveRoutes(router: Router, deps: { hub: LiveHub; heartbeatMs: nu
     const types = new Set<LiveType>(
       (requested.length > 0 ? requested : Object.keys(LIVE_TYPES)) as LiveType[],
     );
-    const compound =
-      typeof req.query.compound === 'string' && req.query.compound !== '' ? req.query.compound : undefined;
+    const named = req.query.compound_id ?? req.query.compound;
+    const compound = typeof named === 'string' && named !== '' ? named : undefined;
     if (compound !== undefined && !inScope(principal, compound))
       throw new PermissionDeniedError(`compound ${compound} is outside your scope`, {
         reason: 'OUT_OF_SCOPE',
