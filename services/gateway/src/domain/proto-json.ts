@@ -64,6 +64,8 @@ function fieldFromJson(field: Field, value: unknown, path: string): unknown {
     );
   }
   if (field.repeated) {
+    // A repeated field given once in a query string arrives as a single string.
+    if (typeof value === 'string') return [singleFromJson(field, value, `${path}[0]`)];
     if (!Array.isArray(value)) throw invalid(path, 'must be an array');
     return value.map((v, i) => singleFromJson(field, v, `${path}[${i}]`));
   }
