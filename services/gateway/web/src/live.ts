@@ -1,7 +1,7 @@
 import { withQuery } from './api.ts';
 
 /** Event names of the gateway's `/v1/live` stream (services/gateway/README.md). */
-export type LiveEventName = 'alarm' | 'device' | 'access' | 'vehicle' | 'level';
+export type LiveEventName = 'alarm' | 'device-status' | 'access' | 'passage' | 'level';
 export type LiveState = 'connecting' | 'open' | 'closed';
 
 /** Every event's data: the compound it concerns and the event payload in proto3 JSON. */
@@ -15,11 +15,11 @@ export interface LiveEnvelope<P = Record<string, unknown>> {
 
 type Listener = (event: LiveEnvelope) => void;
 
-const NAMES: readonly LiveEventName[] = ['alarm', 'device', 'access', 'vehicle', 'level'];
+const NAMES: readonly LiveEventName[] = ['alarm', 'device-status', 'access', 'passage', 'level'];
 
 /**
  * A connection to `/v1/live`. The app keeps one for alarms, device status and levels; the
- * compound page opens a narrowed one for its access and vehicle feed (high volume, so a district
+ * compound page opens a narrowed one for its access and passage feed (high volume, so a district
  * viewer does not receive every compound's passages). EventSource reconnects by itself and
  * resumes with Last-Event-ID; when the session has expired the gateway refuses and the
  * connection closes, which `onState` reports.

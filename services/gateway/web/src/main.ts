@@ -153,7 +153,7 @@ function start(signedIn: Session): void {
     renderPasswordChange(root, () => showSignIn(false));
     return;
   }
-  live.open(['alarm', 'device', 'level']);
+  live.open(['alarm', 'device-status', 'level']);
   render();
 }
 
@@ -170,9 +170,9 @@ live.onState((state) => {
     currentSession()
       .then((still) => {
         if (!still) showSignIn(true);
-        else if (session) live.open(['alarm', 'device', 'level']);
+        else if (session) live.open(['alarm', 'device-status', 'level']);
       })
-      .catch(() => live.open(['alarm', 'device', 'level']));
+      .catch(() => live.open(['alarm', 'device-status', 'level']));
   }, RECONNECT_MS);
 });
 

@@ -302,7 +302,7 @@ function feedItem(event: LiveEnvelope): HTMLElement {
   const images = Array.isArray(p.images) ? (p.images as { objectKey?: string }[]) : [];
   const device = (p.device ?? {}) as { name?: string; deviceId?: string };
   const what =
-    event.type === 'vehicle'
+    event.type === 'passage'
       ? `${t('feed.vehicle')} ${String(p.plateNumber ?? '')} · ${enumLabel(p.direction)} · ${enumLabel(p.decision)}`
       : event.type === 'access'
         ? `${t('feed.access')} · ${enumLabel(p.direction)} · ${enumLabel(p.decision)} · ${String(p.credentialMasked ?? enumLabel(p.credentialType))}`
@@ -421,16 +421,16 @@ export const compoundPage: View = (root, params, ctx: ViewContext) => {
 
   const feed = new LiveStream();
   feed.on('access', (e) => addFeed(e));
-  feed.on('vehicle', (e) => addFeed(e));
+  feed.on('passage', (e) => addFeed(e));
   feed.on('alarm', (e) => addFeed(e));
   const addFeed = (event: LiveEnvelope): void => {
     feedEmpty.remove();
     feedList.prepend(feedItem(event));
     while (feedList.children.length > FEED_LENGTH) feedList.lastElementChild?.remove();
   };
-  feed.open(['access', 'vehicle', 'alarm'], compoundId);
+  feed.open(['access', 'passage', 'alarm'], compoundId);
 
-  const stopDevices = ctx.live.on('device', (event) => {
+  const stopDevices = ctx.live.on('device-status', (event) => {
     if (event.compoundId !== compoundId) return;
     const device = (event.payload.device ?? {}) as { deviceId?: string };
     if (!device.deviceId) return;

@@ -91,7 +91,7 @@ export const devicesPage: View = (root, params, ctx) => {
     );
   };
 
-  const stop = ctx.live.on('device', (event) => {
+  const stop = ctx.live.on('device-status', (event) => {
     if (event.compoundId !== compoundId) return;
     const ref = (event.payload.device ?? {}) as { deviceId?: string };
     if (!ref.deviceId || !statuses.has(ref.deviceId)) return;

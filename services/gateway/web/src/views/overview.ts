@@ -60,6 +60,11 @@ function rows(
   }));
 }
 
+/** compliance-scoring names programme-group rows `old_to_close`; the label table uses the enum name. */
+function programmeGroup(scope: string): string {
+  return scope.startsWith('PROGRAMME_GROUP_') ? scope : `PROGRAMME_GROUP_${scope.toUpperCase()}`;
+}
+
 function charts(coverage: Coverage): HTMLElement {
   const district = coverage.district ?? { scope: 'district' };
   const byLevel = district.byLevel ?? [];
@@ -104,7 +109,7 @@ function charts(coverage: Coverage): HTMLElement {
       t('overview.programmeCoverage'),
       rateChart(
         t('overview.programmeCoverage'),
-        rows(coverage.programmeGroups ?? [], 'coverage', (f) => enumLabel(f.scope)),
+        rows(coverage.programmeGroups ?? [], 'coverage', (f) => enumLabel(programmeGroup(f.scope))),
       ),
     ),
   );
