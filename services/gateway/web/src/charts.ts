@@ -1,4 +1,4 @@
-import { s } from './dom.ts';
+import { h, s } from './dom.ts';
 import { percent } from './format.ts';
 
 export interface RateRow {
@@ -16,9 +16,9 @@ export interface BarGeometry {
   readonly meetsTarget: boolean;
 }
 
-const LABEL_WIDTH = 150;
-const VALUE_WIDTH = 120;
-const ROW_HEIGHT = 28;
+const LABEL_WIDTH = 130;
+const VALUE_WIDTH = 130;
+const ROW_HEIGHT = 30;
 
 /** Clamps a rate to [0, 1]; NaN counts as 0 (an empty set has rate 0 by the API's definition). */
 export function clampRate(rate: number): number {
@@ -43,7 +43,7 @@ export function barLayout(rows: readonly RateRow[], plotWidth: number): BarGeome
  * Horizontal bars of a rate per row with the year's target as a tick; a bar below its target is
  * drawn in the warning colour. Scales to its container (viewBox), so it reads on a wall screen.
  */
-export function rateChart(title: string, rows: readonly RateRow[], width = 640): SVGSVGElement {
+export function rateChart(title: string, rows: readonly RateRow[], width = 480): SVGSVGElement {
   const plotWidth = width - LABEL_WIDTH - VALUE_WIDTH;
   const height = rows.length * ROW_HEIGHT + 36;
   const bars = barLayout(rows, plotWidth);
@@ -59,13 +59,13 @@ export function rateChart(title: string, rows: readonly RateRow[], width = 640):
         return s(
           'g',
           { transform: `translate(0, ${bar.y})`, class: 'chart-row' },
-          s('text', { x: LABEL_WIDTH - 8, y: 18, 'text-anchor': 'end', class: 'chart-label' }, row.label),
-          s('rect', { x: LABEL_WIDTH, y: 4, width: plotWidth, height: 18, class: 'chart-track' }),
+          s('text', { x: LABEL_WIDTH - 8, y: 19, 'text-anchor': 'end', class: 'chart-label' }, row.label),
+          s('rect', { x: LABEL_WIDTH, y: 4, width: plotWidth, height: 20, class: 'chart-track' }),
           s('rect', {
             x: LABEL_WIDTH,
             y: 4,
             width: bar.width.toFixed(1),
-            height: 18,
+            height: 20,
             class: bar.meetsTarget ? 'chart-bar' : 'chart-bar below-target',
           }),
           bar.targetX === undefined
@@ -74,12 +74,12 @@ export function rateChart(title: string, rows: readonly RateRow[], width = 640):
                 x1: (LABEL_WIDTH + bar.targetX).toFixed(1),
                 x2: (LABEL_WIDTH + bar.targetX).toFixed(1),
                 y1: 0,
-                y2: 26,
+                y2: 28,
                 class: 'chart-target',
               }),
           s(
             'text',
-            { x: LABEL_WIDTH + plotWidth + 8, y: 18, class: 'chart-value' },
+            { x: LABEL_WIDTH + plotWidth + 8, y: 19, class: 'chart-value' },
             row.target === undefined ? percent(row.rate) : `${percent(row.rate)} / ${percent(row.target)}`,
           ),
         );
@@ -113,32 +113,42 @@ export function stackLayout(counts: readonly number[], width: number): { x: numb
   });
 }
 
-/** One stacked bar of compounds per level, with a legend giving each count. */
-export function levelStack(title: string, segments: readonly Segment[], width = 640): SVGSVGElement {
+/**
+ * One stacked bar of compounds per level, with a legend giving each count. The legend is HTML
+ * so it wraps instead of overlapping when the labels are long (English).
+ */
+export function levelStack(title: string, segments: readonly Segment[], width = 480): HTMLElement {
   const layout = stackLayout(
     segments.map((seg) => seg.count),
     width,
   );
-  return s(
-    'svg',
-    { class: 'chart', viewBox: `0 0 ${width} 64`, role: 'img', 'aria-label': title },
-    s('title', null, title),
-    segments.map((seg, i) => {
-      const box = layout[i] as { x: number; width: number };
-      return s('rect', {
-        x: box.x.toFixed(1),
-        y: 0,
-        width: box.width.toFixed(1),
-        height: 28,
-        class: seg.className,
-      });
-    }),
-    segments.map((seg, i) =>
-      s(
-        'g',
-        { transform: `translate(${(i * width) / segments.length}, 50)` },
-        s('rect', { x: 0, y: -11, width: 12, height: 12, class: seg.className }),
-        s('text', { x: 18, y: 0, class: 'chart-label' }, `${seg.label} ${seg.count}`),
+  return h(
+    'figure',
+    { class: 'level-stack' },
+    s(
+      'svg',
+      { class: 'chart', viewBox: `0 0 ${width} 28`, role: 'img', 'aria-label': title },
+      s('title', null, title),
+      segments.map((seg, i) => {
+        const box = layout[i] as { x: number; width: number };
+        return s('rect', {
+          x: box.x.toFixed(1),
+          y: 0,
+          width: box.width.toFixed(1),
+          height: 28,
+          class: seg.className,
+        });
+      }),
+    ),
+    h(
+      'figcaption',
+      null,
+      h(
+        'ul',
+        { class: 'legend' },
+        segments.map((seg) =>
+          h('li', null, h('span', { class: `swatch ${seg.className}` }), `${seg.label} ${seg.count}`),
+        ),
       ),
     ),
   );
