@@ -7,7 +7,7 @@ import { alarmsPage } from './views/alarms.ts';
 import { failure, type View, type ViewContext } from './views/common.ts';
 import { compoundPage } from './views/compound.ts';
 import { devicesPage } from './views/devices.ts';
-import { overview } from './views/overview.ts';
+import { overview, trackLevels } from './views/overview.ts';
 import { renderPasswordChange } from './views/password.ts';
 import { patrolPage } from './views/patrol.ts';
 import { policePage } from './views/police.ts';
@@ -26,6 +26,7 @@ const PAGES: Record<string, { view: View; title: MessageKey }> = {
 
 const root = document.getElementById('app') as HTMLElement;
 const live = new LiveStream();
+trackLevels(live);
 let session: Session | undefined;
 let leavePage: (() => void) | undefined;
 

@@ -3,6 +3,7 @@ import { levelStack, rateChart, type RateRow } from '../charts.ts';
 import { h, mount } from '../dom.ts';
 import { LEVELS, enumLabel, levelClass, levelLabel, toLevel, type Level } from '../format.ts';
 import { t } from '../i18n.ts';
+import type { LiveStream } from '../live.ts';
 import { failure, notice, panel, type View } from './common.ts';
 
 interface CoverageFigures {
@@ -168,19 +169,49 @@ async function grid(el: HTMLElement): Promise<void> {
         ),
       ),
   );
+  const paint = (compoundId: string, level: Level): void => {
+    const tile = tiles.get(compoundId);
+    if (!tile) return;
+    tile.className = `tile ${levelClass(level)}`;
+    tile.dataset.level = level;
+    (tile.querySelector('.tile-level') as HTMLElement).textContent = levelLabel(level);
+  };
+  painters.add(paint);
   await mapLimit(compounds, 8, async (c) => {
-    const tile = tiles.get(c.compoundId);
     try {
-      const score = await api.get<{ level?: string | number }>(`/v1/compounds/${seg(c.compoundId)}/level`);
-      const level = toLevel(score.level);
-      if (!tile) return;
-      tile.className = `tile ${levelClass(level)}`;
-      tile.dataset.level = level;
-      (tile.querySelector('.tile-level') as HTMLElement).textContent = levelLabel(level);
+      paint(c.compoundId, await levelOf(c.compoundId));
     } catch {
       // One compound's score failing leaves its tile "unscored"; the rest still colour in.
-      tile?.classList.add('tile-failed');
+      tiles.get(c.compoundId)?.classList.add('tile-failed');
     }
+  });
+}
+
+/**
+ * Levels already known, kept current by the live `level` events: the grid repaints a tile the
+ * moment its compound changes level, and coming back to the overview does not re-ask every
+ * compound (475 reads, which the per-user rate limit would soon refuse). An entry older than
+ * the TTL is read again, in case the live stream was down meanwhile.
+ */
+const LEVEL_TTL_MS = 120_000;
+const levels = new Map<string, { level: Level; at: number }>();
+const painters = new Set<(compoundId: string, level: Level) => void>();
+
+async function levelOf(compoundId: string): Promise<Level> {
+  const known = levels.get(compoundId);
+  if (known && Date.now() - known.at < LEVEL_TTL_MS) return known.level;
+  const score = await api.get<{ level?: string | number }>(`/v1/compounds/${seg(compoundId)}/level`);
+  const level = toLevel(score.level);
+  levels.set(compoundId, { level, at: Date.now() });
+  return level;
+}
+
+/** Follows level changes for the whole session (called once the live stream is open). */
+export function trackLevels(live: LiveStream): () => void {
+  return live.on('level', (event) => {
+    const level = toLevel(event.payload.level);
+    levels.set(event.compoundId, { level, at: Date.now() });
+    for (const paint of painters) paint(event.compoundId, level);
   });
 }
 
@@ -219,4 +250,6 @@ export const overview: View = (root, params) => {
     .then((coverage) => mount(chartsEl, charts(coverage)))
     .catch((error: unknown) => mount(chartsEl, failure(error)));
   grid(gridEl).catch((error: unknown) => mount(gridEl, failure(error)));
+  // Tiles of a page that was left are not repainted.
+  return () => painters.clear();
 };
