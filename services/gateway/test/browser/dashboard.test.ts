@@ -187,6 +187,29 @@ describe('dashboard in headless Chromium', () => {
     expect(alarm.history.some((entry) => entry.comment === '巡逻确认为误报')).toBe(true);
   });
 
+  it('says "no data yet" on the pages whose services are not deployed', async () => {
+    const { page } = browser;
+    // Only compliance-scoring and perimeter-alarms run: vehicle-access, patrol, device-ingest and
+    // police-upload are absent, as on a site that has not rolled those modules out yet.
+    for (const [route, name] of [
+      [`#/records?compound=${tianxiao.compoundId}`, 'records'],
+      [`#/patrol?compound=${tianxiao.compoundId}`, 'patrol'],
+      [`#/devices?compound=${tianxiao.compoundId}`, 'devices'],
+      ['#/police', 'police'],
+    ] as const) {
+      await page.evaluate((hash) => (location.hash = hash), route);
+      const empty = page.locator(`.page-${name} .notice-empty`).filter({ hasText: '暂无数据' });
+      // Every panel of the page says so (records has two: vehicles and access).
+      await expect.poll(() => empty.count(), SOON).toBe(name === 'records' ? 2 : 1);
+      expect(await page.locator(`.page-${name} .notice-error`).count()).toBe(0);
+      await browser.screenshot(`absent-${name}`);
+    }
+    // The police page still shows the networking rates compliance-scoring knows.
+    expect(await page.locator('.page-police svg.chart').count()).toBe(1);
+    await page.evaluate((id) => (location.hash = `#/compound?compound=${id}`), tianxiao.compoundId);
+    await expect.poll(() => page.locator('.compound-head h1').textContent(), SOON).toBe(tianxiao.name);
+  });
+
   it('switches to English', async () => {
     const { page } = browser;
     await page.locator('button.lang[lang=en]').click();

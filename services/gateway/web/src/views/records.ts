@@ -95,6 +95,8 @@ function vehicleSearch(compoundId: string): HTMLElement {
       mount(results, failure(error));
     }
   };
+  // The latest passages at once; the form narrows them.
+  void search(false);
   return h(
     'div',
     null,
