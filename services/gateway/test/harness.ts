@@ -30,6 +30,8 @@ export interface Response<T = Record<string, unknown>> {
 
 export interface Harness {
   readonly url: string;
+  /** perimeter-alarms' gRPC address (the gateway's upstream). */
+  readonly upstreamAddress: string;
   readonly sql: pg.Pool;
   readonly serviceName: string;
   /** Two compounds of one town/street, and one of another. */
@@ -130,6 +132,7 @@ export async function startHarness(label: string, extra: Record<string, string> 
   const adminToken = await login('admin', ADMIN_PASSWORD);
   return {
     url,
+    upstreamAddress: `127.0.0.1:${alarms.ports.grpc}`,
     sql,
     serviceName,
     compoundA,
