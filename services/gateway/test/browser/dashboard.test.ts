@@ -219,6 +219,51 @@ describe('dashboard in headless Chromium', () => {
     await page.locator('button.lang[lang=zh]').click();
   });
 
+  it('shows property staff only their own compound', async () => {
+    const { page } = browser;
+    const username = `wy${randomInt(1e6)}`;
+    const password = 'Wuye-Tianxiao-2026';
+    await rest('POST', '/auth/users', {
+      username,
+      displayName: '物业值班',
+      password,
+      role: 'property_staff',
+      compounds: [tianxiao.compoundId],
+      areas: [],
+    });
+    await page.locator('button.signout').click();
+    await page.locator('input[name=username]').fill(username);
+    await page.locator('input[name=password]').fill(password);
+    await page.locator('form.signin button[type=submit]').click();
+    await expect.poll(() => page.locator('header.top .user').textContent(), SOON).toContain('物业');
+
+    await page.evaluate(() => (location.hash = '#/overview'));
+    await expect
+      .poll(
+        () => page.locator(`.tile[data-compound="${tianxiao.compoundId}"]`).getAttribute('data-level'),
+        SOON,
+      )
+      .toBe('COMPLIANCE_LEVEL_NOT_COMPLIANT');
+    expect(await page.locator('.tile').count()).toBe(1);
+    expect(await page.locator(`.tile[data-compound="${village.compoundId}"]`).count()).toBe(0);
+
+    // Their one compound is the default wherever a compound is asked for.
+    await page.evaluate(() => (location.hash = '#/alarms'));
+    await expect
+      .poll(() => page.locator('.page-alarms input[name=compound]').inputValue(), SOON)
+      .toBe(tianxiao.compoundId);
+    await expect
+      .poll(() => page.locator('.page-alarms .alarm-list').textContent(), SOON)
+      .toContain('当前没有未处理的报警');
+
+    // Another compound is refused, and the page says why.
+    await page.evaluate((id) => (location.hash = `#/compound?compound=${id}`), village.compoundId);
+    await expect
+      .poll(() => page.locator('.page-compound .notice-error').first().textContent(), SOON)
+      .toContain('超出您的权限范围');
+    await browser.screenshot('property-staff-out-of-scope');
+  });
+
   it('returns to the sign-in page saying the session expired', async () => {
     const { page, context } = browser;
     // The session ends under the open page (as after the idle timeout): the next call is refused.

@@ -487,8 +487,9 @@ export const compoundPage: View = (root, params, ctx: ViewContext) => {
       });
       paint();
     } catch (error) {
-      mount(headEl, failure(error));
-      mount(planEl);
+      // Without the compound (refused, or gone) nothing else on the page means anything.
+      feed.close();
+      mount(root, compoundPicker(compoundId, ctx, 'compound'), failure(error));
     }
   })();
 
