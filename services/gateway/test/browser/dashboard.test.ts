@@ -4,6 +4,7 @@
  * live, acknowledge and resolve it. Screenshots of every step go to .cache/test-results/.
  */
 import { randomInt } from 'node:crypto';
+import { Secret, TOTP } from 'otpauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, type Browser } from './chromium.ts';
 import { startStack, type Stack } from './stack.ts';
@@ -262,6 +263,55 @@ describe('dashboard in headless Chromium', () => {
       .poll(() => page.locator('.page-compound .notice-error').first().textContent(), SOON)
       .toContain('超出您的权限范围');
     await browser.screenshot('property-staff-out-of-scope');
+  });
+
+  it('asks for the one-time code of an account with a second factor', async () => {
+    const { page } = browser;
+    const username = `sq${randomInt(1e6)}`;
+    const password = 'Shequ-Tianxiao-2026';
+    await rest('POST', '/auth/users', {
+      username,
+      displayName: '社区网格员',
+      password,
+      role: 'community_manager',
+      compounds: [tianxiao.compoundId],
+      areas: [],
+    });
+    // The user turns on TOTP as an authenticator app would.
+    const login = await fetch(`${stack.baseUrl}/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username, password }),
+    });
+    const userToken = ((await login.json()) as { token: string }).token;
+    const setup = await fetch(`${stack.baseUrl}/auth/totp/setup`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${userToken}` },
+    });
+    const totp = new TOTP({
+      secret: Secret.fromBase32(((await setup.json()) as { secret: string }).secret),
+      digits: 6,
+      period: 30,
+    });
+    const enable = await fetch(`${stack.baseUrl}/auth/totp/enable`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${userToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ code: totp.generate() }),
+    });
+    expect(enable.status).toBe(204);
+
+    await page.locator('button.signout').click();
+    await page.locator('input[name=username]').fill(username);
+    await page.locator('input[name=password]').fill(password);
+    await page.locator('form.signin button[type=submit]').click();
+    const code = page.locator('input[name=totp]');
+    await code.waitFor();
+    expect(await page.locator('.signin .notice-error').textContent()).toContain('请输入动态验证码');
+    await browser.screenshot('sign-in-totp');
+    // The code of the next step (one step of skew is allowed): the current one was spent enabling.
+    await code.fill(totp.generate({ timestamp: Date.now() + 30_000 }));
+    await page.locator('form.signin button[type=submit]').click();
+    await expect.poll(() => page.locator('header.top .user').textContent(), SOON).toContain('社区');
   });
 
   it('returns to the sign-in page saying the session expired', async () => {
