@@ -4,7 +4,7 @@
  * on the real topics), with a bootstrap admin; a stand-in for device-ingest publishes perimeter
  * triggers. Requests go over HTTP like a browser's.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { allTopics, anfang, topics } from '@anfang/contracts';
 import { createBus, createEventPublisher, type Bus, type EventPublisher } from '@anfang/platform/bus';
@@ -17,6 +17,7 @@ import {
   type TestDatabase,
 } from '@anfang/testing';
 import { infraEnv } from '@anfang/testing';
+import identityService from '@anfang/identity';
 import perimeterAlarmsService from '@anfang/perimeter-alarms';
 import gatewayService from '../src/service.ts';
 
@@ -59,7 +60,16 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(label: string, extra: Record<string, string> = {}): Promise<Harness> {
+export interface HarnessOptions {
+  /** Also start identity (persons, for masking). */
+  readonly identity?: boolean;
+}
+
+export async function startHarness(
+  label: string,
+  extra: Record<string, string> = {},
+  options: HarnessOptions = {},
+): Promise<Harness> {
   const infra = infraEnv();
   await ensureTopics(allTopics());
   const dbs: TestDatabase[] = [
@@ -78,6 +88,24 @@ export async function startHarness(label: string, extra: Record<string, string> 
     { ownsProcess: false },
   );
   running.push(alarms);
+  const upstreams: Record<string, string> = {
+    SERVICE_GRPC_ADDR_PERIMETER_ALARMS: `127.0.0.1:${alarms.ports.grpc}`,
+  };
+  if (options.identity) {
+    const db = await createTestDatabase(`${label}-identity`);
+    dbs.push(db);
+    const identity = await identityService.start(
+      serviceTestEnv({
+        service: uniqueName('identity'),
+        databaseUrl: db.url,
+        bucket: 'unused',
+        extra: { BLIND_INDEX_KEY: randomBytes(32).toString('base64') },
+      }),
+      { ownsProcess: false },
+    );
+    running.push(identity);
+    upstreams.SERVICE_GRPC_ADDR_IDENTITY = `127.0.0.1:${identity.ports.grpc}`;
+  }
   const serviceName = uniqueName('gateway');
   const gateway = await gatewayService.start(
     serviceTestEnv({
@@ -85,7 +113,7 @@ export async function startHarness(label: string, extra: Record<string, string> 
       databaseUrl: dbs[0]!.url,
       bucket: 'unused',
       extra: {
-        SERVICE_GRPC_ADDR_PERIMETER_ALARMS: `127.0.0.1:${alarms.ports.grpc}`,
+        ...upstreams,
         GATEWAY_BOOTSTRAP_ADMIN_PASSWORD: ADMIN_PASSWORD,
         GATEWAY_LIVE_HEARTBEAT_MS: '1000',
         ...extra,

@@ -102,7 +102,7 @@ export function rolesFor(service: RoutedService, method: string, httpMethod: str
 }
 
 /** Roles that may ask for personal data unmasked (with a purpose, every read audited). */
-export const REVEAL_ROLES: readonly Role[] = ['police', 'community_manager', 'district_admin'];
+export const REVEAL_ROLES: readonly Role[] = ['police', 'community_manager'];
 
 /** Roles that search and verify the audit log. */
 export const AUDIT_ROLES: readonly Role[] = ['auditor', 'platform_operator'];

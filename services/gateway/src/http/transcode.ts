@@ -75,6 +75,17 @@ export interface TranscoderDeps {
   readonly audit: (entry: AuditEntry) => Promise<unknown>;
 }
 
+/** The purpose header, percent-encoded (headers carry Latin-1 only, purposes are often Chinese). */
+export function purposeOf(header: string | undefined): string {
+  let value = header ?? '';
+  try {
+    value = decodeURIComponent(value);
+  } catch {
+    // not percent-encoding: taken as sent
+  }
+  return value.trim().slice(0, 200);
+}
+
 function compoundIdsOf(value: unknown, out: string[] = []): string[] {
   if (Array.isArray(value)) for (const v of value) compoundIdsOf(v, out);
   else if (typeof value === 'object' && value !== null)
@@ -173,7 +184,7 @@ export function transcoder(
     }
 
     const reveal = plain.reveal === true;
-    const purpose = (req.get(PURPOSE_HEADER) ?? '').trim().slice(0, 200);
+    const purpose = purposeOf(req.get(PURPOSE_HEADER));
     if (reveal) {
       if (!REVEAL_ROLES.includes(principal.role))
         throw new PermissionDeniedError(`role ${principal.role} may not see personal data unmasked`, {
