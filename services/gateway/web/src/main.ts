@@ -2,7 +2,7 @@ import { handleUnauthorized } from './api.ts';
 import { h, mount } from './dom.ts';
 import { getLang, setLang, t, type Lang, type MessageKey } from './i18n.ts';
 import { LiveStream, type LiveState } from './live.ts';
-import { currentSession, signOut, type Session } from './session.ts';
+import { currentSession, onlyCompound, signOut, type Session } from './session.ts';
 import { alarmsPage } from './views/alarms.ts';
 import { failure, type View, type ViewContext } from './views/common.ts';
 import { compoundPage } from './views/compound.ts';
@@ -30,10 +30,14 @@ trackLevels(live);
 let session: Session | undefined;
 let leavePage: (() => void) | undefined;
 
-/** `#/compound?compound=X` → page name and parameters. */
+/**
+ * `#/compound?compound=X` → page name and parameters. Without a page: the district overview, or
+ * for someone limited to one compound (property staff, a guard) that compound's page.
+ */
 function route(): { page: string; params: URLSearchParams } {
   const [path = '', query = ''] = location.hash.replace(/^#\/?/, '').split('?');
-  return { page: PAGES[path] ? path : 'overview', params: new URLSearchParams(query) };
+  const home = session && onlyCompound(session.user) ? 'compound' : 'overview';
+  return { page: PAGES[path] ? path : home, params: new URLSearchParams(query) };
 }
 
 function leave(): void {
