@@ -151,6 +151,18 @@ describe('built-in accounts', () => {
     expect(cookie).toMatch(/SameSite=Strict/i);
     const me = await fetch(`${h.url}/auth/session`, { headers: { cookie: cookie.split(';')[0]! } });
     expect(me.status).toBe(200);
+    // An ended session's cookie: API calls say so, signing in again still works.
+    const ended = { cookie: cookie.split(';')[0]! };
+    await fetch(`${h.url}/auth/logout`, { method: 'POST', headers: ended });
+    const after = await fetch(`${h.url}/auth/session`, { headers: ended });
+    expect(after.status).toBe(401);
+    expect(await after.json()).toMatchObject({ code: 'SESSION_ENDED' });
+    const again = await fetch(`${h.url}/auth/login`, {
+      method: 'POST',
+      headers: { ...ended, 'content-type': 'application/json' },
+      body: JSON.stringify({ username, password }),
+    });
+    expect(again.status).toBe(200);
   });
 });
 

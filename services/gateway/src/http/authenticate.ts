@@ -7,7 +7,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { UnauthenticatedError } from '@anfang/platform/grpc';
 import type { OidcVerifier } from '../auth/oidc.ts';
 import type { SessionStore } from '../store/sessions.ts';
-import { setPrincipal } from './context.ts';
+import { markSessionEnded, setPrincipal } from './context.ts';
 
 export const SESSION_COOKIE = 'anfang_session';
 
@@ -21,21 +21,28 @@ export function cookieValue(req: Request, name: string): string | undefined {
   return undefined;
 }
 
-export function credentialOf(req: Request): string | undefined {
+export interface Credential {
+  readonly token: string;
+  readonly from: 'header' | 'cookie';
+}
+
+export function credentialOf(req: Request): Credential | undefined {
   const authorization = req.get('authorization');
   if (authorization !== undefined) {
     const match = /^Bearer\s+(\S+)$/i.exec(authorization);
     if (!match)
       throw new UnauthenticatedError('Authorization must be "Bearer <token>"', { reason: 'UNAUTHENTICATED' });
-    return match[1];
+    return { token: match[1]!, from: 'header' };
   }
-  return cookieValue(req, SESSION_COOKIE);
+  const cookie = cookieValue(req, SESSION_COOKIE);
+  return cookie ? { token: cookie, from: 'cookie' } : undefined;
 }
 
 export function authenticate(deps: { sessions: SessionStore; oidc: OidcVerifier | undefined }) {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
-    const token = credentialOf(req);
-    if (!token) return next();
+    const credential = credentialOf(req);
+    if (!credential) return next();
+    const { token } = credential;
     if (token.split('.').length === 3) {
       if (!deps.oidc)
         throw new UnauthenticatedError('no identity provider is configured', { reason: 'TOKEN_INVALID' });
@@ -43,8 +50,15 @@ export function authenticate(deps: { sessions: SessionStore; oidc: OidcVerifier 
       return next();
     }
     const session = await deps.sessions.touch(token);
-    if (!session)
+    if (!session) {
+      // A browser keeps an ended session's cookie: it still loads the dashboard and signs in again,
+      // and every call that needs a session answers 401 SESSION_ENDED (context.ts principalOf).
+      if (credential.from === 'cookie') {
+        markSessionEnded(res);
+        return next();
+      }
       throw new UnauthenticatedError('the session has ended: sign in again', { reason: 'SESSION_ENDED' });
+    }
     setPrincipal(res, session.principal);
     next();
   };

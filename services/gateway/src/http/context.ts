@@ -8,10 +8,18 @@ export function setPrincipal(res: Response, principal: Principal): void {
   res.locals.principal = principal;
 }
 
+/** The request came with the cookie of a session that has ended. */
+export function markSessionEnded(res: Response): void {
+  res.locals.sessionEnded = true;
+}
+
 /** The signed-in principal; 401 when the request is anonymous. */
 export function principalOf(res: Response): Principal {
   const principal = res.locals.principal as Principal | undefined;
-  if (!principal) throw new UnauthenticatedError('sign in first', { reason: 'UNAUTHENTICATED' });
+  if (!principal)
+    throw res.locals.sessionEnded === true
+      ? new UnauthenticatedError('the session has ended: sign in again', { reason: 'SESSION_ENDED' })
+      : new UnauthenticatedError('sign in first', { reason: 'UNAUTHENTICATED' });
   return principal;
 }
 
