@@ -44,6 +44,7 @@ const BUILT = [
   'patrol',
   'compliance-scoring',
   'video-index',
+  'gateway',
 ];
 const VALUE_SETS = ['values-single-site.yaml', 'values-district.yaml', 'values-production.yaml'];
 const SECRET_VARIABLES = [
@@ -257,6 +258,19 @@ describe('network policies', () => {
       rule.to?.some((t) => t.podSelector?.matchLabels['app.kubernetes.io/name'] !== undefined) ?? false;
     expect(policy('device-ingest').egress.some(callsAComponent)).toBe(false);
   });
+
+  it('tells the gateway, and only its allowed callers, where each enabled service serves gRPC', () => {
+    const envOfComponent = (name: string) =>
+      envOf(ofKind(objects, 'Deployment').find((d) => componentOf(d) === name)!);
+    expect(envOfComponent('gateway')).toEqual(
+      expect.arrayContaining([
+        { name: 'SERVICE_GRPC_ADDR_DEVICE_INGEST', value: 'anfang-device-ingest:50051' },
+        { name: 'SERVICE_GRPC_ADDR_PERIMETER_ALARMS', value: 'anfang-perimeter-alarms:50051' },
+      ]),
+    );
+    expect(envOfComponent('gateway').some((e) => e.name === 'SERVICE_GRPC_ADDR_GATEWAY')).toBe(false);
+    expect(envOfComponent('device-ingest').some((e) => e.name.startsWith('SERVICE_GRPC_ADDR_'))).toBe(false);
+  });
 });
 
 describe('generated key material', () => {
@@ -369,7 +383,7 @@ describe('NOTES.txt', () => {
   });
 
   it('says the dashboard needs the gateway while it is disabled', () => {
-    expect(notes([])).toContain('gateway, which is not enabled');
+    expect(notes(['components.gateway.enabled=false'])).toContain('gateway, which is not enabled');
   });
 });
 

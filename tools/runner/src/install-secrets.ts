@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -5,7 +6,7 @@ import { generateKey } from '@anfang/platform/crypto';
 
 /**
  * The secrets a single-site install needs and nobody hands it: field-encryption keys for
- * personal data and device secrets, and the key that signs caller tokens between services. Generated once per install into files readable by the
+ * personal data and device secrets, the key that signs caller tokens between services, and the gateway's bootstrap admin password. Generated once per install into files readable by the
  * owner only, and passed to services as `*_FILE` — the same way a Kubernetes Secret is mounted —
  * so that keys never sit in the database beside the data they protect.
  */
@@ -16,10 +17,15 @@ export async function ensureInstallSecrets(dataDir: string): Promise<Record<stri
   const dataKeys = await ensureSecretFile(join(dir, 'data-keys'), () => `k1:${generateKey()}`);
   const blindIndexKey = await ensureSecretFile(join(dir, 'blind-index-key'), generateKey);
   const callerTokenKey = await ensureSecretFile(join(dir, 'caller-token-key'), generateKey);
+  // The gateway's first account (`admin`); its holder signs in and creates the others.
+  const adminPassword = await ensureSecretFile(join(dir, 'gateway-admin-password'), () =>
+    randomBytes(18).toString('base64url'),
+  );
   return {
     DATA_KEYS_FILE: dataKeys,
     BLIND_INDEX_KEY_FILE: blindIndexKey,
     CALLER_TOKEN_KEY_FILE: callerTokenKey,
+    GATEWAY_BOOTSTRAP_ADMIN_PASSWORD_FILE: adminPassword,
   };
 }
 

@@ -156,6 +156,11 @@ export async function startPlatform(options: RunnerOptions): Promise<RunningPlat
     }
   };
 
+  // Every service learns where every other one serves gRPC (the gateway forwards to them all):
+  // SERVICE_GRPC_ADDR_<NAME>, the same variables the chart sets from its enabled components.
+  for (const [index, service] of selected.entries())
+    baseEnv[grpcAddressEnvKey(service.name)] = `127.0.0.1:${options.grpcBasePort + index}`;
+
   // A failure part-way (a service that cannot start, the simulator that cannot reach the registry)
   // stops what was started: no process outlives the call that could not return it.
   let statusServer: Server;
@@ -329,6 +334,11 @@ function startAsProcess(
         child.kill('SIGTERM');
       }),
   };
+}
+
+/** `perimeter-alarms` → `SERVICE_GRPC_ADDR_PERIMETER_ALARMS`. */
+export function grpcAddressEnvKey(serviceName: string): string {
+  return `SERVICE_GRPC_ADDR_${serviceName.toUpperCase().replace(/-/g, '_')}`;
 }
 
 async function ensureDatabase(adminUrl: string, name: string): Promise<void> {

@@ -94,6 +94,25 @@ describe('role and scope checks', () => {
     expect(() => requireRole(staff, 'police', 'district_admin')).toThrow(PermissionDeniedError);
   });
 
+  it('an area scope covers every compound under its standard-address code, and only those', async () => {
+    const officer: Caller = { subject: 'u-9', role: 'street_officer', compounds: [], areas: ['370303001'] };
+    expect(await createCallerVerifier({ key: KEY }).verify(await mintCallerMetadata(officer, KEY))).toEqual(
+      officer,
+    );
+    expect(() => requireCompound(officer, '370303001002003')).not.toThrow();
+    expect(() => requireCompound(officer, '370303002001001')).toThrow(PermissionDeniedError);
+    const sign = (areas: unknown) =>
+      new SignJWT({ role: 'street_officer', compounds: [], areas })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject('u-1')
+        .setIssuer('anfang')
+        .setAudience('anfang-services')
+        .setExpirationTime('5m')
+        .sign(new TextEncoder().encode(KEY));
+    await expect(createCallerVerifier({ key: KEY }).verify(withToken(await sign([''])))).rejects.toThrow(
+      'invalid area scope',
+    );
+  });
   it('requireCompound passes compounds in scope and every compound for "all"', () => {
     expect(() => requireCompound(staff, '370303001000001')).not.toThrow();
     expect(() => requireCompound(staff, '370303001000002')).toThrow(PermissionDeniedError);

@@ -41,6 +41,12 @@ export const ROLES = [
   'resident',
   /** Another Anfang service acting on its own account. */
   'service',
+  /** Town/street office (镇/街道): the compounds of their town/street (an `areas` scope). */
+  'street_officer',
+  /** Auditor: reads the audit log; no business data. */
+  'auditor',
+  /** Platform operator: accounts, health and configuration of the installation; no personal data. */
+  'platform_operator',
 ] as const;
 export type Role = (typeof ROLES)[number];
 
@@ -52,6 +58,12 @@ export interface Caller {
   readonly role: Role;
   /** The compounds the caller may act on: every one, or a list of compound ids. */
   readonly compounds: 'all' | readonly string[];
+  /**
+   * Standard-address code prefixes the caller may also act on (a district `370303`, a town/street
+   * `370303001`): every compound whose id starts with one of them is in scope. Compound ids are
+   * standard-address codes, so a town office's scope needs no list of its compounds.
+   */
+  readonly areas?: readonly string[];
   /** Why the caller needs personal data (recorded in audit rows). */
   readonly purpose?: string;
 }
@@ -59,6 +71,7 @@ export interface Caller {
 interface CallerClaims extends JWTPayload {
   role?: unknown;
   compounds?: unknown;
+  areas?: unknown;
   name?: unknown;
   purpose?: unknown;
 }
@@ -76,7 +89,8 @@ function keysOf(key: string): Uint8Array[] {
   return keys;
 }
 
-function isRole(value: unknown): value is Role {
+/** True when the value names one of {@link ROLES}. */
+export function isRole(value: unknown): value is Role {
   return typeof value === 'string' && (ROLES as readonly string[]).includes(value);
 }
 
@@ -89,10 +103,20 @@ function callerFromClaims(claims: CallerClaims): Caller {
   else if (Array.isArray(claims.compounds) && claims.compounds.every((c) => typeof c === 'string'))
     compounds = Object.freeze([...(claims.compounds as string[])]);
   else throw new UnauthenticatedError('caller token has no valid compound scope');
+  let areas: readonly string[] | undefined;
+  if (claims.areas !== undefined) {
+    if (
+      !Array.isArray(claims.areas) ||
+      !claims.areas.every((a) => typeof a === 'string' && /^\d{6,}$/.test(a))
+    )
+      throw new UnauthenticatedError('caller token has an invalid area scope');
+    areas = Object.freeze([...(claims.areas as string[])]);
+  }
   return Object.freeze({
     subject: claims.sub,
     role: claims.role,
     compounds,
+    ...(areas !== undefined ? { areas } : {}),
     ...(typeof claims.name === 'string' ? { name: claims.name } : {}),
     ...(typeof claims.purpose === 'string' ? { purpose: claims.purpose } : {}),
   });
@@ -113,6 +137,7 @@ export async function mintCallerToken(
   return new SignJWT({
     role: caller.role,
     compounds: caller.compounds === 'all' ? '*' : [...caller.compounds],
+    ...(caller.areas !== undefined ? { areas: [...caller.areas] } : {}),
     ...(caller.name !== undefined ? { name: caller.name } : {}),
     ...(caller.purpose !== undefined ? { purpose: caller.purpose } : {}),
   })
@@ -202,9 +227,10 @@ export function requireRole(caller: Caller, ...roles: readonly Role[]): void {
     throw new PermissionDeniedError(`role ${caller.role} may not do this (needs ${roles.join(' or ')})`);
 }
 
-/** True when the caller's scope includes the compound. */
+/** True when the caller's scope includes the compound (listed, or under one of its areas). */
 export function hasCompound(caller: Caller, compoundId: string): boolean {
-  return caller.compounds === 'all' || caller.compounds.includes(compoundId);
+  if (caller.compounds === 'all' || caller.compounds.includes(compoundId)) return true;
+  return caller.areas?.some((area) => compoundId.startsWith(area)) ?? false;
 }
 
 /** PermissionDeniedError unless the caller's scope includes the compound. */

@@ -9,6 +9,7 @@ export {
   callerInterceptor,
   createCallerVerifier,
   hasCompound,
+  isRole,
   mintCallerMetadata,
   mintCallerToken,
   requireCompound,

@@ -20,6 +20,8 @@ export interface ServeApisOptions {
   readonly reflection: GrpcServerOptions['reflection'];
   /** The service's own HTTP routes, beside /healthz, /readyz and /metrics. */
   readonly routes?: HttpAppOptions['routes'];
+  /** Body limit and `trust proxy` of the HTTP app, for a service that serves people (the gateway). */
+  readonly http?: Pick<HttpAppOptions, 'bodyLimit' | 'trustProxy'>;
   /**
    * Every call of every service authenticated before its handler runs (UNAUTHENTICATED without
    * a valid caller token, whatever the request holds); handlers still check role and scope.
@@ -45,6 +47,7 @@ export async function serveApis(
       logger,
       readiness: lifecycle.readiness,
       ...(options.routes ? { routes: options.routes } : {}),
+      ...options.http,
     }),
     ports.HTTP_PORT,
   );

@@ -1,0 +1,111 @@
+/**
+ * Which roles may call which RPC through the gateway: per service a read set (GET bindings) and
+ * a write set (everything else), and per method the exceptions. The gateway refuses any other
+ * role with 403 before calling the service; the caller token then carries the same role and
+ * scope, and the service checks both again with its own, finer rules.
+ *
+ * Roles that no business RPC is for: `auditor` reads the audit log only; `platform_operator`
+ * sees device health and compliance figures (no personal data) and manages accounts; `resident`
+ * authorises their own visitors. `service` is for services' own calls and never a person's.
+ */
+import type { Role } from '@anfang/platform/auth';
+import type { RoutedService } from '../upstreams.ts';
+
+/** Roles of people, as the gateway signs them in. */
+export const PERSON_ROLES = [
+  'district_admin',
+  'street_officer',
+  'community_manager',
+  'property_staff',
+  'guard',
+  'police',
+  'auditor',
+  'platform_operator',
+  'resident',
+] as const satisfies readonly Role[];
+
+const OFFICES = ['district_admin', 'street_officer', 'community_manager'] as const satisfies readonly Role[];
+const SITE = ['property_staff', 'guard'] as const satisfies readonly Role[];
+const READERS = [...OFFICES, ...SITE, 'police'] as const satisfies readonly Role[];
+const REGISTRARS = [
+  'district_admin',
+  'community_manager',
+  'property_staff',
+] as const satisfies readonly Role[];
+const OPERATOR_VIEW = [...READERS, 'platform_operator'] as const satisfies readonly Role[];
+
+interface ServicePolicy {
+  readonly read: readonly Role[];
+  readonly write: readonly Role[];
+  /** By the method's proto name. */
+  readonly methods?: Readonly<Record<string, readonly Role[]>>;
+}
+
+export const POLICY: Readonly<Record<RoutedService, ServicePolicy>> = {
+  'anfang.alarm.v1.PerimeterAlarmService': {
+    read: READERS,
+    write: REGISTRARS,
+    methods: {
+      // The alarm console: whoever is on duty handles alarms.
+      AcknowledgeAlarm: [...REGISTRARS, 'guard'],
+      AssignAlarm: [...REGISTRARS, 'guard'],
+      CommentAlarm: [...REGISTRARS, 'guard', 'police'],
+      StartAlarm: [...REGISTRARS, 'guard'],
+      ResolveAlarm: [...REGISTRARS, 'guard'],
+    },
+  },
+  'anfang.compliance.v1.ComplianceService': {
+    read: OPERATOR_VIEW,
+    write: ['district_admin', 'street_officer'],
+  },
+  'anfang.device.v1.DeviceRegistryService': {
+    read: OPERATOR_VIEW,
+    write: REGISTRARS,
+    methods: { RotateDeviceSecret: ['district_admin', 'property_staff'] },
+  },
+  'anfang.identity.v1.IdentityService': {
+    read: READERS,
+    write: REGISTRARS,
+    methods: {
+      // Watchlists of persons are managed only by the police (SPEC §5).
+      AddWatchlistEntry: ['police'],
+      RemoveWatchlistEntry: ['police'],
+      RegisterVisit: [...REGISTRARS, 'guard', 'resident'],
+      CheckOutVisit: [...REGISTRARS, 'guard'],
+      // Door decisions are the devices' and the guard console's remote opening.
+      Authorize: ['guard', 'property_staff'],
+    },
+  },
+  'anfang.patrol.v1.PatrolService': {
+    read: READERS,
+    write: REGISTRARS,
+  },
+  'anfang.vehicle.v1.VehicleAccessService': {
+    read: READERS,
+    write: REGISTRARS,
+    methods: {
+      SetWatchlistEntry: ['police'],
+      RemoveWatchlistEntry: ['police'],
+      ListWatchlistEntries: ['police'],
+      CreateVisitorAuthorisation: [...REGISTRARS, 'resident'],
+      RevokeVisitorAuthorisation: [...REGISTRARS, 'resident'],
+      ListVisitorAuthorisations: [...READERS, 'resident'],
+      ReleaseHeldVehicle: ['guard', 'property_staff', 'community_manager'],
+    },
+  },
+};
+
+/** The roles that may call the method (bound to `httpMethod`) through the gateway. */
+export function rolesFor(service: RoutedService, method: string, httpMethod: string): readonly Role[] {
+  const policy = POLICY[service];
+  return policy.methods?.[method] ?? (httpMethod === 'GET' ? policy.read : policy.write);
+}
+
+/** Roles that may ask for personal data unmasked (with a purpose, every read audited). */
+export const REVEAL_ROLES: readonly Role[] = ['police', 'community_manager'];
+
+/** Roles that search and verify the audit log. */
+export const AUDIT_ROLES: readonly Role[] = ['auditor', 'platform_operator'];
+
+/** Roles that manage the gateway's accounts. */
+export const ACCOUNT_ADMIN_ROLES: readonly Role[] = ['district_admin', 'platform_operator'];

@@ -1,0 +1,4 @@
+import { runServiceMain } from '@anfang/platform/service';
+import gatewayService from './service.ts';
+
+await runServiceMain(gatewayService);

@@ -1,0 +1,184 @@
+/**
+ * REST through the gateway to a real perimeter-alarms: transcoding (path, query, body, proto3
+ * JSON), problem+json errors, and role × scope enforced at the gateway and again in the service.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '@anfang/testing';
+import { startHarness, type Harness } from './harness.ts';
+
+let h: Harness;
+let managerA: string;
+let managerB: string;
+let guardA: string;
+let officer: string;
+let auditor: string;
+let zoneA: string;
+const sensorA = randomUUID();
+
+beforeAll(async () => {
+  h = await startHarness('gateway-api');
+  managerA = (await h.user('community_manager', [h.compoundA])).token;
+  managerB = (await h.user('community_manager', [h.compoundB])).token;
+  guardA = (await h.user('guard', [h.compoundA])).token;
+  officer = (await h.user('street_officer', [], [h.street])).token;
+  auditor = (await h.user('auditor', [])).token;
+  const created = await h.request<{ zone: { zoneId: string; createdAt: string; kind: string } }>(
+    'POST',
+    '/v1/alarm/zones',
+    {
+      token: managerA,
+      body: {
+        zone: {
+          compoundId: h.compoundA,
+          name: '南侧围墙',
+          kind: 'ZONE_KIND_WALL',
+          sensorDeviceIds: [sensorA],
+        },
+      },
+    },
+  );
+  expect(created.status).toBe(200);
+  zoneA = created.body.zone.zoneId;
+}, 90_000);
+
+afterAll(async () => {
+  await h?.close();
+});
+
+describe('transcoding', () => {
+  it('answers canonical proto3 JSON: enums by name, timestamps in RFC 3339, path variables bound', async () => {
+    const r = await h.request<{ zone: Record<string, unknown> }>('GET', `/v1/alarm/zones/${zoneA}`, {
+      token: managerA,
+    });
+    expect(r.status).toBe(200);
+    expect(r.body.zone).toMatchObject({
+      zoneId: zoneA,
+      compoundId: h.compoundA,
+      kind: 'ZONE_KIND_WALL',
+      name: '南侧围墙',
+    });
+    expect(r.body.zone.createdAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
+  });
+
+  it('binds query parameters, with repeated fields by repetition', async () => {
+    const r = await h.request<{ zones: unknown[] }>('GET', `/v1/alarm/zones?compoundId=${h.compoundA}`, {
+      token: managerA,
+    });
+    expect(r.status).toBe(200);
+    expect(r.body.zones).toHaveLength(1);
+    const snake = await h.request(
+      'GET',
+      `/v1/alarm/alarms?compound_id=${h.compoundA}&states=ALARM_STATE_NEW&states=ALARM_STATE_ACKNOWLEDGED&limit=5`,
+      {
+        token: managerA,
+      },
+    );
+    expect(snake.status).toBe(200);
+  });
+
+  it('refuses unknown fields, unknown enum names and wrong types with 400 problem+json naming the field', async () => {
+    const unknown = await h.request('POST', '/v1/alarm/zones', {
+      token: managerA,
+      body: { zone: { compoundId: h.compoundA, name: 'x', colour: 'red' } },
+    });
+    expect(unknown.status).toBe(400);
+    expect(unknown.headers.get('content-type')).toContain('application/problem+json');
+    expect(unknown.body).toMatchObject({ status: 400, errors: [{ field: 'zone.colour' }] });
+    const badEnum = await h.request('POST', '/v1/alarm/zones', {
+      token: managerA,
+      body: { zone: { compoundId: h.compoundA, name: 'x', kind: 'ZONE_KIND_MOAT' } },
+    });
+    expect(badEnum.status).toBe(400);
+    const badType = await h.request('GET', `/v1/alarm/alarms?compoundId=${h.compoundA}&limit=lots`, {
+      token: managerA,
+    });
+    expect(badType.status).toBe(400);
+  });
+
+  it('maps the service’s gRPC status to HTTP with its reason, and hides internals', async () => {
+    const missing = await h.request('GET', `/v1/alarm/zones/${randomUUID()}`, { token: managerA });
+    expect(missing.status).toBe(404);
+    expect(missing.body).toMatchObject({ status: 404, title: 'Not Found' });
+    expect(JSON.stringify(missing.body)).not.toMatch(/at .*\.ts:\d+/);
+    const noRoute = await h.request('GET', '/v1/nothing-here', { token: managerA });
+    expect(noRoute.status).toBe(404);
+  });
+
+  it('limits the request body size', async () => {
+    const r = await h.request('POST', '/v1/alarm/zones', {
+      token: managerA,
+      body: { zone: { compoundId: h.compoundA, name: 'x'.repeat(2_000_000) } },
+    });
+    expect(r.status).toBe(413);
+  });
+});
+
+describe('roles and scopes', () => {
+  it('refuses anonymous callers and ended sessions with 401', async () => {
+    expect((await h.request('GET', `/v1/alarm/zones?compoundId=${h.compoundA}`)).status).toBe(401);
+    expect(
+      (await h.request('GET', `/v1/alarm/zones?compoundId=${h.compoundA}`, { token: 'not-a-session' }))
+        .status,
+    ).toBe(401);
+  });
+
+  it('lets each role see exactly its scope', async () => {
+    const list = (token: string, compoundId: string) =>
+      h.request('GET', `/v1/alarm/zones?compoundId=${compoundId}`, { token }).then((r) => r.status);
+    expect(await list(managerA, h.compoundA)).toBe(200);
+    expect(await list(managerB, h.compoundA)).toBe(403);
+    expect(await list(managerB, h.compoundB)).toBe(200);
+    expect(await list(guardA, h.compoundA)).toBe(200);
+    expect(await list(guardA, h.compoundB)).toBe(403);
+    expect(await list(h.adminToken, h.compoundA)).toBe(200);
+    // A town/street office: every compound under its code, none beyond.
+    expect(await list(officer, h.compoundOther)).toBe(403);
+    // The auditor has no business data at all.
+    expect(await list(auditor, h.compoundA)).toBe(403);
+  });
+
+  it('refuses a write outside the scope or by a role that may not write, before the service sees it', async () => {
+    const outside = await h.request('POST', '/v1/alarm/zones', {
+      token: managerB,
+      body: { zone: { compoundId: h.compoundA, name: '越权', kind: 'ZONE_KIND_WALL' } },
+    });
+    expect(outside.status).toBe(403);
+    expect(outside.body).toMatchObject({ code: 'OUT_OF_SCOPE' });
+    const guardWrites = await h.request('POST', '/v1/alarm/zones', {
+      token: guardA,
+      body: { zone: { compoundId: h.compoundA, name: '越权', kind: 'ZONE_KIND_WALL' } },
+    });
+    expect(guardWrites.status).toBe(403);
+    expect(guardWrites.body).toMatchObject({ code: 'ROLE_NOT_ALLOWED' });
+  });
+
+  it('carries role and scope to the service, which checks them again (an alarm by id)', async () => {
+    await h.perimeterTrigger(h.compoundA, sensorA);
+    const alarm = await waitFor(
+      async () => {
+        const r = await h.request<{ alarms: { alarmId: string; state: string }[] }>(
+          'GET',
+          `/v1/alarm/alarms?compoundId=${h.compoundA}`,
+          { token: guardA },
+        );
+        return r.body.alarms?.[0];
+      },
+      { timeoutMs: 20_000 },
+    );
+    // By id, the gateway cannot know the compound: the service refuses the other compound's manager.
+    expect((await h.request('GET', `/v1/alarm/alarms/${alarm.alarmId}`, { token: managerB })).status).toBe(
+      403,
+    );
+    const ack = await h.request<{ alarm: { state: string } }>(
+      'POST',
+      `/v1/alarm/alarms/${alarm.alarmId}:acknowledge`,
+      {
+        token: guardA,
+        body: { comment: '已到场' },
+      },
+    );
+    expect(ack.status).toBe(200);
+    expect(ack.body.alarm.state).toBe('ALARM_STATE_ACKNOWLEDGED');
+  }, 40_000);
+});
