@@ -210,8 +210,8 @@ describe('flood control', () => {
 describe('batches', () => {
   it('applies a batch as one by one: duplicates, disarmed zones, merges and a window outrun', async () => {
     const [walled, disarmed] = [randomUUID(), randomUUID()];
-    const zoneId = await createWall(h, '南侧围墙', [walled]);
-    const quietZoneId = await createWall(h, '南侧水岸', [disarmed]);
+    const zoneId = await createWall(h, '批量围墙', [walled]);
+    const quietZoneId = await createWall(h, '批量水岸', [disarmed]);
     await h.client.setZoneArming(
       { zoneId: quietZoneId, arming: ArmingState.ARMING_STATE_DISARMED, reason: '检修' },
       { metadata: h.manager },
