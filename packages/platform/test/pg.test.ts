@@ -1,13 +1,18 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { createTestDatabase } from '@anfang/testing';
+import { createTestDatabase, waitFor } from '@anfang/testing';
+import { createLifecycle } from '../src/lifecycle/index.ts';
+import { createLogger } from '../src/log/index.ts';
+import { startProcessedPruning } from '../src/service/index.ts';
 import {
   check,
   createPool,
   markProcessed,
+  markProcessedMany,
   migrate,
   pruneProcessed,
   withTransaction,
@@ -292,6 +297,46 @@ describe('processed events', () => {
       Array.from({ length: 8 }, () => withTransaction(pool, (c) => markProcessed(c, 'group-c', 'dup'))),
     );
     expect(results.filter(Boolean)).toHaveLength(1);
+  });
+
+  it('markProcessedMany returns the ids seen for the first time, a repeated id once', async () => {
+    expect(await withTransaction(pool, (c) => markProcessed(c, 'group-d', 'seen'))).toBe(true);
+    const fresh = await withTransaction(pool, (c) =>
+      markProcessedMany(c, 'group-d', ['seen', 'new-1', 'new-2', 'new-1']),
+    );
+    expect([...fresh].sort()).toEqual(['new-1', 'new-2']);
+    expect(await withTransaction(pool, (c) => markProcessedMany(c, 'group-d', ['new-2']))).toEqual(new Set());
+  });
+
+  it('startProcessedPruning prunes on its interval until the consumers drain', async () => {
+    const silent = createLogger({ service: 'pruning-test', level: 'silent' });
+    const lifecycle = createLifecycle({
+      logger: silent,
+      signals: [],
+      handleProcessErrors: false,
+      exit: () => undefined,
+    });
+    const age = async (eventId: string) => {
+      await withTransaction(pool, (c) => markProcessed(c, 'group-p', eventId));
+      await pool.query(
+        `UPDATE processed_events SET processed_at = now() - interval '2 days' WHERE event_id = $1`,
+        [eventId],
+      );
+    };
+    const marks = async () =>
+      (await pool.query(`SELECT event_id FROM processed_events WHERE consumer_group = 'group-p'`)).rows;
+    await age('old-1');
+    startProcessedPruning(
+      pool,
+      { lifecycle, logger: silent },
+      { olderThanMs: 24 * 3600 * 1000, intervalMs: 20 },
+    );
+    await waitFor(async () => ((await marks()).length === 0 ? true : undefined));
+    await lifecycle.shutdown('test');
+    await age('old-2');
+    await sleep(100);
+    expect(await marks()).toEqual([{ event_id: 'old-2' }]);
+    await pool.query(`DELETE FROM processed_events WHERE consumer_group = 'group-p'`);
   });
 
   it('prunes old marks', async () => {

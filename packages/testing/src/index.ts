@@ -9,3 +9,10 @@ export { createTestBucket, emptyBucket, s3Client, type TestBucket } from './s3.t
 export { createTestTopic, deleteTopics, ensureTopics, kafkaClient, type TestTopic } from './kafka.ts';
 export { createTestRedisNamespace, type TestRedisNamespace } from './redis.ts';
 export { TEST_CALLER_TOKEN_KEY, serviceTestEnv, type ServiceTestEnvOptions } from './service-env.ts';
+export {
+  watchTopics,
+  type TopicWatch,
+  type TopicWatchOptions,
+  type WatchableBus,
+  type WatchedTopic,
+} from './watch.ts';

@@ -5,11 +5,18 @@
  * telemetry first, then the database, consumers, servers — with shutdown steps in phase order.
  */
 import { readFile } from 'node:fs/promises';
-import { ComplianceService, EVENT_RETENTION_MS, reflectionPackageDefinition } from '@anfang/contracts';
+import { ComplianceService, reflectionPackageDefinition } from '@anfang/contracts';
 import { createCallerVerifier } from '@anfang/platform/auth';
 import type { Logger } from '@anfang/platform/log';
-import { pruneProcessed, startOutboxRelay } from '@anfang/platform/pg';
-import { openBus, openDatabase, type ServiceModule, startService, serveApis } from '@anfang/platform/service';
+import { startOutboxRelay } from '@anfang/platform/pg';
+import {
+  openBus,
+  openDatabase,
+  type ServiceModule,
+  startProcessedPruning,
+  startService,
+  serveApis,
+} from '@anfang/platform/service';
 import { loadComplianceConfig } from './config.ts';
 import { startEvidenceConsumer } from './consumers/evidence-consumer.ts';
 import { startTimedEvidence } from './consumers/timed-evidence.ts';
@@ -23,7 +30,6 @@ import { createScorer } from './store/scores.ts';
 
 const NAME = 'compliance-scoring';
 const SEED_FILE = new URL('../data/seed-compounds.csv', import.meta.url);
-const PRUNE_INTERVAL_MS = 3_600_000;
 
 /** The district's listed compounds, on a first start only: later the registry is the API's. */
 async function seedCompounds(compounds: CompoundStore, logger: Logger): Promise<void> {
@@ -85,13 +91,7 @@ const complianceScoringService: ServiceModule = {
         lifecycle.onShutdown('drain-consumers', 'evidence consumer', () => consumer.close());
         // Event ids are kept for the redelivery window of the time-retained topics; a registry
         // state replayed later from the compacted topic is ignored by its revision anyway.
-        const pruning = setInterval(() => {
-          pruneProcessed(pool, EVENT_RETENTION_MS).catch((err: unknown) =>
-            logger.warn({ err }, 'pruning processed events failed'),
-          );
-        }, PRUNE_INTERVAL_MS);
-        pruning.unref();
-        lifecycle.onShutdown('drain-consumers', 'processed-events pruning', () => clearInterval(pruning));
+        startProcessedPruning(pool, resources);
 
         const standings = startDailyStandings({
           pool,

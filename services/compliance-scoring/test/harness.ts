@@ -7,17 +7,17 @@
 import { randomBytes } from 'node:crypto';
 import { allTopics, anfang, ComplianceService, topics } from '@anfang/contracts';
 import { mintCallerMetadata, type Caller } from '@anfang/platform/auth';
-import {
-  consume,
-  createBus,
-  createEventPublisher,
-  type Bus,
-  type EventPublisher,
-  type Subscription,
-} from '@anfang/platform/bus';
+import { createBus, createEventPublisher, type Bus, type EventPublisher } from '@anfang/platform/bus';
 import { createGrpcClient, type GrpcClient, type Metadata } from '@anfang/platform/grpc';
 import type { RunningService } from '@anfang/platform/service';
-import { createTestDatabase, infraEnv, serviceTestEnv, uniqueName, type TestDatabase } from '@anfang/testing';
+import {
+  createTestDatabase,
+  infraEnv,
+  serviceTestEnv,
+  uniqueName,
+  watchTopics,
+  type TestDatabase,
+} from '@anfang/testing';
 import complianceScoringService from '../src/service.ts';
 
 export type Client = GrpcClient<typeof ComplianceService.definition>;
@@ -44,18 +44,8 @@ export async function startHarness(label: string, env: Record<string, string> = 
   const db = await createTestDatabase(label.replace(/-/g, '_'));
   const bus = await createBus({ kind: 'kafka', brokers: infra.kafkaBrokers, clientId: `${label}-test` });
   await bus.ensureTopics(allTopics());
-  const changes = new Map<string, LevelChanged[]>();
-  const watch: Subscription = await consume(bus, {
-    group: uniqueName(`${label}-watch`),
-    topics: [topics.complianceLevelChanged],
-    start: 'latest',
-    handler: async (event) => {
-      const payload = event.payload as LevelChanged;
-      const list = changes.get(payload.compoundId) ?? [];
-      list.push(payload);
-      changes.set(payload.compoundId, list);
-    },
-  });
+  const watch = await watchTopics(bus, { label, topics: [topics.complianceLevelChanged] });
+  const changes: LevelChanged[] = watch.events(topics.complianceLevelChanged);
   const service: RunningService = await complianceScoringService.start(
     serviceTestEnv({
       service: 'compliance-scoring',
@@ -86,7 +76,7 @@ export async function startHarness(label: string, env: Record<string, string> = 
         { ttlSeconds: 600 },
       ),
     }),
-    levelChanges: (compoundId) => changes.get(compoundId) ?? [],
+    levelChanges: (compoundId) => changes.filter((change) => change.compoundId === compoundId),
     newCompoundId: () => uniqueName(label),
     async close() {
       client.close();

@@ -7,10 +7,17 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { allTopics, anfang, PatrolService, topics } from '@anfang/contracts';
 import { mintCallerMetadata, type Caller } from '@anfang/platform/auth';
-import { consume, createBus, createEventPublisher, type Bus, type Subscription } from '@anfang/platform/bus';
+import { createBus, createEventPublisher, type Bus } from '@anfang/platform/bus';
 import { createGrpcClient, type GrpcClient } from '@anfang/platform/grpc';
 import type { RunningService } from '@anfang/platform/service';
-import { createTestDatabase, ensureTopics, infraEnv, serviceTestEnv, uniqueName } from '@anfang/testing';
+import {
+  createTestDatabase,
+  ensureTopics,
+  infraEnv,
+  serviceTestEnv,
+  uniqueName,
+  watchTopics,
+} from '@anfang/testing';
 import patrolService from '../src/service.ts';
 
 export type PatrolClient = GrpcClient<typeof PatrolService.definition>;
@@ -57,7 +64,6 @@ export async function startHarness(label: string, extra: Record<string, string> 
   await ensureTopics(allTopics());
   const key = randomBytes(32).toString('base64');
   const compoundId = `37030300${String(Math.floor(Math.random() * 1e7)).padStart(7, '0')}`;
-  const violations: ViolationEvent[] = [];
   const serviceName = uniqueName('patrol');
 
   const bus: Bus = await createBus({
@@ -65,16 +71,15 @@ export async function startHarness(label: string, extra: Record<string, string> 
     brokers: infra.kafkaBrokers,
     clientId: uniqueName(label),
   });
-  const watcher: Subscription = await consume(bus, {
-    group: uniqueName(`${label}-watch`),
+  // Every test file's service consumes every check-in on the shared topic (its own group):
+  // only this one's events count here.
+  const watcher = await watchTopics(bus, {
+    label,
     topics: [topics.patrolViolation],
-    handler: async (event) => {
-      // Every test file's service consumes every check-in on the shared topic (its own group):
-      // only this one's events count here.
-      if (event.meta.compoundId === compoundId && event.meta.producer === serviceName)
-        violations.push(event.payload as ViolationEvent);
-    },
+    producer: serviceName,
+    compoundId,
   });
+  const violations: ViolationEvent[] = watcher.events(topics.patrolViolation);
   const deviceIngest = createEventPublisher({ bus, producer: 'device-ingest' });
 
   const env = serviceTestEnv({

@@ -31,10 +31,11 @@ export const alarmsEnv = envFragment({
   /** Escalation stops at this level (the alarm keeps waiting for an acknowledgement). */
   ALARM_MAX_ESCALATION_LEVEL: positiveInt(3),
   /**
-   * Partitions of the source topics one replica handles at once (each in order). Triggers of
-   * one zone on different partitions serialise on the zone's lock, not on the consumer.
+   * Partitions of the source topics one replica handles at once (each in order): the triggers
+   * they deliver meanwhile are applied as one batch, so this bounds the batch. Default: the
+   * perimeter topic's 12 partitions.
    */
-  ALARM_CONSUMER_CONCURRENCY: positiveInt(8),
+  ALARM_CONSUMER_CONCURRENCY: positiveInt(12),
   /** How often every replica looks for missed acknowledge deadlines. */
   ALARM_ESCALATION_INTERVAL_MS: positiveInt(5_000),
   /** Playback starts this long before the first occurrence ... */

@@ -5,10 +5,17 @@
  * leave through the outbox relay. Wired telemetry first, then the database and bus, the relay,
  * the consumer and the job, the servers; shutdown steps in phase order.
  */
-import { EVENT_RETENTION_MS, PerimeterAlarmService, reflectionPackageDefinition } from '@anfang/contracts';
+import { PerimeterAlarmService, reflectionPackageDefinition } from '@anfang/contracts';
 import { createCallerVerifier } from '@anfang/platform/auth';
-import { pruneProcessed, startOutboxRelay } from '@anfang/platform/pg';
-import { openBus, openDatabase, type ServiceModule, startService, serveApis } from '@anfang/platform/service';
+import { startOutboxRelay } from '@anfang/platform/pg';
+import {
+  openBus,
+  openDatabase,
+  type ServiceModule,
+  startProcessedPruning,
+  startService,
+  serveApis,
+} from '@anfang/platform/service';
 import { loadAlarmsConfig } from './config.ts';
 import { consumeTriggers } from './consumers/triggers.ts';
 import { perimeterAlarmGrpcService } from './grpc/perimeter-alarm-service.ts';
@@ -22,7 +29,6 @@ const NAME = 'perimeter-alarms';
 const MIGRATIONS = new URL('./store/migrations', import.meta.url);
 
 const SECOND_MS = 1000;
-const PRUNE_INTERVAL_MS = 3600 * SECOND_MS;
 
 const perimeterAlarmsService: ServiceModule = {
   name: NAME,
@@ -67,14 +73,7 @@ const perimeterAlarmsService: ServiceModule = {
         });
         lifecycle.onShutdown('drain-consumers', 'triggers', () => triggers.close());
 
-        // An event id is remembered as long as its topic may redeliver it, then forgotten.
-        const pruning = setInterval(() => {
-          pruneProcessed(pool, EVENT_RETENTION_MS).catch((err: unknown) =>
-            logger.warn({ err }, 'pruning processed events failed'),
-          );
-        }, PRUNE_INTERVAL_MS);
-        pruning.unref();
-        lifecycle.onShutdown('drain-consumers', 'processed-events pruning', () => clearInterval(pruning));
+        startProcessedPruning(pool, resources);
 
         const escalation = startEscalationJob({
           alarms,

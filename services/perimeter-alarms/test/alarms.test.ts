@@ -9,6 +9,8 @@ import { anfang, dlqTopic, timestampFromDate, topics } from '@anfang/contracts';
 import { HEADER, type Subscription } from '@anfang/platform/bus';
 import { FailedPreconditionError } from '@anfang/platform/grpc';
 import { uniqueName, waitFor } from '@anfang/testing';
+import { perimeterTrigger } from '../src/domain/sources.ts';
+import { createAlarmStore } from '../src/store/alarms.ts';
 import { createWall, startHarness, type Harness } from './harness.ts';
 
 const { AlarmSource, AlarmState, AlarmTransition, AlarmResolution, ArmingState, ImageHoldKind } =
@@ -202,6 +204,85 @@ describe('flood control', () => {
       return full && (await sourceEventsOf(full.alarmId!)).includes(marker) ? [full] : undefined;
     });
     expect(alarm!.occurrenceCount).toBe(2);
+  });
+});
+
+describe('batches', () => {
+  it('applies a batch as one by one: duplicates, disarmed zones, merges and a window outrun', async () => {
+    const [walled, disarmed] = [randomUUID(), randomUUID()];
+    const zoneId = await createWall(h, '批量围墙', [walled]);
+    const quietZoneId = await createWall(h, '批量水岸', [disarmed]);
+    await h.client.setZoneArming(
+      { zoneId: quietZoneId, arming: ArmingState.ARMING_STATE_DISARMED, reason: '检修' },
+      { metadata: h.manager },
+    );
+    const store = createAlarmStore(h.sql, {
+      producer: `${h.serviceName}-batch`,
+      group: `${h.serviceName}-batch`,
+      floodWindowMs: 60_000,
+      escalation: { limits: { critical: 60_000, high: 60_000, medium: 60_000, low: 60_000 }, maxLevel: 1 },
+      playback: { beforeMs: 0, afterMs: 0 },
+    });
+    const at = new Date('2026-11-28T02:00:00Z');
+    const input = (deviceId: string, eventId: string, offsetMs = 0) => ({
+      eventId,
+      compoundId: h.compoundId,
+      occurredAt: new Date(at.getTime() + offsetMs),
+      trigger: perimeterTrigger({
+        device: { deviceId },
+        state: ACTIVE,
+        images: [{ objectKey: `batch/${eventId}.jpg` }],
+      })!,
+    });
+    const ids = Array.from({ length: 5 }, () => randomUUID());
+    const batch = [
+      input(walled, ids[0]!),
+      input(walled, ids[1]!, 1_000),
+      input(walled, ids[0]!),
+      input(disarmed, ids[2]!),
+      // Beyond the window of the alarm the batch merged into: a new incident.
+      input(walled, ids[3]!, 62_000),
+      input(walled, ids[4]!, 63_000),
+    ];
+    expect(await store.ingest(batch)).toEqual([
+      'raised',
+      'recurred',
+      'duplicate',
+      'suppressed',
+      'raised',
+      'recurred',
+    ]);
+    const { rows } = await h.sql.query<{ alarm_id: string; occurrence_count: number; open_key: boolean }>(
+      `SELECT alarm_id, occurrence_count, flood_key NOT LIKE '%|' || alarm_id::text AS open_key
+         FROM alarms WHERE zone_id = $1 ORDER BY first_occurred_at`,
+      [zoneId],
+    );
+    expect(rows.map((row) => [row.occurrence_count, row.open_key])).toEqual([
+      [2, false],
+      [2, true],
+    ]);
+    const history = await h.sql.query<{ alarm_id: string; transition: string }>(
+      `SELECT alarm_id, transition FROM alarm_history WHERE alarm_id = ANY($1::uuid[]) ORDER BY entry_id`,
+      [rows.map((row) => row.alarm_id)],
+    );
+    expect(history.rows).toEqual([
+      { alarm_id: rows[0]!.alarm_id, transition: 'raised' },
+      { alarm_id: rows[0]!.alarm_id, transition: 'recurred' },
+      { alarm_id: rows[1]!.alarm_id, transition: 'raised' },
+      { alarm_id: rows[1]!.alarm_id, transition: 'recurred' },
+    ]);
+    const suppressed = await h.sql.query('SELECT event_id FROM suppressed_triggers WHERE zone_id = $1', [
+      quietZoneId,
+    ]);
+    expect(suppressed.rows).toEqual([{ event_id: ids[2] }]);
+    // The whole batch again (a redelivery after a crash before the commit of offsets): nothing twice.
+    expect(await store.ingest(batch)).toEqual(batch.map(() => 'duplicate'));
+    // A later trigger still merges into the open alarm.
+    expect(await store.ingest([input(walled, randomUUID(), 64_000)])).toEqual(['recurred']);
+    const open = await h.sql.query('SELECT occurrence_count FROM alarms WHERE alarm_id = $1', [
+      rows[1]!.alarm_id,
+    ]);
+    expect(open.rows).toEqual([{ occurrence_count: 3 }]);
   });
 });
 

@@ -194,7 +194,9 @@ describe('zone import', () => {
   });
 
   it('refuses an unreadable file as a whole, and a guard', async () => {
-    await expect(importZones('name,kind\nx,wall')).rejects.toThrow(/missing columns compound_id/);
+    await expect(importZones('name,kind\nx,wall')).rejects.toThrow(
+      /missing required column\(s\) compound_id/,
+    );
     await expect(importZones('', h.manager)).rejects.toThrow(InvalidArgumentError);
     await expect(importZones(`compound_id,name,kind\n${h.compoundId},x,wall`, h.guard)).rejects.toThrow(
       PermissionDeniedError,

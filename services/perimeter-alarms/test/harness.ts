@@ -8,14 +8,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { allTopics, anfang, PerimeterAlarmService, topics } from '@anfang/contracts';
 import { mintCallerMetadata, type Caller } from '@anfang/platform/auth';
-import {
-  consume,
-  createBus,
-  createEventPublisher,
-  type Bus,
-  type EventPublisher,
-  type Subscription,
-} from '@anfang/platform/bus';
+import { createBus, createEventPublisher, type Bus, type EventPublisher } from '@anfang/platform/bus';
 import { createGrpcClient, type GrpcClient } from '@anfang/platform/grpc';
 import type { RunningService } from '@anfang/platform/service';
 import {
@@ -25,6 +18,7 @@ import {
   serviceTestEnv,
   TEST_CALLER_TOKEN_KEY,
   uniqueName,
+  watchTopics,
 } from '@anfang/testing';
 import perimeterAlarmsService from '../src/service.ts';
 
@@ -74,24 +68,21 @@ export async function startHarness(label: string, extra: Record<string, string> 
   await ensureTopics(allTopics());
   const compoundId = `37030200${String(Math.floor(Math.random() * 1e7)).padStart(7, '0')}`;
   const serviceName = uniqueName('perimeter-alarms');
-  const alarmEvents: AlarmEvent[] = [];
-  const holdEvents: HoldEvent[] = [];
 
   const bus: Bus = await createBus({
     kind: 'kafka',
     brokers: infra.kafkaBrokers,
     clientId: uniqueName(label),
   });
-  const watcher: Subscription = await consume(bus, {
-    group: uniqueName(`${label}-watch`),
+  // Every test file's service consumes the shared source topics: only this one's events count.
+  const watcher = await watchTopics(bus, {
+    label,
     topics: [topics.alarmLifecycle, topics.alarmImageHold],
-    handler: async (event) => {
-      // Every test file's service consumes the shared source topics: only this one's events count.
-      if (event.meta.producer !== serviceName || event.meta.compoundId !== compoundId) return;
-      if (event.topic.name === topics.alarmLifecycle.name) alarmEvents.push(event.payload as AlarmEvent);
-      else holdEvents.push(event.payload as HoldEvent);
-    },
+    producer: serviceName,
+    compoundId,
   });
+  const alarmEvents: AlarmEvent[] = watcher.events(topics.alarmLifecycle);
+  const holdEvents: HoldEvent[] = watcher.events(topics.alarmImageHold);
   const deviceIngest = createEventPublisher({ bus, producer: 'device-ingest' });
   const identity = createEventPublisher({ bus, producer: 'identity' });
   const vehicleAccess = createEventPublisher({ bus, producer: 'vehicle-access' });

@@ -15,14 +15,7 @@ import {
 } from '@anfang/contracts';
 import type { Caller } from '@anfang/platform/auth';
 import { mintCallerMetadata } from '@anfang/platform/auth';
-import {
-  consume,
-  createBus,
-  createEventPublisher,
-  type Bus,
-  type EventPublisher,
-  type Subscription,
-} from '@anfang/platform/bus';
+import { createBus, createEventPublisher, type Bus, type EventPublisher } from '@anfang/platform/bus';
 import { createGrpcClient, type GrpcClient, type Metadata } from '@anfang/platform/grpc';
 import type { RunningService } from '@anfang/platform/service';
 import {
@@ -32,6 +25,7 @@ import {
   serviceTestEnv,
   uniqueName,
   waitFor,
+  watchTopics,
   type TestDatabase,
 } from '@anfang/testing';
 import vehicleAccessService from '../src/service.ts';
@@ -89,26 +83,20 @@ export async function startHarness(label: string, extra: Record<string, string> 
   const bus: Bus = await createBus({ kind: 'kafka', brokers: infraEnv().kafkaBrokers, clientId: name });
   await bus.ensureTopics(allTopics());
 
-  const passages: Passage[] = [];
-  const hits: Hit[] = [];
-  const results: CommandResult[] = [];
-  const commands: DeviceCommand[] = [];
-  const watch: Subscription = await consume(bus, {
-    group: `${name}-watch`,
+  const watch = await watchTopics(bus, {
+    label: name,
     topics: [
       topics.vehiclePassageRecorded,
       topics.vehicleWatchlistHit,
       topics.policeCommandResult,
       topics.deviceCommand,
     ],
-    handler: async (event) => {
-      if (event.meta.producer !== name) return;
-      if (event.topic === topics.vehiclePassageRecorded) passages.push(event.payload as Passage);
-      else if (event.topic === topics.vehicleWatchlistHit) hits.push(event.payload as Hit);
-      else if (event.topic === topics.policeCommandResult) results.push(event.payload as CommandResult);
-      else commands.push(event.payload as DeviceCommand);
-    },
+    producer: name,
   });
+  const passages: Passage[] = watch.events(topics.vehiclePassageRecorded);
+  const hits: Hit[] = watch.events(topics.vehicleWatchlistHit);
+  const results: CommandResult[] = watch.events(topics.policeCommandResult);
+  const commands: DeviceCommand[] = watch.events(topics.deviceCommand);
 
   const service = await vehicleAccessService.start(
     serviceTestEnv({

@@ -226,7 +226,7 @@ describe('vehicles', () => {
         ))
           void message;
       })(),
-    ).rejects.toThrow(/unknown columns: plate/);
+    ).rejects.toThrow(/unknown column\(s\) plate/);
   });
 });
 

@@ -43,6 +43,7 @@ import {
   type Subscription,
   type TopicSpec,
 } from './types.ts';
+import { oneSubscriptionPerGroup } from './groups.ts';
 
 export interface EmbeddedBusOptions {
   /** A pool to share (left open by `close`). One of `pool` or `connectionString` is required. */
@@ -900,7 +901,7 @@ export async function createEmbeddedBus(options: EmbeddedBusOptions): Promise<Em
     kind: 'embedded',
     ensureTopics,
     publish,
-    subscribe,
+    subscribe: oneSubscriptionPerGroup(subscribe),
     replay,
     sweep,
     async check() {

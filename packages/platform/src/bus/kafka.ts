@@ -45,6 +45,7 @@ import {
   type Subscription,
   type TopicSpec,
 } from './types.ts';
+import { oneSubscriptionPerGroup } from './groups.ts';
 
 const { Kafka, Partitioners, logLevel, CompressionTypes } = kafkajs;
 
@@ -617,7 +618,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<KafkaBus
     kind: 'kafka',
     ensureTopics,
     publish,
-    subscribe,
+    subscribe: oneSubscriptionPerGroup(subscribe),
     replay,
     async check() {
       if (closed) throw new Error('bus: closed');

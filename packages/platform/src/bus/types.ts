@@ -9,7 +9,10 @@
  * - a handler that throws a `PermanentError` (or whose message cannot be decoded) sends the
  *   message to `<topic>.dlq` with the reason in headers, and the consumer goes on;
  * - any other error is retried through `<topic>.retry` with back-off, then sent to the DLQ;
- * - a group can be rewound to a position and replay.
+ * - a group can be rewound to a position and replay;
+ * - a consumer group subscribes ONCE per bus, with all its topics: a second `subscribe` of a
+ *   group whose subscription is open is refused (members of one group subscribed to different
+ *   topic sets would be assigned partitions they never read, and lose those messages).
  */
 
 export type Headers = Record<string, string>;

@@ -71,3 +71,4 @@ export {
 export { activeDeadline, extractMetadata, injectMetadata } from './context.ts';
 export { Metadata, status } from '@grpc/grpc-js';
 export { CsvFileError, MAX_CSV_BYTES, parseCsvUpload } from './csv-upload.ts';
+export { readCsvTable, type CsvTable, type CsvTableOptions, type CsvTableRow } from './csv-table.ts';

@@ -24,4 +24,4 @@ export {
   OUTBOX_RELAY_LOCK,
 } from './outbox.ts';
 export type { OutboxRelay, OutboxRelayOptions } from './outbox.ts';
-export { markProcessed, pruneProcessed } from './processed.ts';
+export { markProcessed, markProcessedMany, pruneProcessed } from './processed.ts';

@@ -103,7 +103,9 @@ export {
   openCache,
   openDatabase,
   openObjectStore,
+  startProcessedPruning,
   type ObjectStoreChoices,
+  type ProcessedPruningOptions,
   type ResourceContext,
 } from './resources.ts';
 export { startService, type BoundPorts, type StartConfig, type Wiring } from './start.ts';

@@ -4,12 +4,13 @@
  * service's lifecycle: a readiness check each, and a shutdown step in the right phase. The bus
  * closes with the pools, after producers and outbox relays have flushed in `flush-producers`.
  */
+import { EVENT_RETENTION_MS } from '@anfang/contracts';
 import { createBus, type Bus, type BusConfig } from '../bus/index.ts';
 import { createCache, type Cache } from '../cache/index.ts';
 import type { Lifecycle } from '../lifecycle/index.ts';
 import type { Logger } from '../log/index.ts';
 import { createObjectStore, type ObjectStore } from '../objects/index.ts';
-import { check, createPool, migrate, type Pool } from '../pg/index.ts';
+import { check, createPool, migrate, pruneProcessed, type Pool } from '../pg/index.ts';
 
 export interface ResourceContext {
   readonly lifecycle: Lifecycle;
@@ -38,6 +39,32 @@ export async function openDatabase(
   lifecycle.readiness.addCheck('postgres', () => check(pool));
   await migrate(pool, { dir: migrations });
   return pool;
+}
+
+export interface ProcessedPruningOptions {
+  /** How long an event id is remembered. Default: the event topics' retention. */
+  readonly olderThanMs?: number;
+  /** Default: hourly. */
+  readonly intervalMs?: number;
+}
+
+/**
+ * Forgets the processed-event marks (`markProcessed`) of the service's consumers once their
+ * topics can no longer redeliver the event, on a timer stopped with the consumers.
+ */
+export function startProcessedPruning(
+  pool: Pool,
+  { lifecycle, logger }: ResourceContext,
+  options: ProcessedPruningOptions = {},
+): void {
+  const olderThanMs = options.olderThanMs ?? EVENT_RETENTION_MS;
+  const timer = setInterval(() => {
+    pruneProcessed(pool, olderThanMs).catch((err: unknown) =>
+      logger.warn({ err }, 'pruning processed events failed'),
+    );
+  }, options.intervalMs ?? 3_600_000);
+  timer.unref();
+  lifecycle.onShutdown('drain-consumers', 'processed-events pruning', () => clearInterval(timer));
 }
 
 export interface BusEnvConfig {

@@ -57,6 +57,27 @@ export interface CompoundInput {
   readonly visualPlatformEnabled: boolean;
 }
 
+/** A compound as a request states it: its coded fields may be missing or unknown. */
+export type CompoundDraft = Omit<
+  CompoundInput,
+  'category' | 'programmeGroup' | 'targetLevel' | 'constructionStatus'
+> & {
+  readonly category: Category | undefined;
+  readonly programmeGroup: ProgrammeGroup | undefined;
+  readonly targetLevel: LevelOrNone | undefined;
+  readonly constructionStatus: ConstructionStatus | undefined;
+};
+
+/** A draft whose coded fields are all known (the other rules are `compoundViolations`'). */
+export function isComplete(draft: CompoundDraft): draft is CompoundInput {
+  return (
+    draft.category !== undefined &&
+    draft.programmeGroup !== undefined &&
+    draft.targetLevel !== undefined &&
+    draft.constructionStatus !== undefined
+  );
+}
+
 export interface Compound extends CompoundInput {
   readonly revision: number;
   readonly updatedAt: Date;
@@ -79,7 +100,7 @@ export function isIsoDate(value: string): boolean {
 }
 
 /** Every rule a compound breaks, one violation per field; empty when it is valid. */
-export function compoundViolations(input: CompoundInput): Violation[] {
+export function compoundViolations(input: CompoundDraft): Violation[] {
   const violations: Violation[] = [];
   const add = (field: string, description: string) => violations.push({ field, description });
   if (!COMPOUND_ID_PATTERN.test(input.compoundId))
@@ -93,10 +114,11 @@ export function compoundViolations(input: CompoundInput): Violation[] {
     if (required && value.trim() === '') add(field, 'required');
     else if (value.length > MAX_TEXT) add(field, `at most ${MAX_TEXT} characters`);
   }
-  if (!CATEGORIES.includes(input.category)) add('category', `one of ${CATEGORIES.join(', ')}`);
-  if (!PROGRAMME_GROUPS.includes(input.programmeGroup))
+  if (!input.category || !CATEGORIES.includes(input.category))
+    add('category', `one of ${CATEGORIES.join(', ')}`);
+  if (!input.programmeGroup || !PROGRAMME_GROUPS.includes(input.programmeGroup))
     add('programme_group', `one of ${PROGRAMME_GROUPS.join(', ')}`);
-  if (!CONSTRUCTION_STATUSES.includes(input.constructionStatus))
+  if (!input.constructionStatus || !CONSTRUCTION_STATUSES.includes(input.constructionStatus))
     add('construction_status', `one of ${CONSTRUCTION_STATUSES.join(', ')}`);
   for (const [field, value] of [
     ['buildings_count', input.buildingsCount],
@@ -110,7 +132,8 @@ export function compoundViolations(input: CompoundInput): Violation[] {
     add('building_codes', 'listed twice');
   else if (input.buildingCodes.length > input.buildingsCount && input.buildingsCount > 0)
     add('building_codes', `more codes than buildings_count (${input.buildingsCount})`);
-  if (input.targetLevel === 'not_compliant') add('target_level', 'must be a level (达标, 优质 or 示范)');
+  if (input.targetLevel === undefined || input.targetLevel === 'not_compliant')
+    add('target_level', 'must be a level (达标, 优质 or 示范)');
   const started = input.constructionStartedOn;
   const completed = input.constructionCompletedOn;
   if (started !== undefined && !isIsoDate(started)) add('construction_started_on', 'not a valid date');

@@ -3,9 +3,8 @@
  * come in any order; `compound_name` is accepted for `name` (the district's list uses it).
  * Values are the API's codes, or the policy's Chinese words for categories and levels.
  */
-import { CsvFileError } from '@anfang/platform/grpc';
+import { CsvFileError, readCsvTable } from '@anfang/platform/grpc';
 import { createHash } from 'node:crypto';
-import { parse } from 'csv-parse/sync';
 import {
   CATEGORIES,
   CONSTRUCTION_STATUSES,
@@ -36,9 +35,10 @@ export const CSV_COLUMNS = [
   'construction_completed_on',
   'visual_platform_enabled',
 ] as const;
-const ALIASES: Readonly<Record<string, string>> = { compound_name: 'name' };
+type CsvColumn = (typeof CSV_COLUMNS)[number];
+const ALIASES: Readonly<Record<string, CsvColumn>> = { compound_name: 'name' };
 /** Columns of the district's list that carry nothing for the registry. */
-const IGNORED = new Set(['seq']);
+const IGNORED = ['seq'];
 const REQUIRED = ['name', 'town_street', 'category', 'programme_group'] as const;
 
 const CATEGORY_WORDS: Readonly<Record<string, Category>> = {
@@ -88,31 +88,16 @@ function oneOf<T extends string>(
 }
 
 export function parseCompoundCsv(bytes: Uint8Array): CsvRow[] {
-  let records: string[][];
-  try {
-    records = parse(Buffer.from(bytes), { bom: true, skip_empty_lines: true, relax_column_count: false });
-  } catch (error) {
-    throw new CsvFileError(
-      `not a readable CSV file: ${error instanceof Error ? error.message : String(error)}`,
-    );
-  }
-  const [header, ...data] = records;
-  if (!header) throw new CsvFileError('the file is empty: a header row is required');
-  const columns = header.map((h) => {
-    const name = h.trim().toLowerCase();
-    return ALIASES[name] ?? name;
+  const { rows } = readCsvTable(bytes, {
+    columns: CSV_COLUMNS,
+    required: REQUIRED,
+    aliases: ALIASES,
+    ignored: IGNORED,
+    strictFieldCount: true,
   });
-  const unknown = columns.filter((c) => !(CSV_COLUMNS as readonly string[]).includes(c) && !IGNORED.has(c));
-  if (unknown.length > 0)
-    throw new CsvFileError(`unknown column(s): ${unknown.join(', ')}; expected ${CSV_COLUMNS.join(', ')}`);
-  const absent = REQUIRED.filter((c) => !columns.includes(c));
-  if (absent.length > 0) throw new CsvFileError(`missing column(s): ${absent.join(', ')}`);
-  if (new Set(columns).size !== columns.length) throw new CsvFileError('a column is named twice');
-
-  return data.map((cells, index) => {
-    const cell = (column: string) => (cells[columns.indexOf(column)] ?? '').trim();
+  return rows.map(({ line, cell }) => {
     const violations: Violation[] = [];
-    const count = (column: string) => {
+    const count = (column: CsvColumn) => {
       const raw = cell(column);
       if (raw === '') return 0;
       const n = Number(raw);
@@ -121,7 +106,7 @@ export function parseCompoundCsv(bytes: Uint8Array): CsvRow[] {
       return Number.isInteger(n) && n >= 0 ? n : 0;
     };
     const coded = <T extends string>(
-      column: string,
+      column: CsvColumn,
       allowed: readonly T[],
       words?: Record<string, T>,
       fallback?: T,
@@ -173,6 +158,6 @@ export function parseCompoundCsv(bytes: Uint8Array): CsvRow[] {
     };
     const reported = new Set(violations.map((v) => v.field));
     for (const v of compoundViolations(input)) if (!reported.has(v.field)) violations.push(v);
-    return { line: index + 2, input, violations };
+    return { line, input, violations };
   });
 }

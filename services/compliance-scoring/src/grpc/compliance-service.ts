@@ -33,7 +33,9 @@ import {
   COMPOUND_ID_PATTERN,
   TABLE_OF_CATEGORY,
   compoundViolations,
+  isComplete,
   type Compound,
+  type CompoundDraft,
   type CompoundInput,
 } from '../domain/compound.ts';
 import { computeCoverage, type CoverageFigures } from '../domain/coverage.ts';
@@ -186,46 +188,37 @@ export function compoundFromProto(
 ): CompoundInput {
   if (!message)
     throw new InvalidArgumentError('compound is required', [{ field: 'compound', description: 'required' }]);
-  const violations: { field: string; description: string }[] = [];
-  const category = categoryFromProto(message.category);
-  if (!category)
-    violations.push({ field: 'compound.category', description: 'required: the physical category' });
-  const programmeGroup = groupFromProto(message.programmeGroup);
-  if (!programmeGroup) violations.push({ field: 'compound.programme_group', description: 'required' });
-  const targetLevel = message.targetLevel ? levelFromProto(message.targetLevel) : 'compliant';
-  // Missing enums get placeholders here: their violations are recorded above and the request fails.
-  const input: CompoundInput = {
+  const draft: CompoundDraft = {
     compoundId: (message.compoundId ?? '').trim(),
     name: (message.name ?? '').trim(),
     townStreet: (message.townStreet ?? '').trim(),
     neighbourhoodCommittee: (message.neighbourhoodCommittee ?? '').trim(),
     standardAddress: (message.standardAddress ?? '').trim(),
-    category: category ?? 'closed',
-    programmeGroup: programmeGroup ?? 'commercial',
+    category: categoryFromProto(message.category),
+    programmeGroup: groupFromProto(message.programmeGroup),
     buildingsCount: message.buildingsCount ?? 0,
     unitsCount: message.unitsCount ?? 0,
     buildingCodes: (message.buildingCodes ?? []).map((c) => c.trim()),
-    targetLevel: targetLevel ?? 'not_compliant',
+    targetLevel: message.targetLevel ? levelFromProto(message.targetLevel) : 'compliant',
     constructionStatus: message.constructionStatus
-      ? (constructionFromProto(message.constructionStatus) ?? 'planned')
+      ? constructionFromProto(message.constructionStatus)
       : 'planned',
     constructionStartedOn: dateFromProto(message.constructionStartedOn),
     constructionCompletedOn: dateFromProto(message.constructionCompletedOn),
     visualPlatformEnabled: message.visualPlatformEnabled === true,
   };
-  if (message.constructionStatus && !constructionFromProto(message.constructionStatus))
-    violations.push({ field: 'compound.construction_status', description: 'unknown value' });
-  const reported = new Set(violations.map((v) => v.field));
-  for (const v of compoundViolations(input))
-    if (!reported.has(`compound.${v.field}`))
-      violations.push({ field: `compound.${v.field}`, description: v.description });
-  if (violations.length > 0)
+  const violations = compoundViolations(draft).map((v) => ({
+    field: `compound.${v.field}`,
+    description: v.description,
+  }));
+  // A missing or unknown code is among the violations, so a draft without one is complete.
+  if (violations.length > 0 || !isComplete(draft))
     throw new InvalidArgumentError(
       `invalid compound: ${violations.map((v) => `${v.field} ${v.description}`).join('; ')}`,
       violations,
       { reason: 'COMPOUND_INVALID' },
     );
-  return input;
+  return draft;
 }
 
 export function compoundToProto(compound: Compound): anfang.compliance.v1.Compound.$Properties {

@@ -4,9 +4,7 @@
  * silently drop data). Each data row becomes a registration input or a list of problems; the
  * import goes on with the other rows.
  */
-import { CsvFileError } from '@anfang/platform/grpc';
-import { parse } from 'csv-parse/sync';
-import type { FieldViolation } from '@anfang/platform/grpc';
+import { CsvFileError, readCsvTable, type CsvTableRow, type FieldViolation } from '@anfang/platform/grpc';
 import {
   ENUMS,
   isDeviceId,
@@ -74,51 +72,22 @@ export interface CsvRow {
 
 export { CsvFileError };
 
-interface ParsedRecord {
-  record: string[];
-  info: { lines: number };
-}
-
 /** Parses the whole file; throws CsvFileError when the file as a whole is unusable. */
 export function parseDeviceCsv(bytes: Uint8Array): CsvRow[] {
-  let records: ParsedRecord[];
-  try {
-    records = parse(Buffer.from(bytes), {
-      bom: true,
-      info: true,
-      skip_empty_lines: true,
-      relax_column_count: true,
-      trim: true,
-    }) as unknown as ParsedRecord[];
-  } catch (error) {
-    const e = error as { message?: string; lines?: number };
-    throw new CsvFileError(`not valid CSV: ${e.message ?? String(error)}`);
-  }
-  const [header, ...rows] = records;
-  if (!header) throw new CsvFileError('empty file: expected a header row');
-  const columns = header.record.map((c) => c.trim().toLowerCase());
-  const unknown = columns.filter((c) => !(CSV_COLUMNS as readonly string[]).includes(c));
-  if (unknown.length > 0)
-    throw new CsvFileError(`unknown column(s) ${unknown.join(', ')}; known: ${CSV_COLUMNS.join(', ')}`, 1);
-  const duplicate = columns.find((c, i) => columns.indexOf(c) !== i);
-  if (duplicate) throw new CsvFileError(`column ${duplicate} appears twice`, 1);
-  const missing = REQUIRED_COLUMNS.filter((c) => !columns.includes(c));
-  if (missing.length > 0) throw new CsvFileError(`missing required column(s) ${missing.join(', ')}`, 1);
-  if (rows.length > MAX_IMPORT_ROWS)
-    throw new CsvFileError(`too many rows: at most ${MAX_IMPORT_ROWS} per import`);
-  return rows.map((r) => parseRow(columns as CsvColumn[], r));
+  const table = readCsvTable(bytes, {
+    columns: CSV_COLUMNS,
+    required: REQUIRED_COLUMNS,
+    maxRows: MAX_IMPORT_ROWS,
+  });
+  return table.rows.map((row) => parseRow(table.columns.length, row));
 }
 
-function parseRow(columns: readonly CsvColumn[], { record, info }: ParsedRecord): CsvRow {
-  const value = (column: CsvColumn): string => {
-    const index = columns.indexOf(column);
-    return index < 0 ? '' : (record[index] ?? '').trim();
-  };
+function parseRow(headerFields: number, { line, fieldCount, cell: value }: CsvTableRow<CsvColumn>): CsvRow {
   const violations: FieldViolation[] = [];
-  if (record.length !== columns.length)
+  if (fieldCount !== headerFields)
     violations.push({
       field: 'row',
-      description: `has ${record.length} fields, the header has ${columns.length}`,
+      description: `has ${fieldCount} fields, the header has ${headerFields}`,
     });
 
   const enumOf = (column: CsvColumn, spec: { values: Record<string, number>; prefix: string }): number => {
@@ -169,7 +138,7 @@ function parseRow(columns: readonly CsvColumn[], { record, info }: ParsedRecord)
   const secret = value('secret');
   const secretProblem = secret ? secretViolation(secret) : undefined;
   if (secretProblem) violations.push(secretProblem);
-  return { line: info.lines, deviceId, secret, fields, violations };
+  return { line, deviceId, secret, fields, violations };
 }
 
 /** `.address.town.code` (a normaliseDevice path under an empty prefix) → the CSV column. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CsvFileError, parseRegistryCsv } from './import-csv.ts';
+import { CsvFileError } from '@anfang/platform/grpc';
+import { parseRegistryCsv } from './import-csv.ts';
 
 const csv = (text: string) => new TextEncoder().encode(text);
 
@@ -39,6 +40,6 @@ describe('parseRegistryCsv', () => {
 
   it('refuses a file without the required columns or with unknown ones', () => {
     expect(() => parseRegistryCsv(csv('name,id_number\n'))).toThrow(CsvFileError);
-    expect(() => parseRegistryCsv(csv('room_code,house_use,colour\n'))).toThrow(/unknown columns colour/);
+    expect(() => parseRegistryCsv(csv('room_code,house_use,colour\n'))).toThrow(/unknown column\(s\) colour/);
   });
 });

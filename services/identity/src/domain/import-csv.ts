@@ -4,7 +4,7 @@
  * permit_valid_from, permit_valid_to. Rows are validated here; what needs the database (the
  * room exists in the compound) is checked when the row is imported.
  */
-import { parse } from 'csv-parse/sync';
+import { readCsvTable } from '@anfang/platform/grpc';
 import { isValidIdNumber, normaliseIdNumber, normalisePhone } from './credentials.ts';
 
 export type HouseUse = 'owner_occupied' | 'rented' | 'vacant' | 'commercial';
@@ -46,10 +46,6 @@ export interface ImportRow {
   readonly violations: readonly RowViolation[];
 }
 
-export class CsvFileError extends Error {
-  override readonly name = 'CsvFileError';
-}
-
 function parseDate(value: string): Date | undefined {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) return undefined;
   const date = new Date(`${value}T00:00:00+08:00`);
@@ -57,48 +53,30 @@ function parseDate(value: string): Date | undefined {
 }
 
 export function parseRegistryCsv(bytes: Uint8Array): ImportRow[] {
-  let records: { record: string[]; info: { lines: number } }[];
-  try {
-    records = parse(Buffer.from(bytes), {
-      bom: true,
-      skip_empty_lines: true,
-      relax_column_count: true,
-      trim: true,
-      info: true,
-    }) as unknown as { record: string[]; info: { lines: number } }[];
-  } catch (error) {
-    throw new CsvFileError(`not a CSV file: ${error instanceof Error ? error.message : String(error)}`);
-  }
-  const header = (records[0]?.record ?? []).map((h) => h.toLowerCase());
-  const missing = ['room_code', 'house_use'].filter((c) => !header.includes(c));
-  if (missing.length > 0) throw new CsvFileError(`header lacks ${missing.join(', ')}`);
-  const unknown = header.filter((h) => !(CSV_COLUMNS as readonly string[]).includes(h));
-  if (unknown.length > 0) throw new CsvFileError(`unknown columns ${unknown.join(', ')}`);
-  const at = (record: string[], column: string) => record[header.indexOf(column)] ?? '';
-
-  return records.slice(1).map(({ record, info }) => {
+  const { rows } = readCsvTable(bytes, { columns: CSV_COLUMNS, required: ['room_code', 'house_use'] });
+  return rows.map(({ line, cell }) => {
     const violations: RowViolation[] = [];
-    const roomCode = at(record, 'room_code');
+    const roomCode = cell('room_code');
     if (!/^\d{6,32}$/.test(roomCode))
       violations.push({ field: 'room_code', description: 'must be an address code (digits)' });
-    const houseUse = at(record, 'house_use').toLowerCase() as HouseUse;
+    const houseUse = cell('house_use').toLowerCase() as HouseUse;
     if (!HOUSE_USES.includes(houseUse))
       violations.push({ field: 'house_use', description: `must be one of ${HOUSE_USES.join(', ')}` });
 
     let person: ImportPerson | undefined;
-    const name = at(record, 'name');
+    const name = cell('name');
     if (name) {
-      const idNumber = normaliseIdNumber(at(record, 'id_number'));
+      const idNumber = normaliseIdNumber(cell('id_number'));
       if (!isValidIdNumber(idNumber))
         violations.push({ field: 'id_number', description: 'not a valid ID number' });
-      const rawPhone = at(record, 'phone');
+      const rawPhone = cell('phone');
       const phone = rawPhone ? normalisePhone(rawPhone) : undefined;
       if (rawPhone && !phone) violations.push({ field: 'phone', description: 'not a phone number' });
-      const kind = (at(record, 'person_kind').toLowerCase() || 'owner') as PersonKind;
+      const kind = (cell('person_kind').toLowerCase() || 'owner') as PersonKind;
       if (!PERSON_KINDS.includes(kind))
         violations.push({ field: 'person_kind', description: `must be one of ${PERSON_KINDS.join(', ')}` });
-      const from = at(record, 'permit_valid_from');
-      const to = at(record, 'permit_valid_to');
+      const from = cell('permit_valid_from');
+      const to = cell('permit_valid_to');
       const permitValidFrom = from ? parseDate(from) : undefined;
       const permitValidTo = to ? parseDate(to) : undefined;
       if (from && !permitValidFrom)
@@ -110,9 +88,9 @@ export function parseRegistryCsv(bytes: Uint8Array): ImportRow[] {
       if (permitValidFrom && permitValidTo && permitValidTo <= permitValidFrom)
         violations.push({ field: 'permit_valid_to', description: 'must be after permit_valid_from' });
       person = { name, idNumber, phone, kind, permitValidFrom, permitValidTo };
-    } else if (at(record, 'id_number')) {
+    } else if (cell('id_number')) {
       violations.push({ field: 'name', description: 'required when a person is given' });
     }
-    return { line: info.lines, roomCode, houseUse, person, violations };
+    return { line, roomCode, houseUse, person, violations };
   });
 }

@@ -17,6 +17,7 @@ import {
   InvalidArgumentError,
   PermissionDeniedError,
   grpcService,
+  parseCsvUpload,
   type CallContext,
   type GrpcService,
 } from '@anfang/platform/grpc';
@@ -43,7 +44,7 @@ import {
   roles,
   visitChannels,
 } from '../domain/enums.ts';
-import { CsvFileError, parseRegistryCsv } from '../domain/import-csv.ts';
+import { parseRegistryCsv } from '../domain/import-csv.ts';
 import { MAX_VISIT_MS } from '../domain/visit.ts';
 import type { AccessRecorder } from '../store/records.ts';
 import type {
@@ -69,7 +70,6 @@ const READERS: readonly Role[] = [...REGISTRARS, 'police', 'guard'];
 const VISIT_REGISTRARS: readonly Role[] = ['guard', 'property_staff', 'service', 'resident'];
 /** Who asks for access decisions: devices through device-ingest, guards at the gate. */
 const AUTHORIZERS: readonly Role[] = ['service', 'guard', 'property_staff'];
-const MAX_CSV_BYTES = 4 * 1024 * 1024 - 64 * 1024;
 const PROGRESS_EVERY_ROWS = 100;
 const DEFAULT_PAGE_SIZE = 100;
 const MAX_PAGE_SIZE = 1000;
@@ -279,20 +279,7 @@ export function identityGrpcService(
   ): AsyncGenerator<anfang.identity.v1.ImportRegistryResponse.$Properties> {
     const compoundId = codeField('compound_id', request.compoundId);
     await scoped(ctx, REGISTRARS, compoundId);
-    const bytes = request.csv ?? new Uint8Array();
-    if (bytes.length === 0) invalid('csv', 'required: the CSV file');
-    if (bytes.length > MAX_CSV_BYTES)
-      invalid('csv', `at most ${MAX_CSV_BYTES} bytes per import; split the file`);
-    let rows;
-    try {
-      rows = parseRegistryCsv(bytes);
-    } catch (error) {
-      if (error instanceof CsvFileError)
-        throw new InvalidArgumentError(error.message, [{ field: 'csv', description: error.message }], {
-          reason: 'CSV_INVALID',
-        });
-      throw error;
-    }
+    const rows = parseCsvUpload(request.csv, parseRegistryCsv);
     const counts = { total: rows.length, processed: 0, houses: 0, persons: 0, unchanged: 0, failed: 0 };
     const errors: anfang.identity.v1.IImportRowError[] = [];
     yield { ...counts };

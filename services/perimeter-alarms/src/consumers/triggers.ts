@@ -1,8 +1,9 @@
 /**
  * Consumes every alarming topic of the platform with ONE subscription (group: the service
  * name; members of one group subscribing to different topic sets would lose messages). Each
- * event is read as a Trigger and applied once by event id; undecodable or meaningless events
- * go to the DLQ through the platform's consume.
+ * event is read as a Trigger and applied once by event id, in batches of what the partitions
+ * in flight deliver together; undecodable or meaningless events go to the DLQ through the
+ * platform's consume.
  */
 import { topics, type anfang } from '@anfang/contracts';
 import { consume, fromTimestamp, PermanentError, type Bus, type Subscription } from '@anfang/platform/bus';
@@ -19,7 +20,8 @@ import {
   vehicleWatchlistTrigger,
   type Trigger,
 } from '../domain/sources.ts';
-import type { AlarmStore } from '../store/alarms.ts';
+import type { AlarmStore, TriggerInput } from '../store/alarms.ts';
+import { batching } from './batching.ts';
 
 /** Topic name → how its payload reads as a trigger. */
 const READERS: ReadonlyMap<string, (payload: unknown) => Trigger | undefined> = new Map([
@@ -58,6 +60,7 @@ export async function consumeTriggers(
   options: { readonly group: string; readonly concurrency: number; readonly logger: Logger },
 ): Promise<Subscription> {
   const log = options.logger.child({ component: 'triggers' });
+  const ingest = batching((inputs: readonly TriggerInput[]) => alarms.ingest(inputs));
   return consume(bus, {
     group: options.group,
     topics: TRIGGER_TOPICS,
@@ -72,7 +75,7 @@ export async function consumeTriggers(
         throw new PermanentError('meta.compound_id is missing: the alarm would belong to nobody');
       if (!event.eventId) throw new PermanentError('the event has no id: it could not be applied once');
       const occurredAt = fromTimestamp(event.meta.occurredAt);
-      const outcome = await alarms.ingest({
+      const outcome = await ingest({
         eventId: event.eventId,
         compoundId,
         occurredAt: new Date(occurredAt ?? Date.now()),

@@ -50,8 +50,10 @@ describe('parseZoneCsv', () => {
   });
 
   it('refuses a file it cannot read at all', () => {
-    expect(() => parseZoneCsv(csv('name,kind\nx,wall\n'))).toThrow(/missing columns compound_id/);
+    expect(() => parseZoneCsv(csv('name,kind\nx,wall\n'))).toThrow(
+      /missing required column\(s\) compound_id/,
+    );
     expect(() => parseZoneCsv(csv('compound_id,name,kind,colour\n'))).toThrow(CsvFileError);
-    expect(() => parseZoneCsv(csv(''))).toThrow(/no header/);
+    expect(() => parseZoneCsv(csv(''))).toThrow(/empty file/);
   });
 });

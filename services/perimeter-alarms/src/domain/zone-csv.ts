@@ -5,8 +5,7 @@
  * on its own, so one bad row never blocks the others; a zone repeated in the file is refused on
  * its later lines.
  */
-import { parse } from 'csv-parse/sync';
-import { CsvFileError } from '@anfang/platform/grpc';
+import { readCsvTable } from '@anfang/platform/grpc';
 
 export type ZoneKindName = 'wall' | 'fence' | 'water_edge' | 'pipe';
 
@@ -60,31 +59,9 @@ function deviceList(text: string, field: string, problems: ZoneRowProblem[]): st
 }
 
 export function parseZoneCsv(bytes: Uint8Array): ZoneCsvRow[] {
-  let records: string[][];
-  try {
-    records = parse(Buffer.from(bytes), {
-      bom: true,
-      skip_empty_lines: true,
-      relax_column_count: true,
-      trim: true,
-    });
-  } catch (error) {
-    throw new CsvFileError(`not a readable CSV file: ${(error as Error).message}`);
-  }
-  const [header, ...rows] = records;
-  if (!header) throw new CsvFileError('the file has no header row');
-  const names = header.map((column) => column.trim().toLowerCase());
-  const unknown = names.filter((column) => !(COLUMNS as readonly string[]).includes(column));
-  if (unknown.length)
-    throw new CsvFileError(`unknown columns ${unknown.join(', ')} (known: ${COLUMNS.join(', ')})`, 1);
-  const missing = REQUIRED.filter((column) => !names.includes(column));
-  if (missing.length) throw new CsvFileError(`missing columns ${missing.join(', ')}`, 1);
-  if (rows.length > MAX_ZONE_ROWS) throw new CsvFileError(`more than ${MAX_ZONE_ROWS} rows: split the file`);
-
+  const { rows } = readCsvTable(bytes, { columns: COLUMNS, required: REQUIRED, maxRows: MAX_ZONE_ROWS });
   const seen = new Map<string, number>();
-  return rows.map((record, index) => {
-    const line = index + 2;
-    const cell = (column: (typeof COLUMNS)[number]) => record[names.indexOf(column)]?.trim() ?? '';
+  return rows.map(({ line, cell }) => {
     const problems: ZoneRowProblem[] = [];
     const compoundId = cell('compound_id');
     const name = cell('name');

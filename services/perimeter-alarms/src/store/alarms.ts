@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { anfang, isUuid, timestampFromDate, topics } from '@anfang/contracts';
 import {
-  markProcessed,
+  markProcessedMany,
   outboxEventPublisher,
   withTransaction,
   type ClientBase,
@@ -56,6 +56,8 @@ export interface AlarmRecord extends LifecycleState {
   readonly title: string;
   readonly priority: Priority;
   readonly zoneId: string;
+  /** What merges into it while it is open (see `floodKey`); moved off once a newer alarm took over. */
+  readonly floodKey: string;
   readonly deviceIds: readonly string[];
   readonly cameraIds: readonly string[];
   readonly images: readonly TriggerImage[];
@@ -68,6 +70,14 @@ export interface AlarmRecord extends LifecycleState {
 }
 
 export type IngestOutcome = 'raised' | 'recurred' | 'suppressed' | 'ignored' | 'duplicate';
+
+/** One source event read as a trigger. */
+export interface TriggerInput {
+  readonly eventId: string;
+  readonly compoundId: string;
+  readonly occurredAt: Date;
+  readonly trigger: Trigger;
+}
 
 export interface AlarmStoreOptions {
   readonly producer: string;
@@ -83,13 +93,11 @@ export class AlarmNotFoundError extends Error {
 }
 
 export interface AlarmStore {
-  /** Applies one source event (once per event id). */
-  ingest(input: {
-    eventId: string;
-    compoundId: string;
-    occurredAt: Date;
-    trigger: Trigger;
-  }): Promise<IngestOutcome>;
+  /**
+   * Applies a batch of source events in one transaction, each once per event id, with the
+   * outcome of each (by position) exactly as if they had been applied one by one in order.
+   */
+  ingest(inputs: readonly TriggerInput[]): Promise<IngestOutcome[]>;
   /** An operator's action; throws AlarmNotFoundError or the domain's LifecycleError. */
   act(
     alarmId: string,
@@ -115,6 +123,7 @@ interface AlarmRow {
   title: string;
   priority: Priority;
   zone_id: string | null;
+  flood_key: string;
   device_ids: string[];
   camera_ids: string[];
   images: TriggerImage[];
@@ -141,6 +150,7 @@ function recordOf(row: AlarmRow): AlarmRecord {
     title: row.title,
     priority: row.priority,
     zoneId: row.zone_id ?? '',
+    floodKey: row.flood_key,
     deviceIds: row.device_ids,
     cameraIds: row.camera_ids,
     images: row.images,
@@ -196,24 +206,133 @@ export function videoLinks(
 
 const ts = (date: Date | undefined) => (date ? timestampFromDate(date) : null);
 
-async function insertHistory(tx: ClientBase, alarmId: string, entry: HistoryEntry): Promise<void> {
+/** Appends history rows in the given order, in one statement. */
+async function insertHistory(
+  tx: ClientBase,
+  entries: readonly { alarmId: string; entry: HistoryEntry }[],
+): Promise<void> {
+  if (entries.length === 0) return;
   await tx.query(
     `INSERT INTO alarm_history (alarm_id, transition, state, actor, at, comment, assignee_user_id,
        assignee_team_id, escalation_level, resolution)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+     SELECT alarm_id, transition, state, actor, at, comment, assignee_user_id, assignee_team_id,
+       escalation_level, resolution
+       FROM jsonb_to_recordset($1::jsonb) AS h(seq int, alarm_id uuid, transition text, state text, actor text,
+         at timestamptz, comment text, assignee_user_id text, assignee_team_id text, escalation_level int,
+         resolution text)
+      ORDER BY seq`,
     [
-      alarmId,
-      entry.transition,
-      entry.state,
-      entry.actor,
-      entry.at,
-      entry.comment,
-      entry.assigneeUserId,
-      entry.assigneeTeamId,
-      entry.escalationLevel,
-      entry.resolution ?? null,
+      JSON.stringify(
+        entries.map(({ alarmId, entry }, seq) => ({
+          seq,
+          alarm_id: alarmId,
+          transition: entry.transition,
+          state: entry.state,
+          actor: entry.actor,
+          at: entry.at,
+          comment: entry.comment,
+          assignee_user_id: entry.assigneeUserId,
+          assignee_team_id: entry.assigneeTeamId,
+          escalation_level: entry.escalationLevel,
+          resolution: entry.resolution ?? null,
+        })),
+      ),
     ],
   );
+}
+
+/**
+ * Writes the occurrence side of alarms in one statement: inserts the new ones whole, and for the
+ * stored ones updates what an occurrence changes (the lifecycle is only ever changed by `act`
+ * and escalation, under the row lock this batch holds).
+ */
+async function upsertAlarms(tx: ClientBase, alarms: readonly AlarmRecord[]): Promise<void> {
+  if (alarms.length === 0) return;
+  await tx.query(
+    `INSERT INTO alarms (alarm_id, compound_id, state, source, category, title, priority, zone_id, flood_key,
+       device_ids, camera_ids, images, occurrence_count, first_occurred_at, last_occurred_at, assignee_user_id,
+       assignee_team_id, escalation_team_ids, acknowledge_deadline, escalation_level, source_event_ids,
+       raised_at, updated_at)
+     SELECT alarm_id, compound_id, state, source, category, title, priority, zone_id, flood_key, device_ids,
+       camera_ids, images, occurrence_count, first_occurred_at, last_occurred_at, assignee_user_id,
+       assignee_team_id, escalation_team_ids, acknowledge_deadline, escalation_level, source_event_ids,
+       raised_at, now()
+       FROM jsonb_to_recordset($1::jsonb) AS a(alarm_id uuid, compound_id text, state text, source text,
+         category text, title text, priority text, zone_id uuid, flood_key text, device_ids text[],
+         camera_ids text[], images jsonb, occurrence_count int, first_occurred_at timestamptz,
+         last_occurred_at timestamptz, assignee_user_id text, assignee_team_id text, escalation_team_ids text[],
+         acknowledge_deadline timestamptz, escalation_level int, source_event_ids text[], raised_at timestamptz)
+     ON CONFLICT (alarm_id) DO UPDATE SET occurrence_count = excluded.occurrence_count,
+       first_occurred_at = excluded.first_occurred_at, last_occurred_at = excluded.last_occurred_at,
+       device_ids = excluded.device_ids, camera_ids = excluded.camera_ids, images = excluded.images,
+       source_event_ids = excluded.source_event_ids, updated_at = now()`,
+    [
+      JSON.stringify(
+        alarms.map((alarm) => ({
+          alarm_id: alarm.alarmId,
+          compound_id: alarm.compoundId,
+          state: alarm.state,
+          source: alarm.source,
+          category: alarm.category,
+          title: alarm.title,
+          priority: alarm.priority,
+          zone_id: alarm.zoneId || null,
+          flood_key: alarm.floodKey,
+          device_ids: alarm.deviceIds,
+          camera_ids: alarm.cameraIds,
+          images: alarm.images,
+          occurrence_count: alarm.occurrenceCount,
+          first_occurred_at: alarm.firstOccurredAt,
+          last_occurred_at: alarm.lastOccurredAt,
+          assignee_user_id: alarm.assigneeUserId,
+          assignee_team_id: alarm.assigneeTeamId,
+          escalation_team_ids: alarm.escalationTeamIds,
+          acknowledge_deadline: alarm.acknowledgeDeadline ?? null,
+          escalation_level: alarm.escalationLevel,
+          source_event_ids: alarm.sourceEventIds,
+          raised_at: alarm.raisedAt,
+        })),
+      ),
+    ],
+  );
+}
+
+/** The alarm after one more occurrence (`added`: its snapshots the alarm does not have yet). */
+function recurred(open: AlarmRecord, input: TriggerInput, added: readonly TriggerImage[]): AlarmRecord {
+  const { trigger, occurredAt, eventId } = input;
+  return {
+    ...open,
+    occurrenceCount: open.occurrenceCount + 1,
+    firstOccurredAt: occurredAt < open.firstOccurredAt ? occurredAt : open.firstOccurredAt,
+    lastOccurredAt: occurredAt > open.lastOccurredAt ? occurredAt : open.lastOccurredAt,
+    deviceIds: trigger.deviceId
+      ? appendBounded(open.deviceIds, [trigger.deviceId], MAX_IMAGES)
+      : open.deviceIds,
+    cameraIds: appendBounded(open.cameraIds, trigger.cameraIds, MAX_IMAGES),
+    images: [...open.images, ...added].slice(-MAX_IMAGES),
+    sourceEventIds: appendBounded(open.sourceEventIds, [eventId], MAX_SOURCE_EVENT_IDS),
+  };
+}
+
+const movedKey = (alarm: AlarmRecord): string => `${alarm.floodKey}|${alarm.alarmId}`;
+
+interface Place {
+  readonly compoundId: string;
+  readonly zoneId: string;
+}
+const placeKey = (compoundId: string, zoneId: string): string => `${compoundId}|${zoneId}`;
+
+interface Duty {
+  readonly teamId: string;
+  readonly chain: string[];
+}
+const NO_DUTY: Duty = { teamId: '', chain: [] };
+
+interface Change {
+  readonly alarm: AlarmRecord;
+  readonly transition: Transition;
+  readonly held: readonly string[];
+  readonly causationId: string;
 }
 
 async function saveLifecycle(tx: ClientBase, alarm: AlarmRecord, at: Date): Promise<void> {
@@ -244,15 +363,10 @@ interface ZoneMatch {
 export function createAlarmStore(pool: Pool, options: AlarmStoreOptions): AlarmStore {
   const { producer, group, floodWindowMs, escalation, playback } = options;
 
-  async function publishChange(
-    tx: ClientBase,
-    alarm: AlarmRecord,
-    entry: HistoryEntry,
-    causationId?: string,
-  ): Promise<void> {
-    await outboxEventPublisher(tx, producer).publish(
-      topics.alarmLifecycle,
-      {
+  /** The AlarmChanged event of a transition: the alarm's full state after it. */
+  function changeEvent(alarm: AlarmRecord, entry: HistoryEntry, causationId?: string) {
+    return {
+      payload: {
         alarmId: alarm.alarmId,
         transition: TRANSITION_TO_PROTO[entry.transition],
         state: STATE_TO_PROTO[alarm.state],
@@ -276,122 +390,95 @@ export function createAlarmStore(pool: Pool, options: AlarmStoreOptions): AlarmS
         resolution: alarm.resolution ? RESOLUTION_TO_PROTO[alarm.resolution] : 0,
         sourceEventIds: [...alarm.sourceEventIds],
       },
-      { compoundId: alarm.compoundId, occurredAt: entry.at, ...(causationId ? { causationId } : {}) },
-    );
+      options: {
+        compoundId: alarm.compoundId,
+        occurredAt: entry.at,
+        ...(causationId ? { causationId } : {}),
+      },
+    };
   }
 
-  async function publishHold(
-    tx: ClientBase,
-    alarm: AlarmRecord,
-    kind: 'hold' | 'release',
-    objectKeys: readonly string[],
-  ): Promise<void> {
-    if (objectKeys.length === 0) return;
-    await outboxEventPublisher(tx, producer).publish(
-      topics.alarmImageHold,
-      {
+  function holdEvent(alarm: AlarmRecord, kind: 'hold' | 'release', objectKeys: readonly string[]) {
+    return {
+      payload: {
         alarmId: alarm.alarmId,
         kind: kind === 'hold' ? ImageHoldKind.IMAGE_HOLD_KIND_HOLD : ImageHoldKind.IMAGE_HOLD_KIND_RELEASE,
         objectKeys: [...objectKeys],
       },
-      { compoundId: alarm.compoundId },
-    );
-  }
-
-  /** The zone the event names, else the zone whose sensors or cameras include its device. */
-  async function zoneOf(
-    tx: ClientBase,
-    compoundId: string,
-    trigger: Trigger,
-  ): Promise<ZoneMatch | undefined> {
-    // One index-served branch per way of belonging (an OR over them scans every zone), in order
-    // of precedence.
-    const { rows } = await tx.query<ZoneMatch>(
-      `(SELECT zone_id, arming, arming_until, camera_device_ids, 0 AS precedence, name FROM zones
-         WHERE compound_id = $1 AND zone_id = $2::uuid)
-       UNION ALL
-       (SELECT zone_id, arming, arming_until, camera_device_ids, 1, name FROM zones
-         WHERE compound_id = $1 AND sensor_device_ids @> ARRAY[$3::text])
-       UNION ALL
-       (SELECT zone_id, arming, arming_until, camera_device_ids, 2, name FROM zones
-         WHERE compound_id = $1 AND camera_device_ids @> ARRAY[$3::text])
-       ORDER BY precedence, name LIMIT 1`,
-      [compoundId, isUuid(trigger.zoneId) ? trigger.zoneId : null, trigger.deviceId || null],
-    );
-    return rows[0];
-  }
-
-  async function dutyOf(
-    tx: ClientBase,
-    compoundId: string,
-    zoneId: string,
-  ): Promise<{ teamId: string; chain: string[] }> {
-    const { rows } = await tx.query<{ team_id: string; escalation_team_ids: string[] }>(
-      `SELECT team_id, escalation_team_ids FROM duty_rules
-        WHERE compound_id = $1 AND zone_id IN ('', $2)
-        ORDER BY zone_id DESC LIMIT 1`,
-      [compoundId, zoneId],
-    );
-    return { teamId: rows[0]?.team_id ?? '', chain: rows[0]?.escalation_team_ids ?? [] };
-  }
-
-  async function recur(
-    tx: ClientBase,
-    open: AlarmRecord,
-    input: { eventId: string; occurredAt: Date; trigger: Trigger },
-  ): Promise<void> {
-    const { trigger, occurredAt, eventId } = input;
-    const knownKeys = new Set(open.images.map((image) => image.objectKey));
-    const added = trigger.images.filter((image) => !knownKeys.has(image.objectKey));
-    const updated: AlarmRecord = {
-      ...open,
-      occurrenceCount: open.occurrenceCount + 1,
-      firstOccurredAt: occurredAt < open.firstOccurredAt ? occurredAt : open.firstOccurredAt,
-      lastOccurredAt: occurredAt > open.lastOccurredAt ? occurredAt : open.lastOccurredAt,
-      deviceIds: trigger.deviceId
-        ? appendBounded(open.deviceIds, [trigger.deviceId], MAX_IMAGES)
-        : open.deviceIds,
-      cameraIds: appendBounded(open.cameraIds, trigger.cameraIds, MAX_IMAGES),
-      images: [...open.images, ...added].slice(-MAX_IMAGES),
-      sourceEventIds: appendBounded(open.sourceEventIds, [eventId], MAX_SOURCE_EVENT_IDS),
+      options: { compoundId: alarm.compoundId },
     };
-    await tx.query(
-      `UPDATE alarms SET occurrence_count = $2, first_occurred_at = $3, last_occurred_at = $4, device_ids = $5,
-         camera_ids = $6, images = $7, source_event_ids = $8, updated_at = now()
-       WHERE alarm_id = $1`,
+  }
+
+  async function publishChange(tx: ClientBase, alarm: AlarmRecord, entry: HistoryEntry): Promise<void> {
+    const event = changeEvent(alarm, entry);
+    await outboxEventPublisher(tx, producer).publish(topics.alarmLifecycle, event.payload, event.options);
+  }
+
+  /**
+   * Per trigger (by position), the zone it names, else the zone whose sensors or cameras include
+   * its device. One index-served branch per way of belonging (an OR over them scans every zone),
+   * in order of precedence.
+   */
+  async function zonesOf(
+    tx: ClientBase,
+    inputs: readonly TriggerInput[],
+  ): Promise<(ZoneMatch | undefined)[]> {
+    const { rows } = await tx.query<ZoneMatch & { n: string }>(
+      `SELECT t.n, z.zone_id, z.arming, z.arming_until, z.camera_device_ids
+         FROM unnest($1::text[], $2::uuid[], $3::text[]) WITH ORDINALITY AS t(compound_id, zone_id, device_id, n)
+         JOIN LATERAL (
+           (SELECT zone_id, arming, arming_until, camera_device_ids, 0 AS precedence, name FROM zones
+             WHERE compound_id = t.compound_id AND zone_id = t.zone_id)
+           UNION ALL
+           (SELECT zone_id, arming, arming_until, camera_device_ids, 1, name FROM zones
+             WHERE compound_id = t.compound_id AND sensor_device_ids @> ARRAY[t.device_id])
+           UNION ALL
+           (SELECT zone_id, arming, arming_until, camera_device_ids, 2, name FROM zones
+             WHERE compound_id = t.compound_id AND camera_device_ids @> ARRAY[t.device_id])
+           ORDER BY precedence, name LIMIT 1
+         ) z ON true`,
       [
-        updated.alarmId,
-        updated.occurrenceCount,
-        updated.firstOccurredAt,
-        updated.lastOccurredAt,
-        updated.deviceIds,
-        updated.cameraIds,
-        JSON.stringify(updated.images),
-        updated.sourceEventIds,
+        inputs.map((input) => input.compoundId),
+        inputs.map((input) => (isUuid(input.trigger.zoneId) ? input.trigger.zoneId : null)),
+        inputs.map((input) => input.trigger.deviceId || null),
       ],
     );
-    const entry = historyEntry(updated, 'recurred', SYSTEM, occurredAt);
-    await insertHistory(tx, updated.alarmId, entry);
-    await publishChange(tx, updated, entry, eventId);
-    await publishHold(
-      tx,
-      updated,
-      'hold',
-      added.map((image) => image.objectKey),
-    );
+    const zones: (ZoneMatch | undefined)[] = inputs.map(() => undefined);
+    for (const row of rows) zones[Number(row.n) - 1] = row;
+    return zones;
   }
 
-  async function raise(
-    tx: ClientBase,
-    input: { eventId: string; compoundId: string; occurredAt: Date; trigger: Trigger },
-    key: string,
-    zone: ZoneMatch | undefined,
-  ): Promise<void> {
+  /** The on-duty team and escalation chain per `compound|zone` (the zone rule over the compound's). */
+  async function dutiesOf(tx: ClientBase, places: readonly Place[]): Promise<Map<string, Duty>> {
+    const duties = new Map<string, Duty>();
+    if (places.length === 0) return duties;
+    const { rows } = await tx.query<{
+      compound_id: string;
+      zone_id: string;
+      team_id: string | null;
+      chain: string[] | null;
+    }>(
+      `SELECT t.compound_id, t.zone_id, d.team_id, d.escalation_team_ids AS chain
+         FROM unnest($1::text[], $2::text[]) AS t(compound_id, zone_id)
+         LEFT JOIN LATERAL (
+           SELECT team_id, escalation_team_ids FROM duty_rules
+            WHERE compound_id = t.compound_id AND zone_id IN ('', t.zone_id)
+            ORDER BY zone_id DESC LIMIT 1
+         ) d ON true`,
+      [places.map((place) => place.compoundId), places.map((place) => place.zoneId)],
+    );
+    for (const row of rows)
+      duties.set(placeKey(row.compound_id, row.zone_id), {
+        teamId: row.team_id ?? '',
+        chain: row.chain ?? [],
+      });
+    return duties;
+  }
+
+  function raised(input: TriggerInput, key: string, zone: ZoneMatch | undefined, duty: Duty): AlarmRecord {
     const { trigger, occurredAt, eventId, compoundId } = input;
-    const zoneId = zone?.zone_id ?? '';
-    const duty = await dutyOf(tx, compoundId, zoneId);
     const now = new Date();
-    const alarm: AlarmRecord = {
+    return {
       alarmId: randomUUID(),
       compoundId,
       state: 'new',
@@ -399,7 +486,8 @@ export function createAlarmStore(pool: Pool, options: AlarmStoreOptions): AlarmS
       category: trigger.category,
       title: trigger.title,
       priority: trigger.priority,
-      zoneId,
+      zoneId: zone?.zone_id ?? '',
+      floodKey: key,
       deviceIds: trigger.deviceId ? [trigger.deviceId] : [],
       cameraIds: appendBounded(zone?.camera_device_ids ?? [], trigger.cameraIds, MAX_IMAGES),
       images: trigger.images.slice(-MAX_IMAGES),
@@ -416,40 +504,117 @@ export function createAlarmStore(pool: Pool, options: AlarmStoreOptions): AlarmS
       sourceEventIds: [eventId],
       raisedAt: now,
     };
+  }
+
+  /**
+   * Applies the armed triggers of one batch, grouped by flood key, in one pass over the open
+   * alarms of those keys: each trigger merges into its key's alarm or raises a new one, as it
+   * would have one by one. Writes are set-based: one upsert of every touched alarm, one insert of
+   * every history row, and per alarm ONE AlarmChanged event with its state after the batch (a
+   * burst of recurrences is one event naming all of its source events, not one each).
+   */
+  async function applyArmed(
+    tx: ClientBase,
+    armed: readonly { input: TriggerInput; key: string; zone: ZoneMatch | undefined }[],
+    outcomes: IngestOutcome[],
+    positions: ReadonlyMap<TriggerInput, number>,
+  ): Promise<void> {
+    const keys = [...new Set(armed.map((item) => item.key))];
+    // Triggers of one zone arrive on several partitions (one per device) and replicas: the locks
+    // make "find the open alarm, else raise one" atomic per flood key; taken in one order, so two
+    // batches sharing keys cannot deadlock.
     await tx.query(
-      `INSERT INTO alarms (alarm_id, compound_id, state, source, category, title, priority, zone_id, flood_key,
-         device_ids, camera_ids, images, occurrence_count, first_occurred_at, last_occurred_at, assignee_user_id,
-         assignee_team_id, escalation_team_ids, acknowledge_deadline, escalation_level, source_event_ids,
-         raised_at, updated_at)
-       VALUES ($1, $2, 'new', $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $12, '', $13, $14, $15, 0, $16, $17, $17)`,
-      [
-        alarm.alarmId,
-        compoundId,
-        alarm.source,
-        alarm.category,
-        alarm.title,
-        alarm.priority,
-        zoneId || null,
-        key,
-        alarm.deviceIds,
-        alarm.cameraIds,
-        JSON.stringify(alarm.images),
-        occurredAt,
-        alarm.assigneeTeamId,
-        alarm.escalationTeamIds,
-        alarm.acknowledgeDeadline,
-        alarm.sourceEventIds,
-        now,
-      ],
+      `SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtext(k) AS h FROM unnest($1::text[]) AS k ORDER BY h) s`,
+      [keys],
     );
-    const entry = historyEntry(alarm, 'raised', SYSTEM, now);
-    await insertHistory(tx, alarm.alarmId, entry);
-    await publishChange(tx, alarm, entry, eventId);
-    await publishHold(
+    const { rows } = await tx.query<AlarmRow>(
+      `SELECT * FROM alarms WHERE flood_key = ANY($1::text[]) AND state <> 'resolved' FOR UPDATE`,
+      [keys],
+    );
+    const open = new Map(rows.map((row) => [row.flood_key, recordOf(row)]));
+    const outrun = (alarm: AlarmRecord | undefined, occurredAt: Date) =>
+      !alarm || !mergesInto(alarm.lastOccurredAt, occurredAt, floodWindowMs);
+    const places = new Map<string, Place>();
+    for (const { input, key, zone } of armed)
+      // Every place where a trigger may raise an alarm (the open alarm's window only widens).
+      if (outrun(open.get(key), input.occurredAt)) {
+        const place = { compoundId: input.compoundId, zoneId: zone?.zone_id ?? '' };
+        places.set(placeKey(place.compoundId, place.zoneId), place);
+      }
+    const duties = await dutiesOf(tx, [...places.values()]);
+
+    // Per alarm the batch changed: its state after the batch, the transition its event reports
+    // (raised if the batch raised it), the snapshots to hold and the latest trigger.
+    const changed = new Map<string, Change>();
+    const history: { alarmId: string; entry: HistoryEntry }[] = [];
+    // Alarms already stored that this batch moves off their key.
+    const movedOff: string[] = [];
+    const stored = new Set(rows.map((row) => row.alarm_id));
+    for (const { input, key, zone } of armed) {
+      const current = open.get(key);
+      let next: AlarmRecord;
+      if (current && !outrun(current, input.occurredAt)) {
+        const known = new Set(current.images.map((image) => image.objectKey));
+        const added = input.trigger.images.filter((image) => !known.has(image.objectKey));
+        next = recurred(current, input, added);
+        const before = changed.get(next.alarmId);
+        changed.set(next.alarmId, {
+          alarm: next,
+          transition: before?.transition ?? 'recurred',
+          held: [...(before?.held ?? []), ...added.map((image) => image.objectKey)],
+          causationId: input.eventId,
+        });
+        history.push({
+          alarmId: next.alarmId,
+          entry: historyEntry(next, 'recurred', SYSTEM, input.occurredAt),
+        });
+        outcomes[positions.get(input)!] = 'recurred';
+      } else {
+        if (current) {
+          // The burst is over but nobody closed the alarm: the new occurrence is a new incident,
+          // and the open-alarm index allows one per key, so the old one moves off the key.
+          const before = changed.get(current.alarmId);
+          if (before)
+            changed.set(current.alarmId, { ...before, alarm: { ...current, floodKey: movedKey(current) } });
+          if (stored.has(current.alarmId)) movedOff.push(current.alarmId);
+        }
+        const duty = duties.get(placeKey(input.compoundId, zone?.zone_id ?? '')) ?? NO_DUTY;
+        next = raised(input, key, zone, duty);
+        changed.set(next.alarmId, {
+          alarm: next,
+          transition: 'raised',
+          held: next.images.map((image) => image.objectKey),
+          causationId: input.eventId,
+        });
+        history.push({ alarmId: next.alarmId, entry: historyEntry(next, 'raised', SYSTEM, next.raisedAt) });
+        outcomes[positions.get(input)!] = 'raised';
+      }
+      open.set(key, next);
+    }
+
+    // Before the upsert, which may insert an alarm taking the key.
+    if (movedOff.length > 0)
+      await tx.query(
+        `UPDATE alarms SET flood_key = flood_key || '|' || alarm_id::text WHERE alarm_id = ANY($1::uuid[])`,
+        [movedOff],
+      );
+    const changes = [...changed.values()];
+    await upsertAlarms(
       tx,
-      alarm,
-      'hold',
-      alarm.images.map((image) => image.objectKey),
+      changes.map((change) => change.alarm),
+    );
+    await insertHistory(tx, history);
+    const lastEntry = new Map(history.map((item) => [item.alarmId, item.entry]));
+    const events = outboxEventPublisher(tx, producer);
+    await events.publishMany(
+      topics.alarmLifecycle,
+      changes.map(({ alarm, transition, causationId }) =>
+        changeEvent(alarm, { ...lastEntry.get(alarm.alarmId)!, transition }, causationId),
+      ),
+    );
+    await events.publishMany(
+      topics.alarmImageHold,
+      changes.filter(({ held }) => held.length > 0).map(({ alarm, held }) => holdEvent(alarm, 'hold', held)),
     );
   }
 
@@ -463,46 +628,58 @@ export function createAlarmStore(pool: Pool, options: AlarmStoreOptions): AlarmS
   }
 
   return {
-    ingest(input) {
-      return withTransaction(pool, async (tx): Promise<IngestOutcome> => {
-        if (!(await markProcessed(tx, group, input.eventId))) return 'duplicate';
-        const { trigger, compoundId, occurredAt } = input;
-        const zone = await zoneOf(tx, compoundId, trigger);
-        if (trigger.onlyForZoneDevices && !zone) return 'ignored';
-        if (zone) {
-          const arming = effectiveArming(zone.arming, zone.arming_until ?? undefined, occurredAt);
-          if (arming !== 'armed') {
-            await tx.query(
-              `INSERT INTO suppressed_triggers (event_id, zone_id, category, device_id, arming, occurred_at)
-               VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id) DO NOTHING`,
-              [input.eventId, zone.zone_id, trigger.category, trigger.deviceId, arming, occurredAt],
-            );
-            return 'suppressed';
+    ingest(inputs) {
+      return withTransaction(pool, async (tx): Promise<IngestOutcome[]> => {
+        const outcomes: IngestOutcome[] = inputs.map(() => 'duplicate');
+        const fresh = await markProcessedMany(
+          tx,
+          group,
+          inputs.map((input) => input.eventId),
+        );
+        // A redelivery within the batch is a duplicate too: the first one applies.
+        const applied = inputs.filter((input) => fresh.delete(input.eventId));
+        const positions = new Map(inputs.map((input, n) => [input, n]));
+        const zones = await zonesOf(tx, applied);
+        const suppressed: { input: TriggerInput; zone: ZoneMatch; arming: Arming }[] = [];
+        const armed: { input: TriggerInput; key: string; zone: ZoneMatch | undefined }[] = [];
+        applied.forEach((input, n) => {
+          const zone = zones[n];
+          if (input.trigger.onlyForZoneDevices && !zone) {
+            outcomes[positions.get(input)!] = 'ignored';
+            return;
           }
-        }
-        const key = floodKey({
-          compoundId,
-          zoneId: zone?.zone_id,
-          deviceId: trigger.deviceId,
-          category: trigger.category,
+          const arming = zone
+            ? effectiveArming(zone.arming, zone.arming_until ?? undefined, input.occurredAt)
+            : 'armed';
+          if (zone && arming !== 'armed') {
+            suppressed.push({ input, zone, arming });
+            outcomes[positions.get(input)!] = 'suppressed';
+            return;
+          }
+          const key = floodKey({
+            compoundId: input.compoundId,
+            zoneId: zone?.zone_id,
+            deviceId: input.trigger.deviceId,
+            category: input.trigger.category,
+          });
+          armed.push({ input, key, zone });
         });
-        // Triggers of one zone arrive on several partitions (one per device) and replicas: the
-        // lock makes "find the open alarm, else raise one" atomic per flood key.
-        await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [key]);
-        const open = await lockedAlarm(tx, `flood_key = $1 AND state <> 'resolved'`, [key]);
-        if (open && mergesInto(open.lastOccurredAt, occurredAt, floodWindowMs)) {
-          await recur(tx, open, input);
-          return 'recurred';
-        }
-        if (open) {
-          // The burst is over but nobody closed the alarm: the new occurrence is a new incident,
-          // and the open-alarm index allows one per key, so the old one moves off the key.
-          await tx.query(`UPDATE alarms SET flood_key = flood_key || '|' || alarm_id WHERE alarm_id = $1`, [
-            open.alarmId,
-          ]);
-        }
-        await raise(tx, input, key, zone);
-        return 'raised';
+        if (suppressed.length > 0)
+          await tx.query(
+            `INSERT INTO suppressed_triggers (event_id, zone_id, category, device_id, arming, occurred_at)
+             SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
+             ON CONFLICT (event_id) DO NOTHING`,
+            [
+              suppressed.map(({ input }) => input.eventId),
+              suppressed.map(({ zone }) => zone.zone_id),
+              suppressed.map(({ input }) => input.trigger.category),
+              suppressed.map(({ input }) => input.trigger.deviceId),
+              suppressed.map(({ arming }) => arming),
+              suppressed.map(({ input }) => input.occurredAt),
+            ],
+          );
+        if (armed.length > 0) await applyArmed(tx, armed, outcomes, positions);
+        return outcomes;
       });
     },
 
@@ -515,15 +692,20 @@ export function createAlarmStore(pool: Pool, options: AlarmStoreOptions): AlarmS
         const { next, entry } = applyAction(alarm, action, actor, now);
         const updated: AlarmRecord = { ...alarm, ...next };
         await saveLifecycle(tx, updated, now);
-        await insertHistory(tx, alarmId, entry);
+        await insertHistory(tx, [{ alarmId, entry }]);
         await publishChange(tx, updated, entry);
-        if (updated.state === 'resolved')
-          await publishHold(
-            tx,
+        if (updated.state === 'resolved' && updated.images.length > 0) {
+          const release = holdEvent(
             updated,
             'release',
             updated.images.map((image) => image.objectKey),
           );
+          await outboxEventPublisher(tx, producer).publish(
+            topics.alarmImageHold,
+            release.payload,
+            release.options,
+          );
+        }
         return updated;
       });
     },
@@ -550,7 +732,7 @@ export function createAlarmStore(pool: Pool, options: AlarmStoreOptions): AlarmS
           const updated: AlarmRecord = { ...alarm, ...next };
           await saveLifecycle(tx, updated, now);
           const entry = historyEntry(updated, 'escalated', SYSTEM, now);
-          await insertHistory(tx, alarm.alarmId, entry);
+          await insertHistory(tx, [{ alarmId: alarm.alarmId, entry }]);
           await publishChange(tx, updated, entry);
           escalated += 1;
         }

@@ -3,8 +3,9 @@
  * published straight to the bus before anything else is written — it is the most time-critical
  * event of the system and must not wait for the passage transaction or the outbox relay; its
  * event id derives from the read's, so a redelivered read republishes the same hit and consumers
- * dedupe it. The passage, presence, passage event and barrier command then commit together, once
- * per read (markProcessed in the same transaction).
+ * dedupe it. Every fact is looked up beside the transaction's start; the passage, presence,
+ * passage event and barrier command then commit together, once per read (markProcessed in the
+ * same transaction).
  */
 import type { anfang } from '@anfang/contracts';
 import { deterministicEventId, timestampFromDate, timestampToDate, topics } from '@anfang/contracts';
@@ -28,7 +29,13 @@ import {
   WATCHLIST_ACTION_TO_PROTO,
 } from '../domain/enums.ts';
 import { normalisePlate, type PlateResult } from '../domain/plate.ts';
-import { laneContext, plateFacts, type LaneContext, type PlateFacts } from '../store/decision-facts.ts';
+import {
+  laneContext,
+  lockedInside,
+  NO_PLATE_FACTS,
+  presenceDecides,
+  type LaneContext,
+} from '../store/decision-facts.ts';
 import { passageIdFor, recordPassage, type PresenceKind } from '../store/passages.ts';
 import type { LaneRecord, WatchlistRecord } from '../store/registry.ts';
 
@@ -75,8 +82,6 @@ function presenceKind(outcome: DecisionOutcome): PresenceKind {
   if (outcome.reason === 'visitor-authorised') return 'visitor';
   return 'other';
 }
-
-const NO_PLATE_FACTS: PlateFacts = { vehicle: null, visitor: null, inside: false };
 
 export function createDecisionPipeline(deps: DecisionPipelineDeps) {
   const decider = deps.decider ?? decide;
@@ -133,7 +138,7 @@ export function createDecisionPipeline(deps: DecisionPipelineDeps) {
     // The lane and watchlist lookup and the hit's publication run beside the transaction's start:
     // the hit waits for nothing but its own lookup, and the decision for nothing extra.
     const lookup: Promise<LaneContext> = deps.skipLookups
-      ? Promise.resolve({ lane: null, policy: DEFAULT_POLICY, watchlistEntry: null })
+      ? Promise.resolve({ lane: null, policy: DEFAULT_POLICY, watchlistEntry: null, facts: NO_PLATE_FACTS })
       : laneContext(deps.pool, deviceId, plateKey, at);
     const hit = lookup.then(async ({ lane, watchlistEntry: entry }) => {
       const watchlist = entry ? { entryId: entry.entryId, action: entry.action } : null;
@@ -152,12 +157,14 @@ export function createDecisionPipeline(deps: DecisionPipelineDeps) {
 
     const decision = withTransaction(deps.pool, async (tx) => {
       if (!(await markProcessed(tx, deps.producer, eventId))) return null;
-      const { lane, policy, watchlistEntry: entry } = await lookup;
+      const { lane, policy, watchlistEntry: entry, facts: looked } = await lookup;
       const compoundId = compoundOf(lane);
       const direction = directionAt(lane);
       const watchlist = entry ? { entryId: entry.entryId, action: entry.action } : null;
       const facts =
-        plate?.ok && lane ? await plateFacts(tx, compoundId, lane.carParkId, plateKey, at) : NO_PLATE_FACTS;
+        plate?.ok && lane && presenceDecides(policy, direction)
+          ? { ...looked, inside: await lockedInside(tx, lane.carParkId, plateKey) }
+          : looked;
       const registration = facts.vehicle;
       const outcome = decider({
         at,

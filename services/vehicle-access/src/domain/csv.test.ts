@@ -66,13 +66,13 @@ describe('parseVehicleCsv', () => {
   });
 
   it('refuses files without the required columns, with unknown columns, or empty', () => {
-    expect(() => parseVehicleCsv(csv('plate_number\n鲁C12345\n'))).toThrow(/missing columns: compound_id/);
+    expect(() => parseVehicleCsv(csv('plate_number\n鲁C12345\n'))).toThrow(
+      /missing required column\(s\) compound_id/,
+    );
     expect(() => parseVehicleCsv(csv('compound_id,plate_number,colour\n'))).toThrow(
-      /unknown columns: colour/,
+      /unknown column\(s\) colour/,
     );
     expect(() => parseVehicleCsv(csv(''))).toThrow(CsvFileError);
-    expect(() => parseVehicleCsv(csv('compound_id,plate_number\n"unterminated\n'))).toThrow(
-      /not a readable CSV/,
-    );
+    expect(() => parseVehicleCsv(csv('compound_id,plate_number\n"unterminated\n'))).toThrow(/not valid CSV/);
   });
 });

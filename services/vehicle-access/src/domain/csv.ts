@@ -6,9 +6,8 @@
  * Each row is validated on its own, so one bad row never blocks the others; a plate repeated in
  * the file is refused on its later lines.
  */
-import { parse } from 'csv-parse/sync';
 import { anfang } from '@anfang/contracts';
-import { CsvFileError } from '@anfang/platform/grpc';
+import { readCsvTable } from '@anfang/platform/grpc';
 import { validateVehicle, type FieldProblem, type VehicleFields } from './vehicle-input.ts';
 
 export const CSV_COLUMNS = [
@@ -75,31 +74,11 @@ function dateValue(text: string, field: string, problems: FieldProblem[]): Date 
 }
 
 export function parseVehicleCsv(bytes: Uint8Array): CsvRow[] {
-  let records: string[][];
-  try {
-    records = parse(Buffer.from(bytes), {
-      bom: true,
-      skip_empty_lines: true,
-      relax_column_count: true,
-      trim: true,
-    });
-  } catch (error) {
-    throw new CsvFileError(`not a readable CSV file: ${(error as Error).message}`);
-  }
-  const [header, ...rows] = records;
-  if (!header) throw new CsvFileError('the file is empty');
-  const columns = header.map((name) => name.trim().toLowerCase());
-  const unknown = columns.filter((c) => !(CSV_COLUMNS as readonly string[]).includes(c));
-  if (unknown.length > 0) throw new CsvFileError(`unknown columns: ${unknown.join(', ')}`);
-  const missing = REQUIRED.filter((c) => !columns.includes(c));
-  if (missing.length > 0) throw new CsvFileError(`missing columns: ${missing.join(', ')}`);
-  if (rows.length > MAX_ROWS) throw new CsvFileError(`at most ${MAX_ROWS} rows per import; split the file`);
-
+  const { rows } = readCsvTable(bytes, { columns: CSV_COLUMNS, required: REQUIRED, maxRows: MAX_ROWS });
   const { PlateColor, VehicleType, VehicleColor } = anfang.common.v1;
   // A plate twice in one file would make the import depend on row order: the later row is refused.
   const firstLine = new Map<string, number>();
-  return rows.map((cells, index) => {
-    const cell = (name: string) => cells[columns.indexOf(name)] ?? '';
+  return rows.map(({ line, cell }) => {
     const problems: FieldProblem[] = [];
     const raw = {
       compoundId: cell('compound_id'),
@@ -127,7 +106,6 @@ export function parseVehicleCsv(bytes: Uint8Array): CsvRow[] {
     };
     const validated = validateVehicle(raw);
     const all = [...problems, ...validated.problems];
-    const line = index + 2;
     if (validated.fields) {
       const key = `${validated.fields.compoundId}\u0000${validated.fields.plate.key}`;
       const seen = firstLine.get(key);

@@ -1,13 +1,16 @@
 /**
- * The facts a barrier decision needs, in as few round trips as the decision's order allows: the
- * lane (with its compound's policy) and the watchlist entry in one query before the transaction —
- * the hit is published before anything is written — and the registration, visitor authorisation
- * and presence in one query inside it. Every read of every barrier comes through here.
+ * The facts a barrier decision needs, in one query beside the start of the decision's
+ * transaction: the lane (with its compound's policy), the watchlist entry — the hit is published
+ * before anything is written — the registration, the visitor authorisation and presence. Inside
+ * the transaction, presence is read again under its row lock only when the decision depends on it
+ * (`presenceDecides`), so entries without anti-passback — most reads — take no extra round trip.
+ * Every read of every barrier comes through here.
  */
 import type { ClientBase, Pool } from '@anfang/platform/pg';
 import {
   DEFAULT_POLICY,
   type CompoundPolicy,
+  type Direction,
   type UnknownVehicleAction,
   type WatchlistAction,
 } from '../domain/decision.ts';
@@ -17,6 +20,8 @@ export interface LaneContext {
   readonly lane: LaneRecord | null;
   readonly policy: CompoundPolicy;
   readonly watchlistEntry: WatchlistRecord | null;
+  /** Of the plate in the lane's compound and car park (none without a lane or a plate). */
+  readonly facts: PlateFacts;
 }
 
 export interface PlateFacts {
@@ -58,27 +63,59 @@ interface EntryJson {
 
 const dateOrNull = (value: string | null): Date | null => (value ? new Date(value) : null);
 
+interface VehicleJson {
+  vehicle_id: string;
+  owner_person_id: string | null;
+  valid_from: string | null;
+  valid_until: string | null;
+}
+
+interface VisitorJson {
+  authorisation_id: string;
+  window_start: string;
+  window_end: string;
+}
+
+export const NO_PLATE_FACTS: PlateFacts = { vehicle: null, visitor: null, inside: false };
+
 export async function laneContext(
   pool: Pool,
   deviceId: string,
   plateKey: string,
   at: Date,
 ): Promise<LaneContext> {
-  const { rows } = await pool.query<{ lane: LaneJson | null; entry: EntryJson | null }>(
-    `SELECT
-       (SELECT json_build_object('device_id', l.device_id, 'car_park_id', l.car_park_id, 'compound_id', c.compound_id,
-           'direction', l.direction, 'name', l.name, 'unknown_vehicle', p.unknown_vehicle,
-           'anti_passback', p.anti_passback, 'min_confidence', p.min_confidence)
-        FROM lanes l JOIN car_parks c USING (car_park_id) LEFT JOIN compound_policies p ON p.compound_id = c.compound_id
-        WHERE l.device_id = $1) AS lane,
+  const { rows } = await pool.query<{
+    lane: LaneJson | null;
+    entry: EntryJson | null;
+    vehicle: VehicleJson | null;
+    visitor: VisitorJson | null;
+    inside: boolean;
+  }>(
+    `WITH lane AS (
+       SELECT l.device_id, l.car_park_id, c.compound_id, l.direction, l.name, p.unknown_vehicle, p.anti_passback,
+              p.min_confidence
+       FROM lanes l JOIN car_parks c USING (car_park_id) LEFT JOIN compound_policies p ON p.compound_id = c.compound_id
+       WHERE l.device_id = $1)
+     SELECT
+       (SELECT row_to_json(lane) FROM lane) AS lane,
        (SELECT row_to_json(w) FROM watchlist_entries w
         WHERE $2 <> '' AND w.plate_key = $2 AND (w.valid_from IS NULL OR w.valid_from <= $3)
           AND (w.valid_until IS NULL OR $3 < w.valid_until)
           AND (cardinality(w.device_ids) = 0 OR $1 = ANY (w.device_ids))
-        ORDER BY w.priority DESC, w.updated_at DESC LIMIT 1) AS entry`,
+        ORDER BY w.priority DESC, w.updated_at DESC LIMIT 1) AS entry,
+       (SELECT json_build_object('vehicle_id', v.vehicle_id, 'owner_person_id', v.owner_person_id,
+           'valid_from', v.valid_from, 'valid_until', v.valid_until)
+        FROM lane JOIN vehicles v ON v.compound_id = lane.compound_id AND v.plate_key = $2 WHERE $2 <> '') AS vehicle,
+       (SELECT json_build_object('authorisation_id', a.authorisation_id, 'window_start', a.window_start,
+           'window_end', a.window_end)
+        FROM lane JOIN visitor_authorisations a ON a.compound_id = lane.compound_id AND a.plate_key = $2
+        WHERE $2 <> '' AND a.revoked_at IS NULL
+        ORDER BY (a.window_start <= $3 AND $3 < a.window_end) DESC, a.window_end DESC LIMIT 1) AS visitor,
+       EXISTS (SELECT 1 FROM lane JOIN presence r ON r.car_park_id = lane.car_park_id AND r.plate_key = $2
+               WHERE $2 <> '') AS inside`,
     [deviceId, plateKey, at],
   );
-  const { lane, entry } = rows[0]!;
+  const { lane, entry, vehicle, visitor, inside } = rows[0]!;
   return {
     lane: lane
       ? {
@@ -113,57 +150,43 @@ export async function laneContext(
           updatedAt: new Date(entry.updated_at),
         }
       : null,
+    facts: {
+      vehicle: vehicle
+        ? {
+            vehicleId: vehicle.vehicle_id,
+            ownerPersonId: vehicle.owner_person_id ?? '',
+            validFrom: dateOrNull(vehicle.valid_from),
+            validUntil: dateOrNull(vehicle.valid_until),
+          }
+        : null,
+      visitor: visitor
+        ? {
+            authorisationId: visitor.authorisation_id,
+            start: new Date(visitor.window_start),
+            end: new Date(visitor.window_end),
+          }
+        : null,
+      inside,
+    },
   };
 }
 
 /**
- * The plate's registration, its best visitor authorisation (valid now, else the latest one) and
- * whether it is inside the car park — the presence row is locked, so concurrent reads of the
- * same plate in the same car park decide one after the other.
+ * Presence decides when the compound enforces anti-passback or the vehicle is leaving (whoever
+ * was let in is let out); an entry without anti-passback opens or holds whatever presence says.
  */
-export async function plateFacts(
-  tx: ClientBase,
-  compoundId: string,
-  carParkId: string,
-  plateKey: string,
-  at: Date,
-): Promise<PlateFacts> {
-  const { rows } = await tx.query<{
-    vehicle_id: string | null;
-    owner_person_id: string | null;
-    valid_from: Date | null;
-    valid_until: Date | null;
-    authorisation_id: string | null;
-    window_start: Date | null;
-    window_end: Date | null;
-    inside: boolean;
-  }>(
-    `WITH here AS (SELECT 1 AS one FROM presence WHERE car_park_id = $3 AND plate_key = $2 FOR UPDATE)
-     SELECT v.vehicle_id, v.owner_person_id, v.valid_from, v.valid_until,
-            a.authorisation_id, a.window_start, a.window_end, EXISTS (SELECT 1 FROM here) AS inside
-     FROM (SELECT 1) AS one
-     LEFT JOIN vehicles v ON v.compound_id = $1 AND v.plate_key = $2
-     LEFT JOIN LATERAL (
-       SELECT authorisation_id, window_start, window_end FROM visitor_authorisations
-       WHERE compound_id = $1 AND plate_key = $2 AND revoked_at IS NULL
-       ORDER BY (window_start <= $4 AND $4 < window_end) DESC, window_end DESC LIMIT 1
-     ) a ON true`,
-    [compoundId, plateKey, carParkId, at],
+export function presenceDecides(policy: CompoundPolicy, direction: Direction): boolean {
+  return policy.antiPassback || direction === 'out';
+}
+
+/**
+ * Whether the plate is inside the car park, under the presence row's lock: concurrent reads of
+ * the same plate in the same car park whose decision depends on it decide one after the other.
+ */
+export async function lockedInside(tx: ClientBase, carParkId: string, plateKey: string): Promise<boolean> {
+  const { rows } = await tx.query(
+    'SELECT 1 FROM presence WHERE car_park_id = $1 AND plate_key = $2 FOR UPDATE',
+    [carParkId, plateKey],
   );
-  const row = rows[0]!;
-  return {
-    vehicle: row.vehicle_id
-      ? {
-          vehicleId: row.vehicle_id,
-          ownerPersonId: row.owner_person_id ?? '',
-          validFrom: row.valid_from,
-          validUntil: row.valid_until,
-        }
-      : null,
-    visitor:
-      row.authorisation_id && row.window_start && row.window_end
-        ? { authorisationId: row.authorisation_id, start: row.window_start, end: row.window_end }
-        : null,
-    inside: row.inside,
-  };
+  return rows.length > 0;
 }
