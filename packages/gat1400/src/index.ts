@@ -1,0 +1,5 @@
+export * from './codec.ts';
+export * from './digest.ts';
+export * from './envelopes.ts';
+export * from './ids.ts';
+export * from './validate.ts';
