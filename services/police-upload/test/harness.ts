@@ -1,0 +1,206 @@
+/**
+ * police-upload started as a module against the real local infrastructure (its own database and
+ * bucket, Kafka with the catalogue topics) and a GA/T 1400 conformance peer as the upper
+ * platform; device-ingest and vehicle-access stand-ins publish captures and passages on the real
+ * topics, with their pictures in the bucket.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { allTopics, anfang, timestampFromDate, topics } from '@anfang/contracts';
+import { FACE_JPEG_BASE64, PLATE_JPEG_BASE64 } from '@anfang/gat1400/fixtures';
+import { startGat1400Peer, type Gat1400Peer } from '@anfang/gat1400-peer';
+import { createBus, createEventPublisher, type Bus } from '@anfang/platform/bus';
+import type { RunningService } from '@anfang/platform/service';
+import {
+  createTestBucket,
+  createTestDatabase,
+  ensureTopics,
+  infraEnv,
+  s3Client,
+  serviceTestEnv,
+  uniqueName,
+} from '@anfang/testing';
+import { faceFromCapture } from '../src/domain/objects.ts';
+import policeUploadService from '../src/service.ts';
+
+const { ImageKind, Direction, PlateColor, VehicleColor } = anfang.common.v1;
+
+export const LOWER_ID = '37030300005040000001';
+export const PLATFORM_ID = '37030300005030009001';
+export const FACE_CAMERA = '37030300001190000101';
+export const PLATE_CAMERA = '37030300001190000102';
+
+export interface Harness {
+  readonly sql: pg.Pool;
+  readonly peer: Gat1400Peer;
+  readonly compoundId: string;
+  readonly serviceName: string;
+  readonly service: () => RunningService;
+  /** Publishes a face capture with one picture; returns its event id. */
+  face(input?: { at?: Date; eventId?: string; compoundId?: string }): Promise<string>;
+  /** Publishes a vehicle passage (in) with a vehicle and a plate picture; returns its event id. */
+  passage(input?: { at?: Date; plate?: string; eventId?: string }): Promise<string>;
+  /** Stops and starts the service again (same database). */
+  restartService(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(
+  label: string,
+  options: { extra?: Record<string, string>; platform?: Partial<Record<string, unknown>> } = {},
+): Promise<Harness> {
+  const infra = infraEnv();
+  const db = await createTestDatabase(label);
+  const bucket = await createTestBucket(label);
+  await ensureTopics(allTopics());
+  const password = randomBytes(12).toString('base64url');
+  const peer = await startGat1400Peer({ platformId: PLATFORM_ID, users: { [LOWER_ID]: password } });
+  const compoundId = `37030300${String(Math.floor(Math.random() * 1e7)).padStart(7, '0')}`;
+  const serviceName = uniqueName('police-upload');
+
+  const sql = new pg.Pool({ connectionString: db.url, max: 2 });
+  const bus: Bus = await createBus({
+    kind: 'kafka',
+    brokers: infra.kafkaBrokers,
+    clientId: uniqueName(label),
+  });
+  const deviceIngest = createEventPublisher({ bus, producer: 'device-ingest' });
+  const vehicleAccess = createEventPublisher({ bus, producer: 'vehicle-access' });
+  const s3 = s3Client();
+  const faceKey = `device-ingest/test/${randomUUID()}.jpg`;
+  const vehicleKey = `device-ingest/test/${randomUUID()}.jpg`;
+  const plateKey = `device-ingest/test/${randomUUID()}.jpg`;
+  await s3.putObject(bucket.bucket, faceKey, Buffer.from(FACE_JPEG_BASE64, 'base64'));
+  await s3.putObject(bucket.bucket, vehicleKey, Buffer.from(FACE_JPEG_BASE64, 'base64'));
+  await s3.putObject(bucket.bucket, plateKey, Buffer.from(PLATE_JPEG_BASE64, 'base64'));
+
+  const env = serviceTestEnv({
+    service: serviceName,
+    databaseUrl: db.url,
+    bucket: bucket.bucket,
+    extra: {
+      POLICE_UPLOAD_LOWER_ID: LOWER_ID,
+      POLICE_UPLOAD_SECRETS: JSON.stringify({ 'peer-password': password }),
+      POLICE_UPLOAD_POLL_MS: '50',
+      POLICE_UPLOAD_RETRY_BASE_MS: '200',
+      POLICE_UPLOAD_RETRY_MAX_MS: '2000',
+      POLICE_UPLOAD_REQUEST_TIMEOUT_MS: '2000',
+      POLICE_UPLOAD_PLATFORM_REFRESH_MS: '500',
+      ...options.extra,
+    },
+  });
+  // Migrations first, so the platform can be configured before the links start.
+  let service = await policeUploadService.start(env, { ownsProcess: false });
+  const platform = {
+    platform_id: PLATFORM_ID,
+    base_url: peer.url,
+    username: LOWER_ID,
+    password_ref: 'peer-password',
+    compounds: [compoundId],
+    keepalive_interval_s: 1,
+    keepalive_misses: 2,
+    ...options.platform,
+  };
+  const columns = Object.keys(platform);
+  await sql.query(
+    `INSERT INTO upper_platform (${columns.join(', ')}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(', ')})`,
+    Object.values(platform),
+  );
+  await peer.waitFor(() => peer.isRegistered(LOWER_ID), 10_000, 'police-upload to register');
+
+  return {
+    sql,
+    peer,
+    compoundId,
+    serviceName,
+    service: () => service,
+    async face(input = {}) {
+      const at = input.at ?? new Date();
+      const eventId = input.eventId ?? randomUUID();
+      await deviceIngest.publish(
+        topics.deviceFaceCaptured,
+        {
+          device: { deviceId: 'face-camera-1', gat1400Id: FACE_CAMERA, addressCode: compoundId },
+          sourceObjectId: eventId,
+          liveness: anfang.common.v1.SpoofCheckResult.SPOOF_CHECK_RESULT_GENUINE,
+          faceBox: { left: 10, top: 10, right: 40, bottom: 50 },
+          images: [
+            {
+              objectKey: faceKey,
+              contentType: 'image/jpeg',
+              kind: ImageKind.IMAGE_KIND_FACE,
+              width: 16,
+              height: 16,
+              capturedAt: timestampFromDate(at),
+            },
+          ],
+        },
+        { eventId, occurredAt: at, compoundId: input.compoundId ?? compoundId },
+      );
+      return eventId;
+    },
+    async passage(input = {}) {
+      const at = input.at ?? new Date();
+      const eventId = input.eventId ?? randomUUID();
+      await vehicleAccess.publish(
+        topics.vehiclePassageRecorded,
+        {
+          passageId: randomUUID(),
+          device: { deviceId: 'plate-camera-1', gat1400Id: PLATE_CAMERA, addressCode: compoundId },
+          plateNumber: input.plate ?? '鲁C5A7K2',
+          plateColor: PlateColor.PLATE_COLOR_BLUE,
+          vehicleColor: VehicleColor.VEHICLE_COLOR_WHITE,
+          direction: Direction.DIRECTION_IN,
+          lane: 1,
+          confidence: 0.96,
+          sourceEventId: randomUUID(),
+          images: [
+            {
+              objectKey: vehicleKey,
+              contentType: 'image/jpeg',
+              kind: ImageKind.IMAGE_KIND_VEHICLE,
+              width: 16,
+              height: 16,
+            },
+            {
+              objectKey: plateKey,
+              contentType: 'image/jpeg',
+              kind: ImageKind.IMAGE_KIND_PLATE,
+              width: 32,
+              height: 10,
+            },
+          ],
+        },
+        { eventId, occurredAt: at, compoundId },
+      );
+      return eventId;
+    },
+    async restartService() {
+      await service.stop('restart');
+      service = await policeUploadService.start(env, { ownsProcess: false });
+    },
+    async close() {
+      await service.stop('test done');
+      await peer.close();
+      await bus.close();
+      await sql.end();
+      await db.drop();
+      await bucket.drop();
+    },
+  };
+}
+
+/** The FaceID police-upload gives the capture `eventId` of the harness' face camera at `at`. */
+export function expectedFaceId(eventId: string, at: Date): string {
+  const built = faceFromCapture(
+    eventId,
+    {
+      meta: { occurredAt: timestampFromDate(at) },
+      device: { gat1400Id: FACE_CAMERA },
+      images: [{ objectKey: 'any', kind: ImageKind.IMAGE_KIND_FACE }],
+    },
+    { lowerId: LOWER_ID },
+  );
+  if (!built.ok) throw new Error(built.reason);
+  return built.object.objectId;
+}
