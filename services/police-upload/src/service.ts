@@ -10,9 +10,10 @@ import { createCallerVerifier } from '@anfang/platform/auth';
 import { createObjectStore } from '@anfang/platform/objects';
 import { startOutboxRelay } from '@anfang/platform/pg';
 import { openBus, openDatabase, type ServiceModule, startService, serveApis } from '@anfang/platform/service';
-import { reflectionPackageDefinition } from '@anfang/contracts';
+import { PoliceUploadService, reflectionPackageDefinition } from '@anfang/contracts';
 import { loadPoliceUploadConfig } from './config.ts';
 import { consumeCaptures } from './consumers/captures.ts';
+import { policeUploadGrpcService } from './grpc/police-upload-service.ts';
 import { createOutboxStore } from './store/outbox.ts';
 import { createPlatformStore } from './store/platforms.ts';
 import { startHealthReporter } from './upload/health.ts';
@@ -102,8 +103,16 @@ const policeUploadService: ServiceModule = {
         const callers = createCallerVerifier({ key: config.CALLER_TOKEN_KEY });
         return serveApis(config, resources, {
           callers,
-          services: [],
-          reflection: reflectionPackageDefinition([]),
+          services: [
+            policeUploadGrpcService({
+              verifier: callers,
+              platforms,
+              outbox,
+              liveState: (id) => links.state(id),
+              changed: () => links.refresh(),
+            }),
+          ],
+          reflection: reflectionPackageDefinition([PoliceUploadService.name]),
         });
       },
     );

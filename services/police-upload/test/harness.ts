@@ -6,7 +6,9 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { allTopics, anfang, timestampFromDate, topics } from '@anfang/contracts';
+import { allTopics, anfang, PoliceUploadService, timestampFromDate, topics } from '@anfang/contracts';
+import { mintCallerMetadata } from '@anfang/platform/auth';
+import { createGrpcClient, type GrpcClient } from '@anfang/platform/grpc';
 import { FACE_JPEG_BASE64, PLATE_JPEG_BASE64 } from '@anfang/gat1400/fixtures';
 import { startGat1400Peer, type Gat1400Peer } from '@anfang/gat1400-peer';
 import { createBus, createEventPublisher, type Bus } from '@anfang/platform/bus';
@@ -18,12 +20,16 @@ import {
   infraEnv,
   s3Client,
   serviceTestEnv,
+  TEST_CALLER_TOKEN_KEY,
   uniqueName,
 } from '@anfang/testing';
 import { faceFromCapture } from '../src/domain/objects.ts';
 import policeUploadService from '../src/service.ts';
 
 const { ImageKind, Direction, PlateColor, VehicleColor } = anfang.common.v1;
+
+export type PoliceUploadClient = GrpcClient<typeof PoliceUploadService.definition>;
+type Metadata = Awaited<ReturnType<typeof mintCallerMetadata>>;
 
 export const LOWER_ID = '37030300005040000001';
 export const PLATFORM_ID = '37030300005030009001';
@@ -32,6 +38,9 @@ export const PLATE_CAMERA = '37030300001190000102';
 
 export interface Harness {
   readonly sql: pg.Pool;
+  readonly client: PoliceUploadClient;
+  /** Metadata of a police officer (every compound). */
+  readonly police: Metadata;
   readonly peer: Gat1400Peer;
   readonly compoundId: string;
   readonly serviceName: string;
@@ -47,7 +56,7 @@ export interface Harness {
 
 export async function startHarness(
   label: string,
-  options: { extra?: Record<string, string>; platform?: Partial<Record<string, unknown>> } = {},
+  options: { extra?: Record<string, string>; platform?: anfang.police.v1.IUpperPlatform } = {},
 ): Promise<Harness> {
   const infra = infraEnv();
   const db = await createTestDatabase(label);
@@ -89,27 +98,40 @@ export async function startHarness(
       ...options.extra,
     },
   });
-  // Migrations first, so the platform can be configured before the links start.
   let service = await policeUploadService.start(env, { ownsProcess: false });
-  const platform = {
-    platform_id: PLATFORM_ID,
-    base_url: peer.url,
-    username: LOWER_ID,
-    password_ref: 'peer-password',
-    compounds: [compoundId],
-    keepalive_interval_s: 1,
-    keepalive_misses: 2,
-    ...options.platform,
-  };
-  const columns = Object.keys(platform);
-  await sql.query(
-    `INSERT INTO upper_platform (${columns.join(', ')}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(', ')})`,
-    Object.values(platform),
+  const client: PoliceUploadClient = createGrpcClient(
+    PoliceUploadService.definition,
+    `127.0.0.1:${service.ports.grpc}`,
+    { deadlineMs: 20_000 },
+  );
+  const police = await mintCallerMetadata(
+    { subject: 'police-1', role: 'police', compounds: 'all', purpose: 'cascade setup' },
+    TEST_CALLER_TOKEN_KEY,
+    { ttlSeconds: 600 },
+  );
+  await client.updatePlatform(
+    {
+      platform: {
+        platformId: PLATFORM_ID,
+        name: 'conformance peer',
+        baseUrl: peer.url,
+        username: LOWER_ID,
+        passwordRef: 'peer-password',
+        compounds: [compoundId],
+        keepaliveIntervalS: 1,
+        keepaliveMisses: 2,
+        enabled: true,
+        ...options.platform,
+      },
+    },
+    { metadata: police },
   );
   await peer.waitFor(() => peer.isRegistered(LOWER_ID), 10_000, 'police-upload to register');
 
   return {
     sql,
+    client,
+    police,
     peer,
     compoundId,
     serviceName,
@@ -180,6 +202,7 @@ export async function startHarness(
       service = await policeUploadService.start(env, { ownsProcess: false });
     },
     async close() {
+      client.close();
       await service.stop('test done');
       await peer.close();
       await bus.close();
