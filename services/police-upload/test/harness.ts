@@ -36,6 +36,12 @@ export const PLATFORM_ID = '37030300005030009001';
 export const FACE_CAMERA = '37030300001190000101';
 export const PLATE_CAMERA = '37030300001190000102';
 
+export interface FaceInput {
+  readonly at?: Date;
+  readonly eventId?: string;
+  readonly compoundId?: string;
+}
+
 export interface Harness {
   readonly sql: pg.Pool;
   readonly client: PoliceUploadClient;
@@ -46,7 +52,9 @@ export interface Harness {
   readonly serviceName: string;
   readonly service: () => RunningService;
   /** Publishes a face capture with one picture; returns its event id. */
-  face(input?: { at?: Date; eventId?: string; compoundId?: string }): Promise<string>;
+  face(input?: FaceInput): Promise<string>;
+  /** Publishes several in one bus call; returns their event ids. */
+  faces(inputs: readonly FaceInput[]): Promise<string[]>;
   /** Publishes a vehicle passage (in) with a vehicle and a plate picture; returns its event id. */
   passage(input?: { at?: Date; plate?: string; eventId?: string }): Promise<string>;
   /** Stops and starts the service again (same database). */
@@ -128,6 +136,32 @@ export async function startHarness(
   );
   await peer.waitFor(() => peer.isRegistered(LOWER_ID), 10_000, 'police-upload to register');
 
+  const faceEvent = (input: FaceInput) => {
+    const at = input.at ?? new Date();
+    const eventId = input.eventId ?? randomUUID();
+    return {
+      payload: {
+        device: { deviceId: 'face-camera-1', gat1400Id: FACE_CAMERA, addressCode: compoundId },
+        sourceObjectId: eventId,
+        liveness: anfang.common.v1.SpoofCheckResult.SPOOF_CHECK_RESULT_GENUINE,
+        faceBox: { left: 10, top: 10, right: 40, bottom: 50 },
+        images: [
+          {
+            objectKey: faceKey,
+            contentType: 'image/jpeg',
+            kind: ImageKind.IMAGE_KIND_FACE,
+            width: 16,
+            height: 16,
+            capturedAt: timestampFromDate(at),
+          },
+        ],
+      },
+      options: { eventId, occurredAt: at, compoundId: input.compoundId ?? compoundId },
+    };
+  };
+  const faces = (inputs: readonly FaceInput[]): Promise<string[]> =>
+    deviceIngest.publishMany(topics.deviceFaceCaptured, inputs.map(faceEvent));
+
   return {
     sql,
     client,
@@ -137,30 +171,10 @@ export async function startHarness(
     serviceName,
     service: () => service,
     async face(input = {}) {
-      const at = input.at ?? new Date();
-      const eventId = input.eventId ?? randomUUID();
-      await deviceIngest.publish(
-        topics.deviceFaceCaptured,
-        {
-          device: { deviceId: 'face-camera-1', gat1400Id: FACE_CAMERA, addressCode: compoundId },
-          sourceObjectId: eventId,
-          liveness: anfang.common.v1.SpoofCheckResult.SPOOF_CHECK_RESULT_GENUINE,
-          faceBox: { left: 10, top: 10, right: 40, bottom: 50 },
-          images: [
-            {
-              objectKey: faceKey,
-              contentType: 'image/jpeg',
-              kind: ImageKind.IMAGE_KIND_FACE,
-              width: 16,
-              height: 16,
-              capturedAt: timestampFromDate(at),
-            },
-          ],
-        },
-        { eventId, occurredAt: at, compoundId: input.compoundId ?? compoundId },
-      );
-      return eventId;
+      const [eventId] = await faces([input]);
+      return eventId!;
     },
+    faces,
     async passage(input = {}) {
       const at = input.at ?? new Date();
       const eventId = input.eventId ?? randomUUID();

@@ -289,7 +289,8 @@ describe(`the chart's workloads, run as local processes (${components.join(', ')
       expect(again.code, again.output).toBe(0);
       expect(again.output).toContain(`${component}: migrations applied (platform 0, ${component} 0)`);
     }
-  });
+    // Two Node starts per component, one after the other, on a busy 2-CPU CI machine.
+  }, 180_000);
 
   it('starts every service with the rendered configuration until its readiness probe passes', async () => {
     const deployments = ofKind(objects, 'Deployment');

@@ -43,6 +43,7 @@ const BUILT = [
   'perimeter-alarms',
   'patrol',
   'compliance-scoring',
+  'police-upload',
 ];
 const VALUE_SETS = ['values-single-site.yaml', 'values-district.yaml', 'values-production.yaml'];
 const SECRET_VARIABLES = [
@@ -364,7 +365,7 @@ describe('NOTES.txt', () => {
     expect(text).toContain('helm test anfang -n anfang');
     expect(text).toContain('port-forward svc/anfang-gateway 8080:8080');
     expect(text).toContain('Back it up now');
-    expect(text).toMatch(/Not enabled: .*police-upload/);
+    expect(text).toMatch(/Not enabled: .*video-index/);
   });
 
   it('says the dashboard needs the gateway while it is disabled', () => {
