@@ -12,7 +12,9 @@ import { startOutboxRelay } from '@anfang/platform/pg';
 import { openBus, openDatabase, type ServiceModule, startService, serveApis } from '@anfang/platform/service';
 import { PoliceUploadService, reflectionPackageDefinition } from '@anfang/contracts';
 import { loadPoliceUploadConfig } from './config.ts';
-import { consumeCaptures } from './consumers/captures.ts';
+import { consumeEvents } from './consumers/events.ts';
+import { viidRoutes } from './http/viid.ts';
+import { createCommandStore } from './store/commands.ts';
 import { policeUploadGrpcService } from './grpc/police-upload-service.ts';
 import { createOutboxStore } from './store/outbox.ts';
 import { createPlatformStore } from './store/platforms.ts';
@@ -57,12 +59,13 @@ const policeUploadService: ServiceModule = {
         const platforms = createPlatformStore(pool);
         const outbox = createOutboxStore(pool);
         const metrics = createUploadMetrics();
+        const secrets = createSecretResolver(config.POLICE_UPLOAD_SECRETS_DIR, config.POLICE_UPLOAD_SECRETS);
         const links = await startLinks({
           platforms,
           outbox,
           images,
           metrics,
-          secrets: createSecretResolver(config.POLICE_UPLOAD_SECRETS_DIR, config.POLICE_UPLOAD_SECRETS),
+          secrets,
           options: {
             lowerId: config.POLICE_UPLOAD_LOWER_ID,
             producer: config.OTEL_SERVICE_NAME,
@@ -79,15 +82,17 @@ const policeUploadService: ServiceModule = {
         // After the consumer has drained (it wakes links), before the relay flushes receipts.
         lifecycle.onShutdown('flush-producers', 'platform links', () => links.stop());
 
-        const captures = await consumeCaptures(bus, {
+        const commands = createCommandStore(pool);
+        const events = await consumeEvents(bus, {
           group: config.OTEL_SERVICE_NAME,
           outbox,
+          commands,
           platforms: () => links.platforms(),
           wake: (id) => links.wake(id),
           context: { lowerId: config.POLICE_UPLOAD_LOWER_ID },
           logger,
         });
-        lifecycle.onShutdown('drain-consumers', 'captures', () => captures.close());
+        lifecycle.onShutdown('drain-consumers', 'events', () => events.close());
 
         const health = startHealthReporter({
           outbox,
@@ -103,6 +108,7 @@ const policeUploadService: ServiceModule = {
         const callers = createCallerVerifier({ key: config.CALLER_TOKEN_KEY });
         return serveApis(config, resources, {
           callers,
+          routes: viidRoutes({ platforms, secrets, commands, producer: config.OTEL_SERVICE_NAME, logger }),
           services: [
             policeUploadGrpcService({
               verifier: callers,

@@ -50,6 +50,12 @@ export interface Harness {
   readonly peer: Gat1400Peer;
   readonly compoundId: string;
   readonly serviceName: string;
+  /** The password the peer and police-upload share (Digest both ways). */
+  readonly password: string;
+  /** The test's own connection to Kafka. */
+  readonly bus: Bus;
+  /** Publishes a vehicle watchlist hit of a disposition as vehicle-access does; returns its event id. */
+  hit(dispositionId: string, plate: string): Promise<string>;
   readonly service: () => RunningService;
   /** Publishes a face capture with one picture; returns its event id. */
   face(input?: FaceInput): Promise<string>;
@@ -169,7 +175,33 @@ export async function startHarness(
     peer,
     compoundId,
     serviceName,
+    password,
+    bus,
     service: () => service,
+    hit: (dispositionId, plate) =>
+      vehicleAccess.publish(
+        topics.vehicleWatchlistHit,
+        {
+          hitId: randomUUID(),
+          entryId: randomUUID(),
+          dispositionId,
+          plateNumber: plate,
+          plateColor: PlateColor.PLATE_COLOR_BLUE,
+          device: { deviceId: 'plate-camera-1', gat1400Id: PLATE_CAMERA, addressCode: compoundId },
+          direction: Direction.DIRECTION_IN,
+          sourceEventId: randomUUID(),
+          images: [
+            {
+              objectKey: vehicleKey,
+              contentType: 'image/jpeg',
+              kind: ImageKind.IMAGE_KIND_VEHICLE,
+              width: 16,
+              height: 16,
+            },
+          ],
+        },
+        { compoundId },
+      ),
     async face(input = {}) {
       const [eventId] = await faces([input]);
       return eventId!;

@@ -74,10 +74,12 @@ describe('session', () => {
     await h.peer.restart();
     expect(h.peer.isRegistered(LOWER_ID)).toBe(false);
     await h.peer.waitFor(() => h.peer.isRegistered(LOWER_ID), 10_000, 're-registration');
-    const session = await h.sql.query<{ state: string; clock_offset_ms: number | null }>(
-      'SELECT state, clock_offset_ms FROM platform_session',
-    );
-    expect(session.rows[0]?.state).toBe('registered');
+    const session = await waitFor(async () => {
+      const r = await h.sql.query<{ state: string; clock_offset_ms: number | null }>(
+        'SELECT state, clock_offset_ms FROM platform_session',
+      );
+      return r.rows[0]?.state === 'registered' ? r : undefined;
+    });
     expect(Math.abs(session.rows[0]?.clock_offset_ms ?? 99_999)).toBeLessThanOrEqual(1000);
   });
 });

@@ -27,6 +27,8 @@ const isSpoof = (result: number | null | undefined): boolean =>
 /** A picture to fetch from object storage and put into SubImageList. */
 export interface ImageToFetch {
   readonly objectKey: string;
+  /** The field of the body holding the object the picture belongs to; absent: the body itself. */
+  readonly into?: string;
   /** SubImageInfoObject without Data. */
   readonly info: Obj;
 }
@@ -40,6 +42,8 @@ export interface UploadObject {
   readonly body: Obj;
   readonly images: readonly ImageToFetch[];
   readonly capturedAt: Date;
+  /** Where to POST instead of the platform's standard path (a notification's ReceiveAddr). */
+  readonly targetUrl?: string;
 }
 
 export interface BuildContext {

@@ -25,6 +25,7 @@ export interface OutboxRow {
   readonly capturedAt: Date;
   readonly enqueuedAt: Date;
   readonly attempts: number;
+  readonly targetUrl: string;
 }
 
 export interface Settlement {
@@ -78,6 +79,7 @@ interface Row {
   captured_at: Date;
   enqueued_at: Date;
   attempts: number;
+  target_url: string;
 }
 
 const fromRow = (r: Row): OutboxRow => ({
@@ -93,6 +95,7 @@ const fromRow = (r: Row): OutboxRow => ({
   capturedAt: r.captured_at,
   enqueuedAt: r.enqueued_at,
   attempts: r.attempts,
+  targetUrl: r.target_url,
 });
 
 export interface OutboxStore {
@@ -115,9 +118,9 @@ export function createOutboxStore(pool: Pool): OutboxStore {
       if (entries.length === 0) return 0;
       const { rowCount } = await pool.query(
         `INSERT INTO upload_outbox (platform_id, kind, object_id, source_event_id, compound_id, device_id, body,
-           images, captured_at)
+           images, captured_at, target_url)
          SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[],
-           $8::jsonb[], $9::timestamptz[])
+           $8::jsonb[], $9::timestamptz[], $10::text[])
          ON CONFLICT (platform_id, kind, object_id) DO NOTHING`,
         [
           entries.map((e) => e.platformId),
@@ -129,6 +132,7 @@ export function createOutboxStore(pool: Pool): OutboxStore {
           entries.map((e) => JSON.stringify(e.object.body)),
           entries.map((e) => JSON.stringify(e.object.images)),
           entries.map((e) => e.object.capturedAt),
+          entries.map((e) => e.object.targetUrl ?? ''),
         ],
       );
       return rowCount ?? 0;
@@ -142,7 +146,7 @@ export function createOutboxStore(pool: Pool): OutboxStore {
                ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED) due
          WHERE o.id = due.id
          RETURNING o.id, o.platform_id, o.kind, o.object_id, o.source_event_id, o.compound_id, o.device_id, o.body,
-           o.images, o.captured_at, o.enqueued_at, o.attempts`,
+           o.images, o.captured_at, o.enqueued_at, o.attempts, o.target_url`,
         [platformId, limit, leaseMs],
       );
       return rows.map(fromRow).sort((a, b) => Number(a.id) - Number(b.id));
@@ -157,9 +161,9 @@ export function createOutboxStore(pool: Pool): OutboxStore {
         if (rejected.length > 0)
           await client.query(
             `INSERT INTO upload_dead_letter (platform_id, kind, object_id, source_event_id, compound_id, device_id,
-               body, images, captured_at, enqueued_at, attempts, status_code, reason)
+               body, images, captured_at, enqueued_at, attempts, status_code, reason, target_url)
              SELECT platform_id, kind, object_id, source_event_id, compound_id, device_id, body, images, captured_at,
-               enqueued_at, attempts, r.code, r.reason
+               enqueued_at, attempts, r.code, r.reason, target_url
              FROM upload_outbox o JOIN unnest($1::bigint[], $2::text[], $3::text[]) AS r(id, code, reason) ON o.id = r.id
              ON CONFLICT (platform_id, kind, object_id) DO UPDATE SET status_code = EXCLUDED.status_code,
                reason = EXCLUDED.reason, attempts = EXCLUDED.attempts, rejected_at = now()`,
@@ -278,9 +282,9 @@ export function createOutboxStore(pool: Pool): OutboxStore {
         `WITH moved AS (
            DELETE FROM upload_dead_letter WHERE platform_id = $1 AND ($2::bigint[] IS NULL OR id = ANY($2::bigint[]))
            RETURNING platform_id, kind, object_id, source_event_id, compound_id, device_id, body, images, captured_at,
-             enqueued_at)
+             enqueued_at, target_url)
          INSERT INTO upload_outbox (platform_id, kind, object_id, source_event_id, compound_id, device_id, body, images,
-           captured_at, enqueued_at)
+           captured_at, enqueued_at, target_url)
          SELECT * FROM moved ON CONFLICT (platform_id, kind, object_id) DO NOTHING`,
         [platformId, ids.length > 0 ? ids : null],
       );

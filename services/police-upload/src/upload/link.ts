@@ -70,6 +70,7 @@ export function startPlatformLink(deps: LinkDeps): PlatformLink {
   let transportFailures = 0;
   let pausedUntil = 0;
   let waiters: (() => void)[] = [];
+  let writes: Promise<void> = Promise.resolve();
 
   const wake = (): void => {
     const w = waiters;
@@ -86,8 +87,9 @@ export function startPlatformLink(deps: LinkDeps): PlatformLink {
       waiters.push(done);
     });
 
+  /** A path under the platform's /VIID, or a full URL (a ReceiveAddr). */
   const call = (path: string, body?: unknown, digest = false): Promise<CallResult> =>
-    callGat1400(`${base}${path}`, {
+    callGat1400(/^https?:\/\//.test(path) ? path : `${base}${path}`, {
       ...(body !== undefined ? { body } : {}),
       userIdentify: options.lowerId,
       timeoutMs: options.requestTimeoutMs,
@@ -98,8 +100,10 @@ export function startPlatformLink(deps: LinkDeps): PlatformLink {
   const record = (next: Partial<SessionState>): void => {
     session = { ...session, ...next };
     metrics.session(platform.platformId, session.state);
-    deps.platforms
-      .recordSession(platform.platformId, session)
+    // One write at a time, in order: the row always ends with the latest state.
+    const snapshot = session;
+    writes = writes
+      .then(() => deps.platforms.recordSession(platform.platformId, snapshot))
       .catch((err: unknown) => log.warn({ err }, 'session state not recorded'));
   };
   const failed = (what: string, err: unknown): void => {
@@ -206,13 +210,18 @@ export function startPlatformLink(deps: LinkDeps): PlatformLink {
     const objects = await Promise.all(
       rows.map(async (row) => {
         const images = await fetchImages(row);
-        return images.length > 0 ? { ...row.body, SubImageList: { SubImageInfoObject: images } } : row.body;
+        if (images.length === 0) return row.body;
+        const list = { SubImageList: { SubImageInfoObject: images } };
+        const into = row.images[0]?.into;
+        return into
+          ? { ...row.body, [into]: { ...(row.body[into] as Obj), ...list } }
+          : { ...row.body, ...list };
       }),
     );
     const started = Date.now();
     let r: CallResult;
     try {
-      r = await call(ENVELOPES[kind].path, wrap(kind, objects));
+      r = await call(rows[0]!.targetUrl || ENVELOPES[kind].path, wrap(kind, objects));
     } catch (err) {
       failed('upload', err);
       return 'transport';
@@ -246,7 +255,10 @@ export function startPlatformLink(deps: LinkDeps): PlatformLink {
 
   async function sendBatch(rows: readonly OutboxRow[]): Promise<void> {
     const groups = new Map<string, OutboxRow[]>();
-    for (const row of rows) groups.set(row.kind, [...(groups.get(row.kind) ?? []), row]);
+    for (const row of rows) {
+      const key = `${row.kind} ${row.targetUrl}`;
+      groups.set(key, [...(groups.get(key) ?? []), row]);
+    }
     const results = await Promise.all(
       [...groups.values()].map(async (group) => ({ group, result: await sendGroup(group) })),
     );
@@ -343,6 +355,7 @@ export function startPlatformLink(deps: LinkDeps): PlatformLink {
         registered = false;
         record({ state: 'unregistered' });
       }
+      await writes;
     },
   };
 }
