@@ -3,9 +3,9 @@
  * conformance peer as the upper platform, loopback only:
  *
  *   node services/police-upload/bench/upload.bench.ts [--objects 5000] [--rate 500] [--seconds 20]
- *        [--outage 10] [--inflow 200]
+ *        [--outage 10] [--inflow 200] [--batch 50] [--concurrency 8]
  *
- * 1. Baseline: a plain HTTP POST loop of the same Face bodies (batches of 50, 4 in flight) to the
+ * 1. Baseline: a plain HTTP POST loop of the same Face bodies (`--batch`, `--concurrency` in flight) to the
  *    same peer, which validates and counts them exactly as it does for the service.
  * 2. Upload throughput: `--objects` captures wait in the outbox while the peer is down; it comes
  *    back and the time from the first to the last arrival gives objects/s (goal ≥ 0.5× baseline).
@@ -32,6 +32,8 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '20' },
     outage: { type: 'string', default: '10' },
     inflow: { type: 'string', default: '200' },
+    batch: { type: 'string', default: '50' },
+    concurrency: { type: 'string', default: '8' },
   },
 });
 const OBJECTS = Number(args.objects);
@@ -39,8 +41,8 @@ const RATE = Number(args.rate);
 const SECONDS = Number(args.seconds);
 const OUTAGE_S = Number(args.outage);
 const INFLOW = Number(args.inflow);
-const BATCH = 50;
-const IN_FLIGHT = 4;
+const BATCH = Number(args.batch);
+const IN_FLIGHT = Number(args.concurrency);
 
 const h = await startHarness('police-upload-bench', {
   extra: {

@@ -43,7 +43,7 @@ export const policeUploadEnv = envFragment({
   /** Objects per POST. */
   POLICE_UPLOAD_BATCH_SIZE: positiveInt(50),
   /** Batches in flight per platform. */
-  POLICE_UPLOAD_CONCURRENCY: positiveInt(4),
+  POLICE_UPLOAD_CONCURRENCY: positiveInt(8),
   /** No answer within this → the batch is retried (the notes: about 5 s). */
   POLICE_UPLOAD_REQUEST_TIMEOUT_MS: positiveInt(5_000),
   /** First retry delay of a failed object or platform; doubles up to the max. */
