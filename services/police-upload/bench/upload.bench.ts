@@ -41,6 +41,8 @@ const RATE = Number(args.rate);
 const SECONDS = Number(args.seconds);
 const OUTAGE_S = Number(args.outage);
 const INFLOW = Number(args.inflow);
+/** Face cameras the captures come from: the bus key, so several partitions are busy as in a compound. */
+const CAMERAS = 32;
 const BATCH = Number(args.batch);
 const IN_FLIGHT = Number(args.concurrency);
 
@@ -66,7 +68,11 @@ async function inflow(rate: number, seconds: number, sink: Map<string, number>):
   const pending: Promise<unknown>[] = [];
   for (let slice = 0; slice < seconds * 10; slice += 1) {
     const at = new Date();
-    const inputs = Array.from({ length: perSlice }, () => ({ at, eventId: randomUUID() }));
+    const inputs = Array.from({ length: perSlice }, (_, i) => ({
+      at,
+      eventId: randomUUID(),
+      camera: i % CAMERAS,
+    }));
     for (const i of inputs) sink.set(expectedFaceId(i.eventId, at), at.getTime());
     pending.push(h.faces(inputs));
     const next = start + (slice + 1) * 100;
@@ -132,7 +138,11 @@ try {
   const queued = new Map<string, number>();
   for (let i = 0; i < OBJECTS; i += 500) {
     const at = new Date();
-    const inputs = Array.from({ length: Math.min(500, OBJECTS - i) }, () => ({ at, eventId: randomUUID() }));
+    const inputs = Array.from({ length: Math.min(500, OBJECTS - i) }, (_, j) => ({
+      at,
+      eventId: randomUUID(),
+      camera: j % CAMERAS,
+    }));
     for (const x of inputs) queued.set(expectedFaceId(x.eventId, at), at.getTime());
     await h.faces(inputs);
   }

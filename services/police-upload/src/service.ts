@@ -15,6 +15,7 @@ import { loadPoliceUploadConfig } from './config.ts';
 import { consumeEvents } from './consumers/events.ts';
 import { viidRoutes } from './http/viid.ts';
 import { createCommandStore } from './store/commands.ts';
+import { createSubscriptionStore } from './store/subscriptions.ts';
 import { policeUploadGrpcService } from './grpc/police-upload-service.ts';
 import { createOutboxStore } from './store/outbox.ts';
 import { createPlatformStore } from './store/platforms.ts';
@@ -83,10 +84,19 @@ const policeUploadService: ServiceModule = {
         lifecycle.onShutdown('flush-producers', 'platform links', () => links.stop());
 
         const commands = createCommandStore(pool);
+        const subscriptions = createSubscriptionStore(pool);
+        await subscriptions.refresh();
+        const subscriptionRefresh = setInterval(() => {
+          subscriptions
+            .refresh()
+            .catch((err: unknown) => logger.warn({ err }, 'subscriptions not refreshed'));
+        }, config.POLICE_UPLOAD_PLATFORM_REFRESH_MS);
+        lifecycle.onShutdown('drain-consumers', 'subscriptions', () => clearInterval(subscriptionRefresh));
         const events = await consumeEvents(bus, {
           group: config.OTEL_SERVICE_NAME,
           outbox,
           commands,
+          subscriptions,
           platforms: () => links.platforms(),
           wake: (id) => links.wake(id),
           context: { lowerId: config.POLICE_UPLOAD_LOWER_ID },
@@ -108,7 +118,15 @@ const policeUploadService: ServiceModule = {
         const callers = createCallerVerifier({ key: config.CALLER_TOKEN_KEY });
         return serveApis(config, resources, {
           callers,
-          routes: viidRoutes({ platforms, secrets, commands, producer: config.OTEL_SERVICE_NAME, logger }),
+          routes: viidRoutes({
+            platforms,
+            secrets,
+            commands,
+            subscriptions,
+            lowerId: config.POLICE_UPLOAD_LOWER_ID,
+            producer: config.OTEL_SERVICE_NAME,
+            logger,
+          }),
           services: [
             policeUploadGrpcService({
               verifier: callers,

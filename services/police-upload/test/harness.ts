@@ -38,6 +38,8 @@ export const PLATE_CAMERA = '37030300001190000102';
 
 export interface FaceInput {
   readonly at?: Date;
+  /** Which of the compound's face cameras (the bus key): spreads captures over partitions. */
+  readonly camera?: number;
   readonly eventId?: string;
   readonly compoundId?: string;
 }
@@ -147,7 +149,11 @@ export async function startHarness(
     const eventId = input.eventId ?? randomUUID();
     return {
       payload: {
-        device: { deviceId: 'face-camera-1', gat1400Id: FACE_CAMERA, addressCode: compoundId },
+        device: {
+          deviceId: `face-camera-${input.camera ?? 1}`,
+          gat1400Id: FACE_CAMERA,
+          addressCode: compoundId,
+        },
         sourceObjectId: eventId,
         liveness: anfang.common.v1.SpoofCheckResult.SPOOF_CHECK_RESULT_GENUINE,
         faceBox: { left: 10, top: 10, right: 40, bottom: 50 },

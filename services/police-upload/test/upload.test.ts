@@ -32,14 +32,18 @@ describe('uploads to the upper platform', () => {
     expect(h.peer.rejections).toEqual([]);
   });
 
-  it('a redelivered event is the same object: the receiver counts it once', async () => {
-    const eventId = await h.face();
-    await h.face({ eventId });
-    await h.peer.waitFor(() => h.peer.received('faces').length >= 2, 15_000, 'faces');
+  it('a redelivered event is the same object, and is not sent again once accepted', async () => {
+    const at = new Date();
+    const eventId = await h.face({ at });
+    const id = expectedFaceId(eventId, at);
+    await h.peer.waitFor(() => h.peer.counts('faces').has(id), 15_000, 'the face');
+    await h.face({ eventId, at });
+    await h.face({ eventId, at });
     await waitFor(async () => (await h.sql.query('SELECT 1 FROM upload_outbox')).rowCount === 0, {
       timeoutMs: 15_000,
     });
-    expect(h.peer.stats().duplicates).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(h.peer.counts('faces').get(id)).toBe(1);
   });
 
   it('a partial batch failure retries only the failed objects; invalid content goes to the dead letters', async () => {

@@ -2,6 +2,7 @@
  * The service's one subscription (group: the service name) over every topic it consumes:
  * - face captures → Faces, vehicle passages → MotorVehicles (with InOut), enqueued once per
  *   entitled platform; the stable object id makes a redelivered event a no-op;
+ * - the same objects as SubscribeNotifications for every active subscription they match;
  * - vehicle watchlist hits of a police disposition → a DispositionNotification to the
  *   disposition's ReceiveAddr, through the same outbox (retried like any upload);
  * - police command results → recorded with the command.
@@ -20,7 +21,9 @@ import {
   type BuildContext,
   type BuildResult,
 } from '../domain/objects.ts';
+import { matches, subscribeNotification } from '../domain/subscriptions.ts';
 import type { CommandStore } from '../store/commands.ts';
+import type { SubscriptionStore } from '../store/subscriptions.ts';
 import type { OutboxStore } from '../store/outbox.ts';
 import type { Platform } from '../store/platforms.ts';
 
@@ -30,6 +33,7 @@ export async function consumeEvents(
     readonly group: string;
     readonly outbox: OutboxStore;
     readonly commands: CommandStore;
+    readonly subscriptions: SubscriptionStore;
     readonly platforms: () => readonly Platform[];
     readonly wake: (platformId: string) => void;
     readonly context: BuildContext;
@@ -45,9 +49,19 @@ export async function consumeEvents(
       return;
     }
     const object = built.object;
-    if (platforms.length === 0) return;
-    await deps.outbox.enqueue(platforms.map((p) => ({ platformId: p.platformId, object })));
-    for (const p of platforms) deps.wake(p.platformId);
+    const now = new Date();
+    const known = new Set(deps.platforms().map((p) => p.platformId));
+    const notifications = deps.subscriptions
+      .active()
+      .filter((s) => known.has(s.platformId) && matches(s, object, now))
+      .map((s) => ({
+        platformId: s.platformId,
+        object: subscribeNotification(s, object, deps.context, now),
+      }));
+    const entries = [...platforms.map((p) => ({ platformId: p.platformId, object })), ...notifications];
+    if (entries.length === 0) return;
+    await deps.outbox.enqueue(entries);
+    for (const id of new Set(entries.map((e) => e.platformId))) deps.wake(id);
   };
   const entitled = (built: BuildResult): Platform[] =>
     built.ok ? deps.platforms().filter((p) => isEntitled(p, built.object.kind, built.object.compoundId)) : [];
@@ -60,7 +74,7 @@ export async function consumeEvents(
       topics.vehicleWatchlistHit,
       topics.policeCommandResult,
     ],
-    partitionsConcurrently: 4,
+    partitionsConcurrently: 8,
     handler: async (event) => {
       switch (event.topic.name) {
         case topics.deviceFaceCaptured.name: {

@@ -44,6 +44,8 @@ export interface UploadObject {
   readonly capturedAt: Date;
   /** Where to POST instead of the platform's standard path (a notification's ReceiveAddr). */
   readonly targetUrl?: string;
+  /** Not sent before this (a subscription's report slot). */
+  readonly notBefore?: Date;
 }
 
 export interface BuildContext {

@@ -1,6 +1,7 @@
 /**
  * The endpoints an upper platform calls on us (GA/T 1400, under /VIID on HTTP_PORT):
- * `POST /VIID/Dispositions` (set or withdraw, a list), `PUT /VIID/Dispositions/{ID}` (withdraw).
+ * `POST /VIID/Dispositions` (set or withdraw, a list), `PUT /VIID/Dispositions/{ID}` (withdraw),
+ * `POST /VIID/Subscribes` (subscribe or cancel, a list), `PUT /VIID/Subscribes/{ID}` (cancel).
  * Every call is HTTP Digest authenticated as the platform (User-Identify = its 20-digit id,
  * the password of its password_ref); nonces are single-use and short-lived. Each disposition is
  * answered in a ResponseStatusListObject and recorded with the command it became.
@@ -20,7 +21,9 @@ import {
 } from '@anfang/gat1400';
 import type { Logger } from '@anfang/platform/log';
 import { parseDisposition } from '../domain/dispositions.ts';
+import { parseSubscribe } from '../domain/subscriptions.ts';
 import type { CommandStore } from '../store/commands.ts';
+import type { SubscriptionStore } from '../store/subscriptions.ts';
 import type { Platform, PlatformStore } from '../store/platforms.ts';
 import type { SecretResolver } from '../upload/secrets.ts';
 
@@ -30,6 +33,8 @@ export function viidRoutes(deps: {
   readonly platforms: PlatformStore;
   readonly secrets: SecretResolver;
   readonly commands: CommandStore;
+  readonly subscriptions: SubscriptionStore;
+  readonly lowerId: string;
   readonly producer: string;
   readonly logger: Logger;
 }): (router: Router) => void {
@@ -120,7 +125,50 @@ export function viidRoutes(deps: {
       .send(JSON.stringify({ ResponseStatusListObject: { ResponseStatusObject: statuses } }));
   }
 
+  async function subscribes(req: Request, res: Response, cancelId?: string): Promise<void> {
+    const platform = await authenticate(req, res);
+    if (!platform) return;
+    const items = cancelId
+      ? [isObj(req.body) ? (req.body.SubscribeObject ?? req.body) : {}]
+      : unwrap('subscribes', req.body);
+    if (!Array.isArray(items)) return answer(req, res, 400, '', STATUS.INVALID_JSON_CONTENT, items.failure);
+    const statuses = [];
+    for (const item of items) {
+      const parsed = parseSubscribe(isObj(item) ? item : {}, deps.lowerId, cancelId);
+      if (!parsed.ok) {
+        statuses.push(responseStatus(parsed.id, req.path, parsed.code, parsed.reason, new Date()));
+        continue;
+      }
+      if (parsed.operation === 'subscribe') {
+        await deps.subscriptions.subscribe(platform.platformId, parsed.subscription, item);
+        statuses.push(responseStatus(parsed.subscription.subscribeId, req.path, STATUS.OK, 'OK', new Date()));
+      } else {
+        const found = await deps.subscriptions.cancel(platform.platformId, parsed.subscribeId, item);
+        statuses.push(
+          found
+            ? responseStatus(parsed.subscribeId, req.path, STATUS.OK, 'OK', new Date())
+            : responseStatus(
+                parsed.subscribeId,
+                req.path,
+                STATUS.INVALID_OPERATION,
+                'no such subscription',
+                new Date(),
+              ),
+        );
+      }
+      log.info({ platformId: platform.platformId, operation: parsed.operation }, 'subscription command');
+    }
+    res
+      .status(200)
+      .type(CONTENT_TYPE)
+      .send(JSON.stringify({ ResponseStatusListObject: { ResponseStatusObject: statuses } }));
+  }
+
   return (router) => {
+    router.post('/VIID/Subscribes', (req, res, next) => subscribes(req, res).catch(next));
+    router.put('/VIID/Subscribes/:id', (req, res, next) =>
+      subscribes(req, res, String(req.params.id)).catch(next),
+    );
     router.post('/VIID/Dispositions', (req, res, next) => dispositions(req, res).catch(next));
     router.put('/VIID/Dispositions/:id', (req, res, next) =>
       dispositions(req, res, String(req.params.id)).catch(next),

@@ -99,7 +99,7 @@ const fromRow = (r: Row): OutboxRow => ({
 });
 
 export interface OutboxStore {
-  /** Enqueues each object for each platform given; returns how many rows were new. */
+  /** Enqueues each object for each platform given, unless already accepted; returns how many rows were new. */
   enqueue(entries: readonly { platformId: string; object: UploadObject }[]): Promise<number>;
   /** Claims up to `limit` due rows of a platform for `leaseMs`, oldest first. */
   claim(platformId: string, limit: number, leaseMs: number): Promise<OutboxRow[]>;
@@ -107,6 +107,8 @@ export interface OutboxStore {
   /** Gives claimed rows back without counting an attempt (the platform was unreachable). */
   release(rows: readonly OutboxRow[], at: Date): Promise<void>;
   backlog(platformId?: string): Promise<BacklogRow[]>;
+  /** Forgets accepted objects older than this (the source topics no longer hold their events). */
+  pruneSent(olderThan: Date): Promise<number>;
   deadLetters(platformId: string, limit: number): Promise<DeadLetter[]>;
   /** Moves dead letters back into the outbox (after the cause was fixed); returns how many. */
   retryDeadLetters(platformId: string, ids: readonly string[]): Promise<number>;
@@ -118,9 +120,11 @@ export function createOutboxStore(pool: Pool): OutboxStore {
       if (entries.length === 0) return 0;
       const { rowCount } = await pool.query(
         `INSERT INTO upload_outbox (platform_id, kind, object_id, source_event_id, compound_id, device_id, body,
-           images, captured_at, target_url)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[],
-           $8::jsonb[], $9::timestamptz[], $10::text[])
+           images, captured_at, target_url, next_attempt_at)
+         SELECT a, b, c, d, e, f, g, h, i, j, coalesce(k, now())
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[],
+           $8::jsonb[], $9::timestamptz[], $10::text[], $11::timestamptz[]) AS x(a, b, c, d, e, f, g, h, i, j, k)
+         WHERE NOT EXISTS (SELECT 1 FROM upload_sent s WHERE s.platform_id = a AND s.kind = b AND s.object_id = c)
          ON CONFLICT (platform_id, kind, object_id) DO NOTHING`,
         [
           entries.map((e) => e.platformId),
@@ -133,6 +137,7 @@ export function createOutboxStore(pool: Pool): OutboxStore {
           entries.map((e) => JSON.stringify(e.object.images)),
           entries.map((e) => e.object.capturedAt),
           entries.map((e) => e.object.targetUrl ?? ''),
+          entries.map((e) => e.object.notBefore ?? null),
         ],
       );
       return rowCount ?? 0;
@@ -172,6 +177,13 @@ export function createOutboxStore(pool: Pool): OutboxStore {
               rejected.map((s) => s.code),
               rejected.map((s) => s.text.slice(0, 2000)),
             ],
+          );
+        const accepted = settlements.filter((s) => s.outcome === 'accepted');
+        if (accepted.length > 0)
+          await client.query(
+            `INSERT INTO upload_sent (platform_id, kind, object_id)
+             SELECT platform_id, kind, object_id FROM upload_outbox WHERE id = ANY($1::bigint[]) ON CONFLICT DO NOTHING`,
+            [accepted.map((s) => s.row.id)],
           );
         if (done.length > 0)
           await client.query(`DELETE FROM upload_outbox WHERE id = ANY($1::bigint[])`, [
@@ -244,6 +256,11 @@ export function createOutboxStore(pool: Pool): OutboxStore {
         backlog: Number(r.backlog),
         ...(r.oldest ? { oldestEnqueuedAt: r.oldest } : {}),
       }));
+    },
+
+    async pruneSent(olderThan) {
+      const { rowCount } = await pool.query('DELETE FROM upload_sent WHERE sent_at < $1', [olderThan]);
+      return rowCount ?? 0;
     },
 
     async deadLetters(platformId, limit) {

@@ -19,6 +19,9 @@ const SESSION: Readonly<Record<SessionStateName, number>> = {
   degraded: SessionState.SESSION_STATE_DEGRADED,
 };
 
+/** The default retention of the source topics: older events are not redelivered. */
+const SENT_RETENTION_MS = 7 * 24 * 3600_000;
+
 export interface HealthReporter {
   /** Reports now (also used by tests). */
   report(): Promise<void>;
@@ -97,6 +100,9 @@ export function startHealthReporter(deps: {
 
   const timer = setInterval(() => {
     report().catch((err: unknown) => log.warn({ err }, 'upload health not reported'));
+    deps.outbox
+      .pruneSent(new Date(Date.now() - SENT_RETENTION_MS))
+      .catch((err: unknown) => log.warn({ err }, 'accepted ids not pruned'));
   }, deps.intervalMs);
   return {
     report,

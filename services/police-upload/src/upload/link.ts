@@ -213,9 +213,7 @@ export function startPlatformLink(deps: LinkDeps): PlatformLink {
         if (images.length === 0) return row.body;
         const list = { SubImageList: { SubImageInfoObject: images } };
         const into = row.images[0]?.into;
-        return into
-          ? { ...row.body, [into]: { ...(row.body[into] as Obj), ...list } }
-          : { ...row.body, ...list };
+        return into ? placeAt(row.body, into.split('.'), list) : { ...row.body, ...list };
       }),
     );
     const started = Date.now();
@@ -358,4 +356,18 @@ export function startPlatformLink(deps: LinkDeps): PlatformLink {
       await writes;
     },
   };
+}
+
+/** A copy of `body` with `fields` merged into the object at `path` (keys and array indexes). */
+function placeAt(body: unknown, path: readonly string[], fields: Obj): Obj {
+  const [head, ...rest] = path;
+  const at = (v: unknown): Obj =>
+    rest.length === 0 ? { ...(v as Obj), ...fields } : placeAt(v, rest, fields);
+  if (Array.isArray(body)) {
+    const copy: unknown[] = [...(body as unknown[])];
+    copy[Number(head)] = at(copy[Number(head)]);
+    return copy as unknown as Obj;
+  }
+  const o = body as Obj;
+  return head === undefined ? { ...o, ...fields } : { ...o, [head]: at(o[head]) };
 }
