@@ -109,7 +109,6 @@ export async function startHarness(
       POLICE_UPLOAD_POLL_MS: '50',
       POLICE_UPLOAD_RETRY_BASE_MS: '200',
       POLICE_UPLOAD_RETRY_MAX_MS: '2000',
-      POLICE_UPLOAD_REQUEST_TIMEOUT_MS: '2000',
       POLICE_UPLOAD_PLATFORM_REFRESH_MS: '500',
       ...options.extra,
     },
