@@ -49,8 +49,8 @@ import {
   type TestBucket,
   type TestDatabase,
 } from '@anfang/testing';
-import { FACE_JPEG_BASE64, faceObject, motorVehicleObject } from '../src/domain/gat1400-fixtures.ts';
-import { digestAuthorization } from '../src/http/protocols/gat1400-digest.ts';
+import { FACE_JPEG_BASE64, faceObject, motorVehicleObject } from '@anfang/gat1400/fixtures';
+import { digestAuthorization } from '@anfang/gat1400';
 import { sign } from '../src/domain/signature.ts';
 
 /** The bench registers its devices as a provisioning service, like the simulator. */

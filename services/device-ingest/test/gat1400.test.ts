@@ -21,13 +21,8 @@ import {
 } from '@anfang/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  faceBatch,
-  faceObject,
-  motorVehicleBatch,
-  motorVehicleObject,
-} from '../src/domain/gat1400-fixtures.ts';
-import { digestAuthorization } from '../src/http/protocols/gat1400-digest.ts';
+import { faceBatch, faceObject, motorVehicleBatch, motorVehicleObject } from '@anfang/gat1400/fixtures';
+import { digestAuthorization } from '@anfang/gat1400';
 import { watchFromEnd, type TopicWatch } from './kafka-watch.ts';
 import { registryClient } from './registry-client.ts';
 

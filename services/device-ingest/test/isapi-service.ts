@@ -21,7 +21,7 @@ import {
   ensureTopics,
 } from '@anfang/testing';
 import pg from 'pg';
-import { digestAuthorization } from '../src/http/protocols/gat1400-digest.ts';
+import { digestAuthorization } from '@anfang/gat1400';
 import { watchFromEnd } from './kafka-watch.ts';
 import { registryClient } from './registry-client.ts';
 

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { anfang, topics } from '@anfang/contracts';
 import { waitFor } from '@anfang/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { digestAuthorization } from '../src/http/protocols/gat1400-digest.ts';
+import { digestAuthorization } from '@anfang/gat1400';
 import { fixture, tollgateJson } from './isapi-fixtures.ts';
 import { SERVICE, startVendorService, type VendorService } from './isapi-service.ts';
 

@@ -61,7 +61,12 @@ describe('the device-ingest image contents', () => {
   });
 
   it('holds the service and its workspace dependencies, sources only, production dependencies only', () => {
-    expect(result.packages).toEqual(['services/device-ingest', 'packages/contracts', 'packages/platform']);
+    expect(result.packages).toEqual([
+      'services/device-ingest',
+      'packages/contracts',
+      'packages/gat1400',
+      'packages/platform',
+    ]);
     const sources = listFiles(join(result.outDir, 'services'))
       .concat(listFiles(join(result.outDir, 'packages')))
       .filter((file) => !file.includes('node_modules'));

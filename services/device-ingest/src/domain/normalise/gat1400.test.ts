@@ -10,7 +10,7 @@ import {
   motorVehicleObject,
   personObject,
   PLATE_JPEG_BASE64,
-} from '../gat1400-fixtures.ts';
+} from '@anfang/gat1400/fixtures';
 import {
   batchObjects,
   decodeBase64,

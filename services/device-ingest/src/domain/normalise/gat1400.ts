@@ -17,7 +17,7 @@ import {
   parseGat1400Time,
   STATUS,
   type StatusCode,
-} from '../gat1400.ts';
+} from '@anfang/gat1400';
 
 const { ImageKind, PlateColor, VehicleColor, VehicleType, Direction } = anfang.common.v1;
 

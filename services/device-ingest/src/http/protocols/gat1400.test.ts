@@ -18,7 +18,7 @@ import {
   motorVehicleObject,
   personBatch,
   personObject,
-} from '../../domain/gat1400-fixtures.ts';
+} from '@anfang/gat1400/fixtures';
 import type {
   AcceptContext,
   AcceptedEvent,
@@ -27,7 +27,7 @@ import type {
   NormalisedEvent,
   QuarantineInput,
 } from '../../ingest/types.ts';
-import { digestAuthorization } from './gat1400-digest.ts';
+import { digestAuthorization } from '@anfang/gat1400';
 import { createGat1400Router } from './gat1400.ts';
 
 const { Direction, DeviceType, Module } = anfang.common.v1;

@@ -11,12 +11,17 @@ import { createHash } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { RegisteredDevice } from '../../domain/device.ts';
 import {
+  formatDigestChallenge,
   formatGat1400Time,
   isGat1400Id,
+  newDigestChallenge,
+  parseDigestAuthorization,
   responseStatus,
   STATUS,
+  verifyDigest,
+  type DigestCredentials,
   type ResponseStatus,
-} from '../../domain/gat1400.ts';
+} from '@anfang/gat1400';
 import {
   batchObjects,
   mapGat1400Object,
@@ -24,13 +29,6 @@ import {
   type Gat1400ObjectKind,
 } from '../../domain/normalise/gat1400.ts';
 import type { AcceptContext, NormalisedEvent } from '../../ingest/types.ts';
-import {
-  formatDigestChallenge,
-  newDigestChallenge,
-  parseDigestAuthorization,
-  verifyDigest,
-  type DigestCredentials,
-} from './gat1400-digest.ts';
 import type { ProtocolDeps, ProtocolRouterFactory } from './types.ts';
 import {
   BodyError,

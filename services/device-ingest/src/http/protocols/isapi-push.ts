@@ -17,7 +17,7 @@ import {
   newDigestChallenge,
   parseDigestAuthorization,
   verifyDigest,
-} from './gat1400-digest.ts';
+} from '@anfang/gat1400';
 
 /** A refusal: the status and reason the device gets, and whether the payload is kept. */
 export class PushRefusal extends Error {

@@ -9,7 +9,7 @@ import {
   multipart,
   withUuid,
 } from '../../../test/isapi-fixtures.ts';
-import { digestAuthorization } from './gat1400-digest.ts';
+import { digestAuthorization } from '@anfang/gat1400';
 import { device, startHarness, type Harness } from './isapi-test-harness.ts';
 import { isapiRouterFactory } from './isapi.ts';
 

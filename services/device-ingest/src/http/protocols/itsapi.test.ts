@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { anfang, topics } from '@anfang/contracts';
 import { fixture, tollgateJson } from '../../../test/isapi-fixtures.ts';
-import { digestAuthorization } from './gat1400-digest.ts';
+import { digestAuthorization } from '@anfang/gat1400';
 import { device, startHarness, type Harness } from './isapi-test-harness.ts';
 
 const TOLLGATE = '/NotificationInfo/TollgateInfo';

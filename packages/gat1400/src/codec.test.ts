@@ -7,8 +7,8 @@ import {
   parseGat1400Time,
   parseStatusCode,
   responseStatus,
-} from './gat1400.ts';
-import { GAT_IDS, imageId, objectId } from './gat1400-fixtures.ts';
+} from './codec.ts';
+import { GAT_IDS, imageId, objectId } from './fixtures.ts';
 
 describe('GA/T 1400 time', () => {
   it('reads yyyyMMddHHmmss as Beijing local time (UTC+8, no zone in the text)', () => {

@@ -101,7 +101,7 @@ export function verifyDigest(credentials: DigestCredentials, method: string, sec
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-/** Client side, for tests and the device simulator: the Authorization header for a challenge. */
+/** Client side (police-upload registering upwards, the peer, tests): the Authorization header for a challenge. */
 export function digestAuthorization(input: {
   readonly username: string;
   readonly secret: string;

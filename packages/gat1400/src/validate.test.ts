@@ -1,0 +1,131 @@
+import { describe, expect, it } from 'vitest';
+import { isGat1400ObjectId, OBJECT_KIND } from './codec.ts';
+import { idOf, isContentRejection, parseStatuses, unwrap, wrap } from './envelopes.ts';
+import { faceObject, GAT_IDS, motorVehicleObject, personObject } from './fixtures.ts';
+import {
+  commandId,
+  COMMAND_KIND,
+  isGat1400CommandId,
+  semanticObjectId,
+  sourceId,
+  stableSerial,
+} from './ids.ts';
+import {
+  isImageData,
+  validateDispositionNotification,
+  validateFace,
+  validateMotorVehicle,
+  validatePerson,
+  validateSubscribeNotification,
+} from './validate.ts';
+
+const at = new Date('2025-03-14T00:30:15Z');
+
+describe('ids', () => {
+  it('builds 41-, 48- and 33-character ids that the checks accept', () => {
+    const source = sourceId(GAT_IDS.faceCamera, '02', at, 7);
+    expect(source).toBe(`${GAT_IDS.faceCamera}022025031408301500007`);
+    const object = semanticObjectId(source, OBJECT_KIND.FACE, 123456);
+    expect(isGat1400ObjectId(object, OBJECT_KIND.FACE)).toBe(true);
+    const sub = commandId('370303000000', COMMAND_KIND.SUBSCRIPTION, at, 1);
+    expect(sub).toHaveLength(33);
+    expect(isGat1400CommandId(sub, COMMAND_KIND.SUBSCRIPTION)).toBe(true);
+    expect(isGat1400CommandId(sub, COMMAND_KIND.DISPOSITION)).toBe(false);
+  });
+
+  it('derives the same serial from the same seed, and different ones otherwise', () => {
+    expect(stableSerial('event-1')).toBe(stableSerial('event-1'));
+    expect(stableSerial('event-1', 'a')).not.toBe(stableSerial('event-1', 'b'));
+    expect(stableSerial('event-1')).toBeLessThan(100_000);
+  });
+});
+
+describe('envelopes', () => {
+  it('wraps and unwraps, accepting a single object', () => {
+    const body = wrap('faces', [faceObject()]);
+    expect(Object.keys(body)).toEqual(['FaceListObject']);
+    expect(unwrap('faces', body)).toHaveLength(1);
+    expect(unwrap('faces', { FaceListObject: { FaceObject: faceObject() } })).toHaveLength(1);
+    expect(unwrap('faces', { FaceList: {} })).toEqual({ failure: 'body has no FaceListObject.FaceObject' });
+    expect(idOf('faces', faceObject())).toHaveLength(48);
+  });
+
+  it('reads statuses as numbers or strings, list or single', () => {
+    expect(
+      parseStatuses({
+        ResponseStatusListObject: {
+          ResponseStatusObject: [
+            { Id: 'a', StatusCode: '0', StatusString: 'OK' },
+            { Id: 'b', StatusCode: 8, StatusString: 'bad' },
+            { Id: 'c', StatusCode: 'x' },
+          ],
+        },
+      }),
+    ).toEqual([
+      { id: 'a', code: 0, text: 'OK' },
+      { id: 'b', code: 8, text: 'bad' },
+      { id: 'c', code: 1, text: '' },
+    ]);
+    expect(parseStatuses({ ResponseStatusObject: { Id: 'x', StatusCode: 0 } })).toHaveLength(1);
+    expect(isContentRejection(8)).toBe(true);
+    expect(isContentRejection(1)).toBe(false);
+  });
+});
+
+describe('validators', () => {
+  it('accept the fixtures', () => {
+    expect(validateFace(faceObject())).toEqual([]);
+    expect(validateMotorVehicle(motorVehicleObject())).toEqual([]);
+    expect(validatePerson(personObject())).toEqual([]);
+  });
+
+  it('name what is wrong', () => {
+    expect(validateFace({ ...faceObject(), FaceID: '123' })).toContain(
+      'FaceID must be 48 characters of kind 06',
+    );
+    expect(validateFace({ ...faceObject(), ShotTime: '2025-03-14 08:30:15' })).toContain(
+      'ShotTime must be yyyyMMddHHmmss',
+    );
+    expect(validateMotorVehicle({ ...motorVehicleObject(), PlateColor: '42' })).toContain(
+      'PlateColor must be a colour code',
+    );
+    const noImage = {
+      ...faceObject(),
+      SubImageList: { SubImageInfoObject: [{ ...sub(), Data: 'bm90IGEgcGljdHVyZQ==' }] },
+    };
+    expect(validateFace(noImage).join()).toContain('Data must be base64 of a JPEG');
+  });
+
+  it('checks notifications and their objects', () => {
+    const notification = {
+      NotificationID: commandId('370303000000', COMMAND_KIND.NOTIFICATION, at, 1),
+      SubscribeID: commandId('370303000000', COMMAND_KIND.SUBSCRIPTION, at, 1),
+      TriggerTime: '20250314083015',
+      ExecuteOperation: 1,
+      FaceObjectList: { FaceObject: [faceObject()] },
+    };
+    expect(validateSubscribeNotification(notification)).toEqual([]);
+    expect(validateSubscribeNotification({ ...notification, FaceObjectList: undefined })).toContain(
+      'the notification carries no objects',
+    );
+    expect(
+      validateDispositionNotification({
+        NotificationID: notification.NotificationID,
+        DispositionID: commandId('370303000000', COMMAND_KIND.DISPOSITION, at, 1),
+        TriggerTime: '20250314083015',
+        MotorVehicleObject: { ...motorVehicleObject(), PassTime: 'x' },
+      }),
+    ).toEqual(['MotorVehicleObject.PassTime must be yyyyMMddHHmmss']);
+  });
+
+  it('knows pictures from other bytes', () => {
+    expect(isImageData(String(sub().Data))).toBe(true);
+    expect(isImageData('aGVsbG8=')).toBe(false);
+    expect(isImageData('not base64!')).toBe(false);
+  });
+});
+
+function sub(): Record<string, unknown> {
+  const list = faceObject().SubImageList as { SubImageInfoObject: Record<string, unknown>[] };
+  return list.SubImageInfoObject[0]!;
+}

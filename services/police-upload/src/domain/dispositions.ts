@@ -1,0 +1,79 @@
+/**
+ * A GA/T 1400 DispositionObject → what it asks for (pure). Plates become vehicle watchlist
+ * entries through anfang.police.command.v1; OperateType 1 withdraws.
+ */
+import { isGat1400CommandId, isStrictGat1400Time, parseGat1400Time, type Obj } from '@anfang/gat1400';
+
+export type DispositionRequest =
+  | {
+      readonly ok: true;
+      readonly operation: 'set';
+      readonly dispositionId: string;
+      readonly title: string;
+      readonly category: string;
+      readonly plate: string;
+      readonly priority: 1 | 2 | 3;
+      readonly applicantName: string;
+      readonly applicantOrg: string;
+      readonly beginsAt?: Date;
+      readonly endsAt?: Date;
+      readonly receiveAddr: string;
+      readonly reason: string;
+    }
+  | {
+      readonly ok: true;
+      readonly operation: 'withdraw';
+      readonly dispositionId: string;
+      readonly reason: string;
+    }
+  | { readonly ok: false; readonly id: string; readonly code: number; readonly reason: string };
+
+const text = (v: unknown): string =>
+  typeof v === 'string' ? v.trim() : typeof v === 'number' ? String(v) : '';
+
+/** A Chinese plate: province + letter + 5–6 letters/digits (new-energy plates have 6). */
+const PLATE = /^[\u4e00-\u9fa5][A-Z][A-Z0-9]{4,5}[A-Z0-9\u4e00-\u9fa5]$/;
+
+export function parseDisposition(o: Obj, withdrawId?: string): DispositionRequest {
+  const dispositionId = withdrawId ?? text(o.DispositionID);
+  const fail = (reason: string, code = 8) => ({ ok: false as const, id: dispositionId, code, reason });
+  if (!isGat1400CommandId(dispositionId)) return fail('DispositionID must be 33 characters');
+  const operate = text(o.OperateType) || (withdrawId ? '1' : '0');
+  const reason = text(o.Reason);
+  if (operate === '1') return { ok: true, operation: 'withdraw', dispositionId, reason };
+  if (operate !== '0') return fail('OperateType must be 0 (set) or 1 (withdraw)');
+  const plate = text(o.TargetFeature)
+    .replace(/[\s·•.\-_]/g, '')
+    .toUpperCase();
+  if (/^\d{17}[\dX]$/.test(plate))
+    return fail('person dispositions by ID number are not accepted by this lower platform yet', 4);
+  if (!PLATE.test(plate)) return fail('TargetFeature must be a plate number');
+  const receiveAddr = text(o.ReceiveAddr);
+  try {
+    const url = new URL(receiveAddr);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('scheme');
+  } catch {
+    return fail('ReceiveAddr must be an http(s) URL');
+  }
+  for (const f of ['BeginTime', 'EndTime'])
+    if (o[f] !== undefined && o[f] !== '' && !isStrictGat1400Time(o[f]))
+      return fail(`${f} must be yyyyMMddHHmmss`);
+  const level = Number(text(o.PriorityLevel) || 2);
+  const beginsAt = parseGat1400Time(o.BeginTime);
+  const endsAt = parseGat1400Time(o.EndTime);
+  return {
+    ok: true,
+    operation: 'set',
+    dispositionId,
+    title: text(o.Title).slice(0, 200),
+    category: text(o.DispositionCategory),
+    plate,
+    priority: level === 1 || level === 3 ? level : 2,
+    applicantName: text(o.ApplicantName).slice(0, 100),
+    applicantOrg: text(o.ApplicantOrg).slice(0, 200),
+    ...(beginsAt ? { beginsAt } : {}),
+    ...(endsAt ? { endsAt } : {}),
+    receiveAddr,
+    reason: reason.slice(0, 500),
+  };
+}

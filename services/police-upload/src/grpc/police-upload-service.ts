@@ -1,0 +1,134 @@
+/**
+ * anfang.police.v1.PoliceUploadService: authenticate, check role (police and the district office
+ * configure the cascade; they see every compound, as the cascade does), validate, delegate.
+ */
+import { anfang, PoliceUploadService, timestampFromDate } from '@anfang/contracts';
+import { requireRole, type CallerVerifier, type Role } from '@anfang/platform/auth';
+import {
+  grpcService,
+  InvalidArgumentError,
+  NotFoundError,
+  type CallContext,
+  type GrpcService,
+} from '@anfang/platform/grpc';
+import { isGat1400Id } from '@anfang/gat1400';
+import { validatePlatform } from '../domain/platform-input.ts';
+import type { OutboxStore } from '../store/outbox.ts';
+import type { Platform, PlatformStore, SessionState } from '../store/platforms.ts';
+
+const ADMINS: readonly Role[] = ['police', 'district_admin'];
+const { SessionState: SessionStateEnum, UploadObjectKind } = anfang.police.v1;
+
+const SESSION = {
+  registered: SessionStateEnum.SESSION_STATE_REGISTERED,
+  unregistered: SessionStateEnum.SESSION_STATE_UNREGISTERED,
+  degraded: SessionStateEnum.SESSION_STATE_DEGRADED,
+} as const;
+
+const KIND = {
+  faces: UploadObjectKind.UPLOAD_OBJECT_KIND_FACE,
+  motorVehicles: UploadObjectKind.UPLOAD_OBJECT_KIND_MOTOR_VEHICLE,
+  persons: UploadObjectKind.UPLOAD_OBJECT_KIND_PERSON,
+  apes: UploadObjectKind.UPLOAD_OBJECT_KIND_DEVICE,
+} as Readonly<Record<string, number>>;
+
+const ts = (d: Date | undefined) => (d ? timestampFromDate(d) : null);
+
+export function policeUploadGrpcService(deps: {
+  readonly verifier: CallerVerifier;
+  readonly platforms: PlatformStore;
+  readonly outbox: OutboxStore;
+  /** The live session of a platform on this replica, when it holds one. */
+  readonly liveState: (platformId: string) => SessionState | undefined;
+  /** Platforms changed: reconnect now. */
+  readonly changed: () => Promise<void>;
+}): GrpcService<typeof PoliceUploadService.definition> {
+  async function authorise(ctx: CallContext) {
+    const caller = await deps.verifier.verify(ctx.metadata);
+    requireRole(caller, ...ADMINS);
+    return caller;
+  }
+  const platformId = (value: string | null | undefined): string => {
+    if (!isGat1400Id(value ?? ''))
+      throw new InvalidArgumentError('platform_id must be 20 digits', [
+        { field: 'platform_id', description: 'the 20-digit GA/T 1400 id' },
+      ]);
+    return value!;
+  };
+  async function status(p: Platform) {
+    const s = deps.liveState(p.platformId) ?? (await deps.platforms.session(p.platformId));
+    return {
+      platform: {
+        ...p,
+        objectKinds: [...p.objectKinds],
+        compounds: [...p.compounds],
+        extensions: [...p.extensions],
+      },
+      session: {
+        state: SESSION[s.state],
+        registeredAt: ts(s.registeredAt),
+        lastKeepaliveAt: ts(s.lastKeepaliveAt),
+        lastFailureAt: ts(s.lastFailureAt),
+        failures: s.failures,
+        lastError: s.lastError,
+        clockOffsetMs: s.clockOffsetMs ?? 0,
+        clockCheckedAt: ts(s.clockCheckedAt),
+      },
+    };
+  }
+
+  return grpcService(PoliceUploadService.definition, {
+    async listPlatforms(_request, ctx) {
+      await authorise(ctx);
+      return { platforms: await Promise.all((await deps.platforms.list()).map(status)) };
+    },
+    async getPlatform(request, ctx) {
+      await authorise(ctx);
+      const p = await deps.platforms.get(platformId(request.platformId));
+      if (!p) throw new NotFoundError(`platform ${request.platformId} is not configured`);
+      return { platform: await status(p) };
+    },
+    async updatePlatform(request, ctx) {
+      const caller = await authorise(ctx);
+      const r = validatePlatform(request.platform ?? {});
+      if ('violations' in r) throw new InvalidArgumentError('the platform is not valid', r.violations);
+      const stored = await deps.platforms.upsert(r.platform, caller.subject);
+      await deps.changed();
+      return { platform: await status(stored) };
+    },
+    async getBacklog(request, ctx) {
+      await authorise(ctx);
+      const rows = await deps.outbox.backlog(request.platformId ? platformId(request.platformId) : undefined);
+      const now = Date.now();
+      return {
+        entries: rows.map((b) => ({
+          platformId: b.platformId,
+          compoundId: b.compoundId,
+          backlog: b.backlog,
+          oldestPendingAgeMs: b.oldestEnqueuedAt ? now - b.oldestEnqueuedAt.getTime() : 0,
+        })),
+      };
+    },
+    async listDeadLetters(request, ctx) {
+      await authorise(ctx);
+      const limit = Math.min(1000, Math.max(1, request.limit || 100));
+      const rows = await deps.outbox.deadLetters(platformId(request.platformId), limit);
+      return {
+        deadLetters: rows.map((d) => ({
+          ...d,
+          objectKind: KIND[d.kind] ?? UploadObjectKind.UPLOAD_OBJECT_KIND_UNSPECIFIED,
+          rejectedAt: ts(d.rejectedAt),
+        })),
+      };
+    },
+    async retryDeadLetters(request, ctx) {
+      await authorise(ctx);
+      const ids = request.ids ?? [];
+      if (ids.some((id) => !/^\d{1,18}$/.test(id)))
+        throw new InvalidArgumentError('ids must be dead-letter ids', [
+          { field: 'ids', description: 'numeric ids' },
+        ]);
+      return { retried: await deps.outbox.retryDeadLetters(platformId(request.platformId), ids) };
+    },
+  });
+}

@@ -1,0 +1,177 @@
+/**
+ * The endpoints an upper platform calls on us (GA/T 1400, under /VIID on HTTP_PORT):
+ * `POST /VIID/Dispositions` (set or withdraw, a list), `PUT /VIID/Dispositions/{ID}` (withdraw),
+ * `POST /VIID/Subscribes` (subscribe or cancel, a list), `PUT /VIID/Subscribes/{ID}` (cancel).
+ * Every call is HTTP Digest authenticated as the platform (User-Identify = its 20-digit id,
+ * the password of its password_ref); nonces are single-use and short-lived. Each disposition is
+ * answered in a ResponseStatusListObject and recorded with the command it became.
+ */
+import type { Request, Response, Router } from 'express';
+import {
+  CONTENT_TYPE,
+  formatDigestChallenge,
+  isObj,
+  newDigestChallenge,
+  parseDigestAuthorization,
+  responseStatus,
+  STATUS,
+  unwrap,
+  verifyDigest,
+  type Obj,
+} from '@anfang/gat1400';
+import type { Logger } from '@anfang/platform/log';
+import { parseDisposition } from '../domain/dispositions.ts';
+import { parseSubscribe } from '../domain/subscriptions.ts';
+import type { CommandStore } from '../store/commands.ts';
+import type { SubscriptionStore } from '../store/subscriptions.ts';
+import type { Platform, PlatformStore } from '../store/platforms.ts';
+import type { SecretResolver } from '../upload/secrets.ts';
+
+const NONCE_TTL_MS = 300_000;
+
+export function viidRoutes(deps: {
+  readonly platforms: PlatformStore;
+  readonly secrets: SecretResolver;
+  readonly commands: CommandStore;
+  readonly subscriptions: SubscriptionStore;
+  readonly lowerId: string;
+  readonly producer: string;
+  readonly logger: Logger;
+}): (router: Router) => void {
+  const log = deps.logger.child({ component: 'viid' });
+  const nonces = new Map<string, number>();
+
+  const answer = (
+    req: Request,
+    res: Response,
+    http: number,
+    id: string,
+    code: number,
+    text: string,
+  ): void => {
+    res
+      .status(http)
+      .type(CONTENT_TYPE)
+      .send(JSON.stringify({ ResponseStatusObject: responseStatus(id, req.path, code, text, new Date()) }));
+  };
+
+  /** The platform calling, Digest verified; otherwise answered (401 challenge or 403). */
+  async function authenticate(req: Request, res: Response): Promise<Platform | undefined> {
+    const sender = req.get('user-identify') ?? '';
+    const challenge = (text: string): void => {
+      const now = Date.now();
+      for (const [n, at] of nonces) if (now - at > NONCE_TTL_MS) nonces.delete(n);
+      const c = newDigestChallenge('anfang');
+      nonces.set(c.nonce, now);
+      res.set('WWW-Authenticate', formatDigestChallenge(c));
+      answer(req, res, 401, sender, STATUS.INVALID_OPERATION, text);
+    };
+    const credentials = parseDigestAuthorization(req.get('authorization'));
+    if (!credentials) return void challenge('authentication required');
+    const issued = nonces.get(credentials.nonce);
+    if (issued === undefined || Date.now() - issued > NONCE_TTL_MS || !nonces.delete(credentials.nonce))
+      return void challenge('nonce unknown, expired or used');
+    const platform = await deps.platforms.get(credentials.username);
+    const password = platform?.enabled ? await deps.secrets(platform.passwordRef) : undefined;
+    if (!platform || password === undefined || credentials.uri !== req.originalUrl) {
+      log.warn({ sender }, 'command from an unknown or disabled platform refused');
+      return void answer(
+        req,
+        res,
+        403,
+        sender,
+        STATUS.INVALID_OPERATION,
+        'not an upper platform of this system',
+      );
+    }
+    if (!verifyDigest(credentials, req.method, password)) return void challenge('digest verification failed');
+    return platform;
+  }
+
+  async function dispositions(req: Request, res: Response, withdrawId?: string): Promise<void> {
+    const platform = await authenticate(req, res);
+    if (!platform) return;
+    const items = withdrawId
+      ? [isObj(req.body) ? (req.body.DispositionObject ?? req.body) : {}]
+      : unwrap('dispositions', req.body);
+    if (!Array.isArray(items)) return answer(req, res, 400, '', STATUS.INVALID_JSON_CONTENT, items.failure);
+    const statuses = [];
+    for (const item of items) {
+      const parsed = parseDisposition(isObj(item) ? item : {}, withdrawId);
+      if (!parsed.ok) {
+        statuses.push(responseStatus(parsed.id, req.path, parsed.code, parsed.reason, new Date()));
+        continue;
+      }
+      const commandId = await deps.commands.disposition(
+        platform.platformId,
+        parsed,
+        item as Obj,
+        deps.producer,
+      );
+      log.info(
+        {
+          platformId: platform.platformId,
+          dispositionId: parsed.dispositionId,
+          commandId,
+          operation: parsed.operation,
+        },
+        'disposition received',
+      );
+      statuses.push(responseStatus(parsed.dispositionId, req.path, STATUS.OK, 'OK', new Date()));
+    }
+    res
+      .status(200)
+      .type(CONTENT_TYPE)
+      .send(JSON.stringify({ ResponseStatusListObject: { ResponseStatusObject: statuses } }));
+  }
+
+  async function subscribes(req: Request, res: Response, cancelId?: string): Promise<void> {
+    const platform = await authenticate(req, res);
+    if (!platform) return;
+    const items = cancelId
+      ? [isObj(req.body) ? (req.body.SubscribeObject ?? req.body) : {}]
+      : unwrap('subscribes', req.body);
+    if (!Array.isArray(items)) return answer(req, res, 400, '', STATUS.INVALID_JSON_CONTENT, items.failure);
+    const statuses = [];
+    for (const item of items) {
+      const parsed = parseSubscribe(isObj(item) ? item : {}, deps.lowerId, cancelId);
+      if (!parsed.ok) {
+        statuses.push(responseStatus(parsed.id, req.path, parsed.code, parsed.reason, new Date()));
+        continue;
+      }
+      if (parsed.operation === 'subscribe') {
+        await deps.subscriptions.subscribe(platform.platformId, parsed.subscription, item);
+        statuses.push(responseStatus(parsed.subscription.subscribeId, req.path, STATUS.OK, 'OK', new Date()));
+      } else {
+        const found = await deps.subscriptions.cancel(platform.platformId, parsed.subscribeId, item);
+        statuses.push(
+          found
+            ? responseStatus(parsed.subscribeId, req.path, STATUS.OK, 'OK', new Date())
+            : responseStatus(
+                parsed.subscribeId,
+                req.path,
+                STATUS.INVALID_OPERATION,
+                'no such subscription',
+                new Date(),
+              ),
+        );
+      }
+      log.info({ platformId: platform.platformId, operation: parsed.operation }, 'subscription command');
+    }
+    res
+      .status(200)
+      .type(CONTENT_TYPE)
+      .send(JSON.stringify({ ResponseStatusListObject: { ResponseStatusObject: statuses } }));
+  }
+
+  return (router) => {
+    router.post('/VIID/Subscribes', (req, res, next) => subscribes(req, res).catch(next));
+    router.put('/VIID/Subscribes/:id', (req, res, next) =>
+      subscribes(req, res, String(req.params.id)).catch(next),
+    );
+    router.post('/VIID/Dispositions', (req, res, next) => dispositions(req, res).catch(next));
+    router.put('/VIID/Dispositions/:id', (req, res, next) =>
+      dispositions(req, res, String(req.params.id)).catch(next),
+    );
+  };
+}

@@ -1,0 +1,146 @@
+/**
+ * police-upload's ServiceModule: the GA/T 1400 lower platform towards the police. Its own
+ * Postgres holds the upper platforms, session state, the upload outbox and dead letters; the
+ * capture consumer fills the outbox; one link per platform registers, keeps alive and drains it;
+ * the health reporter publishes upload health. Shutdown: not ready, stop accepting, drain the
+ * consumer, stop the links (UnRegister), flush the event relay, close pools.
+ */
+import { createEventPublisher } from '@anfang/platform/bus';
+import { createCallerVerifier } from '@anfang/platform/auth';
+import { createObjectStore } from '@anfang/platform/objects';
+import { startOutboxRelay } from '@anfang/platform/pg';
+import { openBus, openDatabase, type ServiceModule, startService, serveApis } from '@anfang/platform/service';
+import { PoliceUploadService, reflectionPackageDefinition } from '@anfang/contracts';
+import { loadPoliceUploadConfig } from './config.ts';
+import { consumeEvents } from './consumers/events.ts';
+import { viidRoutes } from './http/viid.ts';
+import { createCommandStore } from './store/commands.ts';
+import { createSubscriptionStore } from './store/subscriptions.ts';
+import { policeUploadGrpcService } from './grpc/police-upload-service.ts';
+import { createOutboxStore } from './store/outbox.ts';
+import { createPlatformStore } from './store/platforms.ts';
+import { startHealthReporter } from './upload/health.ts';
+import { startLinks } from './upload/links.ts';
+import { createUploadMetrics } from './upload/metrics.ts';
+import { createSecretResolver } from './upload/secrets.ts';
+
+const NAME = 'police-upload';
+
+const MIGRATIONS = new URL('./store/migrations', import.meta.url);
+
+const policeUploadService: ServiceModule = {
+  name: NAME,
+  migrations: MIGRATIONS,
+  description: 'GA/T 1400 lower platform: registration, upload outbox, receipts and upload health',
+  start(env, options) {
+    return startService(
+      loadPoliceUploadConfig(env, options.ownsProcess),
+      options,
+      async ({ config, logger, lifecycle, resources }) => {
+        const pool = await openDatabase(config, resources, MIGRATIONS);
+        const bus = await openBus(config, resources);
+        // Pictures are read where their producers stored them (full bucket keys), never written.
+        const images = await createObjectStore(
+          config.OBJECTS_KIND === 's3'
+            ? {
+                kind: 's3',
+                url: config.S3_ENDPOINT!,
+                accessKey: config.S3_ACCESS_KEY!,
+                secretKey: config.S3_SECRET_KEY!,
+                region: config.S3_REGION,
+                bucket: config.S3_BUCKET!,
+              }
+            : { kind: 'directory', root: config.OBJECTS_DIR! },
+        );
+        lifecycle.onShutdown('close-pools', 'objects', () => images.close());
+
+        const relay = startOutboxRelay({ pool, bus, logger });
+        lifecycle.onShutdown('flush-producers', 'outbox relay', () => relay.stop());
+
+        const platforms = createPlatformStore(pool);
+        const outbox = createOutboxStore(pool);
+        const metrics = createUploadMetrics();
+        const secrets = createSecretResolver(config.POLICE_UPLOAD_SECRETS_DIR, config.POLICE_UPLOAD_SECRETS);
+        const links = await startLinks({
+          platforms,
+          outbox,
+          images,
+          metrics,
+          secrets,
+          options: {
+            lowerId: config.POLICE_UPLOAD_LOWER_ID,
+            producer: config.OTEL_SERVICE_NAME,
+            batchSize: config.POLICE_UPLOAD_BATCH_SIZE,
+            concurrency: config.POLICE_UPLOAD_CONCURRENCY,
+            requestTimeoutMs: config.POLICE_UPLOAD_REQUEST_TIMEOUT_MS,
+            retryBaseMs: config.POLICE_UPLOAD_RETRY_BASE_MS,
+            retryMaxMs: config.POLICE_UPLOAD_RETRY_MAX_MS,
+            pollMs: config.POLICE_UPLOAD_POLL_MS,
+          },
+          refreshMs: config.POLICE_UPLOAD_PLATFORM_REFRESH_MS,
+          logger,
+        });
+        // After the consumer has drained (it wakes links), before the relay flushes receipts.
+        lifecycle.onShutdown('flush-producers', 'platform links', () => links.stop());
+
+        const commands = createCommandStore(pool);
+        const subscriptions = createSubscriptionStore(pool);
+        await subscriptions.refresh();
+        const subscriptionRefresh = setInterval(() => {
+          subscriptions
+            .refresh()
+            .catch((err: unknown) => logger.warn({ err }, 'subscriptions not refreshed'));
+        }, config.POLICE_UPLOAD_PLATFORM_REFRESH_MS);
+        lifecycle.onShutdown('drain-consumers', 'subscriptions', () => clearInterval(subscriptionRefresh));
+        const events = await consumeEvents(bus, {
+          group: config.OTEL_SERVICE_NAME,
+          outbox,
+          commands,
+          subscriptions,
+          platforms: () => links.platforms(),
+          wake: (id) => links.wake(id),
+          context: { lowerId: config.POLICE_UPLOAD_LOWER_ID },
+          logger,
+        });
+        lifecycle.onShutdown('drain-consumers', 'events', () => events.close());
+
+        const health = startHealthReporter({
+          outbox,
+          metrics,
+          publisher: createEventPublisher({ bus, producer: config.OTEL_SERVICE_NAME }),
+          platformIds: () => links.platforms().map((p) => p.platformId),
+          intervalMs: config.POLICE_UPLOAD_HEALTH_INTERVAL_MS,
+          realTimeBoundMs: config.POLICE_UPLOAD_REAL_TIME_BOUND_MS,
+          logger,
+        });
+        lifecycle.onShutdown('drain-consumers', 'health', () => health.stop());
+
+        const callers = createCallerVerifier({ key: config.CALLER_TOKEN_KEY });
+        return serveApis(config, resources, {
+          callers,
+          routes: viidRoutes({
+            platforms,
+            secrets,
+            commands,
+            subscriptions,
+            lowerId: config.POLICE_UPLOAD_LOWER_ID,
+            producer: config.OTEL_SERVICE_NAME,
+            logger,
+          }),
+          services: [
+            policeUploadGrpcService({
+              verifier: callers,
+              platforms,
+              outbox,
+              liveState: (id) => links.state(id),
+              changed: () => links.refresh(),
+            }),
+          ],
+          reflection: reflectionPackageDefinition([PoliceUploadService.name]),
+        });
+      },
+    );
+  },
+};
+
+export default policeUploadService;

@@ -1,0 +1,323 @@
+/**
+ * The durable upload outbox per platform. Objects are enqueued once per (platform, kind, id);
+ * workers claim due rows with SKIP LOCKED and a lease (next_attempt_at moved ahead), so replicas
+ * never send the same row at once and a crashed sender's rows come back after the lease. An
+ * accepted object is deleted and its receipt written in the same transaction (the event outbox
+ * relays it); a rejected one moves to upload_dead_letter with the reason.
+ */
+import { anfang, timestampFromDate as timestamp, topics } from '@anfang/contracts';
+import { outboxEventPublisher, withTransaction, type Pool } from '@anfang/platform/pg';
+import type { EnvelopeName, Obj } from '@anfang/gat1400';
+import type { ImageToFetch, UploadObject } from '../domain/objects.ts';
+
+const { UploadObjectKind, UploadOutcome } = anfang.police.v1;
+
+export interface OutboxRow {
+  readonly id: string;
+  readonly platformId: string;
+  readonly kind: EnvelopeName;
+  readonly objectId: string;
+  readonly sourceEventId: string;
+  readonly compoundId: string;
+  readonly deviceId: string;
+  readonly body: Obj;
+  readonly images: readonly ImageToFetch[];
+  readonly capturedAt: Date;
+  readonly enqueuedAt: Date;
+  readonly attempts: number;
+  readonly targetUrl: string;
+}
+
+export interface Settlement {
+  readonly row: OutboxRow;
+  readonly outcome: 'accepted' | 'rejected' | 'retry';
+  readonly code: string;
+  readonly text: string;
+  /** For retry: when to try again. */
+  readonly retryAt?: Date;
+}
+
+export interface BacklogRow {
+  readonly platformId: string;
+  readonly compoundId: string;
+  readonly backlog: number;
+  readonly oldestEnqueuedAt?: Date;
+}
+
+export interface DeadLetter {
+  readonly id: string;
+  readonly platformId: string;
+  readonly kind: string;
+  readonly objectId: string;
+  readonly sourceEventId: string;
+  readonly compoundId: string;
+  readonly statusCode: string;
+  readonly reason: string;
+  readonly attempts: number;
+  readonly rejectedAt: Date;
+}
+
+const KIND_OF: Readonly<Partial<Record<EnvelopeName, number>>> = {
+  faces: UploadObjectKind.UPLOAD_OBJECT_KIND_FACE,
+  motorVehicles: UploadObjectKind.UPLOAD_OBJECT_KIND_MOTOR_VEHICLE,
+  persons: UploadObjectKind.UPLOAD_OBJECT_KIND_PERSON,
+  apes: UploadObjectKind.UPLOAD_OBJECT_KIND_DEVICE,
+  subscribeNotifications: UploadObjectKind.UPLOAD_OBJECT_KIND_SUBSCRIBE_NOTIFICATION,
+  dispositionNotifications: UploadObjectKind.UPLOAD_OBJECT_KIND_DISPOSITION_NOTIFICATION,
+};
+
+interface Row {
+  id: string;
+  platform_id: string;
+  kind: EnvelopeName;
+  object_id: string;
+  source_event_id: string;
+  compound_id: string;
+  device_id: string;
+  body: Obj;
+  images: ImageToFetch[];
+  captured_at: Date;
+  enqueued_at: Date;
+  attempts: number;
+  target_url: string;
+}
+
+const fromRow = (r: Row): OutboxRow => ({
+  id: r.id,
+  platformId: r.platform_id,
+  kind: r.kind,
+  objectId: r.object_id,
+  sourceEventId: r.source_event_id,
+  compoundId: r.compound_id,
+  deviceId: r.device_id,
+  body: r.body,
+  images: r.images,
+  capturedAt: r.captured_at,
+  enqueuedAt: r.enqueued_at,
+  attempts: r.attempts,
+  targetUrl: r.target_url,
+});
+
+export interface OutboxStore {
+  /** Enqueues each object for each platform given, unless already accepted; returns how many rows were new. */
+  enqueue(entries: readonly { platformId: string; object: UploadObject }[]): Promise<number>;
+  /** Claims up to `limit` due rows of a platform for `leaseMs`, oldest first. */
+  claim(platformId: string, limit: number, leaseMs: number): Promise<OutboxRow[]>;
+  settle(settlements: readonly Settlement[], producer: string): Promise<void>;
+  /** Gives claimed rows back without counting an attempt (the platform was unreachable). */
+  release(rows: readonly OutboxRow[], at: Date): Promise<void>;
+  backlog(platformId?: string): Promise<BacklogRow[]>;
+  /** Forgets accepted objects older than this (the source topics no longer hold their events). */
+  pruneSent(olderThan: Date): Promise<number>;
+  deadLetters(platformId: string, limit: number): Promise<DeadLetter[]>;
+  /** Moves dead letters back into the outbox (after the cause was fixed); returns how many. */
+  retryDeadLetters(platformId: string, ids: readonly string[]): Promise<number>;
+}
+
+export function createOutboxStore(pool: Pool): OutboxStore {
+  return {
+    async enqueue(entries) {
+      if (entries.length === 0) return 0;
+      return withTransaction(pool, async (tx) => {
+        const { rows } = await tx.query<{ id: string }>(
+          `INSERT INTO upload_outbox (platform_id, kind, object_id, source_event_id, compound_id, device_id, body,
+           images, captured_at, target_url, next_attempt_at)
+         SELECT a, b, c, d, e, f, g, h, i, j, coalesce(k, now())
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[],
+           $8::jsonb[], $9::timestamptz[], $10::text[], $11::timestamptz[]) AS x(a, b, c, d, e, f, g, h, i, j, k)
+         WHERE NOT EXISTS (SELECT 1 FROM upload_sent s WHERE s.platform_id = a AND s.kind = b AND s.object_id = c)
+         ON CONFLICT (platform_id, kind, object_id) DO NOTHING
+         RETURNING id`,
+          [
+            entries.map((e) => e.platformId),
+            entries.map((e) => e.object.kind),
+            entries.map((e) => e.object.objectId),
+            entries.map((e) => e.object.sourceEventId),
+            entries.map((e) => e.object.compoundId),
+            entries.map((e) => e.object.deviceId),
+            entries.map((e) => JSON.stringify(e.object.body)),
+            entries.map((e) => JSON.stringify(e.object.images)),
+            entries.map((e) => e.object.capturedAt),
+            entries.map((e) => e.object.targetUrl ?? ''),
+            entries.map((e) => e.object.notBefore ?? null),
+          ],
+        );
+        if (rows.length === 0) return 0;
+        // An insert that waited for a settling transaction deleting the same object saw neither
+        // that row nor its upload_sent entry; this statement's fresh snapshot sees the entry.
+        const { rowCount } = await tx.query(
+          `DELETE FROM upload_outbox o USING upload_sent s
+         WHERE o.id = ANY($1::bigint[]) AND s.platform_id = o.platform_id AND s.kind = o.kind
+           AND s.object_id = o.object_id`,
+          [rows.map((r) => r.id)],
+        );
+        return rows.length - (rowCount ?? 0);
+      });
+    },
+
+    async claim(platformId, limit, leaseMs) {
+      const { rows } = await pool.query<Row>(
+        `UPDATE upload_outbox o SET next_attempt_at = now() + make_interval(secs => $3::double precision / 1000),
+           attempts = o.attempts + 1
+         FROM (SELECT id FROM upload_outbox WHERE platform_id = $1 AND next_attempt_at <= now()
+               ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED) due
+         WHERE o.id = due.id
+         RETURNING o.id, o.platform_id, o.kind, o.object_id, o.source_event_id, o.compound_id, o.device_id, o.body,
+           o.images, o.captured_at, o.enqueued_at, o.attempts, o.target_url`,
+        [platformId, limit, leaseMs],
+      );
+      return rows.map(fromRow).sort((a, b) => Number(a.id) - Number(b.id));
+    },
+
+    async settle(settlements, producer) {
+      if (settlements.length === 0) return;
+      await withTransaction(pool, async (client) => {
+        const done = settlements.filter((s) => s.outcome !== 'retry');
+        const rejected = settlements.filter((s) => s.outcome === 'rejected');
+        const retry = settlements.filter((s) => s.outcome === 'retry');
+        if (rejected.length > 0)
+          await client.query(
+            `INSERT INTO upload_dead_letter (platform_id, kind, object_id, source_event_id, compound_id, device_id,
+               body, images, captured_at, enqueued_at, attempts, status_code, reason, target_url)
+             SELECT platform_id, kind, object_id, source_event_id, compound_id, device_id, body, images, captured_at,
+               enqueued_at, attempts, r.code, r.reason, target_url
+             FROM upload_outbox o JOIN unnest($1::bigint[], $2::text[], $3::text[]) AS r(id, code, reason) ON o.id = r.id
+             ON CONFLICT (platform_id, kind, object_id) DO UPDATE SET status_code = EXCLUDED.status_code,
+               reason = EXCLUDED.reason, attempts = EXCLUDED.attempts, rejected_at = now()`,
+            [
+              rejected.map((s) => s.row.id),
+              rejected.map((s) => s.code),
+              rejected.map((s) => s.text.slice(0, 2000)),
+            ],
+          );
+        const accepted = settlements.filter((s) => s.outcome === 'accepted');
+        if (accepted.length > 0)
+          await client.query(
+            `INSERT INTO upload_sent (platform_id, kind, object_id)
+             SELECT platform_id, kind, object_id FROM upload_outbox WHERE id = ANY($1::bigint[]) ON CONFLICT DO NOTHING`,
+            [accepted.map((s) => s.row.id)],
+          );
+        if (done.length > 0)
+          await client.query(`DELETE FROM upload_outbox WHERE id = ANY($1::bigint[])`, [
+            done.map((s) => s.row.id),
+          ]);
+        if (retry.length > 0)
+          await client.query(
+            `UPDATE upload_outbox o SET next_attempt_at = r.at, last_status = r.status
+             FROM unnest($1::bigint[], $2::timestamptz[], $3::text[]) AS r(id, at, status) WHERE o.id = r.id`,
+            [
+              retry.map((s) => s.row.id),
+              retry.map((s) => s.retryAt ?? new Date()),
+              retry.map((s) => `${s.code} ${s.text}`.trim().slice(0, 500)),
+            ],
+          );
+        if (done.length > 0) {
+          const answeredAt = new Date();
+          await outboxEventPublisher(client, producer).publishMany(
+            topics.policeUploadReceipt,
+            done.map((s) => ({
+              payload: {
+                platformId: s.row.platformId,
+                objectKind: KIND_OF[s.row.kind] ?? UploadObjectKind.UPLOAD_OBJECT_KIND_UNSPECIFIED,
+                objectId: s.row.objectId,
+                sourceEventId: s.row.sourceEventId,
+                deviceId: s.row.deviceId,
+                outcome:
+                  s.outcome === 'accepted'
+                    ? UploadOutcome.UPLOAD_OUTCOME_ACCEPTED
+                    : UploadOutcome.UPLOAD_OUTCOME_REJECTED,
+                statusCode: s.code,
+                statusString: s.text.slice(0, 500),
+                attempts: s.row.attempts,
+                enqueuedAt: timestamp(s.row.enqueuedAt),
+                answeredAt: timestamp(answeredAt),
+              },
+              options: {
+                compoundId: s.row.compoundId,
+                causationId: s.row.sourceEventId,
+                occurredAt: answeredAt,
+              },
+            })),
+          );
+        }
+      });
+    },
+
+    async release(rows, at) {
+      if (rows.length === 0) return;
+      await pool.query(
+        `UPDATE upload_outbox SET next_attempt_at = $2, attempts = GREATEST(attempts - 1, 0) WHERE id = ANY($1::bigint[])`,
+        [rows.map((r) => r.id), at],
+      );
+    },
+
+    async backlog(platformId) {
+      const { rows } = await pool.query<{
+        platform_id: string;
+        compound_id: string;
+        backlog: string;
+        oldest: Date | null;
+      }>(
+        `SELECT platform_id, compound_id, count(*) AS backlog, min(enqueued_at) AS oldest FROM upload_outbox
+         WHERE ($1::text IS NULL OR platform_id = $1) GROUP BY platform_id, compound_id ORDER BY 1, 2`,
+        [platformId ?? null],
+      );
+      return rows.map((r) => ({
+        platformId: r.platform_id,
+        compoundId: r.compound_id,
+        backlog: Number(r.backlog),
+        ...(r.oldest ? { oldestEnqueuedAt: r.oldest } : {}),
+      }));
+    },
+
+    async pruneSent(olderThan) {
+      const { rowCount } = await pool.query('DELETE FROM upload_sent WHERE sent_at < $1', [olderThan]);
+      return rowCount ?? 0;
+    },
+
+    async deadLetters(platformId, limit) {
+      const { rows } = await pool.query<{
+        id: string;
+        platform_id: string;
+        kind: string;
+        object_id: string;
+        source_event_id: string;
+        compound_id: string;
+        status_code: string;
+        reason: string;
+        attempts: number;
+        rejected_at: Date;
+      }>(
+        `SELECT id, platform_id, kind, object_id, source_event_id, compound_id, status_code, reason, attempts, rejected_at
+         FROM upload_dead_letter WHERE platform_id = $1 ORDER BY rejected_at DESC, id DESC LIMIT $2`,
+        [platformId, limit],
+      );
+      return rows.map((r) => ({
+        id: r.id,
+        platformId: r.platform_id,
+        kind: r.kind,
+        objectId: r.object_id,
+        sourceEventId: r.source_event_id,
+        compoundId: r.compound_id,
+        statusCode: r.status_code,
+        reason: r.reason,
+        attempts: r.attempts,
+        rejectedAt: r.rejected_at,
+      }));
+    },
+
+    async retryDeadLetters(platformId, ids) {
+      const { rowCount } = await pool.query(
+        `WITH moved AS (
+           DELETE FROM upload_dead_letter WHERE platform_id = $1 AND ($2::bigint[] IS NULL OR id = ANY($2::bigint[]))
+           RETURNING platform_id, kind, object_id, source_event_id, compound_id, device_id, body, images, captured_at,
+             enqueued_at, target_url)
+         INSERT INTO upload_outbox (platform_id, kind, object_id, source_event_id, compound_id, device_id, body, images,
+           captured_at, enqueued_at, target_url)
+         SELECT * FROM moved ON CONFLICT (platform_id, kind, object_id) DO NOTHING`,
+        [platformId, ids.length > 0 ? ids : null],
+      );
+      return rowCount ?? 0;
+    },
+  };
+}

@@ -1,0 +1,113 @@
+/**
+ * Upload health per compound and platform, published every interval on the compacted
+ * anfang.police.upload-health.v1 (compliance scoring reads "uploading in real time" from it).
+ * Backlog and oldest pending age come from the outbox (every replica's rows); success rate and
+ * latency from this replica's window. Also the backlog gauges for /metrics.
+ */
+import { topics, anfang, timestampFromDate } from '@anfang/contracts';
+import type { EventPublisher } from '@anfang/platform/bus';
+import type { Logger } from '@anfang/platform/log';
+import { metrics } from '@opentelemetry/api';
+import type { BacklogRow, OutboxStore } from '../store/outbox.ts';
+import type { SessionStateName } from '../store/platforms.ts';
+import type { UploadMetrics } from './metrics.ts';
+
+const { SessionState } = anfang.police.v1;
+const SESSION: Readonly<Record<SessionStateName, number>> = {
+  registered: SessionState.SESSION_STATE_REGISTERED,
+  unregistered: SessionState.SESSION_STATE_UNREGISTERED,
+  degraded: SessionState.SESSION_STATE_DEGRADED,
+};
+
+/** The default retention of the source topics: older events are not redelivered. */
+const SENT_RETENTION_MS = 7 * 24 * 3600_000;
+
+export interface HealthReporter {
+  /** Reports now (also used by tests). */
+  report(): Promise<void>;
+  stop(): void;
+}
+
+export function startHealthReporter(deps: {
+  readonly outbox: OutboxStore;
+  readonly metrics: UploadMetrics;
+  readonly publisher: EventPublisher;
+  readonly platformIds: () => readonly string[];
+  readonly intervalMs: number;
+  readonly realTimeBoundMs: number;
+  readonly logger: Logger;
+}): HealthReporter {
+  const log = deps.logger.child({ component: 'health' });
+  let last: BacklogRow[] = [];
+  const meter = metrics.getMeter('anfang-police-upload');
+  meter
+    .createObservableGauge('anfang.police_upload.backlog', { description: 'Objects waiting in the outbox' })
+    .addCallback((r) => {
+      for (const b of last) r.observe(b.backlog, { platform_id: b.platformId, compound_id: b.compoundId });
+    });
+  meter
+    .createObservableGauge('anfang.police_upload.oldest_pending_age', {
+      description: 'Age of the oldest waiting object',
+      unit: 's',
+    })
+    .addCallback((r) => {
+      const now = Date.now();
+      for (const b of last)
+        if (b.oldestEnqueuedAt)
+          r.observe((now - b.oldestEnqueuedAt.getTime()) / 1000, {
+            platform_id: b.platformId,
+            compound_id: b.compoundId,
+          });
+    });
+  const lastSuccess = new Map<string, Date>();
+
+  async function report(): Promise<void> {
+    const now = Date.now();
+    last = await deps.outbox.backlog();
+    const window = deps.metrics.takeWindow();
+    const keys = new Map<string, { platformId: string; compoundId: string }>();
+    const key = (p: string, c: string) => `${p}\u0000${c}`;
+    for (const b of last) if (b.compoundId) keys.set(key(b.platformId, b.compoundId), b);
+    for (const w of window) if (w.compoundId) keys.set(key(w.platformId, w.compoundId), w);
+    const known = new Set(deps.platformIds());
+    const events = [...keys.values()]
+      .filter((k) => known.has(k.platformId))
+      .map(({ platformId, compoundId }) => {
+        const b = last.find((x) => x.platformId === platformId && x.compoundId === compoundId);
+        const w = window.find((x) => x.platformId === platformId && x.compoundId === compoundId);
+        if (w?.lastSuccessAt) lastSuccess.set(key(platformId, compoundId), w.lastSuccessAt);
+        const success = lastSuccess.get(key(platformId, compoundId));
+        const oldestAge = b?.oldestEnqueuedAt ? now - b.oldestEnqueuedAt.getTime() : 0;
+        const session = deps.metrics.sessionState(platformId);
+        const answered = (w?.accepted ?? 0) + (w?.failed ?? 0);
+        return {
+          payload: {
+            platformId,
+            compoundId,
+            session: SESSION[session],
+            realTime: session === 'registered' && oldestAge <= deps.realTimeBoundMs,
+            backlog: b?.backlog ?? 0,
+            oldestPendingAgeMs: oldestAge,
+            ...(success ? { lastSuccessAt: timestampFromDate(success) } : {}),
+            successRate: answered === 0 ? (b?.backlog ? 0 : 1) : (w?.accepted ?? 0) / answered,
+            latencyP99Ms: w?.latencyP99Ms ?? 0,
+          },
+          options: { compoundId },
+        };
+      });
+    if (events.length > 0) await deps.publisher.publishMany(topics.policeUploadHealth, events);
+  }
+
+  const timer = setInterval(() => {
+    report().catch((err: unknown) => log.warn({ err }, 'upload health not reported'));
+    deps.outbox
+      .pruneSent(new Date(Date.now() - SENT_RETENTION_MS))
+      .catch((err: unknown) => log.warn({ err }, 'accepted ids not pruned'));
+  }, deps.intervalMs);
+  return {
+    report,
+    stop() {
+      clearInterval(timer);
+    },
+  };
+}

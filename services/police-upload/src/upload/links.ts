@@ -1,0 +1,95 @@
+/**
+ * Keeps one PlatformLink per enabled upper platform, following changes to the platforms
+ * (UpdatePlatform here or on another replica): a changed platform's link is stopped
+ * (UnRegister) and started again with the new settings.
+ */
+import type { Logger } from '@anfang/platform/log';
+import type { ObjectStore } from '@anfang/platform/objects';
+import type { OutboxStore } from '../store/outbox.ts';
+import type { Platform, PlatformStore, SessionState } from '../store/platforms.ts';
+import { startPlatformLink, type LinkOptions, type PlatformLink } from './link.ts';
+import type { UploadMetrics } from './metrics.ts';
+import type { SecretResolver } from './secrets.ts';
+import { dispatcherFor } from './tls.ts';
+
+export interface Links {
+  /** Enabled platforms as last read. */
+  platforms(): readonly Platform[];
+  state(platformId: string): SessionState | undefined;
+  wake(platformId: string): void;
+  /** Re-reads the platforms now (after an update). */
+  refresh(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startLinks(deps: {
+  readonly platforms: PlatformStore;
+  readonly outbox: OutboxStore;
+  readonly images: Pick<ObjectStore, 'get'>;
+  readonly metrics: UploadMetrics;
+  readonly secrets: SecretResolver;
+  readonly options: LinkOptions;
+  readonly refreshMs: number;
+  readonly logger: Logger;
+}): Promise<Links> {
+  const log = deps.logger.child({ component: 'links' });
+  const running = new Map<string, { platform: Platform; link: PlatformLink }>();
+  let current: Platform[] = [];
+  let stopped = false;
+
+  async function refresh(): Promise<void> {
+    const all = await deps.platforms.list();
+    current = all.filter((p) => p.enabled);
+    const wanted = new Map(current.map((p) => [p.platformId, p]));
+    for (const [id, r] of running) {
+      const next = wanted.get(id);
+      if (!next || JSON.stringify(next) !== JSON.stringify(r.platform)) {
+        running.delete(id);
+        await r.link.stop();
+      }
+    }
+    for (const platform of current) {
+      if (running.has(platform.platformId) || stopped) continue;
+      const password = await deps.secrets(platform.passwordRef);
+      if (password === undefined) {
+        log.error(
+          { platformId: platform.platformId, passwordRef: platform.passwordRef },
+          'platform password secret not found: not connecting',
+        );
+        continue;
+      }
+      const link = startPlatformLink({
+        platform,
+        password,
+        ...(platform.tlsCaPem ? { dispatcher: dispatcherFor(platform.tlsCaPem) } : {}),
+        outbox: deps.outbox,
+        platforms: deps.platforms,
+        images: deps.images,
+        metrics: deps.metrics,
+        logger: deps.logger,
+        options: deps.options,
+      });
+      running.set(platform.platformId, { platform, link });
+    }
+  }
+
+  await refresh();
+  let chain = Promise.resolve();
+  const timer = setInterval(() => {
+    chain = chain.then(refresh).catch((err: unknown) => log.warn({ err }, 'platforms not refreshed'));
+  }, deps.refreshMs);
+
+  return {
+    platforms: () => current,
+    state: (id) => running.get(id)?.link.state(),
+    wake: (id) => running.get(id)?.link.wake(),
+    refresh: () => (chain = chain.then(refresh)),
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await chain.catch(() => undefined);
+      await Promise.all([...running.values()].map((r) => r.link.stop()));
+      running.clear();
+    },
+  };
+}

@@ -1,0 +1,89 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isGat1400ObjectId, OBJECT_KIND, STATUS, validateFace, validateMotorVehicle } from '@anfang/gat1400';
+import { waitFor } from '@anfang/testing';
+import { expectedFaceId, LOWER_ID, startHarness, type Harness } from './harness.ts';
+
+let h: Harness;
+
+beforeAll(async () => {
+  h = await startHarness('police-upload-upload');
+});
+afterAll(async () => h?.close());
+
+describe('uploads to the upper platform', () => {
+  it('faces and vehicles arrive with valid ids, times and pictures', async () => {
+    const before = h.peer.received('faces').length;
+    await h.face();
+    await h.passage();
+    await h.peer.waitFor(
+      () => h.peer.received('faces').length > before && h.peer.received('motorVehicles').length > 0,
+      15_000,
+      'a face and a vehicle',
+    );
+    const face = h.peer.received('faces').at(-1)!.object;
+    expect(validateFace(face)).toEqual([]);
+    expect(isGat1400ObjectId(face.FaceID, OBJECT_KIND.FACE)).toBe(true);
+    const vehicle = h.peer.received('motorVehicles').at(-1)!.object;
+    expect(validateMotorVehicle(vehicle)).toEqual([]);
+    expect(vehicle).toMatchObject({ PlateNo: '鲁C5A7K2', PlateColor: '5', VehicleColor: '2', InOut: 'in' });
+    const images = (vehicle.SubImageList as { SubImageInfoObject: { Type: string }[] }).SubImageInfoObject;
+    expect(images.map((i) => i.Type)).toEqual(['01', '02']);
+    expect(h.peer.rejections).toEqual([]);
+  });
+
+  it('a redelivered event is the same object, and is not sent again once accepted', async () => {
+    const at = new Date();
+    const eventId = await h.face({ at });
+    const id = expectedFaceId(eventId, at);
+    await h.peer.waitFor(() => h.peer.counts('faces').has(id), 15_000, 'the face');
+    await h.face({ eventId, at });
+    await h.face({ eventId, at });
+    await waitFor(async () => (await h.sql.query('SELECT 1 FROM upload_outbox')).rowCount === 0, {
+      timeoutMs: 15_000,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(h.peer.counts('faces').get(id)).toBe(1);
+  });
+
+  it('a partial batch failure retries only the failed objects; invalid content goes to the dead letters', async () => {
+    const at = new Date();
+    const [good, busy, invalid] = [randomUUID(), randomUUID(), randomUUID()];
+    const id = (eventId: string) => expectedFaceId(eventId, at);
+    h.peer.failObjects([id(busy)], STATUS.DEVICE_BUSY, 2);
+    h.peer.failObjects([id(invalid)], STATUS.INVALID_JSON_CONTENT);
+    for (const eventId of [good, busy, invalid]) await h.face({ eventId, at });
+    await h.peer.waitFor(
+      () => h.peer.counts('faces').has(id(busy)),
+      15_000,
+      'the busy object after its retries',
+    );
+    const dead = await waitFor(async () => {
+      const r = await h.sql.query<{ object_id: string; status_code: string; reason: string }>(
+        'SELECT object_id, status_code, reason FROM upload_dead_letter',
+      );
+      return r.rows[0];
+    });
+    expect(dead).toMatchObject({ object_id: id(invalid), status_code: '8' });
+    expect(h.peer.counts('faces').get(id(good))).toBe(1);
+    expect(h.peer.counts('faces').get(id(busy))).toBe(1);
+    expect(h.peer.counts('faces').has(id(invalid))).toBe(false);
+  });
+});
+
+describe('session', () => {
+  it('registers again after the peer restarts, and keeps alive', async () => {
+    const keepalives = h.peer.stats().keepalives;
+    await h.peer.waitFor(() => h.peer.stats().keepalives > keepalives, 5_000, 'a keepalive');
+    await h.peer.restart();
+    expect(h.peer.isRegistered(LOWER_ID)).toBe(false);
+    await h.peer.waitFor(() => h.peer.isRegistered(LOWER_ID), 10_000, 're-registration');
+    const session = await waitFor(async () => {
+      const r = await h.sql.query<{ state: string; clock_offset_ms: number | null }>(
+        'SELECT state, clock_offset_ms FROM platform_session',
+      );
+      return r.rows[0]?.state === 'registered' ? r : undefined;
+    });
+    expect(Math.abs(session.rows[0]?.clock_offset_ms ?? 99_999)).toBeLessThanOrEqual(1000);
+  });
+});
