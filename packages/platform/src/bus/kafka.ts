@@ -94,15 +94,19 @@ export interface KafkaBusOptions {
  * is created, its partitions' leaders can lag the metadata for a moment (NOT_LEADER_FOR_PARTITION,
  * LEADER_NOT_AVAILABLE); on a fresh cluster the first group request creates __consumer_offsets and
  * its coordinators answer NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS for a while. kafkajs'
- * admin does not retry those for offset and group requests.
+ * admin does not retry those for offset and group requests. While __consumer_offsets is still
+ * being created (50 partitions: slow on a busy machine) kafkajs gives up finding a coordinator
+ * with an error it marks non-retriable (KafkaJSGroupCoordinatorNotFound); here it is retried too.
  */
-export async function whileRetriable<T>(request: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
+export async function whileRetriable<T>(request: () => Promise<T>, timeoutMs = 90_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
       return await request();
     } catch (error) {
-      const retriable = (error as { retriable?: boolean }).retriable === true;
+      const retriable =
+        (error as { retriable?: boolean }).retriable === true ||
+        (error as { name?: string }).name === 'KafkaJSGroupCoordinatorNotFound';
       if (!retriable || Date.now() > deadline) throw error;
       await new Promise((resolve) => setTimeout(resolve, 200));
     }

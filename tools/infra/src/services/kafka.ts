@@ -202,6 +202,9 @@ export function kafkaService(): Service {
             await admin.connect();
             const cluster = await admin.describeCluster();
             if (cluster.brokers.length === 0) throw new Error('no broker registered yet');
+            // Ready for consumers too: the first group request creates __consumer_offsets, whose
+            // coordinators take a while on a fresh broker; tests must not be the ones to wait.
+            await admin.describeGroups(['anfang-infra-probe']);
           })(),
           timeoutMs,
           'kafka probe',
