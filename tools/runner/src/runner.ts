@@ -216,6 +216,11 @@ export async function startPlatform(options: RunnerOptions): Promise<RunningPlat
   log(
     `status: ${statusUrl}  (${selected.length} service(s): ${selected.map((s) => s.name).join(', ') || 'none yet'})`,
   );
+  const gateway = selected.findIndex((s) => s.name === 'gateway');
+  if (gateway >= 0)
+    log(
+      `dashboard: http://127.0.0.1:${options.httpBasePort + gateway}/  (user admin, password in ${join(options.dataDir, 'secrets', 'gateway-admin-password')})`,
+    );
 
   return {
     statusUrl,
