@@ -47,6 +47,8 @@ export const upstreamEnv = envFragment({
   SERVICE_GRPC_ADDR_IDENTITY: grpcAddress(),
   SERVICE_GRPC_ADDR_PATROL: grpcAddress(),
   SERVICE_GRPC_ADDR_VEHICLE_ACCESS: grpcAddress(),
+  SERVICE_GRPC_ADDR_VIDEO_INDEX: grpcAddress(),
+  SERVICE_GRPC_ADDR_POLICE_UPLOAD: grpcAddress(),
 });
 
 export const gatewayEnv = envFragment(

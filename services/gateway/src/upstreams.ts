@@ -11,6 +11,8 @@ export const UPSTREAMS = {
   'anfang.identity.v1.IdentityService': 'identity',
   'anfang.patrol.v1.PatrolService': 'patrol',
   'anfang.vehicle.v1.VehicleAccessService': 'vehicle-access',
+  'anfang.video.v1.VideoIndexService': 'video-index',
+  'anfang.police.v1.PoliceUploadService': 'police-upload',
 } as const satisfies Record<string, string>;
 
 export type RoutedService = keyof typeof UPSTREAMS;

@@ -93,6 +93,21 @@ export const POLICY: Readonly<Record<RoutedService, ServicePolicy>> = {
       ReleaseHeldVehicle: ['guard', 'property_staff', 'community_manager'],
     },
   },
+  'anfang.video.v1.VideoIndexService': {
+    read: OPERATOR_VIEW,
+    write: REGISTRARS,
+    methods: {
+      // Legal holds are the police's (SPEC §3); retention is the district's decision.
+      PlaceHold: ['police'],
+      ReleaseHold: ['police'],
+      SetRetention: ['district_admin'],
+      RunReconciliation: ['district_admin', 'platform_operator'],
+    },
+  },
+  'anfang.police.v1.PoliceUploadService': {
+    read: ['district_admin', 'police', 'platform_operator'],
+    write: ['district_admin', 'police'],
+  },
 };
 
 /** The roles that may call the method (bound to `httpMethod`) through the gateway. */
