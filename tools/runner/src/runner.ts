@@ -130,6 +130,9 @@ export async function startPlatform(options: RunnerOptions): Promise<RunningPlat
   stack.push(() => bus.close());
   Object.assign(baseEnv, await ensureInstallSecrets(options.dataDir));
   baseEnv.DEVICE_HTTP_PORT = String(options.devicePort ?? DEFAULT_DEVICE_PORT);
+  // police-upload's GA/T 1400 id as a lower platform: a district sets its own (the chart's value
+  // POLICE_UPLOAD_LOWER_ID); a local install uses the chart's example unless told otherwise.
+  baseEnv.POLICE_UPLOAD_LOWER_ID = process.env.POLICE_UPLOAD_LOWER_ID ?? EXAMPLE_LOWER_PLATFORM_ID;
 
   const topics = allTopics();
   await bus.ensureTopics(topics);
@@ -234,6 +237,9 @@ export async function startPlatform(options: RunnerOptions): Promise<RunningPlat
     },
   };
 }
+
+/** The chart's example GA/T 1400 lower-platform id (Zhangdian district, platform kind 504). */
+const EXAMPLE_LOWER_PLATFORM_ID = '37030300005040000001';
 
 /** How long the simulator waits for device-ingest to become ready (a loaded machine is slow). */
 const SIMULATOR_WAIT_MS = 180_000;
