@@ -16,7 +16,7 @@ interface VitestReport {
     name: string;
     status: string;
     message?: string;
-    assertionResults: { status: string }[];
+    assertionResults: { status: string; fullName: string; failureMessages?: string[] }[];
   }[];
 }
 
@@ -29,6 +29,7 @@ let passed = 0;
 let failed = 0;
 let skipped = 0;
 const brokenSuites: string[] = [];
+const failedTests: string[] = [];
 for (const file of readdirSync(dir)
   .filter((f) => f.endsWith('.json'))
   .sort()) {
@@ -39,6 +40,11 @@ for (const file of readdirSync(dir)
   const runLabel = file.replace(/\.json$/, '');
   console.log(`  ${runLabel}: ${report.numPassedTests} passed, ${report.numFailedTests} failed`);
   for (const suite of report.testResults) {
+    for (const test of suite.assertionResults.filter((t) => t.status === 'failed')) {
+      // The turbo log is interleaved and CI keeps only its tail: name the failure here, where it is read.
+      const reason = test.failureMessages?.[0]?.split('\n')[0] ?? '';
+      failedTests.push(`${suite.name} > ${test.fullName}: ${reason}`);
+    }
     if (suite.status !== 'failed' || suite.assertionResults.some((t) => t.status === 'failed')) continue;
     // A file that failed with no failed test: it did not load, or a beforeAll hook threw (vitest
     // then reports that hook's tests as skipped and keeps the error only in its console output).
@@ -49,6 +55,7 @@ for (const file of readdirSync(dir)
 }
 // A suite that cannot load or whose hook failed counts as a failure, though no test in it failed.
 failed += brokenSuites.length;
+for (const line of failedTests) console.log(`  failed ${line}`);
 for (const line of brokenSuites) console.log(`  broken suite ${line}`);
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exit(failed > 0 || passed === 0 ? 1 : 0);

@@ -35,6 +35,15 @@ describe('retention sweep', () => {
       timeoutMs: 30_000,
     });
     const [alarmHeld, policeHeld, ...free] = keys as [string, string, ...string[]];
+    // The size enricher updates unsized rows every 200 ms here; the sweep skips rows another
+    // transaction holds (SKIP LOCKED) and would leave one for its next run. Let it finish first.
+    await waitFor(async () => {
+      const { rows } = await h.sql.query(
+        'SELECT 1 FROM media_index WHERE object_key = ANY($1) AND size_bytes IS NULL',
+        [keys],
+      );
+      return rows.length === 0;
+    });
 
     // perimeter-alarms holds one image for an open alarm; the police hold another for a case.
     const alarmId = randomUUID();
