@@ -18,7 +18,14 @@
  */
 import { parseArgs } from 'node:util';
 import kafkajs from 'kafkajs';
-import { createTestDatabase, deleteTopics, infraEnv, uniqueName, type TestDatabase } from '@anfang/testing';
+import {
+  createTestDatabase,
+  deleteTopics,
+  infraEnv,
+  reportGoals,
+  uniqueName,
+  type TestDatabase,
+} from '@anfang/testing';
 import { createEmbeddedBus, createKafkaBus, type Bus } from '../src/bus/index.ts';
 
 const { Kafka, Partitioners, logLevel } = kafkajs;
@@ -380,15 +387,20 @@ async function main(): Promise<void> {
   for (const row of table) console.log(line(row));
   const bus = best.get('kafka bus');
   if (baseline && bus) {
-    const ratio = bus.rate / baseline.rate;
+    // kafkajs' idempotent producer serialises requests per broker, so the verdict compares with
+    // the best raw configuration, not only the default one.
     const sequential = best.get('kafkajs raw, one call in flight');
-    const bestRaw = Math.max(baseline.rate, sequential?.rate ?? 0);
-    const strict = bus.rate / bestRaw;
-    console.log('');
-    console.log(
-      `kafka bus throughput = ${ratio.toFixed(2)}× the raw kafkajs baseline, ${strict.toFixed(2)}× the best raw configuration (goal ≥ 0.80×): ${strict >= 0.8 ? 'met' : 'NOT met'}`,
-    );
-    if (strict < 0.8) process.exitCode = 1;
+    const bestRaw = sequential && sequential.rate > baseline.rate ? sequential : baseline;
+    reportGoals('bus', [
+      {
+        figure: 'Kafka bus publish → consume throughput',
+        value: bus.rate,
+        unit: 'msgs/s',
+        baseline: { label: `${bestRaw.name}`, value: bestRaw.rate },
+        goal: '≥ 0.8 × raw kafkajs',
+        met: bus.rate >= 0.8 * bestRaw.rate,
+      },
+    ]);
   }
 }
 

@@ -16,3 +16,10 @@ export {
   type WatchableBus,
   type WatchedTopic,
 } from './watch.ts';
+export {
+  BENCH_REPORT_ENV,
+  benchReport,
+  reportGoals,
+  type BenchGoal,
+  type BenchReport,
+} from './bench-report.ts';

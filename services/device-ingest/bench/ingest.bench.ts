@@ -48,6 +48,8 @@ import {
   kafkaClient,
   type TestBucket,
   type TestDatabase,
+  reportGoals,
+  type BenchGoal,
 } from '@anfang/testing';
 import { FACE_JPEG_BASE64, faceObject, motorVehicleObject } from '@anfang/gat1400/fixtures';
 import { digestAuthorization } from '@anfang/gat1400';
@@ -995,28 +997,36 @@ async function main(): Promise<void> {
         `under load peak RSS ${mib(peakRss)} (heap used up to ${mib(peakHeap)})`,
     );
 
-  // ---- goals ----
-  console.log('');
-  console.log('goals (issue 3), figures not a test:');
-  const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
+  // ---- goals (issue 3) ----
+  const goals: BenchGoal[] = [];
   for (const r of rows.filter((x) => x.goals)) {
-    console.log(
-      `  ${r.name}: ≥ 5,000 events/s sustained: ${fmt(r.load.rate)} → ${verdict(r.load.rate >= 5000)}`,
-    );
-    if (baseline) {
-      const ratio = r.load.rate / baseline.load.rate;
-      console.log(`  ${r.name}: ≥ 0.4× the raw producer: ${ratio.toFixed(2)}× → ${verdict(ratio >= 0.4)}`);
-    }
+    goals.push({
+      figure: `${r.name}: sustained events/s`,
+      value: r.load.rate,
+      unit: 'events/s',
+      ...(baseline ? { baseline: { label: baseline.name, value: baseline.load.rate } } : {}),
+      goal: '≥ 5,000 events/s and ≥ 0.4 × the raw producer',
+      met: r.load.rate >= 5000 && (!baseline || r.load.rate >= 0.4 * baseline.load.rate),
+    });
     if (r.paced)
-      console.log(
-        `  ${r.name}: p99 ack ≤ 50 ms at ${fmt(o.rate)} events/s: ${fmt(r.paced.p99, 1)} ms → ${verdict(r.paced.p99 <= 50 && r.paced.errors === 0)}`,
-      );
+      goals.push({
+        figure: `${r.name}: p99 acknowledge at ${fmt(o.rate)} events/s`,
+        value: r.paced.p99,
+        unit: 'ms',
+        goal: '≤ 50 ms, no errors',
+        met: r.paced.p99 <= 50 && r.paced.errors === 0,
+      });
   }
   if (idle)
-    console.log(
-      `  RSS ≤ 300 MB with ${fmt(o.devices)} devices: idle ${mib(idle.rss)}, peak under load ${mib(peakRss)} → ` +
-        `idle ${verdict(idle.rss <= 300e6)}, under load ${verdict(peakRss <= 300e6)}`,
-    );
+    goals.push({
+      figure: `peak RSS under load with ${fmt(o.devices)} devices`,
+      value: peakRss / 1e6,
+      unit: 'MB',
+      baseline: { label: 'idle RSS', value: idle.rss / 1e6 },
+      goal: '≤ 300 MB',
+      met: peakRss <= 300e6,
+    });
+  reportGoals('ingest', goals);
   if (failed) process.exitCode = 1;
 }
 

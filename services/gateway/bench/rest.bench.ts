@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { PerimeterAlarmService } from '@anfang/contracts';
 import { mintCallerMetadata } from '@anfang/platform/auth';
 import { createGrpcClient } from '@anfang/platform/grpc';
-import { TEST_CALLER_TOKEN_KEY } from '@anfang/testing';
+import { reportGoals, TEST_CALLER_TOKEN_KEY } from '@anfang/testing';
 import { startHarness } from '../test/harness.ts';
 
 const { values } = parseArgs({
@@ -91,9 +91,16 @@ try {
       `${r.name.padEnd(45)} ${r.rps.toFixed(0).padStart(7)} req/s   p50 ${r.p50.toFixed(2).padStart(7)} ms   p99 ${r.p99.toFixed(2).padStart(7)} ms   errors ${r.errors}`,
     );
   const [, grpc, rest] = results;
-  console.log(
-    `gateway overhead over direct gRPC: p50 +${(rest!.p50 - grpc!.p50).toFixed(2)} ms (goal ≤ 5 ms), throughput ${((rest!.rps / grpc!.rps) * 100).toFixed(0)} % of direct`,
-  );
+  reportGoals('gateway', [
+    {
+      figure: `REST GET through the gateway p50, ${concurrency} in flight`,
+      value: rest!.p50,
+      unit: 'ms',
+      baseline: { label: 'direct gRPC p50', value: grpc!.p50 },
+      goal: '≤ direct gRPC p50 + 5 ms',
+      met: rest!.p50 <= grpc!.p50 + 5 && rest!.errors === 0,
+    },
+  ]);
 } finally {
   await h.close();
 }

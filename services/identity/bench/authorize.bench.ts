@@ -26,7 +26,7 @@ import { createGrpcClient, createGrpcServer, grpcService } from '@anfang/platfor
 import { createLogger } from '@anfang/platform/log';
 import { createPool } from '@anfang/platform/pg';
 import type { RunningService } from '@anfang/platform/service';
-import { createTestDatabase, serviceTestEnv } from '@anfang/testing';
+import { createTestDatabase, reportGoals, serviceTestEnv } from '@anfang/testing';
 import { ID_NUMBER_SCOPE, lookupScope } from '../src/domain/credentials.ts';
 import identityService from '../src/service.ts';
 
@@ -309,7 +309,6 @@ async function runParent(): Promise<void> {
       n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
     const row = (name: string, r: Result) =>
       `${name.padEnd(22)} ${fmt(r.calls).padStart(9)} ${fmt(r.rate).padStart(10)} ${fmt(r.p50, 2).padStart(9)} ${fmt(r.p99, 2).padStart(9)}`;
-    const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
     const lines = [
       '',
       `identity Authorize — ${fmt(o.persons)} persons, ${fmt(o.persons * 3)} credentials, concurrency ${o.concurrency}, ${o.durationMs / 1000} s each`,
@@ -319,14 +318,43 @@ async function runParent(): Promise<void> {
       row('Authorize cache-miss', miss),
       row('  … one in flight', missAlone),
       '',
-      `goal warm p99 ≤ 2 × echo p99 + 5 ms = ${fmt(2 * echoResult.p99 + 5, 2)} ms: ${fmt(warm.p99, 2)} ms — ${verdict(warm.p99 <= 2 * echoResult.p99 + 5)}`,
-      `goal cache-miss p99 ≤ 20 ms: ${fmt(miss.p99, 2)} ms at ${o.concurrency} in flight — ${verdict(miss.p99 <= 20)}; ` +
-        `${fmt(missAlone.p99, 2)} ms alone — ${verdict(missAlone.p99 <= 20)}` +
-        (missExhausted ? ' (ran out of unseen credentials: some calls hit)' : ''),
-      `goal warm throughput ≥ 0.5 × echo = ${fmt(echoResult.rate * 0.5)}/s: ${fmt(warm.rate)}/s — ${verdict(warm.rate >= 0.5 * echoResult.rate)}`,
-      '',
     ];
     process.stdout.write(lines.join('\n'));
+    const echoBaseline = { label: 'Echo on the same stack', value: echoResult.p99 };
+    reportGoals('authorize', [
+      {
+        figure: `Authorize warm p99, ${o.concurrency} in flight`,
+        value: warm.p99,
+        unit: 'ms',
+        baseline: echoBaseline,
+        goal: '≤ 2 × echo p99 + 5 ms',
+        met: warm.p99 <= 2 * echoResult.p99 + 5,
+      },
+      {
+        figure: 'Authorize warm throughput',
+        value: warm.rate,
+        unit: 'calls/s',
+        baseline: { label: 'Echo', value: echoResult.rate },
+        goal: '≥ 0.5 × echo',
+        met: warm.rate >= 0.5 * echoResult.rate,
+      },
+      {
+        figure: `Authorize cache-miss p99, ${o.concurrency} in flight${missExhausted ? ' (unseen credentials ran out)' : ''}`,
+        value: miss.p99,
+        unit: 'ms',
+        baseline: echoBaseline,
+        goal: '≤ 20 ms',
+        met: miss.p99 <= 20,
+      },
+      {
+        figure: 'Authorize cache-miss p99, one in flight',
+        value: missAlone.p99,
+        unit: 'ms',
+        baseline: echoBaseline,
+        goal: '≤ 20 ms',
+        met: missAlone.p99 <= 20,
+      },
+    ]);
     identity.close();
     echo.close();
   } finally {

@@ -24,7 +24,7 @@ import { allTopics, anfang, topics } from '@anfang/contracts';
 import { consume, createBus, createEventPublisher, type Bus, type Subscription } from '@anfang/platform/bus';
 import { createLogger } from '@anfang/platform/log';
 import { createPool, migrate, startOutboxRelay, type Pool } from '@anfang/platform/pg';
-import { createTestDatabase, infraEnv } from '@anfang/testing';
+import { createTestDatabase, infraEnv, reportGoals } from '@anfang/testing';
 import { consumeTriggers } from '../src/consumers/triggers.ts';
 import { createAlarmStore } from '../src/store/alarms.ts';
 
@@ -219,6 +219,24 @@ async function main(): Promise<void> {
         `${passThrough.throughput.toFixed(0)}/s (goal ≥ 0.5: ${complete && ratio >= 0.5 ? 'met' : 'NOT met'}) ` +
         `(${ZONES} zones, ${RATE} triggers/s)`,
     );
+    reportGoals('alarms', [
+      {
+        figure: `trigger → alarm event p99 at ${RATE}/s over ${ZONES} zones`,
+        value: p99,
+        unit: 'ms',
+        baseline: { label: 'pass-through p99', value: percentile(passThrough.latencies, 99) },
+        goal: `≤ ${GOAL_P99_MS} ms, every trigger alarmed`,
+        met: complete && p99 <= GOAL_P99_MS,
+      },
+      {
+        figure: 'alarm throughput',
+        value: alarms.throughput,
+        unit: 'triggers/s',
+        baseline: { label: 'pass-through', value: passThrough.throughput },
+        goal: '≥ 0.5 × pass-through',
+        met: complete && ratio >= 0.5,
+      },
+    ]);
   } finally {
     await bus.close();
     await pool.end();

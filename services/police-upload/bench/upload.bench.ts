@@ -21,6 +21,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { callGat1400, wrap, type Obj } from '@anfang/gat1400';
 import { FACE_JPEG_BASE64 } from '@anfang/gat1400/fixtures';
+import { reportGoals } from '@anfang/testing';
 import { faceFromCapture } from '../src/domain/objects.ts';
 import { percentile } from '../src/upload/metrics.ts';
 import { expectedFaceId, FACE_CAMERA, LOWER_ID, startHarness } from '../test/harness.ts';
@@ -192,6 +193,31 @@ try {
   await waitAll(drained.keys(), 120_000);
   const stats = h.peer.stats();
   line(`peer: ${stats.unique} unique objects, ${stats.duplicates} duplicates, ${stats.invalid} invalid`);
+  reportGoals('upload', [
+    {
+      figure: `upload throughput, ${OBJECTS} objects from the outbox`,
+      value: throughput,
+      unit: 'objects/s',
+      baseline: { label: 'plain POST loop to the same peer', value: baseline },
+      goal: '≥ 0.5 × plain POST loop',
+      met: throughput >= 0.5 * baseline,
+    },
+    {
+      figure: `capture → upper platform p99 at ${RATE}/s`,
+      value: percentile(latencies, 0.99),
+      unit: 'ms',
+      goal: '≤ 2,000 ms',
+      met: percentile(latencies, 0.99) <= 2000,
+    },
+    {
+      figure: `drain after a ${OUTAGE_S} s outage`,
+      value: drainRate,
+      unit: 'objects/s',
+      baseline: { label: 'inflow', value: INFLOW },
+      goal: '≥ 2 × inflow',
+      met: drainRate >= 2 * INFLOW,
+    },
+  ]);
 } finally {
   await h.close();
 }

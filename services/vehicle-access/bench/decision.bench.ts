@@ -25,7 +25,7 @@ import { consume, createBus, createEventPublisher, type Bus } from '@anfang/plat
 import { createCache } from '@anfang/platform/cache';
 import { createLogger } from '@anfang/platform/log';
 import { createPool, migrate, startOutboxRelay, type Pool } from '@anfang/platform/pg';
-import { createTestDatabase, createTestRedisNamespace, infraEnv } from '@anfang/testing';
+import { createTestDatabase, createTestRedisNamespace, infraEnv, reportGoals } from '@anfang/testing';
 import { createDecisionPipeline, type DecisionPipeline } from '../src/consumers/plate-reads.ts';
 import { normalisePlate } from '../src/domain/plate.ts';
 import {
@@ -240,6 +240,16 @@ async function main(): Promise<void> {
     console.log(
       `best p99: decision ${decision.toFixed(1)} ms, no-op ${noop.toFixed(1)} ms; goal ≤ ${goal.toFixed(1)} ms: ${decision <= goal ? 'met' : 'NOT met'} (${VEHICLES} vehicles, ${RATE} reads/s)`,
     );
+    reportGoals('decision', [
+      {
+        figure: `plate read → decision p99, ${VEHICLES} vehicles at ${RATE} reads/s`,
+        value: decision,
+        unit: 'ms',
+        baseline: { label: 'no-op decision p99', value: noop },
+        goal: '≤ 2 × no-op + 10 ms',
+        met: decision <= goal,
+      },
+    ]);
   } finally {
     await bus.close();
     await pool.end();

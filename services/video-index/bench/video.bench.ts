@@ -18,7 +18,7 @@ import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { createS3ObjectStore } from '@anfang/platform/objects';
 import { createPool, migrate, type Pool } from '@anfang/platform/pg';
-import { createTestBucket, createTestDatabase, infraEnv } from '@anfang/testing';
+import { createTestBucket, createTestDatabase, infraEnv, reportGoals, type BenchGoal } from '@anfang/testing';
 import type { MediaRow } from '../src/domain/sources.ts';
 import { createMediaStore, type MediaStore } from '../src/store/media.ts';
 import { createPartitions, dayStart } from '../src/store/partitions.ts';
@@ -67,7 +67,7 @@ function row(at: Date): MediaRow {
   };
 }
 
-async function writes(media: MediaStore): Promise<void> {
+async function writes(media: MediaStore): Promise<BenchGoal> {
   const now = Date.now();
   const rows = Array.from({ length: WRITES }, (_, i) => row(new Date(now - (i % 86_400) * 1000)));
   const single = rows.slice(0, Math.max(500, Math.floor(WRITES / 10)));
@@ -84,9 +84,14 @@ async function writes(media: MediaStore): Promise<void> {
   );
   console.log(`   single-row (baseline) ${fmt(singleRate).padStart(9)} rows/s  (${single.length} rows)`);
   console.log(`   batched, 1 000 / stmt ${fmt(batchedRate).padStart(9)} rows/s  (${batched.length} rows)`);
-  console.log(
-    `   ratio                 ${(batchedRate / singleRate).toFixed(1).padStart(9)}×      goal ≥ 10×`,
-  );
+  return {
+    figure: 'batched index writes',
+    value: batchedRate,
+    unit: 'rows/s',
+    baseline: { label: 'single-row upserts', value: singleRate },
+    goal: '≥ 10 × single-row',
+    met: batchedRate >= 10 * singleRate,
+  };
 }
 
 async function generate(pool: Pool): Promise<{ from: Date; to: Date }> {
@@ -116,7 +121,7 @@ async function generate(pool: Pool): Promise<{ from: Date; to: Date }> {
   return { from, to };
 }
 
-async function search(pool: Pool, media: MediaStore, span: { from: Date; to: Date }): Promise<void> {
+async function search(pool: Pool, media: MediaStore, span: { from: Date; to: Date }): Promise<BenchGoal> {
   const base: number[] = [];
   const found: number[] = [];
   const times: number[] = [];
@@ -148,12 +153,18 @@ async function search(pool: Pool, media: MediaStore, span: { from: Date; to: Dat
     `   search by camera + one day, first page of 50 (${QUERIES} queries, ${(found.reduce((a, b) => a + b, 0) / QUERIES).toFixed(0)} rows per page on average)`,
   );
   console.log(`   SELECT 1 (baseline)   p50 ${ms(percentile(base, 50))}  p99 ${ms(percentile(base, 99))}`);
-  console.log(
-    `   search                p50 ${ms(percentile(times, 50))}  p99 ${ms(percentile(times, 99))}   goal p99 ≤ 50 ms`,
-  );
+  console.log(`   search                p50 ${ms(percentile(times, 50))}  p99 ${ms(percentile(times, 99))}`);
+  return {
+    figure: `search p99, camera + one day over ${fmt(ROWS)} rows`,
+    value: percentile(times, 99),
+    unit: 'ms',
+    baseline: { label: 'SELECT 1 p99', value: percentile(base, 99) },
+    goal: '≤ 50 ms',
+    met: percentile(times, 99) <= 50,
+  };
 }
 
-async function sweepWhileIngest(pool: Pool, media: MediaStore, span: { from: Date }): Promise<void> {
+async function sweepWhileIngest(pool: Pool, media: MediaStore, span: { from: Date }): Promise<BenchGoal> {
   const env = infraEnv();
   const bucket = await createTestBucket('video-bench');
   const objects = await createS3ObjectStore({
@@ -203,6 +214,15 @@ async function sweepWhileIngest(pool: Pool, media: MediaStore, span: { from: Dat
     console.log(
       `   sweep                   ${fmt(swept.deleted / seconds).padStart(9)} images/s deleted (${fmt(swept.deleted)} in ${swept.batches} batches)`,
     );
+    // The issue asks for the sweep rate; that live traffic keeps at least half its pace is ours.
+    return {
+      figure: `ingest while the sweep deletes ${fmt(swept.deleted / seconds)} images/s`,
+      value: ingested / seconds,
+      unit: 'rows/s',
+      baseline: { label: 'ingest alone', value: aloneRate },
+      goal: '≥ 0.5 × ingest alone',
+      met: ingested / seconds >= 0.5 * aloneRate,
+    };
   } finally {
     await objects.close();
     await bucket.drop();
@@ -220,10 +240,11 @@ try {
   await migrate(pool, { dir: new URL('../src/store/migrations', import.meta.url) });
   const media = createMediaStore(pool, createPartitions(pool));
   console.log('video-index benchmark: local Postgres and S3 store, a fresh database and bucket per run');
-  await writes(media);
+  const goals = [await writes(media)];
   const span = await generate(pool);
-  await search(pool, media, span);
-  await sweepWhileIngest(pool, media, span);
+  goals.push(await search(pool, media, span));
+  goals.push(await sweepWhileIngest(pool, media, span));
+  reportGoals('video', goals);
 } finally {
   await pool.end();
   await db.drop();
