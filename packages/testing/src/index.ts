@@ -6,7 +6,15 @@ export { findEnvJson, infraEnv, type InfraEnv } from './env.ts';
 export { uniqueName, waitFor, type WaitForOptions } from './names.ts';
 export { createTestDatabase, type TestDatabase } from './postgres.ts';
 export { createTestBucket, emptyBucket, s3Client, type TestBucket } from './s3.ts';
-export { createTestTopic, deleteTopics, ensureTopics, kafkaClient, type TestTopic } from './kafka.ts';
+export {
+  createTestTopic,
+  deleteTopics,
+  ensureTopics,
+  groupMembers,
+  kafkaClient,
+  type GroupMember,
+  type TestTopic,
+} from './kafka.ts';
 export { createTestRedisNamespace, type TestRedisNamespace } from './redis.ts';
 export { TEST_CALLER_TOKEN_KEY, serviceTestEnv, type ServiceTestEnvOptions } from './service-env.ts';
 export {

@@ -1,4 +1,4 @@
-import { Kafka, type KafkaConfig, logLevel } from 'kafkajs';
+import { AssignerProtocol, Kafka, type KafkaConfig, logLevel } from 'kafkajs';
 import { infraEnv, withHint } from './env.ts';
 import { uniqueName } from './names.ts';
 
@@ -104,6 +104,31 @@ export async function ensureTopics(specs: readonly { name: string; partitions: n
       if (Date.now() > deadline) throw new Error('ensureTopics: partitions still without leaders after 30 s');
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export interface GroupMember {
+  readonly memberId: string;
+  readonly clientId: string;
+  /** Topic → the partitions assigned to this member. */
+  readonly partitions: Readonly<Record<string, readonly number[]>>;
+}
+
+/**
+ * The members of a consumer group and the partitions each holds: how scale-out tests show that
+ * two instances of a service split the work.
+ */
+export async function groupMembers(groupId: string): Promise<GroupMember[]> {
+  const admin = kafkaClient().admin();
+  await admin.connect();
+  try {
+    const { groups } = await admin.describeGroups([groupId]);
+    return (groups[0]?.members ?? []).map((m) => {
+      const decoded = AssignerProtocol.MemberAssignment.decode(m.memberAssignment);
+      return { memberId: m.memberId, clientId: m.clientId, partitions: decoded?.assignment ?? {} };
+    });
   } finally {
     await admin.disconnect();
   }

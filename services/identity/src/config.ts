@@ -59,6 +59,15 @@ export const identityEnv = envFragment({
   IDENTITY_VISITOR_RETENTION_DAYS: positiveInt(90),
   /** How often the visitor-retention sweep runs. */
   IDENTITY_RETENTION_SWEEP_MS: positiveInt(3_600_000),
+  /**
+   * How often readers' offline allow lists are brought up to date when no access change woke the
+   * sync (a change in this replica wakes it at once; other replicas' changes wait for this).
+   */
+  IDENTITY_ACCESS_LIST_SYNC_MS: positiveInt(5_000),
+  /** Every compound's lists are recomputed this often, a safety net behind the change marks. */
+  IDENTITY_ACCESS_LIST_FULL_SYNC_MS: positiveInt(86_400_000),
+  /** Entries per access-list command (one Kafka message). */
+  IDENTITY_ACCESS_LIST_CHUNK: z.coerce.number().int().min(1).max(2_000).default(500),
   /** Floating-population permits lapsing within this many days are listed as due by default. */
   IDENTITY_PERMIT_REMINDER_DAYS: positiveInt(30),
 });

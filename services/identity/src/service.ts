@@ -16,6 +16,7 @@ import {
   openDatabase,
   type ServiceModule,
   serveApis,
+  startPeriodic,
   startService,
 } from '@anfang/platform/service';
 import { createAuthorizer } from './access/authorizer.ts';
@@ -30,6 +31,7 @@ import { createAccessSnapshots, loadPresence } from './store/access.ts';
 import { createGeneration } from './store/generation.ts';
 import { createAccessRecorder } from './store/records.ts';
 import { createRegistryStore } from './store/registry.ts';
+import { createAccessListSync } from './store/access-lists.ts';
 
 const NAME = 'identity';
 
@@ -63,7 +65,39 @@ const identityService: ServiceModule = {
         const relay = startOutboxRelay({ pool, bus, logger });
         lifecycle.onShutdown('flush-producers', 'outbox relay', () => relay.stop());
 
-        const registry = createRegistryStore({ pool, cipher, blindIndex, generation });
+        // Readers' offline allow lists follow every access change (a change here wakes the sync).
+        const accessLists = createAccessListSync({
+          pool,
+          cipher,
+          blindIndex,
+          producer: config.OTEL_SERVICE_NAME,
+          maxEntriesPerCommand: config.IDENTITY_ACCESS_LIST_CHUNK,
+        });
+        const listSync = startPeriodic(
+          'access-list sync',
+          config.IDENTITY_ACCESS_LIST_SYNC_MS,
+          (signal) => accessLists.run(new Date(), signal),
+          logger,
+          0,
+        );
+        lifecycle.onShutdown('drain-consumers', 'access-list sync', () => listSync.stop());
+        const listSafetyNet = startPeriodic(
+          'access-list full sync',
+          config.IDENTITY_ACCESS_LIST_FULL_SYNC_MS,
+          async () => {
+            await accessLists.markAll();
+            listSync.wake();
+          },
+          logger,
+        );
+        lifecycle.onShutdown('drain-consumers', 'access-list full sync', () => listSafetyNet.stop());
+        const registry = createRegistryStore({
+          pool,
+          cipher,
+          blindIndex,
+          generation,
+          afterAccessChange: () => listSync.wake(),
+        });
         const snapshots = createAccessSnapshots({
           pool,
           cache,
@@ -97,6 +131,7 @@ const identityService: ServiceModule = {
             producer: config.OTEL_SERVICE_NAME,
             logger,
           }),
+          commandLost: (commandId) => accessLists.commandLost(commandId),
           logger,
         });
         lifecycle.onShutdown('drain-consumers', 'consumers', () => subscription.close());

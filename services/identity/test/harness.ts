@@ -50,6 +50,8 @@ export interface Harness {
   /** Publishes as device-ingest (device events) — and as police-upload (police commands). */
   readonly devices: EventPublisher;
   readonly db: TestDatabase;
+  /** The instance's service name, which is its consumer group. */
+  readonly group: string;
   /** Another instance over the same database, Redis and keys (a second replica); stopped with the first. */
   startReplica(): Promise<GrpcClient<typeof IdentityService.definition>>;
   stop(): Promise<void>;
@@ -160,6 +162,7 @@ export async function startIdentity(label: string, devices: ReadonlySet<string>)
           callerKey,
         ),
       }),
+      group: serviceName,
       async startReplica() {
         const replica = await identityService.start(env, { ownsProcess: false });
         replicas.push(replica);

@@ -110,3 +110,4 @@ export {
 } from './resources.ts';
 export { startService, type BoundPorts, type StartConfig, type Wiring } from './start.ts';
 export { serveApis, type ApiPorts, type ServeApisOptions } from './serve.ts';
+export { startPeriodic, type PeriodicJob } from './periodic.ts';

@@ -200,6 +200,8 @@ export interface RegistryStoreOptions {
   readonly cipher: FieldCipher;
   readonly blindIndex: BlindIndex;
   readonly generation: Generation;
+  /** Told after every committed access change (the offline allow-list sync wakes on it). */
+  readonly afterAccessChange?: () => void;
 }
 
 const ADDRESS_LEVEL_COMPOUND = 4;
@@ -245,6 +247,7 @@ export function createRegistryStore(options: RegistryStoreOptions) {
       return value;
     });
     await bumpAfterCommit();
+    options.afterAccessChange?.();
     return result;
   }
 
@@ -848,8 +851,8 @@ export function createRegistryStore(options: RegistryStoreOptions) {
         try {
           const { rows } = await client.query(
             `INSERT INTO credentials (credential_id, person_id, kind, lookup_idx, masked, pin_hash, face_template_id,
-                                      face_image_key, valid_from, valid_to)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *`,
+                                      face_image_key, valid_from, valid_to, value_enc)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING *`,
             [
               credentialId,
               input.personId,
@@ -861,6 +864,10 @@ export function createRegistryStore(options: RegistryStoreOptions) {
               input.kind === 'face' ? input.faceImageKey : null,
               input.validFrom ?? null,
               input.validTo ?? null,
+              // Sealed (not only indexed) so readers' offline allow lists can carry the number.
+              input.kind === 'card' || input.kind === 'nfc'
+                ? seal(lookupValue(input.kind, input.value, compoundId), credentialId)
+                : null,
             ],
           );
           return credentialFromRow(rows[0], compoundId);
