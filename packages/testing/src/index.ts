@@ -31,3 +31,5 @@ export {
   type BenchGoal,
   type BenchReport,
 } from './bench-report.ts';
+/** Path of the script that runs one service in a child process for benchmarks (see the file). */
+export const SERVICE_CHILD = new URL('./service-child.ts', import.meta.url).pathname;

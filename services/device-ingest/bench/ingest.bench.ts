@@ -49,6 +49,7 @@ import {
   type TestBucket,
   type TestDatabase,
   reportGoals,
+  SERVICE_CHILD,
   type BenchGoal,
 } from '@anfang/testing';
 import { FACE_JPEG_BASE64, faceObject, motorVehicleObject } from '@anfang/gat1400/fixtures';
@@ -217,7 +218,7 @@ async function startChild(env: NodeJS.ProcessEnv, cpuProfDir?: string): Promise<
   const execArgv = ['--expose-gc', ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [])];
   mkdirSync(dirname(LOG_FILE), { recursive: true });
   const log = openSync(LOG_FILE, 'w');
-  const proc = fork(new URL('./service-child.ts', import.meta.url).pathname, [], {
+  const proc = fork(SERVICE_CHILD, [new URL('../src/service.ts', import.meta.url).pathname], {
     env,
     execArgv,
     stdio: ['ignore', log, log, 'ipc'],

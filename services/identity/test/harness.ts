@@ -199,7 +199,7 @@ export interface Site {
 }
 
 /** The address tree down to two rooms, a compound gate, two unit doors and a residents' group. */
-export async function seedSite(h: Harness, devices: Set<string>): Promise<Site> {
+export async function seedSite(h: Pick<Harness, 'client' | 'as'>, devices: Set<string>): Promise<Site> {
   const admin = await h.as('district_admin', { compounds: 'all' });
   const staff = await h.as('property_staff');
   const tree: [string, number, string, string][] = [
@@ -260,7 +260,12 @@ export function testIdNumber(serial: number): string {
 }
 
 /** A resident of ROOM with a card, granted the residents' group. */
-export async function seedResident(h: Harness, site: Site, serial: number, card: string) {
+export async function seedResident(
+  h: Pick<Harness, 'client' | 'as'>,
+  site: Site,
+  serial: number,
+  card: string,
+) {
   const staff = await h.as('property_staff');
   const person = present(
     (

@@ -64,6 +64,12 @@ export const BENCHES: readonly Bench[] = [
     issue: 10,
   },
   {
+    name: 'scale',
+    script: 'services/identity/bench/scale.bench.ts',
+    measures: 'decisions per second with two identity instances beside one, and the sizing of a city',
+    issue: 13,
+  },
+  {
     name: 'gateway',
     script: 'services/gateway/bench/rest.bench.ts',
     measures: 'REST through the gateway beside the same RPC over gRPC',
