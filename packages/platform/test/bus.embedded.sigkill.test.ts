@@ -66,7 +66,7 @@ describe('embedded bus: SIGKILL of producer and consumer', () => {
         if (p.stderr) console.error(`child ${p.process.spawnargs.slice(2, 3).join(' ')}:`, p.stderr);
       throw error;
     }
-  }, 180_000);
+  }, 400_000);
 
   async function scenario(): Promise<void> {
     const topic = uniqueName('bus-sigkill');
@@ -97,17 +97,19 @@ describe('embedded bus: SIGKILL of producer and consumer', () => {
       );
       return new Set(rows.map((r) => r.event_id));
     };
-    await waitFor(
-      async () => {
-        const got = await delivered();
-        return [...acked].every((id) => got.has(id));
-      },
-      {
-        timeoutMs: 60_000,
-        intervalMs: 250,
-        message: 'the restarted consumer delivers every acknowledged message',
-      },
-    );
+    // The backlog is whatever the producer got ahead by, larger the busier the machine: wait as
+    // long as the restarted consumer makes progress, and fail only when it stalls.
+    let missing = acked.size;
+    let progressAt = Date.now();
+    while (missing > 0) {
+      if (Date.now() - progressAt > 60_000)
+        throw new Error(`the restarted consumer stalled with ${missing} acknowledged messages undelivered`);
+      await new Promise((r) => setTimeout(r, 250));
+      const got = await delivered();
+      const now = [...acked].filter((id) => !got.has(id)).length;
+      if (now < missing) progressAt = Date.now();
+      missing = now;
+    }
     // Let it drain what was committed but not acknowledged before the kill, then stop it too.
     await new Promise((r) => setTimeout(r, 1_500));
     await kill(consumer2);
