@@ -72,3 +72,4 @@ export { activeDeadline, extractMetadata, injectMetadata } from './context.ts';
 export { Metadata, status } from '@grpc/grpc-js';
 export { CsvFileError, MAX_CSV_BYTES, parseCsvUpload } from './csv-upload.ts';
 export { readCsvTable, type CsvTable, type CsvTableOptions, type CsvTableRow } from './csv-table.ts';
+export { CSV_BOM, csvField, csvLine, csvText, type CsvValue } from './csv-text.ts';

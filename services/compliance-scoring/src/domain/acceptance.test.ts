@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { anfang } from '@anfang/contracts';
-import { acceptanceCsv, acceptanceHtml, acceptanceReport, csvText, languageOf } from './acceptance.ts';
+import { acceptanceCsv, acceptanceHtml, acceptanceReport, languageOf } from './acceptance.ts';
 import type { Compound } from './compound.ts';
 import { rowLacks, scoreCompound, type CompoundEvidence } from './scoring.ts';
 import { ZHANGDIAN_2020 } from './tables.ts';
@@ -114,14 +114,6 @@ describe('acceptance report', () => {
     expect((page.match(/<tr class=/g) ?? []).length).toBe(ZHANGDIAN_2020.tables.A.length);
     expect(page).toContain('距达标缺少');
     expect(page).toContain('楼栋 2：1 台设备，0 台在线');
-  });
-});
-
-describe('csvText', () => {
-  it('quotes what needs quoting and neutralises formulas', () => {
-    expect(csvText([['a,b', 'say "hi"', '=1+1', '-2', '@x', 3, true]])).toBe(
-      '\uFEFF"a,b","say ""hi""",\'=1+1,\'-2,\'@x,3,true\r\n',
-    );
   });
 });
 

@@ -5,6 +5,7 @@
  * never disagree; this module only adds the description of what is there.
  */
 import { anfang } from '@anfang/contracts';
+import { csvText } from '@anfang/platform/grpc';
 import type { Compound } from './compound.ts';
 import {
   rowLacks,
@@ -156,25 +157,6 @@ export function acceptanceReport(
 }
 
 const LEVELS_SHOWN: readonly Level[] = ['demonstration', 'quality', 'compliant'];
-
-/**
- * A spreadsheet cell that starts with = + - @ (or a tab/CR) would be run as a formula by Excel
- * and WPS; names come from imported files, so such cells are quoted with a leading apostrophe.
- */
-function safeCell(value: string | number | boolean): string {
-  const text = String(value);
-  return /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
-}
-
-function csvField(value: string | number | boolean): string {
-  const text = safeCell(value);
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-}
-
-/** Lines of CSV (CRLF, as RFC 4180), starting with a byte-order mark so spreadsheets read UTF-8. */
-export function csvText(rows: readonly (readonly (string | number | boolean)[])[]): string {
-  return '\uFEFF' + rows.map((r) => r.map(csvField).join(',')).join('\r\n') + '\r\n';
-}
 
 const CSV_HEADER: Readonly<Record<Language, readonly string[]>> = {
   zh: [

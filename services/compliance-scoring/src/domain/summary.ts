@@ -3,7 +3,8 @@
  * in the same columns so a spreadsheet can filter and sort them together) and the coverage trend
  * (the standing recorded at the end of each day, against that day's year targets).
  */
-import { csvText, LEVEL_NAMES, moduleName, type Language } from './acceptance.ts';
+import { csvText } from '@anfang/platform/grpc';
+import { LEVEL_NAMES, moduleName, type Language } from './acceptance.ts';
 import type { ProgrammeGroup } from './compound.ts';
 import { targetsOf, type Coverage, type CoverageFigures } from './coverage.ts';
 import type { MissingRequirement } from './scoring.ts';

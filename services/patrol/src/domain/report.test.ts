@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { csvHeader, csvLine, reportRow, type ReportCounts } from './report.ts';
+import { csvHeader, csvRecord, reportRow, type ReportCounts } from './report.ts';
 
 const counts: ReportCounts = {
   key: 'g1',
@@ -30,10 +30,12 @@ describe('report rows', () => {
 
   it('writes RFC 4180 CSV with a BOM and quotes what needs quoting', () => {
     expect(csvHeader().startsWith('\uFEFFkey,label,rounds,')).toBe(true);
-    expect(csvLine(reportRow(counts))).toBe('g1,"王, ""老"" 五",3,2,0.6667,9,7,5,0.7143,4,2,1,0,1,0,0,1\r\n');
+    expect(csvRecord(reportRow(counts))).toBe(
+      'g1,"王, ""老"" 五",3,2,0.6667,9,7,5,0.7143,4,2,1,0,1,0,0,1\r\n',
+    );
   });
 
   it('defuses spreadsheet formulas in names', () => {
-    expect(csvLine(reportRow({ ...counts, label: '=HYPERLINK("x")' }))).toContain(`"'=HYPERLINK(""x"")"`);
+    expect(csvRecord(reportRow({ ...counts, label: '=HYPERLINK("x")' }))).toContain(`"'=HYPERLINK(""x"")"`);
   });
 });

@@ -2,6 +2,7 @@
  * Report rows from aggregated counts, and their CSV form (RFC 4180; a leading BOM so that the
  * spreadsheet programs the property offices use read the Chinese names as UTF-8).
  */
+import { CSV_BOM, csvLine } from '@anfang/platform/grpc';
 
 export interface ReportCounts {
   readonly key: string;
@@ -57,17 +58,10 @@ const COLUMNS: readonly (readonly [string, (row: ReportRow) => string | number])
   ['unfinished', (row) => row.unfinished],
 ];
 
-function csvField(value: string | number): string {
-  const text = String(value);
-  // A leading = + - @ makes spreadsheets evaluate the cell; names come from operators' input.
-  const defused = /^[=+\-@\t\r]/.test(text) && typeof value === 'string' ? `'${text}` : text;
-  return /[",\r\n]/.test(defused) ? `"${defused.replaceAll('"', '""')}"` : defused;
-}
-
 export function csvHeader(): string {
-  return `\uFEFF${COLUMNS.map(([name]) => name).join(',')}\r\n`;
+  return CSV_BOM + csvLine(COLUMNS.map(([name]) => name));
 }
 
-export function csvLine(row: ReportRow): string {
-  return `${COLUMNS.map(([, value]) => csvField(value(row))).join(',')}\r\n`;
+export function csvRecord(row: ReportRow): string {
+  return csvLine(COLUMNS.map(([, value]) => value(row)));
 }

@@ -17,7 +17,7 @@ import {
   type CallContext,
   type GrpcService,
 } from '@anfang/platform/grpc';
-import { csvHeader, csvLine, type ReportRow } from '../domain/report.ts';
+import { csvHeader, csvRecord, type ReportRow } from '../domain/report.ts';
 import { formatStartTime, isLocalDate } from '../domain/schedule.ts';
 import type { Checkpoint, Guard, PlanningStore, Route, Schedule } from '../store/planning.ts';
 import type { ReportGrouping, ReportStore } from '../store/reports.ts';
@@ -383,7 +383,7 @@ export function patrolGrpcService(deps: PatrolServiceDeps): GrpcService<typeof P
       const result = await report(request, ctx);
       let chunk = csvHeader();
       for (const [index, row] of result.rows.entries()) {
-        chunk += csvLine(row);
+        chunk += csvRecord(row);
         if ((index + 1) % CSV_ROWS_PER_CHUNK === 0) {
           yield { data: Buffer.from(chunk, 'utf8') };
           chunk = '';
