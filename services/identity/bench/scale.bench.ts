@@ -29,14 +29,12 @@ import {
   infraEnv,
   kafkaClient,
   reportGoals,
-  serviceTestEnv,
   SERVICE_CHILD,
   waitFor,
 } from '@anfang/testing';
-import { COMPOUND, seedResident, seedSite } from '../test/harness.ts';
+import { COMPOUND, identityTestEnv, seedReaderBank, seedResident, seedSite } from '../test/harness.ts';
 
 const { DeviceType } = anfang.common.v1;
-const { DoorKind } = anfang.identity.v1;
 
 const { values } = parseArgs({
   options: {
@@ -54,16 +52,7 @@ const CARD = 'CC000001';
 
 const db = await createTestDatabase('identity-scale');
 const callerKey = randomBytes(32).toString('base64url');
-const baseEnv = serviceTestEnv({
-  service: 'identity',
-  databaseUrl: db.url,
-  bucket: 'unused',
-  extra: {
-    BLIND_INDEX_KEY: randomBytes(32).toString('base64'),
-    CALLER_TOKEN_KEY: callerKey,
-    LOG_LEVEL: 'warn',
-  },
-});
+const baseEnv = identityTestEnv(db.url, callerKey, { LOG_LEVEL: 'warn' });
 
 interface Instance {
   readonly proc: ChildProcess;
@@ -147,33 +136,7 @@ try {
   });
   const site = await seedSite({ client, as }, new Set());
   await seedResident({ client, as }, site, 1, CARD);
-  const readers = Array.from({ length: READERS }, () => randomUUID());
-  const doorId = randomUUID();
-  const staff = await as('property_staff');
-  await client.upsertDoor(
-    {
-      door: {
-        doorId,
-        compoundId: COMPOUND,
-        addressCode: COMPOUND,
-        kind: DoorKind.DOOR_KIND_COMPOUND_GATE,
-        name: '基准闸机组',
-        deviceIds: readers,
-      },
-    },
-    staff,
-  );
-  await client.upsertDoorGroup(
-    {
-      doorGroup: {
-        doorGroupId: site.residentsGroup,
-        compoundId: COMPOUND,
-        name: '3号楼2单元住户',
-        doorIds: [site.gateDoor, site.unitDoor, doorId],
-      },
-    },
-    staff,
-  );
+  const readers = await seedReaderBank({ client, as }, site, READERS);
   client.close();
   await seeder.stop();
 

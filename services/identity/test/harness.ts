@@ -100,6 +100,16 @@ async function watchIdentityTopics(
   return consumer;
 }
 
+/** identity's environment over a test database: fresh keys, callers signed with `callerKey`. */
+export function identityTestEnv(databaseUrl: string, callerKey: string, extra: Record<string, string> = {}) {
+  return serviceTestEnv({
+    service: 'identity',
+    databaseUrl,
+    bucket: 'unused',
+    extra: { BLIND_INDEX_KEY: randomBytes(32).toString('base64'), CALLER_TOKEN_KEY: callerKey, ...extra },
+  });
+}
+
 export async function startIdentity(label: string, devices: ReadonlySet<string>): Promise<Harness> {
   await ensureTopics(allTopics());
   const db = await createTestDatabase(label);
@@ -110,18 +120,11 @@ export async function startIdentity(label: string, devices: ReadonlySet<string>)
   let bus: Bus | undefined;
   let consumer: Consumer | undefined;
   try {
-    const env = serviceTestEnv({
-      service: 'identity',
-      databaseUrl: db.url,
-      bucket: 'unused',
-      extra: {
-        BLIND_INDEX_KEY: randomBytes(32).toString('base64'),
-        CALLER_TOKEN_KEY: callerKey,
-        OTEL_SERVICE_NAME: serviceName,
-        // Visits that ended over a day ago are deleted within the second.
-        IDENTITY_VISITOR_RETENTION_DAYS: '1',
-        IDENTITY_RETENTION_SWEEP_MS: '500',
-      },
+    const env = identityTestEnv(db.url, callerKey, {
+      OTEL_SERVICE_NAME: serviceName,
+      // Visits that ended over a day ago are deleted within the second.
+      IDENTITY_VISITOR_RETENTION_DAYS: '1',
+      IDENTITY_RETENTION_SWEEP_MS: '500',
     });
     service = await identityService.start(env, { ownsProcess: false });
     const replicas: RunningService[] = [];
@@ -236,18 +239,49 @@ export async function seedSite(h: Pick<Harness, 'client' | 'as'>, devices: Set<s
       { door: { doorId, compoundId: COMPOUND, addressCode, kind, name, deviceIds: [deviceId] } },
       staff,
     );
+  await residentsDoors(h, site, [site.gateDoor, site.unitDoor]);
+  return site;
+}
+
+async function residentsDoors(
+  h: Pick<Harness, 'client' | 'as'>,
+  site: Site,
+  doorIds: string[],
+): Promise<void> {
   await h.client.upsertDoorGroup(
     {
-      doorGroup: {
-        doorGroupId: site.residentsGroup,
+      doorGroup: { doorGroupId: site.residentsGroup, compoundId: COMPOUND, name: '3号楼2单元住户', doorIds },
+    },
+    await h.as('property_staff'),
+  );
+}
+
+/**
+ * A bank of `count` readers on one more door of the residents' group (a gate with many lanes):
+ * device-keyed events to them spread over every partition. Returns the readers' device ids.
+ */
+export async function seedReaderBank(
+  h: Pick<Harness, 'client' | 'as'>,
+  site: Site,
+  count: number,
+): Promise<string[]> {
+  const readers = Array.from({ length: count }, () => randomUUID());
+  const doorId = randomUUID();
+  await h.client.upsertDoor(
+    {
+      door: {
+        doorId,
         compoundId: COMPOUND,
-        name: '3号楼2单元住户',
-        doorIds: [site.gateDoor, site.unitDoor],
+        addressCode: COMPOUND,
+        kind: DoorKind.DOOR_KIND_COMPOUND_GATE,
+        name: '南门闸机组',
+        deviceIds: readers,
       },
     },
-    staff,
+    await h.as('property_staff'),
   );
-  return site;
+  await residentsDoors(h, site, [site.gateDoor, site.unitDoor, doorId]);
+  return readers;
 }
 
 /** A checksum-valid ID number (GB 11643) for a serial 0..999. */

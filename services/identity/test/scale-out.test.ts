@@ -7,10 +7,10 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { anfang, topics } from '@anfang/contracts';
 import { groupMembers, waitFor } from '@anfang/testing';
-import { COMPOUND, UNIT, seedResident, seedSite, startIdentity, type Harness, type Site } from './harness.ts';
+import { seedReaderBank, seedResident, seedSite, startIdentity, type Harness, type Site } from './harness.ts';
 
 const { DeviceType } = anfang.common.v1;
-const { AccessDecision, DoorKind } = anfang.identity.v1;
+const { AccessDecision } = anfang.identity.v1;
 
 const READERS = 48;
 const EVENTS = 480;
@@ -31,35 +31,8 @@ afterAll(async () => {
 describe('two instances in one group', () => {
   it('split the partitions and record every event exactly once', { timeout: 180_000 }, async () => {
     await seedResident(h, site, 31, 'BB000031');
-    // Many readers on one door of the residents' group: device-keyed events spread over partitions.
-    const readers = Array.from({ length: READERS }, () => randomUUID());
+    const readers = await seedReaderBank(h, site, READERS);
     for (const reader of readers) devices.add(reader);
-    const doorId = randomUUID();
-    const staff = await h.as('property_staff');
-    await h.client.upsertDoor(
-      {
-        door: {
-          doorId,
-          compoundId: COMPOUND,
-          addressCode: UNIT,
-          kind: DoorKind.DOOR_KIND_UNIT_DOOR,
-          name: '3号楼2单元门（多读头）',
-          deviceIds: readers,
-        },
-      },
-      staff,
-    );
-    await h.client.upsertDoorGroup(
-      {
-        doorGroup: {
-          doorGroupId: site.residentsGroup,
-          compoundId: COMPOUND,
-          name: '3号楼2单元住户',
-          doorIds: [site.gateDoor, site.unitDoor, doorId],
-        },
-      },
-      staff,
-    );
 
     await h.startReplica();
     const members = await waitFor(
