@@ -338,10 +338,16 @@ describe('coverage and networking rates per town', () => {
     });
     expect(figures.networkingTarget ?? undefined).toBeUndefined();
     expect(figures.byLevel).toEqual([0, 2, 1, 0, 0]);
-    const level = await h.client.getCompoundLevel({ compoundId: networkedOnly.compoundId }, await h.as());
-    expect(level.missingForNextLevel.map((m) => [m.module, m.evidenceLacking])).toEqual([
-      [Module.MODULE_PEDESTRIAN_ACCESS, 'no device registered'],
-    ]);
+    // Its devices' events are scored one by one: wait until the last of them has been.
+    const missing = await waitFor(
+      async () => {
+        const level = await h.client.getCompoundLevel({ compoundId: networkedOnly.compoundId }, await h.as());
+        const lacking = level.missingForNextLevel.map((m) => [m.module, m.evidenceLacking]);
+        return lacking.length === 1 ? lacking : undefined;
+      },
+      { timeoutMs: 30_000, message: 'the networked compound still lacks more than pedestrian access' },
+    );
+    expect(missing).toEqual([[Module.MODULE_PEDESTRIAN_ACCESS, 'no device registered']]);
     const in2022 = await h.client.getCoverage({ year: 2022 }, await h.as());
     expect(in2022.towns.find((t) => t.scope === town)).toMatchObject({
       coverageTarget: 1,
