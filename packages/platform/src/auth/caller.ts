@@ -227,6 +227,13 @@ export function requireRole(caller: Caller, ...roles: readonly Role[]): void {
     throw new PermissionDeniedError(`role ${caller.role} may not do this (needs ${roles.join(' or ')})`);
 }
 
+/** A bulk import's row problem when the row's compound is outside the caller's scope (none if inside). */
+export function scopeProblems(caller: Caller, compoundId: string): { field: string; description: string }[] {
+  return hasCompound(caller, compoundId)
+    ? []
+    : [{ field: 'compound_id', description: "outside the caller's compounds" }];
+}
+
 /** True when the caller's scope includes the compound (listed, or under one of its areas). */
 export function hasCompound(caller: Caller, compoundId: string): boolean {
   if (caller.compounds === 'all' || caller.compounds.includes(compoundId)) return true;

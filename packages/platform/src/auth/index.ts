@@ -9,6 +9,7 @@ export {
   callerInterceptor,
   createCallerVerifier,
   hasCompound,
+  scopeProblems,
   isRole,
   mintCallerMetadata,
   mintCallerToken,

@@ -73,3 +73,13 @@ export { Metadata, status } from '@grpc/grpc-js';
 export { CsvFileError, MAX_CSV_BYTES, parseCsvUpload } from './csv-upload.ts';
 export { readCsvTable, type CsvTable, type CsvTableOptions, type CsvTableRow } from './csv-table.ts';
 export { CSV_BOM, csvField, csvLine, csvText, type CsvValue } from './csv-text.ts';
+export {
+  IMPORT_PROGRESS_EVERY_ROWS,
+  importResponse,
+  importRows,
+  type ImportRow,
+  type ImportRowError,
+  type ImportRowProblem,
+  type ImportRowsOptions,
+  type ImportStep,
+} from './import-rows.ts';

@@ -4,7 +4,7 @@
  */
 import { anfang, PerimeterAlarmService, timestampFromDate, timestampToDate } from '@anfang/contracts';
 import {
-  hasCompound,
+  scopeProblems,
   requireCompound,
   requireRole,
   type Caller,
@@ -16,6 +16,8 @@ import {
   FailedPreconditionError,
   NotFoundError,
   grpcService,
+  importResponse,
+  importRows,
   parseCsvUpload,
   type CallContext,
   type GrpcService,
@@ -47,7 +49,6 @@ const OPERATORS: readonly Role[] = [...PLANNERS, 'guard', 'police'];
 const READERS: readonly Role[] = [...OPERATORS, 'service'];
 
 /** An import reports progress every this many rows. */
-const PROGRESS_EVERY_ROWS = 100;
 const DEFAULT_LIMIT = 100;
 const MAX_LIMIT = 1000;
 
@@ -199,25 +200,13 @@ export function perimeterAlarmGrpcService(deps: {
     ctx: CallContext,
   ): AsyncGenerator<anfang.alarm.v1.IImportZonesResponse> {
     const caller = await authorise(ctx, PLANNERS);
-    const rows = parseCsvUpload(request.csv, parseZoneCsv);
-    const total = rows.length;
-    const counts = { processed: 0, created: 0, updated: 0, unchanged: 0, failed: 0 };
-    const errors: anfang.alarm.v1.IImportZoneRowError[] = [];
-    yield { ...counts, total };
-    for (const row of rows) {
-      if (ctx.signal.aborted) return;
-      const problems = [...row.problems];
-      if (row.fields && !hasCompound(caller, row.fields.compoundId))
-        problems.push({ field: 'compound_id', description: "outside the caller's compounds" });
-      if (row.fields && problems.length === 0) counts[await zones.importRow(row.fields)]++;
-      else {
-        counts.failed++;
-        errors.push({ line: row.line, name: row.name, violations: problems });
-      }
-      counts.processed++;
-      if (counts.processed % PROGRESS_EVERY_ROWS === 0) yield { ...counts, total };
-    }
-    yield { ...counts, total, done: true, errors };
+    for await (const step of importRows(parseCsvUpload(request.csv, parseZoneCsv), {
+      outcomes: ['created', 'updated', 'unchanged'],
+      signal: ctx.signal,
+      check: (fields) => scopeProblems(caller, fields.compoundId),
+      apply: (fields) => zones.importRow(fields),
+    }))
+      yield importResponse(step, (row) => ({ name: row.name }));
   }
 
   return grpcService(PerimeterAlarmService.definition, {

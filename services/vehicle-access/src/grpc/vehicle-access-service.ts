@@ -8,6 +8,8 @@ import { maskPhone } from '@anfang/platform/crypto';
 import {
   InvalidArgumentError,
   NotFoundError,
+  importResponse,
+  importRows,
   parseCsvUpload,
   PermissionDeniedError,
   grpcService,
@@ -17,7 +19,7 @@ import {
 } from '@anfang/platform/grpc';
 import type { Logger } from '@anfang/platform/log';
 import { withTransaction, type Pool } from '@anfang/platform/pg';
-import { hasCompound, type Role } from '@anfang/platform/auth';
+import { hasCompound, scopeProblems, type Role } from '@anfang/platform/auth';
 import { parseVehicleCsv } from '../domain/csv.ts';
 import { DEFAULT_POLICY, type CompoundPolicy, type Decision } from '../domain/decision.ts';
 import {
@@ -54,7 +56,6 @@ import { decodeToken, pageOf, pageSize, timeKeyset } from './paging.ts';
 type TimeWindow = anfang.common.v1.TimeWindow.$Properties | null | undefined;
 
 /** Progress messages every this many rows. */
-const PROGRESS_EVERY_ROWS = 100;
 /** Longest visitor authorisation: a visitor who stays longer is a resident and gets registered. */
 const MAX_VISIT_MS = 31 * 24 * 3600 * 1000;
 const MAX_TEXT = 500;
@@ -232,38 +233,21 @@ export function vehicleAccessGrpcService(
     ctx: CallContext,
   ): AsyncGenerator<anfang.vehicle.v1.ImportVehiclesResponse.$Properties> {
     const caller = await access(ctx, ROLES.manageRegistry);
-    const rows = parseCsvUpload(request.csv, parseVehicleCsv);
-    const total = rows.length;
-    const counts = { processed: 0, created: 0, updated: 0, unchanged: 0, failed: 0 };
-    const errors: anfang.vehicle.v1.ImportVehicleRowError.$Properties[] = [];
-    const refuse = (line: number, plateNumber: string, violations: readonly FieldProblem[]) => {
-      counts.failed++;
-      errors.push({ line, plateNumber, violations: [...violations] });
-    };
-    yield { ...counts, total };
-    for (const row of rows) {
-      if (ctx.signal.aborted) return;
-      if (!row.fields) refuse(row.line, row.plateNumber, row.problems);
-      else if (!hasCompound(caller, row.fields.compoundId))
-        refuse(row.line, row.plateNumber, [
-          { field: 'compound_id', description: "outside the caller's compounds" },
-        ]);
-      else {
-        try {
-          counts[await vehicles.importRow(row.fields)]++;
-        } catch (error) {
-          const domain = error instanceof Error && 'grpcCode' in error;
-          if (!domain) log.error({ err: error, line: row.line }, 'vehicle import row failed');
-          refuse(row.line, row.plateNumber, [
-            { field: 'row', description: domain ? (error as Error).message : 'internal error' },
-          ]);
-        }
-      }
-      counts.processed++;
-      if (counts.processed % PROGRESS_EVERY_ROWS === 0) yield { ...counts, total };
+    for await (const step of importRows(parseCsvUpload(request.csv, parseVehicleCsv), {
+      outcomes: ['created', 'updated', 'unchanged'],
+      signal: ctx.signal,
+      check: (fields) => scopeProblems(caller, fields.compoundId),
+      apply: (fields) => vehicles.importRow(fields),
+      refusal: (error, line) => {
+        const domain = error instanceof Error && 'grpcCode' in error;
+        if (!domain) log.error({ err: error, line }, 'vehicle import row failed');
+        return [{ field: 'row', description: domain ? (error as Error).message : 'internal error' }];
+      },
+    })) {
+      if (step.done)
+        log.info({ ...step.outcomes, total: step.total, failed: step.failed }, 'vehicle import finished');
+      yield importResponse(step, (row) => ({ plateNumber: row.plateNumber }));
     }
-    log.info({ ...counts, total }, 'vehicle import finished');
-    yield { ...counts, total, done: true, errors };
   }
 
   return grpcService(VehicleAccessService.definition, {
