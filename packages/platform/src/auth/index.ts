@@ -21,3 +21,4 @@ export {
   type Role,
 } from './caller.ts';
 export { callerAuthEnv } from './config.ts';
+export { compoundScope, inCompoundScope, scopeCondition, scopeParams, type CompoundScope } from './scope.ts';
