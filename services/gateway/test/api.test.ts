@@ -13,6 +13,7 @@ let managerB: string;
 let guardA: string;
 let officer: string;
 let auditor: string;
+let districtAuditor: string;
 let zoneA: string;
 const sensorA = randomUUID();
 
@@ -23,6 +24,7 @@ beforeAll(async () => {
   guardA = (await h.user('guard', [h.compoundA])).token;
   officer = (await h.user('street_officer', [], [h.street])).token;
   auditor = (await h.user('auditor', [])).token;
+  districtAuditor = (await h.user('auditor', [], ['370303'])).token;
   const created = await h.request<{ zone: { zoneId: string; createdAt: string; kind: string } }>(
     'POST',
     '/v1/alarm/zones',
@@ -133,9 +135,12 @@ describe('roles and scopes', () => {
     expect(await list(guardA, h.compoundB)).toBe(403);
     expect(await list(h.adminToken, h.compoundA)).toBe(200);
     // A town/street office: every compound under its code, none beyond.
+    expect(await list(officer, h.compoundA)).toBe(200);
+    expect(await list(officer, h.compoundB)).toBe(200);
     expect(await list(officer, h.compoundOther)).toBe(403);
-    // The auditor has no business data at all.
+    // The auditor reads what its scope holds, and nothing outside it.
     expect(await list(auditor, h.compoundA)).toBe(403);
+    expect(await list(districtAuditor, h.compoundA)).toBe(200);
   });
 
   it('refuses a write outside the scope or by a role that may not write, before the service sees it', async () => {
@@ -151,6 +156,16 @@ describe('roles and scopes', () => {
     });
     expect(guardWrites.status).toBe(403);
     expect(guardWrites.body).toMatchObject({ code: 'ROLE_NOT_ALLOWED' });
+    for (const token of [districtAuditor, officer]) {
+      const refused = await h.request('POST', '/v1/alarm/zones', {
+        token,
+        body: { zone: { compoundId: h.compoundA, name: '越权', kind: 'ZONE_KIND_WALL' } },
+      });
+      expect([refused.status, refused.body]).toEqual([
+        403,
+        expect.objectContaining({ code: 'ROLE_NOT_ALLOWED' }),
+      ]);
+    }
   });
 
   it('carries role and scope to the service, which checks them again (an alarm by id)', async () => {

@@ -5,6 +5,7 @@
  */
 import { timestampFromDate, timestampToDate, VideoIndexService, type anfang } from '@anfang/contracts';
 import {
+  compoundScope,
   hasCompound,
   requireCompound,
   requireRole,
@@ -46,20 +47,25 @@ import { valid } from './problems.ts';
 
 /** Who registers cameras. */
 const PLANNERS: readonly Role[] = ['district_admin', 'community_manager', 'property_staff'];
-/** Who reads cameras and searches images. */
-const READERS: readonly Role[] = [...PLANNERS, 'guard', 'police', 'service'];
+/** Who reads cameras and searches images (a town/street office its area's; auditors masked). */
+const READERS: readonly Role[] = [...PLANNERS, 'street_officer', 'guard', 'police', 'auditor', 'service'];
 /** Who may search by person and see person ids. */
 const PERSON_SEARCHERS: readonly Role[] = ['police'];
 /** Who places and releases legal holds. */
 const HOLDERS: readonly Role[] = ['police'];
 /** Who sets retention and runs reconciliation. */
 const ADMINS: readonly Role[] = ['district_admin'];
+/** Who runs reconciliation: storage is infrastructure, the platform operator's too. */
+const RECONCILERS: readonly Role[] = [...ADMINS, 'platform_operator'];
 /** Who reads storage figures (compliance-scoring and the dashboard among them). */
 const FIGURE_READERS: readonly Role[] = [
   'district_admin',
+  'street_officer',
   'community_manager',
   'property_staff',
   'police',
+  'auditor',
+  'platform_operator',
   'service',
 ];
 
@@ -474,7 +480,7 @@ export function videoIndexGrpcService(deps: {
     },
 
     async runReconciliation(_request, ctx) {
-      await authorise(ctx, ADMINS);
+      await authorise(ctx, RECONCILERS);
       try {
         return { report: reportProto(await reconciler.run(new Date())) };
       } catch (error) {
@@ -484,7 +490,7 @@ export function videoIndexGrpcService(deps: {
     },
 
     async listReconciliationReports(request, ctx) {
-      await authorise(ctx, ADMINS);
+      await authorise(ctx, RECONCILERS);
       const limit = valid((p) => {
         const n = request.limit ?? 0;
         if (n < 0 || n > 100) p.add('limit', '0..100');
@@ -499,7 +505,7 @@ export function videoIndexGrpcService(deps: {
         (request.compoundIds ?? []).map((id, i) => p.compound(`compound_ids[${i}]`, id)),
       );
       for (const id of asked) requireCompound(caller, id);
-      const scope = asked.length ? asked : caller.compounds;
+      const scope = asked.length ? { compounds: asked, areas: [] } : compoundScope(caller);
       const [figures, compliance] = await Promise.all([
         media.figures(scope),
         cameras.frontendCompliance(scope),
