@@ -96,14 +96,16 @@ const gatewayService: ServiceModule = {
           if (created) logger.info('bootstrap account "admin" created');
         }
 
-        const prune = async () => {
-          const pruned = await auditStore.prune(config.AUDIT_RETENTION_DAYS);
-          if (pruned > 0) logger.info({ pruned }, 'audit rows past the retention pruned');
-        };
-        const pruner = setInterval(
-          () => void prune().catch((err: unknown) => logger.error({ err }, 'audit pruning failed')),
-          PRUNE_EVERY_MS,
-        );
+        const prune = () =>
+          auditStore.prune(config.AUDIT_RETENTION_DAYS).then(
+            (pruned) => {
+              if (pruned > 0) logger.info({ pruned }, 'audit rows past the retention pruned');
+            },
+            (err: unknown) => logger.error({ err }, 'audit pruning failed'),
+          );
+        // Also on start: replicas restarted more often than the interval would never prune.
+        void prune();
+        const pruner = setInterval(() => void prune(), PRUNE_EVERY_MS);
         pruner.unref();
         lifecycle.onShutdown('drain-consumers', 'audit pruning', () => clearInterval(pruner));
 
