@@ -24,6 +24,7 @@ import { authRoutes } from './http/auth-routes.ts';
 import { authenticate } from './http/authenticate.ts';
 import { docsRoutes, loadOpenApi } from './http/docs.ts';
 import { addressRateLimit, corsPolicy, securityHeaders, userRateLimit } from './http/hygiene.ts';
+import { mediaRoutes } from './http/media.ts';
 import { liveRoutes } from './http/live.ts';
 import { transcoder } from './http/transcode.ts';
 import { consumeLive, createLiveHub } from './live/hub.ts';
@@ -119,6 +120,7 @@ const gatewayService: ServiceModule = {
 
         const openapi = await loadOpenApi(logger);
         let rest: ReturnType<typeof transcoder> | undefined;
+        let media: ReturnType<typeof mediaRoutes> | undefined;
         const ports = await serveApis(config, resources, {
           callers: createCallerVerifier({ key: config.CALLER_TOKEN_KEY }),
           services: [],
@@ -139,8 +141,15 @@ const gatewayService: ServiceModule = {
             });
             liveRoutes(router, { hub, heartbeatMs: config.GATEWAY_LIVE_HEARTBEAT_MS });
             auditRoutes(router, auditStore);
+            const addresses = upstreamAddresses(config);
+            media = mediaRoutes(router, {
+              address: addresses['video-index'],
+              callerTokenKey: config.CALLER_TOKEN_KEY,
+              deadlineMs: config.GATEWAY_UPSTREAM_DEADLINE_MS,
+              audit,
+            });
             rest = transcoder(router, {
-              addresses: upstreamAddresses(config),
+              addresses,
               callerTokenKey: config.CALLER_TOKEN_KEY,
               deadlineMs: config.GATEWAY_UPSTREAM_DEADLINE_MS,
               audit,
@@ -148,7 +157,10 @@ const gatewayService: ServiceModule = {
             router.use(dashboardRouter());
           },
         });
-        lifecycle.onShutdown('drain-consumers', 'upstream clients', () => rest?.close());
+        lifecycle.onShutdown('drain-consumers', 'upstream clients', () => {
+          rest?.close();
+          media?.close();
+        });
         return ports;
       },
     );

@@ -113,6 +113,8 @@ export const POLICY: Readonly<Record<RoutedService, ServicePolicy>> = {
       ReleaseHold: ['police'],
       SetRetention: ['district_admin'],
       RunReconciliation: ['district_admin', 'platform_operator'],
+      // Images (faces among them) are personal data: not the platform operator's (/v1/media).
+      GetImage: READERS,
       ListReconciliationReports: ['district_admin', 'platform_operator'],
     },
   },

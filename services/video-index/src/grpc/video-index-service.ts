@@ -36,7 +36,7 @@ import {
 import { decodePageToken, encodePageToken, PageTokenError } from '../domain/page-token.ts';
 import { CameraConflictError, type Camera, type CameraStore } from '../store/cameras.ts';
 import type { Hold, HoldStore } from '../store/holds.ts';
-import type { MediaStore } from '../store/media.ts';
+import type { IndexedImage, MediaStore } from '../store/media.ts';
 import {
   ReconciliationBusyError,
   type ReconciliationReport,
@@ -207,6 +207,26 @@ export function videoIndexGrpcService(deps: {
     return hold;
   }
 
+  async function imageProto(image: IndexedImage, mayPerson: boolean): Promise<anfang.video.v1.IIndexedImage> {
+    return {
+      objectKey: image.objectKey,
+      compoundId: image.compoundId,
+      deviceId: image.deviceId,
+      capturedAt: ts(image.capturedAt),
+      eventType: image.eventType,
+      eventId: image.eventId,
+      imageClass: CLASS_TO_PROTO[image.imageClass],
+      plateNumber: image.plateNumber,
+      personId: mayPerson ? image.personId : '',
+      contentType: image.contentType,
+      sizeBytes: image.sizeBytes ?? 0,
+      sha256: image.sha256,
+      held: image.held,
+      url: await objects.presignedGetUrl(image.objectKey.slice(objects.prefix.length), urlSeconds),
+      urlExpiresAt: ts(new Date(Date.now() + urlSeconds * 1000)),
+    };
+  }
+
   async function* importCameras(
     request: anfang.video.v1.ImportCamerasRequest,
     ctx: CallContext,
@@ -363,26 +383,7 @@ export function videoIndexGrpcService(deps: {
       const found = await media.search({ ...query, after, limit: query.limit + 1 });
       const page = found.slice(0, query.limit);
       const last = page[page.length - 1];
-      const expiresAt = new Date(Date.now() + urlSeconds * 1000);
-      const images = await Promise.all(
-        page.map(async (image): Promise<anfang.video.v1.IIndexedImage> => ({
-          objectKey: image.objectKey,
-          compoundId: image.compoundId,
-          deviceId: image.deviceId,
-          capturedAt: ts(image.capturedAt),
-          eventType: image.eventType,
-          eventId: image.eventId,
-          imageClass: CLASS_TO_PROTO[image.imageClass],
-          plateNumber: image.plateNumber,
-          personId: mayPerson ? image.personId : '',
-          contentType: image.contentType,
-          sizeBytes: image.sizeBytes ?? 0,
-          sha256: image.sha256,
-          held: image.held,
-          url: await objects.presignedGetUrl(image.objectKey.slice(objects.prefix.length), urlSeconds),
-          urlExpiresAt: ts(expiresAt),
-        })),
-      );
+      const images = await Promise.all(page.map((image) => imageProto(image, mayPerson)));
       // Images of people are personal information: who looked at which, and why, is kept.
       audit.info(
         {
@@ -497,6 +498,27 @@ export function videoIndexGrpcService(deps: {
         return n || 10;
       });
       return { reports: (await reconciler.reports(limit)).map(reportProto) };
+    },
+
+    async getImage(request, ctx) {
+      const caller = await authorise(ctx, READERS);
+      const objectKey = valid((p) => p.text('object_key', request.objectKey, true, 1024));
+      const image = await media.get(objectKey);
+      // Another compound's image is NOT_FOUND: its key says nothing to an outsider.
+      if (!image || !hasCompound(caller, image.compoundId))
+        throw new NotFoundError(`image ${objectKey} not found`);
+      audit.info(
+        {
+          audit: 'images-read',
+          subject: caller.subject,
+          role: caller.role,
+          purpose: caller.purpose ?? '',
+          compoundId: image.compoundId,
+          objectKeys: [objectKey],
+        },
+        'images read',
+      );
+      return { image: await imageProto(image, PERSON_SEARCHERS.includes(caller.role)) };
     },
 
     async getStorageFigures(request, ctx) {

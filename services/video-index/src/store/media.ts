@@ -58,6 +58,8 @@ export interface MediaStore {
   setSizes(sizes: readonly { objectKey: string; capturedAt: Date; sizeBytes: number }[]): Promise<void>;
   /** The compound of each of these keys the index holds. */
   existing(objectKeys: readonly string[]): Promise<Map<string, string>>;
+  /** One image by its key, if indexed. */
+  get(objectKey: string): Promise<IndexedImage | undefined>;
 }
 
 /** Active-hold test of the row aliased `m`. */
@@ -387,6 +389,14 @@ export function createMediaStore(pool: Pool, partitions: Partitions): MediaStore
           })),
         );
       });
+    },
+
+    async get(objectKey) {
+      const { rows } = await pool.query<ImageRow>(
+        `SELECT m.*, ${HELD} AS held FROM media_index m WHERE m.object_key = $1 LIMIT 1`,
+        [objectKey],
+      );
+      return rows[0] ? toImage(rows[0]) : undefined;
     },
 
     async existing(objectKeys) {
