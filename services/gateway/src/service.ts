@@ -25,6 +25,8 @@ import { authenticate } from './http/authenticate.ts';
 import { docsRoutes, loadOpenApi } from './http/docs.ts';
 import { addressRateLimit, corsPolicy, securityHeaders, userRateLimit } from './http/hygiene.ts';
 import { mediaRoutes } from './http/media.ts';
+import { sitePlanRoutes } from './http/site-plan-routes.ts';
+import { createSitePlanStore } from './store/site-plan.ts';
 import { liveRoutes } from './http/live.ts';
 import { transcoder } from './http/transcode.ts';
 import { consumeLive, createLiveHub } from './live/hub.ts';
@@ -141,6 +143,7 @@ const gatewayService: ServiceModule = {
             });
             liveRoutes(router, { hub, heartbeatMs: config.GATEWAY_LIVE_HEARTBEAT_MS });
             auditRoutes(router, auditStore);
+            sitePlanRoutes(router, { store: createSitePlanStore(pool), audit });
             const addresses = upstreamAddresses(config);
             media = mediaRoutes(router, {
               address: addresses['video-index'],

@@ -197,3 +197,57 @@ describe('roles and scopes', () => {
     expect(ack.body.alarm.state).toBe('ALARM_STATE_ACKNOWLEDGED');
   }, 40_000);
 });
+
+describe('site plan', () => {
+  it('stores marker positions for who places them in scope, shows them to readers, audits writes', async () => {
+    const staffA = (await h.user('property_staff', [h.compoundA])).token;
+    const path = (compoundId: string, markerId = '') =>
+      `/v1/compounds/${compoundId}/site-plan${markerId ? `/markers/${encodeURIComponent(markerId)}` : ''}`;
+    const marker = { kind: 'building', refId: `${h.compoundA}001`, label: '1号楼', x: 0.25, y: 0.75 };
+    const id = `building~${marker.refId}`;
+    const put = await h.request('PUT', path(h.compoundA, id), { token: staffA, body: marker });
+    expect(put.status).toBe(200);
+    expect(put.body).toMatchObject({ markerId: id, x: 0.25, y: 0.75 });
+    const moved = await h.request('PUT', path(h.compoundA, id), {
+      token: staffA,
+      body: { ...marker, x: 0.5 },
+    });
+    expect(moved.status).toBe(200);
+
+    const read = await h.request<{
+      markers: { markerId: string; x: number; y: number; updatedBy: string }[];
+    }>('GET', path(h.compoundA), { token: officer });
+    expect(read.status).toBe(200);
+    expect(read.body.markers).toEqual([expect.objectContaining({ markerId: id, x: 0.5, y: 0.75 })]);
+    expect((await h.request('GET', path(h.compoundB), { token: managerA })).status).toBe(403);
+
+    const refusals = [
+      await h.request('PUT', path(h.compoundB, id), { token: staffA, body: marker }),
+      await h.request('PUT', path(h.compoundA, id), { token: guardA, body: marker }),
+      await h.request('PUT', path(h.compoundA, id), { token: officer, body: marker }),
+      await h.request('PUT', path(h.compoundA, id), { token: districtAuditor, body: marker }),
+    ];
+    expect(refusals.map((r) => r.status)).toEqual([403, 403, 403, 403]);
+    const bad = await h.request('PUT', path(h.compoundA, id), { token: staffA, body: { ...marker, x: 1.5 } });
+    expect(bad.status).toBe(400);
+    const wrongId = await h.request('PUT', path(h.compoundA, 'gate~x'), { token: staffA, body: marker });
+    expect(wrongId.status).toBe(400);
+    expect(
+      (await h.request<{ markers: { x: number }[] }>('GET', path(h.compoundA), { token: managerA })).body
+        .markers[0]!.x,
+    ).toBe(0.5);
+
+    const audit = await h.request<{ entries: { target: string; outcome: string; role: string }[] }>(
+      'GET',
+      '/v1/audit?action=http.put%20/v1/compounds&pageSize=100',
+      { token: (await h.user('auditor', [])).token },
+    );
+    const outcomes = audit.body.entries.map((e) => [e.role, e.outcome]);
+    expect(outcomes).toEqual(
+      expect.arrayContaining([
+        ['property_staff', 'ok'],
+        ['guard', 'ROLE_NOT_ALLOWED'],
+      ]),
+    );
+  });
+});

@@ -139,3 +139,14 @@ export const AUDIT_ROLES: readonly Role[] = ['auditor', 'platform_operator'];
 
 /** Roles that manage the gateway's accounts. */
 export const ACCOUNT_ADMIN_ROLES: readonly Role[] = ['district_admin', 'platform_operator'];
+
+/** Roles that see a compound's site plan (markers carry no personal data). */
+export const SITE_PLAN_READERS: readonly Role[] = OPERATOR_VIEW;
+
+/** Roles that place markers on the site plan (scope checked per compound). */
+export const SITE_PLAN_EDITORS: readonly Role[] = [
+  'property_staff',
+  'community_manager',
+  'district_admin',
+  'platform_operator',
+];
