@@ -213,8 +213,9 @@ describe('dashboard in headless Chromium', () => {
     ] as const) {
       await page.evaluate((hash) => (location.hash = hash), route);
       const empty = page.locator(`.page-${name} .notice-empty`).filter({ hasText: '暂无数据' });
-      // Every panel of the page says so (records has two: vehicles and access).
-      await expect.poll(() => empty.count(), SOON).toBe(name === 'records' ? 2 : 1);
+      // Every panel of the page says so (records has two: vehicles and access; police two:
+      // platforms and backlog).
+      await expect.poll(() => empty.count(), SOON).toBe(name === 'records' || name === 'police' ? 2 : 1);
       expect(await page.locator(`.page-${name} .notice-error`).count()).toBe(0);
       await browser.screenshot(`absent-${name}`);
     }
