@@ -8,6 +8,7 @@ import { createTestDatabase, waitFor } from '@anfang/testing';
 import { createLifecycle } from '../src/lifecycle/index.ts';
 import { createLogger } from '../src/log/index.ts';
 import { startProcessedPruning } from '../src/service/index.ts';
+import { compoundScope, scopeCondition, scopeParams } from '../src/auth/index.ts';
 import {
   check,
   createPool,
@@ -35,6 +36,29 @@ describe('pg pool', () => {
   afterAll(async () => {
     await pool?.end();
     await db?.drop();
+  });
+
+  it('filters rows by a caller scope of compounds and areas', async () => {
+    const ids = ['370303001000001', '370303001000002', '370303002000001', '370304001000009'];
+    const query = async (scope: ReturnType<typeof compoundScope>) =>
+      (
+        await pool.query<{ id: string }>(
+          `SELECT id FROM unnest($1::text[]) AS id WHERE ${scopeCondition('id', 2)} ORDER BY id`,
+          [ids, ...scopeParams(scope)],
+        )
+      ).rows.map((r) => r.id);
+    expect(await query(undefined)).toEqual(ids);
+    expect(
+      await query(
+        compoundScope({
+          subject: 'u',
+          role: 'street_officer',
+          compounds: ['370304001000009'],
+          areas: ['370303001'],
+        }),
+      ),
+    ).toEqual(['370303001000001', '370303001000002', '370304001000009']);
+    expect(await query(compoundScope({ subject: 'u', role: 'guard', compounds: [] }))).toEqual([]);
   });
 
   it('applies the production defaults to every session', async () => {

@@ -277,6 +277,38 @@ describe('callers', () => {
   });
 });
 
+describe('town/street officers, auditors and platform operators', () => {
+  it('an area scope sees and keeps its own compounds only; auditors and operators never write', async () => {
+    const area = `9${randomUUID().replace(/\D/g, '').padEnd(8, '0').slice(0, 8)}`;
+    const mine = compound({ compoundId: `${area}001001` });
+    const elsewhere = compound({ compoundId: `${area.slice(0, -1)}${(Number(area.at(-1)) + 1) % 10}001001` });
+    await h.client.createCompound({ compound: elsewhere }, await h.as());
+    const officer = await h.as({ role: 'street_officer', compounds: [], areas: [area] });
+
+    await h.client.createCompound({ compound: mine }, officer);
+    await expect(
+      h.client.createCompound({ compound: compound({ compoundId: `${elsewhere.compoundId}9` }) }, officer),
+    ).rejects.toBeInstanceOf(PermissionDeniedError);
+    const listed = await h.client.listCompounds({ page: { pageSize: 1000 } }, officer);
+    expect(listed.compounds.map((c) => c.compoundId)).toEqual([mine.compoundId]);
+    expect((await h.client.getCoverage({}, officer)).district?.compounds).toBe(1);
+    await expect(h.client.getCompound({ compoundId: elsewhere.compoundId }, officer)).rejects.toBeInstanceOf(
+      PermissionDeniedError,
+    );
+
+    for (const role of ['auditor', 'platform_operator'] as const) {
+      const reader = await h.as({ role, compounds: 'all' });
+      expect((await h.client.getCompound({ compoundId: mine.compoundId }, reader)).compound?.name).toBe(
+        mine.name,
+      );
+      await expect(h.client.deleteCompound({ compoundId: mine.compoundId }, reader)).rejects.toBeInstanceOf(
+        PermissionDeniedError,
+      );
+    }
+    await h.client.deleteCompound({ compoundId: mine.compoundId }, officer);
+  });
+});
+
 describe('coverage and networking rates per town', () => {
   it('match the figures computed by hand, against the 2021 targets', async () => {
     const town = uniqueName('rates-town');

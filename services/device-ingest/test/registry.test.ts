@@ -473,4 +473,45 @@ describe('device registry over gRPC', () => {
       for (const c of [staff, guard, resident, anonymous]) c.close();
     }
   });
+
+  it('a town/street officer sees its area only; an auditor reads and never writes', async () => {
+    const port = service.ports.grpc!;
+    const area = compoundId.slice(0, 10);
+    const otherArea = `${compoundId.slice(0, 9)}${(Number(compoundId[9]) + 1) % 10}${compoundId.slice(10)}`;
+    const officer = registryClient(
+      port,
+      {},
+      { subject: 'u-street', role: 'street_officer', compounds: [], areas: [area] },
+    );
+    const auditor = registryClient(port, {}, { subject: 'u-audit', role: 'auditor', compounds: 'all' });
+    try {
+      const foreign = (
+        await client.registerDevice({
+          device: gate({
+            compoundId: otherArea,
+            address: { compound: { code: otherArea, name: '别的街道' }, fullName: '张店区别的街道' },
+          }),
+        })
+      ).device!;
+      const listed = await officer.listDevices({ page: { pageSize: 1000 } });
+      expect(listed.devices.length).toBeGreaterThan(0);
+      expect(listed.devices.every((d) => d.compoundId!.startsWith(area))).toBe(true);
+      expect(await rejection(officer.getDevice({ deviceId: foreign.deviceId! }))).toBeInstanceOf(
+        PermissionDeniedError,
+      );
+      expect(await rejection(officer.registerDevice({ device: gate() }))).toBeInstanceOf(
+        PermissionDeniedError,
+      );
+
+      expect((await auditor.getDevice({ deviceId: foreign.deviceId! })).device?.compoundId).toBe(otherArea);
+      expect(await rejection(auditor.registerDevice({ device: gate() }))).toBeInstanceOf(
+        PermissionDeniedError,
+      );
+      expect(await rejection(auditor.rotateDeviceSecret({ deviceId: foreign.deviceId! }))).toBeInstanceOf(
+        PermissionDeniedError,
+      );
+    } finally {
+      for (const c of [officer, auditor]) c.close();
+    }
+  });
 });

@@ -24,6 +24,9 @@ import { authRoutes } from './http/auth-routes.ts';
 import { authenticate } from './http/authenticate.ts';
 import { docsRoutes, loadOpenApi } from './http/docs.ts';
 import { addressRateLimit, corsPolicy, securityHeaders, userRateLimit } from './http/hygiene.ts';
+import { mediaRoutes } from './http/media.ts';
+import { sitePlanRoutes } from './http/site-plan-routes.ts';
+import { createSitePlanStore } from './store/site-plan.ts';
 import { liveRoutes } from './http/live.ts';
 import { transcoder } from './http/transcode.ts';
 import { consumeLive, createLiveHub } from './live/hub.ts';
@@ -96,14 +99,16 @@ const gatewayService: ServiceModule = {
           if (created) logger.info('bootstrap account "admin" created');
         }
 
-        const prune = async () => {
-          const pruned = await auditStore.prune(config.AUDIT_RETENTION_DAYS);
-          if (pruned > 0) logger.info({ pruned }, 'audit rows past the retention pruned');
-        };
-        const pruner = setInterval(
-          () => void prune().catch((err: unknown) => logger.error({ err }, 'audit pruning failed')),
-          PRUNE_EVERY_MS,
-        );
+        const prune = () =>
+          auditStore.prune(config.AUDIT_RETENTION_DAYS).then(
+            (pruned) => {
+              if (pruned > 0) logger.info({ pruned }, 'audit rows past the retention pruned');
+            },
+            (err: unknown) => logger.error({ err }, 'audit pruning failed'),
+          );
+        // Also on start: replicas restarted more often than the interval would never prune.
+        void prune();
+        const pruner = setInterval(() => void prune(), PRUNE_EVERY_MS);
         pruner.unref();
         lifecycle.onShutdown('drain-consumers', 'audit pruning', () => clearInterval(pruner));
 
@@ -117,6 +122,7 @@ const gatewayService: ServiceModule = {
 
         const openapi = await loadOpenApi(logger);
         let rest: ReturnType<typeof transcoder> | undefined;
+        let media: ReturnType<typeof mediaRoutes> | undefined;
         const ports = await serveApis(config, resources, {
           callers: createCallerVerifier({ key: config.CALLER_TOKEN_KEY }),
           services: [],
@@ -137,8 +143,16 @@ const gatewayService: ServiceModule = {
             });
             liveRoutes(router, { hub, heartbeatMs: config.GATEWAY_LIVE_HEARTBEAT_MS });
             auditRoutes(router, auditStore);
+            sitePlanRoutes(router, { store: createSitePlanStore(pool), audit });
+            const addresses = upstreamAddresses(config);
+            media = mediaRoutes(router, {
+              address: addresses['video-index'],
+              callerTokenKey: config.CALLER_TOKEN_KEY,
+              deadlineMs: config.GATEWAY_UPSTREAM_DEADLINE_MS,
+              audit,
+            });
             rest = transcoder(router, {
-              addresses: upstreamAddresses(config),
+              addresses,
               callerTokenKey: config.CALLER_TOKEN_KEY,
               deadlineMs: config.GATEWAY_UPSTREAM_DEADLINE_MS,
               audit,
@@ -146,7 +160,10 @@ const gatewayService: ServiceModule = {
             router.use(dashboardRouter());
           },
         });
-        lifecycle.onShutdown('drain-consumers', 'upstream clients', () => rest?.close());
+        lifecycle.onShutdown('drain-consumers', 'upstream clients', () => {
+          rest?.close();
+          media?.close();
+        });
         return ports;
       },
     );

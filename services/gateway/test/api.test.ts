@@ -13,6 +13,7 @@ let managerB: string;
 let guardA: string;
 let officer: string;
 let auditor: string;
+let districtAuditor: string;
 let zoneA: string;
 const sensorA = randomUUID();
 
@@ -23,6 +24,7 @@ beforeAll(async () => {
   guardA = (await h.user('guard', [h.compoundA])).token;
   officer = (await h.user('street_officer', [], [h.street])).token;
   auditor = (await h.user('auditor', [])).token;
+  districtAuditor = (await h.user('auditor', [], ['370303'])).token;
   const created = await h.request<{ zone: { zoneId: string; createdAt: string; kind: string } }>(
     'POST',
     '/v1/alarm/zones',
@@ -133,9 +135,12 @@ describe('roles and scopes', () => {
     expect(await list(guardA, h.compoundB)).toBe(403);
     expect(await list(h.adminToken, h.compoundA)).toBe(200);
     // A town/street office: every compound under its code, none beyond.
+    expect(await list(officer, h.compoundA)).toBe(200);
+    expect(await list(officer, h.compoundB)).toBe(200);
     expect(await list(officer, h.compoundOther)).toBe(403);
-    // The auditor has no business data at all.
+    // The auditor reads what its scope holds, and nothing outside it.
     expect(await list(auditor, h.compoundA)).toBe(403);
+    expect(await list(districtAuditor, h.compoundA)).toBe(200);
   });
 
   it('refuses a write outside the scope or by a role that may not write, before the service sees it', async () => {
@@ -151,6 +156,16 @@ describe('roles and scopes', () => {
     });
     expect(guardWrites.status).toBe(403);
     expect(guardWrites.body).toMatchObject({ code: 'ROLE_NOT_ALLOWED' });
+    for (const token of [districtAuditor, officer]) {
+      const refused = await h.request('POST', '/v1/alarm/zones', {
+        token,
+        body: { zone: { compoundId: h.compoundA, name: '越权', kind: 'ZONE_KIND_WALL' } },
+      });
+      expect([refused.status, refused.body]).toEqual([
+        403,
+        expect.objectContaining({ code: 'ROLE_NOT_ALLOWED' }),
+      ]);
+    }
   });
 
   it('carries role and scope to the service, which checks them again (an alarm by id)', async () => {
@@ -181,4 +196,58 @@ describe('roles and scopes', () => {
     expect(ack.status).toBe(200);
     expect(ack.body.alarm.state).toBe('ALARM_STATE_ACKNOWLEDGED');
   }, 40_000);
+});
+
+describe('site plan', () => {
+  it('stores marker positions for who places them in scope, shows them to readers, audits writes', async () => {
+    const staffA = (await h.user('property_staff', [h.compoundA])).token;
+    const path = (compoundId: string, markerId = '') =>
+      `/v1/compounds/${compoundId}/site-plan${markerId ? `/markers/${encodeURIComponent(markerId)}` : ''}`;
+    const marker = { kind: 'building', refId: `${h.compoundA}001`, label: '1号楼', x: 0.25, y: 0.75 };
+    const id = `building~${marker.refId}`;
+    const put = await h.request('PUT', path(h.compoundA, id), { token: staffA, body: marker });
+    expect(put.status).toBe(200);
+    expect(put.body).toMatchObject({ markerId: id, x: 0.25, y: 0.75 });
+    const moved = await h.request('PUT', path(h.compoundA, id), {
+      token: staffA,
+      body: { ...marker, x: 0.5 },
+    });
+    expect(moved.status).toBe(200);
+
+    const read = await h.request<{
+      markers: { markerId: string; x: number; y: number; updatedBy: string }[];
+    }>('GET', path(h.compoundA), { token: officer });
+    expect(read.status).toBe(200);
+    expect(read.body.markers).toEqual([expect.objectContaining({ markerId: id, x: 0.5, y: 0.75 })]);
+    expect((await h.request('GET', path(h.compoundB), { token: managerA })).status).toBe(403);
+
+    const refusals = [
+      await h.request('PUT', path(h.compoundB, id), { token: staffA, body: marker }),
+      await h.request('PUT', path(h.compoundA, id), { token: guardA, body: marker }),
+      await h.request('PUT', path(h.compoundA, id), { token: officer, body: marker }),
+      await h.request('PUT', path(h.compoundA, id), { token: districtAuditor, body: marker }),
+    ];
+    expect(refusals.map((r) => r.status)).toEqual([403, 403, 403, 403]);
+    const bad = await h.request('PUT', path(h.compoundA, id), { token: staffA, body: { ...marker, x: 1.5 } });
+    expect(bad.status).toBe(400);
+    const wrongId = await h.request('PUT', path(h.compoundA, 'gate~x'), { token: staffA, body: marker });
+    expect(wrongId.status).toBe(400);
+    expect(
+      (await h.request<{ markers: { x: number }[] }>('GET', path(h.compoundA), { token: managerA })).body
+        .markers[0]!.x,
+    ).toBe(0.5);
+
+    const audit = await h.request<{ entries: { target: string; outcome: string; role: string }[] }>(
+      'GET',
+      '/v1/audit?action=http.put%20/v1/compounds&pageSize=100',
+      { token: (await h.user('auditor', [])).token },
+    );
+    const outcomes = audit.body.entries.map((e) => [e.role, e.outcome]);
+    expect(outcomes).toEqual(
+      expect.arrayContaining([
+        ['property_staff', 'ok'],
+        ['guard', 'ROLE_NOT_ALLOWED'],
+      ]),
+    );
+  });
 });

@@ -9,16 +9,20 @@ import pg from 'pg';
 import { allTopics, anfang, topics } from '@anfang/contracts';
 import { createBus, createEventPublisher, type Bus, type EventPublisher } from '@anfang/platform/bus';
 import type { RunningService } from '@anfang/platform/service';
+import { createS3ObjectStore, type ObjectStore } from '@anfang/platform/objects';
 import {
+  createTestBucket,
   createTestDatabase,
   ensureTopics,
   serviceTestEnv,
   uniqueName,
+  type TestBucket,
   type TestDatabase,
 } from '@anfang/testing';
 import { infraEnv } from '@anfang/testing';
 import identityService from '@anfang/identity';
 import perimeterAlarmsService from '@anfang/perimeter-alarms';
+import videoIndexService from '@anfang/video-index';
 import gatewayService from '../src/service.ts';
 
 export const ADMIN_PASSWORD = 'first-Boot-Secret-7x9';
@@ -56,6 +60,8 @@ export interface Harness {
   ): Promise<{ token: string; username: string; password: string }>;
   adminToken: string;
   perimeterTrigger(compoundId: string, deviceId: string): Promise<void>;
+  /** Stores an image as device-ingest does and announces it (needs `video`); its full key. */
+  captureImage(compoundId: string, kind: 'face' | 'scene', body: Buffer): Promise<string>;
   /** Restarts nothing; stops everything. */
   close(): Promise<void>;
 }
@@ -63,6 +69,8 @@ export interface Harness {
 export interface HarnessOptions {
   /** Also start identity (persons, for masking). */
   readonly identity?: boolean;
+  /** Also start video-index over its own test bucket (images, for /v1/media). */
+  readonly video?: boolean;
 }
 
 export async function startHarness(
@@ -105,6 +113,27 @@ export async function startHarness(
     );
     running.push(identity);
     upstreams.SERVICE_GRPC_ADDR_IDENTITY = `127.0.0.1:${identity.ports.grpc}`;
+  }
+  let bucket: TestBucket | undefined;
+  let images: ObjectStore | undefined;
+  if (options.video) {
+    const db = await createTestDatabase(`${label}-video`);
+    dbs.push(db);
+    bucket = await createTestBucket(`${label}-video`);
+    const video = await videoIndexService.start(
+      serviceTestEnv({ service: uniqueName('video-index'), databaseUrl: db.url, bucket: bucket.bucket }),
+      { ownsProcess: false },
+    );
+    running.push(video);
+    upstreams.SERVICE_GRPC_ADDR_VIDEO_INDEX = `127.0.0.1:${video.ports.grpc}`;
+    images = await createS3ObjectStore({
+      url: infra.s3.endpoint,
+      accessKey: infra.s3.accessKey,
+      secretKey: infra.s3.secretKey,
+      region: infra.s3.region,
+      bucket: bucket.bucket,
+      prefix: 'device-ingest/',
+    });
   }
   const serviceName = uniqueName('gateway');
   const gateway = await gatewayService.start(
@@ -194,11 +223,52 @@ export async function startHarness(
         { eventId, compoundId },
       );
     },
+    async captureImage(compoundId, kind, body) {
+      if (!images) throw new Error('start the harness with { video: true }');
+      const eventId = randomUUID();
+      const key = `captures/${compoundId}/${new Date().toISOString().slice(0, 10)}/${eventId}-0.jpg`;
+      await images.put(key, body, { contentType: 'image/jpeg' });
+      const image = {
+        objectKey: images.prefix + key,
+        contentType: 'image/jpeg',
+        kind:
+          kind === 'face'
+            ? anfang.common.v1.ImageKind.IMAGE_KIND_FACE
+            : anfang.common.v1.ImageKind.IMAGE_KIND_SCENE,
+      };
+      const device = { deviceId: randomUUID(), name: '东门抓拍' };
+      if (kind === 'face')
+        await deviceIngest.publish(
+          topics.deviceFaceCaptured,
+          {
+            device,
+            sourceObjectId: eventId,
+            liveness: anfang.common.v1.SpoofCheckResult.SPOOF_CHECK_RESULT_GENUINE,
+            images: [image],
+          },
+          { eventId, compoundId },
+        );
+      else
+        await deviceIngest.publish(
+          topics.devicePerimeterTriggered,
+          {
+            device: { ...device, zoneId: '' },
+            sourceObjectId: eventId,
+            sensorKind: anfang.device.v1.PerimeterSensorKind.PERIMETER_SENSOR_KIND_INFRARED,
+            state: anfang.common.v1.TriggerState.TRIGGER_STATE_ACTIVE,
+            images: [image],
+          },
+          { eventId, compoundId },
+        );
+      return images.prefix + key;
+    },
     async close() {
       await sql.end();
       for (const service of running.reverse()) await service.stop('test done');
       await bus.close();
+      await images?.close();
       for (const db of dbs) await db.drop();
+      await bucket?.drop();
     },
   };
 }

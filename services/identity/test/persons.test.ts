@@ -149,6 +149,53 @@ describe('ListPersons', () => {
   });
 });
 
+describe('town/street officers and auditors', () => {
+  it('an area scope reads and keeps its compounds, not another area; an auditor only reads, masked', async () => {
+    const person = await register(631);
+    const officer = await h.as('street_officer', { compounds: [], areas: [COMPOUND.slice(0, 9)] });
+    const elsewhere = await h.as('street_officer', { compounds: [], areas: ['370303002'] });
+    const listed = await h.client.listPersons({ compoundId: COMPOUND, page: { pageSize: 1000 } }, officer);
+    expect(listed.persons.map((p) => p.personId)).toContain(person.personId);
+    const addresses = await h.client.listAddresses({ parentCode: COMPOUND.slice(0, 12) }, officer);
+    expect(addresses.addresses.map((a) => a.compoundId)).toContain(COMPOUND);
+    expect(
+      (await h.client.listAddresses({ parentCode: COMPOUND.slice(0, 12) }, elsewhere)).addresses.map(
+        (a) => a.compoundId,
+      ),
+    ).not.toContain(COMPOUND);
+    await expect(h.client.listPersons({ compoundId: COMPOUND }, elsewhere)).rejects.toBeInstanceOf(
+      PermissionDeniedError,
+    );
+    await expect(h.client.getPerson({ personId: person.personId }, elsewhere)).rejects.toBeInstanceOf(
+      PermissionDeniedError,
+    );
+    const renamed = await h.client.updatePerson(
+      { personId: person.personId, name: '王631', kind: PersonKind.PERSON_KIND_OWNER, roomCode: ROOM },
+      officer,
+    );
+    expect(renamed.person?.name).toMatch(/^王/);
+
+    const auditor = await h.as('auditor', { compounds: 'all' });
+    const seen = await h.client.getPerson({ personId: person.personId }, auditor);
+    expect(seen.person?.idNumber).toContain('*');
+    await expect(
+      h.client.getPerson({ personId: person.personId, reveal: true }, auditor),
+    ).rejects.toBeInstanceOf(PermissionDeniedError);
+    await expect(
+      h.client.updatePerson(
+        { personId: person.personId, name: '赵631', kind: PersonKind.PERSON_KIND_OWNER, roomCode: ROOM },
+        auditor,
+      ),
+    ).rejects.toBeInstanceOf(PermissionDeniedError);
+    await expect(
+      h.client.updatePerson(
+        { personId: person.personId, name: '赵631', kind: PersonKind.PERSON_KIND_OWNER, roomCode: ROOM },
+        await h.as('platform_operator', { compounds: 'all' }),
+      ),
+    ).rejects.toBeInstanceOf(PermissionDeniedError);
+  });
+});
+
 describe('RemovePerson', () => {
   it('revokes credentials and grants with the person: denied at once, gone from lists', async () => {
     const { person } = await seedResident(h, site, 621, 'C0FFEE21');

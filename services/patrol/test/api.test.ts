@@ -120,6 +120,42 @@ describe('caller identity', () => {
       ),
     ).toBeInstanceOf(PermissionDeniedError);
   });
+
+  it('lets a town/street officer read its area only, and auditors and operators plan nothing', async () => {
+    const officer = await h.metadataFor({
+      subject: 's',
+      role: 'street_officer',
+      compounds: [],
+      areas: [h.compoundId.slice(0, 9)],
+    });
+    expect(
+      (await h.client.listRoutes({ compoundId: h.compoundId }, { metadata: officer })).routes,
+    ).toHaveLength(1);
+    expect((await h.client.getRoute({ routeId }, { metadata: officer })).route!.name).toBe('外圈');
+    const elsewhere = await h.metadataFor({
+      subject: 's2',
+      role: 'street_officer',
+      compounds: [],
+      areas: ['370304'],
+    });
+    expect(
+      await refusal(h.client.listRoutes({ compoundId: h.compoundId }, { metadata: elsewhere })),
+    ).toBeInstanceOf(PermissionDeniedError);
+    expect(await refusal(h.client.getRoute({ routeId }, { metadata: elsewhere }))).toBeInstanceOf(
+      PermissionDeniedError,
+    );
+    for (const role of ['street_officer', 'auditor', 'platform_operator'] as const) {
+      const who = await h.metadataFor({ subject: role, role, compounds: 'all' });
+      expect(
+        await refusal(
+          h.client.createCheckpoint(
+            { checkpoint: { compoundId: h.compoundId, name: role, tagId: uniqueName('t') } },
+            { metadata: who },
+          ),
+        ),
+      ).toBeInstanceOf(PermissionDeniedError);
+    }
+  });
 });
 
 describe('refusals', () => {

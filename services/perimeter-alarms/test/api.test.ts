@@ -148,6 +148,51 @@ describe('callers', () => {
   });
 });
 
+describe('town/street officers, auditors and platform operators', () => {
+  it('an area scope reads its compounds, not another area; none of them handles an alarm', async () => {
+    const request = { compoundId: h.compoundId };
+    const sensor = randomUUID();
+    const zoneId = await createWall(h, 'S 区围墙', [sensor]);
+    await h.perimeterTrigger({ deviceId: sensor });
+    const alarm = await waitFor(async () => {
+      const { alarms } = await h.client.listAlarms(request, { metadata: h.manager });
+      return alarms?.find((a) => a.zoneId === zoneId);
+    });
+    const officer = await h.metadataFor({
+      subject: 's-1',
+      role: 'street_officer',
+      compounds: [],
+      areas: [h.compoundId.slice(0, 9)],
+    });
+    const { alarms } = await h.client.listAlarms(request, { metadata: officer });
+    expect(alarms.map((a) => a.alarmId)).toContain(alarm.alarmId);
+    expect((await h.client.getZone({ zoneId }, { metadata: officer })).zone?.name).toBe('S 区围墙');
+    const elsewhere = await h.metadataFor({
+      subject: 's-2',
+      role: 'street_officer',
+      compounds: [],
+      areas: ['370399'],
+    });
+    await expect(h.client.listAlarms(request, { metadata: elsewhere })).rejects.toThrow(
+      PermissionDeniedError,
+    );
+    await expect(h.client.getAlarm({ alarmId: alarm.alarmId }, { metadata: elsewhere })).rejects.toThrow(
+      PermissionDeniedError,
+    );
+    for (const role of ['street_officer', 'auditor', 'platform_operator'] as const) {
+      const who = await h.metadataFor({ subject: role, role, compounds: 'all' });
+      await expect(h.client.acknowledgeAlarm({ alarmId: alarm.alarmId }, { metadata: who })).rejects.toThrow(
+        PermissionDeniedError,
+      );
+      await expect(createWallAs(who)).rejects.toThrow(PermissionDeniedError);
+    }
+    const auditor = await h.metadataFor({ subject: 'a-1', role: 'auditor', compounds: 'all' });
+    expect((await h.client.getAlarm({ alarmId: alarm.alarmId }, { metadata: auditor })).alarm?.zoneId).toBe(
+      zoneId,
+    );
+  });
+});
+
 function createWallAs(metadata: Harness['guard']) {
   return h.client.createZone(
     { zone: { compoundId: h.compoundId, name: 'F', kind: ZoneKind.ZONE_KIND_WALL } },

@@ -44,6 +44,29 @@ describe('PoliceUploadService', () => {
     });
   });
 
+  it('platform operators watch and retry, auditors only watch, street officers are refused', async () => {
+    const as = (role: 'platform_operator' | 'auditor' | 'street_officer') =>
+      mintCallerMetadata({ subject: role, role, compounds: [], areas: ['370303'] }, TEST_CALLER_TOKEN_KEY);
+    const operator = await as('platform_operator');
+    const auditor = await as('auditor');
+    const { platform } = await h.client.getPlatform({ platformId: PLATFORM_ID }, { metadata: operator });
+    expect(platform?.session?.state).toBe(SessionState.SESSION_STATE_REGISTERED);
+    expect((await h.client.getBacklog({}, { metadata: auditor })).entries).toBeDefined();
+    expect(
+      (await h.client.retryDeadLetters({ platformId: PLATFORM_ID }, { metadata: operator })).retried ?? 0,
+    ).toBe(0);
+    const refused = { name: 'PermissionDeniedError' };
+    await expect(
+      h.client.retryDeadLetters({ platformId: PLATFORM_ID }, { metadata: auditor }),
+    ).rejects.toMatchObject(refused);
+    await expect(
+      h.client.updatePlatform({ platform: platform!.platform! }, { metadata: operator }),
+    ).rejects.toMatchObject(refused);
+    await expect(h.client.listPlatforms({}, { metadata: await as('street_officer') })).rejects.toMatchObject(
+      refused,
+    );
+  });
+
   it('shows the backlog, and lists and retries dead letters', async () => {
     const { entries } = await h.client.getBacklog({}, { metadata: h.police });
     expect(Array.isArray(entries)).toBe(true);

@@ -73,6 +73,47 @@ describe('caller checks', () => {
   });
 });
 
+describe('town/street officers, auditors and platform operators', () => {
+  it('an area scope reads its compounds, not another area; auditors and operators write nothing', async () => {
+    const staff = await h.as({ role: 'property_staff' });
+    const { vehicle } = await h.client.createVehicle(
+      {
+        vehicle: {
+          compoundId: h.compoundId,
+          plateNumber: '鲁C9A001',
+          plateColor: PlateColor.PLATE_COLOR_BLUE,
+        },
+      },
+      { metadata: staff },
+    );
+    const officer = await h.as({ role: 'street_officer', compounds: [], areas: [h.compoundId.slice(0, 9)] });
+    const listed = await h.client.listVehicles({ compoundId: h.compoundId }, { metadata: officer });
+    expect(listed.vehicles.map((v) => v.vehicleId)).toContain(vehicle!.vehicleId);
+    const otherArea = await h.as({ role: 'street_officer', compounds: [], areas: ['370303002'] });
+    await expect(
+      h.client.listVehicles({ compoundId: h.compoundId }, { metadata: otherArea }),
+    ).rejects.toThrow(PermissionDeniedError);
+    await expect(
+      h.client.getVehicle({ vehicleId: vehicle!.vehicleId }, { metadata: otherArea }),
+    ).rejects.toThrow(NotFoundError);
+    await expect(
+      h.client.deleteVehicle({ vehicleId: vehicle!.vehicleId }, { metadata: officer }),
+    ).rejects.toThrow(PermissionDeniedError);
+
+    for (const role of ['auditor', 'platform_operator'] as const) {
+      const who = await h.as({ role, compounds: 'all' });
+      await expect(
+        h.client.deleteVehicle({ vehicleId: vehicle!.vehicleId }, { metadata: who }),
+      ).rejects.toThrow(PermissionDeniedError);
+    }
+    const auditor = await h.as({ role: 'auditor', compounds: 'all' });
+    expect(
+      (await h.client.getVehicle({ vehicleId: vehicle!.vehicleId }, { metadata: auditor })).vehicle
+        ?.plateNumber,
+    ).toBe('鲁C9A001');
+  });
+});
+
 describe('vehicles', () => {
   it('creates, reads, updates, lists and deletes a vehicle with a normalised plate', async () => {
     const staff = await h.as({ role: 'property_staff' });

@@ -50,8 +50,8 @@ export function registerVideoMetrics(
     if (cached && Date.now() - cached.at < maxAgeMs) return cached;
     try {
       const [figures, compliance] = await Promise.all([
-        deps.media.figures('all'),
-        deps.cameras.frontendCompliance('all'),
+        deps.media.figures(undefined),
+        deps.cameras.frontendCompliance(undefined),
       ]);
       cached = { at: Date.now(), figures, compliance };
     } catch (err) {

@@ -92,6 +92,41 @@ describe('cameras', () => {
     ).rejects.toBeInstanceOf(NotFoundError);
   });
 
+  it('a town/street officer sees its area only; auditors and platform operators register no camera', async () => {
+    const area = h.compoundId.slice(0, 9);
+    const elsewhere = `370304${h.compoundId.slice(6)}`;
+    const camera = { name: '区域测试', zoneGroup: ZoneGroup.ZONE_GROUP_PANORAMA };
+    await h.client.createCamera({ camera: { ...camera, compoundId: h.compoundId } }, { metadata: h.admin });
+    await h.client.createCamera({ camera: { ...camera, compoundId: elsewhere } }, { metadata: h.admin });
+    const officer = await h.metadataFor({
+      subject: 's',
+      role: 'street_officer',
+      compounds: [],
+      areas: [area],
+    });
+
+    const { cameras } = await h.client.listCameras({ compoundId: h.compoundId }, { metadata: officer });
+    expect(cameras.map((c) => c.name)).toContain('区域测试');
+    await expect(
+      h.client.listCameras({ compoundId: elsewhere }, { metadata: officer }),
+    ).rejects.toBeInstanceOf(PermissionDeniedError);
+    const { nonCompliantCameras } = await h.client.getStorageFigures({}, { metadata: officer });
+    expect(nonCompliantCameras.map((c) => c.compoundId)).toContain(h.compoundId);
+    expect(nonCompliantCameras.every((c) => c.compoundId!.startsWith(area))).toBe(true);
+
+    for (const role of ['auditor', 'platform_operator'] as const) {
+      const reader = await h.metadataFor({ subject: role, role, compounds: 'all' });
+      const figures = await h.client.getStorageFigures({}, { metadata: reader });
+      expect(figures.nonCompliantCameras.map((c) => c.compoundId)).toContain(elsewhere);
+      await expect(
+        h.client.createCamera(
+          { camera: { ...camera, name: role, compoundId: elsewhere } },
+          { metadata: reader },
+        ),
+      ).rejects.toBeInstanceOf(PermissionDeniedError);
+    }
+  });
+
   it('imports a CSV file with a report of every refused row', async () => {
     const csv = [
       'compound_id,name,zone_group,rtsp_url,frontend_storage_days',

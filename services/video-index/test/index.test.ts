@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { anfang, dlqTopic, timestampFromDate, topics } from '@anfang/contracts';
 import { HEADER, type Subscription } from '@anfang/platform/bus';
-import { InvalidArgumentError, PermissionDeniedError } from '@anfang/platform/grpc';
+import { InvalidArgumentError, NotFoundError, PermissionDeniedError } from '@anfang/platform/grpc';
 import { uniqueName, waitFor } from '@anfang/testing';
 import { startHarness, type Harness } from './harness.ts';
 
@@ -142,6 +142,41 @@ describe('indexing from Kafka', () => {
       }
     } while (pageToken);
     expect(seen).toEqual([...keys].reverse());
+  });
+
+  it('gives one image by key with a URL that serves it, in scope only', async () => {
+    const at = new Date(Date.now() - 3_600_000);
+    const body = Buffer.from(`one image ${randomUUID()}`);
+    const key = await h.putImage({ deviceId: 'cam-one', at, body });
+    await h.faceCaptured({ deviceId: 'cam-one', at, keys: [key] });
+    await waitFor(() => h.rows(key), { timeoutMs: 30_000 });
+
+    const { image } = await h.client.getImage({ objectKey: key }, { metadata: h.manager });
+    expect(image).toMatchObject({ objectKey: key, compoundId: h.compoundId, personId: '' });
+    const fetched = await fetch(image!.url!);
+    expect(Buffer.from(await fetched.arrayBuffer())).toEqual(body);
+
+    const officer = await h.metadataFor({
+      subject: 's',
+      role: 'street_officer',
+      compounds: [],
+      areas: [h.compoundId.slice(0, 9)],
+    });
+    expect((await h.client.getImage({ objectKey: key }, { metadata: officer })).image?.objectKey).toBe(key);
+    const outsider = await h.metadataFor({
+      subject: 'o',
+      role: 'community_manager',
+      compounds: ['370303999999999'],
+    });
+    await expect(h.client.getImage({ objectKey: key }, { metadata: outsider })).rejects.toBeInstanceOf(
+      NotFoundError,
+    );
+    await expect(
+      h.client.getImage({ objectKey: 'device-ingest/captures/none.jpg' }, { metadata: h.manager }),
+    ).rejects.toBeInstanceOf(NotFoundError);
+    await expect(h.client.getImage({ objectKey: '' }, { metadata: h.manager })).rejects.toBeInstanceOf(
+      InvalidArgumentError,
+    );
   });
 
   it('lets only the police search by person, and checks the compound', async () => {

@@ -22,3 +22,4 @@ export {
   type Role,
 } from './caller.ts';
 export { callerAuthEnv } from './config.ts';
+export { compoundScope, inCompoundScope, scopeCondition, scopeParams, type CompoundScope } from './scope.ts';

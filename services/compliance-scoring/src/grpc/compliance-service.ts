@@ -5,6 +5,7 @@
  */
 import { anfang, ComplianceService, timestampFromDate } from '@anfang/contracts';
 import {
+  compoundScope,
   requireCompound,
   requireRole,
   type Caller,
@@ -66,15 +67,20 @@ const { ReportFormat } = anfang.compliance.v1;
 export const DEFAULT_PAGE_SIZE = 100;
 export const MAX_PAGE_SIZE = 1000;
 
-const WRITERS: readonly Role[] = ['district_admin'];
-const READERS: readonly Role[] = [
+/** The compound registry: the district everywhere, a town/street office in its own area. */
+const WRITERS: readonly Role[] = ['district_admin', 'street_officer'];
+/** A bulk import spans areas, so it stays the district's. */
+const IMPORTERS: readonly Role[] = ['district_admin'];
+const DISTRICT_READERS: readonly Role[] = [
   'district_admin',
+  'street_officer',
   'police',
   'community_manager',
-  'property_staff',
+  'auditor',
+  'platform_operator',
   'service',
 ];
-const DISTRICT_READERS: readonly Role[] = ['district_admin', 'police', 'community_manager', 'service'];
+const READERS: readonly Role[] = [...DISTRICT_READERS, 'property_staff'];
 
 export interface ComplianceServiceDeps {
   readonly verifier: CallerVerifier;
@@ -306,7 +312,6 @@ export function complianceGrpcService(
     return id;
   }
 
-  const scopeOf = (who: Caller) => (who.compounds === 'all' ? undefined : who.compounds);
   const now = deps.now ?? (() => new Date());
 
   async function reportOf(id: string): Promise<AcceptanceReport> {
@@ -322,7 +327,7 @@ export function complianceGrpcService(
     request: anfang.compliance.v1.ImportCompoundsRequest,
     ctx: CallContext,
   ): AsyncGenerator<anfang.compliance.v1.ImportCompoundsResponse.$Properties> {
-    await caller(ctx, WRITERS);
+    await caller(ctx, IMPORTERS);
     const rows = parseCsvUpload(request.csv, parseCompoundCsv);
     for await (const progress of importCompoundRows(compounds, rows, {
       signal: ctx.signal,
@@ -346,20 +351,25 @@ export function complianceGrpcService(
 
   return grpcService(ComplianceService.definition, {
     async createCompound(request, ctx) {
-      await caller(ctx, WRITERS);
-      return { compound: compoundToProto(await compounds.create(compoundFromProto(request.compound))) };
+      const who = await caller(ctx, WRITERS);
+      const input = compoundFromProto(request.compound);
+      requireCompound(who, input.compoundId);
+      return { compound: compoundToProto(await compounds.create(input)) };
     },
 
     async updateCompound(request, ctx) {
-      await caller(ctx, WRITERS);
+      const who = await caller(ctx, WRITERS);
       const input = compoundFromProto(request.compound);
+      requireCompound(who, input.compoundId);
       const expected = Number(request.expectedRevision ?? 0);
       return { compound: compoundToProto(await compounds.replace(input, expected || undefined)) };
     },
 
     async deleteCompound(request, ctx) {
-      await caller(ctx, WRITERS);
-      await compounds.delete(requireCompoundId(request.compoundId));
+      const who = await caller(ctx, WRITERS);
+      const id = requireCompoundId(request.compoundId);
+      requireCompound(who, id);
+      await compounds.delete(id);
       return {};
     },
 
@@ -374,7 +384,7 @@ export function complianceGrpcService(
       const who = await caller(ctx, READERS);
       const limit = pageSize(request.page);
       const programmeGroup = programmeGroupFilter(request.programmeGroup);
-      const only = scopeOf(who);
+      const only = compoundScope(who);
       const after = decodeToken(request.page?.pageToken);
       const page = await compounds.list({
         limit: limit + 1,
@@ -449,7 +459,7 @@ export function complianceGrpcService(
     async getCoverage(request, ctx) {
       const who = await caller(ctx, DISTRICT_READERS);
       const year = requireYear(request.year, deps.targetYear());
-      const coverage = computeCoverage(year, await scorer.standings(scopeOf(who)));
+      const coverage = computeCoverage(year, await scorer.standings(compoundScope(who)));
       return {
         year: coverage.year,
         district: figuresToProto(coverage.district),
@@ -517,7 +527,7 @@ export function complianceGrpcService(
       const who = await caller(ctx, DISTRICT_READERS);
       const year = requireYear(request.year, deps.targetYear());
       const language = requireLanguage(request.language);
-      const only = scopeOf(who);
+      const only = compoundScope(who);
       const coverage = computeCoverage(year, await scorer.standings(only));
       const csv = districtSummaryCsv(coverage, await compoundSummaries(deps.pool, only), language);
       yield* fileChunks(
@@ -537,7 +547,7 @@ export function complianceGrpcService(
         ]);
       const programmeGroup = programmeGroupFilter(request.programmeGroup);
       const townStreet = (request.townStreet ?? '').trim() || undefined;
-      const only = scopeOf(who);
+      const only = compoundScope(who);
       const days = await dailyStandings(deps.pool, {
         from,
         to,

@@ -3,6 +3,7 @@
  * transaction, so a compound's level always matches its attributes.
  */
 import { AbortedError, AlreadyExistsError, NotFoundError } from '@anfang/platform/grpc';
+import { scopeCondition, scopeParams, type CompoundScope } from '@anfang/platform/auth';
 import { withTransaction, type ClientBase, type Pool } from '@anfang/platform/pg';
 import type { Compound, CompoundInput, ProgrammeGroup } from '../domain/compound.ts';
 import type { Scorer } from './scores.ts';
@@ -105,7 +106,7 @@ export interface CompoundFilter {
   readonly townStreet?: string;
   readonly programmeGroup?: ProgrammeGroup;
   /** Only these compounds (the caller's scope); all when undefined. */
-  readonly only?: readonly string[];
+  readonly only?: CompoundScope;
   /** Compounds after this id. */
   readonly after?: string;
   readonly limit: number;
@@ -198,7 +199,10 @@ export function createCompoundStore(pool: Pool, scorer: Scorer): CompoundStore {
       };
       if (filter.townStreet) add('town_street = ?', filter.townStreet);
       if (filter.programmeGroup) add('programme_group = ?', filter.programmeGroup);
-      if (filter.only) add('compound_id = ANY(?)', filter.only);
+      if (filter.only) {
+        params.push(...scopeParams(filter.only));
+        where.push(scopeCondition('compound_id', params.length - 1));
+      }
       if (filter.after) add('compound_id > ?', filter.after);
       params.push(filter.limit);
       const { rows } = await pool.query<CompoundRow>(

@@ -2,6 +2,7 @@
  * Report reads: the district summary rows, the daily standings behind the coverage trend, and
  * recording today's standing (one statement over every scored compound).
  */
+import { scopeCondition, scopeParams, type CompoundScope } from '@anfang/platform/auth';
 import type { Pool } from '@anfang/platform/pg';
 import type { ProgrammeGroup } from '../domain/compound.ts';
 import type { MissingRequirement, Score } from '../domain/scoring.ts';
@@ -9,7 +10,7 @@ import type { CompoundSummary, DayStanding } from '../domain/summary.ts';
 import type { LevelOrNone } from '../domain/tables.ts';
 
 /** Every compound (only the given ones when set) with its current score. */
-export async function compoundSummaries(pool: Pool, only?: readonly string[]): Promise<CompoundSummary[]> {
+export async function compoundSummaries(pool: Pool, only?: CompoundScope): Promise<CompoundSummary[]> {
   const { rows } = await pool.query<{
     compound_id: string;
     name: string;
@@ -23,8 +24,8 @@ export async function compoundSummaries(pool: Pool, only?: readonly string[]): P
     `SELECT c.compound_id, c.name, c.town_street, c.programme_group, c.target_level, s.level,
        s.uploading_real_time, s.score -> 'missingForNextLevel' AS missing
      FROM compounds c LEFT JOIN scores s USING (compound_id)
-     WHERE $1::text[] IS NULL OR c.compound_id = ANY($1)`,
-    [only ?? null],
+     WHERE ${scopeCondition('c.compound_id', 1)}`,
+    scopeParams(only),
   );
   return rows.map((r) => ({
     compoundId: r.compound_id,
@@ -66,7 +67,7 @@ export interface TrendQuery {
   readonly townStreet?: string;
   readonly programmeGroup?: ProgrammeGroup;
   /** The caller's compounds, when limited. */
-  readonly only?: readonly string[];
+  readonly only?: CompoundScope;
 }
 
 export async function dailyStandings(pool: Pool, query: TrendQuery): Promise<DayStanding[]> {
@@ -78,9 +79,15 @@ export async function dailyStandings(pool: Pool, query: TrendQuery): Promise<Day
      WHERE day BETWEEN $1::date AND $2::date
        AND ($3::text IS NULL OR town_street = $3)
        AND ($4::text IS NULL OR programme_group = $4)
-       AND ($5::text[] IS NULL OR compound_id = ANY($5))
+       AND ${scopeCondition('compound_id', 5)}
      GROUP BY day ORDER BY day`,
-    [query.from, query.to, query.townStreet ?? null, query.programmeGroup ?? null, query.only ?? null],
+    [
+      query.from,
+      query.to,
+      query.townStreet ?? null,
+      query.programmeGroup ?? null,
+      ...scopeParams(query.only),
+    ],
   );
   return rows;
 }

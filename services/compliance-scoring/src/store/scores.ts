@@ -3,6 +3,7 @@
  * current score, record level changes in the history and publish them through the outbox.
  */
 import { topics } from '@anfang/contracts';
+import { scopeCondition, scopeParams, type CompoundScope } from '@anfang/platform/auth';
 import { outboxEventPublisher, withTransaction, type ClientBase, type Pool } from '@anfang/platform/pg';
 import { TABLE_OF_CATEGORY, type Category, type ProgrammeGroup } from '../domain/compound.ts';
 import type { CompoundStanding } from '../domain/coverage.ts';
@@ -49,7 +50,7 @@ export interface Scorer {
   get(compoundId: string): Promise<StoredScore | undefined>;
   history(compoundId: string, options: { before?: number; limit: number }): Promise<LevelChange[]>;
   /** Every compound's standing for the coverage figures (only the given ones when set). */
-  standings(only?: readonly string[]): Promise<CompoundStanding[]>;
+  standings(only?: CompoundScope): Promise<CompoundStanding[]>;
 }
 
 export interface ScorerOptions {
@@ -239,8 +240,8 @@ export function createScorer(options: ScorerOptions): Scorer {
       }>(
         `SELECT c.compound_id, c.town_street, c.programme_group, s.level, s.uploading_real_time
          FROM compounds c LEFT JOIN scores s USING (compound_id)
-         WHERE $1::text[] IS NULL OR c.compound_id = ANY($1)`,
-        [only ?? null],
+         WHERE ${scopeCondition('c.compound_id', 1)}`,
+        scopeParams(only),
       );
       return rows.map((r) => ({
         compoundId: r.compound_id,

@@ -17,6 +17,7 @@ import {
   type GrpcService,
 } from '@anfang/platform/grpc';
 import {
+  compoundScope,
   hasCompound,
   requireCompound,
   requireRole,
@@ -49,8 +50,16 @@ export interface RegistryServiceDeps {
   readonly now?: () => Date;
 }
 
-const MANAGE: readonly Role[] = ['district_admin', 'property_staff', 'service'];
-const READ: readonly Role[] = [...MANAGE, 'police', 'community_manager', 'guard'];
+/** Devices are infrastructure: the platform operator keeps them too (they hold no personal data). */
+const MANAGE: readonly Role[] = ['district_admin', 'property_staff', 'platform_operator', 'service'];
+const READ: readonly Role[] = [
+  ...MANAGE,
+  'police',
+  'street_officer',
+  'community_manager',
+  'guard',
+  'auditor',
+];
 
 const SEVERITY = {
   ok: ClockDriftSeverity.CLOCK_DRIFT_SEVERITY_OK,
@@ -219,6 +228,7 @@ export function registryGrpcService(
       const who = await caller(ctx, READ);
       const compoundId = request.compoundId?.trim();
       if (compoundId) requireCompound(who, compoundId);
+      const scope = compoundScope(who);
       const requested = request.page?.pageSize ?? 0;
       if (requested < 0)
         throw new InvalidArgumentError('invalid page size', [
@@ -229,7 +239,7 @@ export function registryGrpcService(
       const page = await registry.list(
         {
           ...(compoundId ? { compoundId } : {}),
-          ...(who.compounds === 'all' ? {} : { compoundIds: who.compounds }),
+          ...(scope ? { scope } : {}),
           ...(request.deviceType ? { deviceType: request.deviceType } : {}),
           ...(request.module ? { module: request.module } : {}),
           ...(lifecycle ? { lifecycle } : {}),

@@ -4,6 +4,7 @@
  * published; the row trigger notifies the device directories of every replica.
  */
 import { anfang, topics } from '@anfang/contracts';
+import { scopeCondition, scopeParams, type CompoundScope } from '@anfang/platform/auth';
 import { uuidv7 } from '@anfang/platform/bus';
 import type { FieldCipher } from '@anfang/platform/crypto';
 import {
@@ -96,8 +97,8 @@ export function rowToRecord(r: DeviceRow): DeviceRecord {
 
 export interface ListFilter {
   readonly compoundId?: string;
-  /** Only these compounds (the caller's scope). */
-  readonly compoundIds?: readonly string[];
+  /** Only the caller's compounds and areas. */
+  readonly scope?: CompoundScope;
   readonly deviceType?: number;
   readonly module?: number;
   readonly lifecycle?: Lifecycle;
@@ -388,7 +389,10 @@ export function createRegistryStore(options: RegistryStoreOptions): RegistryStor
         where.push(sql.replace('?', `$${params.length}`));
       };
       if (filter.compoundId) add('compound_id = ?', filter.compoundId);
-      if (filter.compoundIds) add('compound_id = ANY(?::text[])', filter.compoundIds);
+      if (filter.scope) {
+        params.push(...scopeParams(filter.scope));
+        where.push(scopeCondition('compound_id', params.length - 1));
+      }
       if (filter.deviceType) add('device_type = ?', filter.deviceType);
       if (filter.module) add('module = ?', filter.module);
       if (filter.lifecycle) add('lifecycle = ?', filter.lifecycle);

@@ -4,9 +4,12 @@
  * role with 403 before calling the service; the caller token then carries the same role and
  * scope, and the service checks both again with its own, finer rules.
  *
- * Roles that no business RPC is for: `auditor` reads the audit log only; `platform_operator`
- * sees device health and compliance figures (no personal data) and manages accounts; `resident`
+ * `street_officer` reads what a compound office reads, for its area's compounds, and keeps the
+ * compound and resident registry of its area; `auditor` reads the audit log and, masked, what
+ * the district reads, and never writes; `platform_operator` keeps devices, storage and the
+ * police upload sessions and sees figures (no personal data) and manages accounts; `resident`
  * authorises their own visitors. `service` is for services' own calls and never a person's.
+ * Each service checks the same roles again (their `READERS`/`REGISTRARS`-style lists).
  */
 import type { Role } from '@anfang/platform/auth';
 import type { RoutedService } from '../upstreams.ts';
@@ -26,13 +29,19 @@ export const PERSON_ROLES = [
 
 const OFFICES = ['district_admin', 'street_officer', 'community_manager'] as const satisfies readonly Role[];
 const SITE = ['property_staff', 'guard'] as const satisfies readonly Role[];
-const READERS = [...OFFICES, ...SITE, 'police'] as const satisfies readonly Role[];
+const READERS = [...OFFICES, ...SITE, 'police', 'auditor'] as const satisfies readonly Role[];
 const REGISTRARS = [
   'district_admin',
   'community_manager',
   'property_staff',
 ] as const satisfies readonly Role[];
 const OPERATOR_VIEW = [...READERS, 'platform_operator'] as const satisfies readonly Role[];
+/** Devices hold no personal data: the platform operator keeps them beside the site. */
+const DEVICE_KEEPERS = [
+  'district_admin',
+  'property_staff',
+  'platform_operator',
+] as const satisfies readonly Role[];
 
 interface ServicePolicy {
   readonly read: readonly Role[];
@@ -56,16 +65,18 @@ export const POLICY: Readonly<Record<RoutedService, ServicePolicy>> = {
   },
   'anfang.compliance.v1.ComplianceService': {
     read: OPERATOR_VIEW,
+    // A town/street office keeps its area's compounds; a bulk import spans areas.
     write: ['district_admin', 'street_officer'],
+    methods: { ImportCompounds: ['district_admin'] },
   },
   'anfang.device.v1.DeviceRegistryService': {
     read: OPERATOR_VIEW,
-    write: REGISTRARS,
-    methods: { RotateDeviceSecret: ['district_admin', 'property_staff'] },
+    write: DEVICE_KEEPERS,
   },
   'anfang.identity.v1.IdentityService': {
     read: READERS,
-    write: REGISTRARS,
+    // Town/street offices collect and keep their area's basic information (SPEC §1).
+    write: [...REGISTRARS, 'street_officer'],
     methods: {
       // Watchlists of persons are managed only by the police (SPEC §5).
       AddWatchlistEntry: ['police'],
@@ -102,11 +113,15 @@ export const POLICY: Readonly<Record<RoutedService, ServicePolicy>> = {
       ReleaseHold: ['police'],
       SetRetention: ['district_admin'],
       RunReconciliation: ['district_admin', 'platform_operator'],
+      // Images (faces among them) are personal data: not the platform operator's (/v1/media).
+      GetImage: READERS,
+      ListReconciliationReports: ['district_admin', 'platform_operator'],
     },
   },
   'anfang.police.v1.PoliceUploadService': {
-    read: ['district_admin', 'police', 'platform_operator'],
+    read: ['district_admin', 'police', 'platform_operator', 'auditor'],
     write: ['district_admin', 'police'],
+    methods: { RetryDeadLetters: ['district_admin', 'police', 'platform_operator'] },
   },
 };
 
@@ -124,3 +139,14 @@ export const AUDIT_ROLES: readonly Role[] = ['auditor', 'platform_operator'];
 
 /** Roles that manage the gateway's accounts. */
 export const ACCOUNT_ADMIN_ROLES: readonly Role[] = ['district_admin', 'platform_operator'];
+
+/** Roles that see a compound's site plan (markers carry no personal data). */
+export const SITE_PLAN_READERS: readonly Role[] = OPERATOR_VIEW;
+
+/** Roles that place markers on the site plan (scope checked per compound). */
+export const SITE_PLAN_EDITORS: readonly Role[] = [
+  'property_staff',
+  'community_manager',
+  'district_admin',
+  'platform_operator',
+];

@@ -71,7 +71,8 @@ export interface AuditStore {
   prune(retentionDays: number): Promise<number>;
 }
 
-export function createAuditStore(pool: Pool): AuditStore {
+export function createAuditStore(pool: Pool, options: { now?: () => Date } = {}): AuditStore {
+  const now = options.now ?? (() => new Date());
   return {
     append: (entry) =>
       withTransaction(pool, async (client) => {
@@ -87,7 +88,7 @@ export function createAuditStore(pool: Pool): AuditStore {
               hash: GENESIS_HASH,
             });
         const seq = Number(anchor.seq) + 1;
-        const at = new Date();
+        const at = now();
         const hash = hashRow(anchor.hash, seq, at, entry);
         await client.query(
           `INSERT INTO audit_log (seq, at, subject, subject_name, role, scope, action, target, outcome,
@@ -160,9 +161,9 @@ export function createAuditStore(pool: Pool): AuditStore {
       withTransaction(pool, async (client) => {
         await client.query('SELECT pg_advisory_xact_lock($1)', [CHAIN_LOCK]);
         const last = await client.query<{ seq: string; hash: string }>(
-          `SELECT seq, hash FROM audit_log WHERE at < now() - make_interval(days => $1)
+          `SELECT seq, hash FROM audit_log WHERE at < $2::timestamptz - make_interval(days => $1)
            ORDER BY seq DESC LIMIT 1`,
-          [retentionDays],
+          [retentionDays, now()],
         );
         const anchor = last.rows[0];
         if (!anchor) return 0;

@@ -213,8 +213,9 @@ describe('dashboard in headless Chromium', () => {
     ] as const) {
       await page.evaluate((hash) => (location.hash = hash), route);
       const empty = page.locator(`.page-${name} .notice-empty`).filter({ hasText: '暂无数据' });
-      // Every panel of the page says so (records has two: vehicles and access).
-      await expect.poll(() => empty.count(), SOON).toBe(name === 'records' ? 2 : 1);
+      // Every panel of the page says so (records has two: vehicles and access; police two:
+      // platforms and backlog).
+      await expect.poll(() => empty.count(), SOON).toBe(name === 'records' || name === 'police' ? 2 : 1);
       expect(await page.locator(`.page-${name} .notice-error`).count()).toBe(0);
       await browser.screenshot(`absent-${name}`);
     }
@@ -279,6 +280,45 @@ describe('dashboard in headless Chromium', () => {
       .poll(() => page.locator('.page-compound .notice-error').first().textContent(), SOON)
       .toContain('超出您的权限范围');
     await browser.screenshot('property-staff-out-of-scope');
+  });
+
+  it('lets property staff drag a marker on the site plan, and it stays there after a reload', async () => {
+    const { page } = browser;
+    await page.evaluate((id) => (location.hash = `#/compound?compound=${id}`), tianxiao.compoundId);
+    const plan = page.locator('svg.site-plan');
+    await plan.waitFor(SOON);
+    const building = page.locator('svg.site-plan .marker.kind-building').first();
+    await building.waitFor(SOON);
+    const planBox = (await plan.boundingBox())!;
+    const from = (await building.boundingBox())!;
+    const to = { x: planBox.x + planBox.width * 0.8, y: planBox.y + planBox.height * 0.3 };
+    await page.mouse.move(from.x + from.width / 2, from.y + from.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(to.x, to.y, { steps: 8 });
+    await page.mouse.up();
+    await expect.poll(() => page.locator('.page-compound').textContent(), SOON).toContain('位置已保存');
+    // Where the marker stands on the plan, as fractions (notices above the plan move it on screen).
+    const onPlan = async (marker: typeof building) => {
+      const [box, frame] = [(await marker.boundingBox())!, (await plan.boundingBox())!];
+      return { x: (box.x - frame.x) / frame.width, y: (box.y - frame.y) / frame.height };
+    };
+    const dropped = await onPlan(building);
+    await browser.screenshot('site-plan-dragged');
+
+    await page.reload();
+    const again = page.locator('svg.site-plan .marker.kind-building').first();
+    await again.waitFor(SOON);
+    const after = await onPlan(again);
+    expect(Math.abs(dropped.x - (from.x - planBox.x) / planBox.width)).toBeGreaterThan(0.1);
+    expect(after.x).toBeCloseTo(dropped.x, 2);
+    expect(after.y).toBeCloseTo(dropped.y, 2);
+    const stored = await rest<{ markers: { kind: string; x: number; y: number }[] }>(
+      'GET',
+      `/v1/compounds/${tianxiao.compoundId}/site-plan`,
+    );
+    expect(stored.markers).toEqual([expect.objectContaining({ kind: 'building' })]);
+    expect(stored.markers[0]!.x).toBeCloseTo(0.8, 1);
+    await browser.screenshot('site-plan-after-reload');
   });
 
   it('asks for the one-time code of an account with a second factor', async () => {

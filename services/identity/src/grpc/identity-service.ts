@@ -5,6 +5,7 @@
  */
 import { anfang, IdentityService, timestampFromDate, timestampToDate } from '@anfang/contracts';
 import {
+  hasCompound,
   requireCompound,
   requireRole,
   type Caller,
@@ -60,12 +61,17 @@ import type {
 const { AccessDecision } = anfang.identity.v1;
 const { Priority } = anfang.common.v1;
 
-/** Who changes the registry of a compound. */
-const REGISTRARS: readonly Role[] = ['district_admin', 'community_manager', 'property_staff'];
+/** Who changes the registry of a compound: town/street offices keep their area's (SPEC §1). */
+const REGISTRARS: readonly Role[] = [
+  'district_admin',
+  'street_officer',
+  'community_manager',
+  'property_staff',
+];
 /** Who sets up doors, credentials and grants. */
 const ACCESS_ADMINS: readonly Role[] = ['district_admin', 'property_staff'];
 /** Who may read the registry (masked). */
-const READERS: readonly Role[] = [...REGISTRARS, 'police', 'guard'];
+const READERS: readonly Role[] = [...REGISTRARS, 'police', 'guard', 'auditor'];
 /** Who registers visits: guards at the gate, kiosks (as a service), residents for their guests. */
 const VISIT_REGISTRARS: readonly Role[] = ['guard', 'property_staff', 'service', 'resident'];
 /** Who asks for access decisions: devices through device-ingest, guards at the gate. */
@@ -324,7 +330,7 @@ export function identityGrpcService(
       // Above the compound level only the district office shapes the tree; compounds are also
       // registered by their community managers.
       if (level < 4) requireRole(who, 'district_admin');
-      else if (level === 4) requireRole(who, 'district_admin', 'community_manager');
+      else if (level === 4) requireRole(who, 'district_admin', 'street_officer', 'community_manager');
       else requireRole(who, ...REGISTRARS);
       const parentCode = level === 1 ? '' : codeField('parent_code', request.parentCode);
       if (level > 4) {
@@ -348,7 +354,7 @@ export function identityGrpcService(
       const addresses = await registry.listAddresses((request.parentCode ?? '').trim());
       return {
         addresses: addresses
-          .filter((a) => !a.compoundId || who.compounds === 'all' || who.compounds.includes(a.compoundId))
+          .filter((a) => !a.compoundId || hasCompound(who, a.compoundId))
           .map((a) => ({ ...a, parentCode: a.parentCode ?? '', compoundId: a.compoundId ?? '' })),
       };
     },

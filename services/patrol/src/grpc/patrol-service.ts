@@ -42,8 +42,8 @@ const { RoundStatus, StopOutcome, ViolationStatus, ReportGrouping: GroupingEnum 
 
 /** Who plans patrols. */
 const PLANNERS: readonly Role[] = ['district_admin', 'community_manager', 'property_staff'];
-/** Who reads plans, rounds, violations and reports. */
-const READERS: readonly Role[] = [...PLANNERS, 'police', 'guard', 'service'];
+/** Who reads plans, rounds, violations and reports (a town/street office its area's). */
+const READERS: readonly Role[] = [...PLANNERS, 'street_officer', 'police', 'guard', 'auditor', 'service'];
 
 const ROUND_STATUS = {
   scheduled: RoundStatus.ROUND_STATUS_SCHEDULED,

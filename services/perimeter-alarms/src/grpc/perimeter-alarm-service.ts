@@ -45,8 +45,8 @@ const { ZoneKind: ProtoZoneKind, ArmingState, AlarmResolution, AlarmState: Proto
 const PLANNERS: readonly Role[] = ['district_admin', 'community_manager', 'property_staff'];
 /** Who handles alarms. */
 const OPERATORS: readonly Role[] = [...PLANNERS, 'guard', 'police'];
-/** Who reads zones and alarms. */
-const READERS: readonly Role[] = [...OPERATORS, 'service'];
+/** Who reads zones and alarms (a town/street office its area's). */
+const READERS: readonly Role[] = [...OPERATORS, 'street_officer', 'auditor', 'service'];
 
 /** An import reports progress every this many rows. */
 const DEFAULT_LIMIT = 100;

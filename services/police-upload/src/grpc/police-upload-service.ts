@@ -16,7 +16,12 @@ import { validatePlatform } from '../domain/platform-input.ts';
 import type { OutboxStore } from '../store/outbox.ts';
 import type { Platform, PlatformStore, SessionState } from '../store/platforms.ts';
 
+/** Who configures the cascade to the upper platform. */
 const ADMINS: readonly Role[] = ['police', 'district_admin'];
+/** Who retries rejected uploads: the upload sessions are infrastructure, the platform operator's too. */
+const OPERATORS: readonly Role[] = [...ADMINS, 'platform_operator'];
+/** Who watches upload health (no personal data in it). */
+const READERS: readonly Role[] = [...OPERATORS, 'auditor'];
 const { SessionState: SessionStateEnum, UploadObjectKind } = anfang.police.v1;
 
 const SESSION = {
@@ -43,9 +48,9 @@ export function policeUploadGrpcService(deps: {
   /** Platforms changed: reconnect now. */
   readonly changed: () => Promise<void>;
 }): GrpcService<typeof PoliceUploadService.definition> {
-  async function authorise(ctx: CallContext) {
+  async function authorise(ctx: CallContext, roles: readonly Role[]) {
     const caller = await deps.verifier.verify(ctx.metadata);
-    requireRole(caller, ...ADMINS);
+    requireRole(caller, ...roles);
     return caller;
   }
   const platformId = (value: string | null | undefined): string => {
@@ -79,17 +84,17 @@ export function policeUploadGrpcService(deps: {
 
   return grpcService(PoliceUploadService.definition, {
     async listPlatforms(_request, ctx) {
-      await authorise(ctx);
+      await authorise(ctx, READERS);
       return { platforms: await Promise.all((await deps.platforms.list()).map(status)) };
     },
     async getPlatform(request, ctx) {
-      await authorise(ctx);
+      await authorise(ctx, READERS);
       const p = await deps.platforms.get(platformId(request.platformId));
       if (!p) throw new NotFoundError(`platform ${request.platformId} is not configured`);
       return { platform: await status(p) };
     },
     async updatePlatform(request, ctx) {
-      const caller = await authorise(ctx);
+      const caller = await authorise(ctx, ADMINS);
       const r = validatePlatform(request.platform ?? {});
       if ('violations' in r) throw new InvalidArgumentError('the platform is not valid', r.violations);
       const stored = await deps.platforms.upsert(r.platform, caller.subject);
@@ -97,7 +102,7 @@ export function policeUploadGrpcService(deps: {
       return { platform: await status(stored) };
     },
     async getBacklog(request, ctx) {
-      await authorise(ctx);
+      await authorise(ctx, READERS);
       const rows = await deps.outbox.backlog(request.platformId ? platformId(request.platformId) : undefined);
       const now = Date.now();
       return {
@@ -110,7 +115,7 @@ export function policeUploadGrpcService(deps: {
       };
     },
     async listDeadLetters(request, ctx) {
-      await authorise(ctx);
+      await authorise(ctx, READERS);
       const limit = Math.min(1000, Math.max(1, request.limit || 100));
       const rows = await deps.outbox.deadLetters(platformId(request.platformId), limit);
       return {
@@ -122,7 +127,7 @@ export function policeUploadGrpcService(deps: {
       };
     },
     async retryDeadLetters(request, ctx) {
-      await authorise(ctx);
+      await authorise(ctx, OPERATORS);
       const ids = request.ids ?? [];
       if (ids.some((id) => !/^\d{1,18}$/.test(id)))
         throw new InvalidArgumentError('ids must be dead-letter ids', [

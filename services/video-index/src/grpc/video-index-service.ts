@@ -5,6 +5,7 @@
  */
 import { timestampFromDate, timestampToDate, VideoIndexService, type anfang } from '@anfang/contracts';
 import {
+  compoundScope,
   hasCompound,
   requireCompound,
   requireRole,
@@ -35,7 +36,7 @@ import {
 import { decodePageToken, encodePageToken, PageTokenError } from '../domain/page-token.ts';
 import { CameraConflictError, type Camera, type CameraStore } from '../store/cameras.ts';
 import type { Hold, HoldStore } from '../store/holds.ts';
-import type { MediaStore } from '../store/media.ts';
+import type { IndexedImage, MediaStore } from '../store/media.ts';
 import {
   ReconciliationBusyError,
   type ReconciliationReport,
@@ -46,20 +47,25 @@ import { valid } from './problems.ts';
 
 /** Who registers cameras. */
 const PLANNERS: readonly Role[] = ['district_admin', 'community_manager', 'property_staff'];
-/** Who reads cameras and searches images. */
-const READERS: readonly Role[] = [...PLANNERS, 'guard', 'police', 'service'];
+/** Who reads cameras and searches images (a town/street office its area's; auditors masked). */
+const READERS: readonly Role[] = [...PLANNERS, 'street_officer', 'guard', 'police', 'auditor', 'service'];
 /** Who may search by person and see person ids. */
 const PERSON_SEARCHERS: readonly Role[] = ['police'];
 /** Who places and releases legal holds. */
 const HOLDERS: readonly Role[] = ['police'];
 /** Who sets retention and runs reconciliation. */
 const ADMINS: readonly Role[] = ['district_admin'];
+/** Who runs reconciliation: storage is infrastructure, the platform operator's too. */
+const RECONCILERS: readonly Role[] = [...ADMINS, 'platform_operator'];
 /** Who reads storage figures (compliance-scoring and the dashboard among them). */
 const FIGURE_READERS: readonly Role[] = [
   'district_admin',
+  'street_officer',
   'community_manager',
   'property_staff',
   'police',
+  'auditor',
+  'platform_operator',
   'service',
 ];
 
@@ -199,6 +205,26 @@ export function videoIndexGrpcService(deps: {
     const hold = await holds.get(holdId);
     if (!hold || !hasCompound(caller, hold.compoundId)) throw new NotFoundError(`hold ${holdId} not found`);
     return hold;
+  }
+
+  async function imageProto(image: IndexedImage, mayPerson: boolean): Promise<anfang.video.v1.IIndexedImage> {
+    return {
+      objectKey: image.objectKey,
+      compoundId: image.compoundId,
+      deviceId: image.deviceId,
+      capturedAt: ts(image.capturedAt),
+      eventType: image.eventType,
+      eventId: image.eventId,
+      imageClass: CLASS_TO_PROTO[image.imageClass],
+      plateNumber: image.plateNumber,
+      personId: mayPerson ? image.personId : '',
+      contentType: image.contentType,
+      sizeBytes: image.sizeBytes ?? 0,
+      sha256: image.sha256,
+      held: image.held,
+      url: await objects.presignedGetUrl(image.objectKey.slice(objects.prefix.length), urlSeconds),
+      urlExpiresAt: ts(new Date(Date.now() + urlSeconds * 1000)),
+    };
   }
 
   async function* importCameras(
@@ -357,26 +383,7 @@ export function videoIndexGrpcService(deps: {
       const found = await media.search({ ...query, after, limit: query.limit + 1 });
       const page = found.slice(0, query.limit);
       const last = page[page.length - 1];
-      const expiresAt = new Date(Date.now() + urlSeconds * 1000);
-      const images = await Promise.all(
-        page.map(async (image): Promise<anfang.video.v1.IIndexedImage> => ({
-          objectKey: image.objectKey,
-          compoundId: image.compoundId,
-          deviceId: image.deviceId,
-          capturedAt: ts(image.capturedAt),
-          eventType: image.eventType,
-          eventId: image.eventId,
-          imageClass: CLASS_TO_PROTO[image.imageClass],
-          plateNumber: image.plateNumber,
-          personId: mayPerson ? image.personId : '',
-          contentType: image.contentType,
-          sizeBytes: image.sizeBytes ?? 0,
-          sha256: image.sha256,
-          held: image.held,
-          url: await objects.presignedGetUrl(image.objectKey.slice(objects.prefix.length), urlSeconds),
-          urlExpiresAt: ts(expiresAt),
-        })),
-      );
+      const images = await Promise.all(page.map((image) => imageProto(image, mayPerson)));
       // Images of people are personal information: who looked at which, and why, is kept.
       audit.info(
         {
@@ -474,7 +481,7 @@ export function videoIndexGrpcService(deps: {
     },
 
     async runReconciliation(_request, ctx) {
-      await authorise(ctx, ADMINS);
+      await authorise(ctx, RECONCILERS);
       try {
         return { report: reportProto(await reconciler.run(new Date())) };
       } catch (error) {
@@ -484,7 +491,7 @@ export function videoIndexGrpcService(deps: {
     },
 
     async listReconciliationReports(request, ctx) {
-      await authorise(ctx, ADMINS);
+      await authorise(ctx, RECONCILERS);
       const limit = valid((p) => {
         const n = request.limit ?? 0;
         if (n < 0 || n > 100) p.add('limit', '0..100');
@@ -493,13 +500,34 @@ export function videoIndexGrpcService(deps: {
       return { reports: (await reconciler.reports(limit)).map(reportProto) };
     },
 
+    async getImage(request, ctx) {
+      const caller = await authorise(ctx, READERS);
+      const objectKey = valid((p) => p.text('object_key', request.objectKey, true, 1024));
+      const image = await media.get(objectKey);
+      // Another compound's image is NOT_FOUND: its key says nothing to an outsider.
+      if (!image || !hasCompound(caller, image.compoundId))
+        throw new NotFoundError(`image ${objectKey} not found`);
+      audit.info(
+        {
+          audit: 'images-read',
+          subject: caller.subject,
+          role: caller.role,
+          purpose: caller.purpose ?? '',
+          compoundId: image.compoundId,
+          objectKeys: [objectKey],
+        },
+        'images read',
+      );
+      return { image: await imageProto(image, PERSON_SEARCHERS.includes(caller.role)) };
+    },
+
     async getStorageFigures(request, ctx) {
       const caller = await authorise(ctx, FIGURE_READERS);
       const asked = valid((p) =>
         (request.compoundIds ?? []).map((id, i) => p.compound(`compound_ids[${i}]`, id)),
       );
       for (const id of asked) requireCompound(caller, id);
-      const scope = asked.length ? asked : caller.compounds;
+      const scope = asked.length ? { compounds: asked, areas: [] } : compoundScope(caller);
       const [figures, compliance] = await Promise.all([
         media.figures(scope),
         cameras.frontendCompliance(scope),

@@ -1,5 +1,6 @@
 /** The camera registry in Postgres: operator rows, completed from device-ingest's registry. */
 import { randomUUID } from 'node:crypto';
+import { scopeCondition, scopeParams, type CompoundScope } from '@anfang/platform/auth';
 import { sqlState, type Pool } from '@anfang/platform/pg';
 import type { CameraFields, ZoneGroup } from '../domain/camera.ts';
 import { MIN_FRONTEND_STORAGE_DAYS } from '../domain/classes.ts';
@@ -46,7 +47,7 @@ export interface CameraStore {
   applyRegistry(entry: RegistryCamera): Promise<void>;
   /** Per compound: cameras below the front-end minimum (or not reported), and all cameras. */
   frontendCompliance(
-    compoundIds: readonly string[] | 'all',
+    scope: CompoundScope | undefined,
   ): Promise<{ compoundId: string; nonCompliant: number; total: number }[]>;
 }
 
@@ -230,12 +231,12 @@ export function createCameraStore(pool: Pool): CameraStore {
       }
     },
 
-    async frontendCompliance(compoundIds) {
+    async frontendCompliance(scope) {
       const { rows } = await pool.query<{ compound_id: string; non_compliant: string; total: string }>(
-        `SELECT compound_id, count(*) FILTER (WHERE frontend_storage_days < $2) AS non_compliant, count(*) AS total
-         FROM cameras WHERE NOT decommissioned AND ($1::text[] IS NULL OR compound_id = ANY($1))
+        `SELECT compound_id, count(*) FILTER (WHERE frontend_storage_days < $1) AS non_compliant, count(*) AS total
+         FROM cameras WHERE NOT decommissioned AND ${scopeCondition('compound_id', 2)}
          GROUP BY compound_id ORDER BY compound_id`,
-        [compoundIds === 'all' ? null : compoundIds, MIN_FRONTEND_STORAGE_DAYS],
+        [MIN_FRONTEND_STORAGE_DAYS, ...scopeParams(scope)],
       );
       return rows.map((r) => ({
         compoundId: r.compound_id,

@@ -3,6 +3,7 @@
  * object key), keyset search, storage figures kept in step with every insert and delete, the
  * enricher's size updates, and the deletion log.
  */
+import { scopeCondition, scopeParams, type CompoundScope } from '@anfang/platform/auth';
 import type { ClientBase, Pool } from '@anfang/platform/pg';
 import { withTransaction } from '@anfang/platform/pg';
 import type { ImageClass } from '../domain/classes.ts';
@@ -51,12 +52,14 @@ export interface MediaStore {
   /** Upserts the rows in one statement; returns how many were new. */
   write(rows: readonly MediaRow[]): Promise<number>;
   search(query: SearchQuery): Promise<IndexedImage[]>;
-  figures(compoundIds: readonly string[] | 'all'): Promise<StorageFigure[]>;
+  figures(scope: CompoundScope | undefined): Promise<StorageFigure[]>;
   /** Rows whose size nobody reported, oldest first. */
   unsized(limit: number): Promise<{ objectKey: string; capturedAt: Date }[]>;
   setSizes(sizes: readonly { objectKey: string; capturedAt: Date; sizeBytes: number }[]): Promise<void>;
   /** The compound of each of these keys the index holds. */
   existing(objectKeys: readonly string[]): Promise<Map<string, string>>;
+  /** One image by its key, if indexed. */
+  get(objectKey: string): Promise<IndexedImage | undefined>;
 }
 
 /** Active-hold test of the row aliased `m`. */
@@ -324,7 +327,7 @@ export function createMediaStore(pool: Pool, partitions: Partitions): MediaStore
       return rows.map(toImage);
     },
 
-    async figures(compoundIds) {
+    async figures(scope) {
       const { rows } = await pool.query<{
         compound_id: string;
         image_class: ImageClass;
@@ -339,9 +342,9 @@ export function createMediaStore(pool: Pool, partitions: Partitions): MediaStore
                 (SELECT max(captured_at) FROM media_index m
                   WHERE m.compound_id = f.compound_id AND m.image_class = f.image_class) AS newest
          FROM storage_figures f
-         WHERE f.objects > 0 AND ($1::text[] IS NULL OR f.compound_id = ANY($1))
+         WHERE f.objects > 0 AND ${scopeCondition('f.compound_id', 1)}
          ORDER BY f.compound_id, f.image_class`,
-        [compoundIds === 'all' ? null : compoundIds],
+        scopeParams(scope),
       );
       return rows.map((r) => ({
         compoundId: r.compound_id,
@@ -386,6 +389,14 @@ export function createMediaStore(pool: Pool, partitions: Partitions): MediaStore
           })),
         );
       });
+    },
+
+    async get(objectKey) {
+      const { rows } = await pool.query<ImageRow>(
+        `SELECT m.*, ${HELD} AS held FROM media_index m WHERE m.object_key = $1 LIMIT 1`,
+        [objectKey],
+      );
+      return rows[0] ? toImage(rows[0]) : undefined;
     },
 
     async existing(objectKeys) {

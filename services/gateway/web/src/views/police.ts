@@ -1,21 +1,28 @@
 import { api } from '../api.ts';
 import { rateChart } from '../charts.ts';
 import { h, mount } from '../dom.ts';
-import { dateTime, enumLabel, percent } from '../format.ts';
+import { dateTime, enumLabel } from '../format.ts';
 import { t } from '../i18n.ts';
 import { load, notice, panel, table, type View } from './common.ts';
 
-/** One upper-platform link's health as police-upload reports it (UploadHealthReported). */
-interface UploadHealth {
+/** One upper platform with its session, as police-upload's ListPlatforms answers. */
+interface PlatformStatus {
+  platform?: { platformId?: string; name?: string };
+  session?: {
+    state?: string;
+    lastKeepaliveAt?: string;
+    failures?: number;
+    lastError?: string;
+    clockOffsetMs?: string | number;
+  };
+}
+
+/** Objects waiting per platform and compound (GetBacklog). */
+interface BacklogEntry {
   platformId?: string;
   compoundId?: string;
-  session?: string;
-  realTime?: boolean;
   backlog?: string | number;
   oldestPendingAgeMs?: string | number;
-  lastSuccessAt?: string;
-  successRate?: number;
-  latencyP99Ms?: string | number;
 }
 
 interface CoverageFigures {
@@ -27,46 +34,62 @@ interface CoverageFigures {
 }
 
 /**
- * Police upload health: the live link figures from police-upload, and the networking rate
+ * Police upload health: each upper platform's session and the backlog per compound from
+ * police-upload, and the networking rate
  * (compounds uploading in real time) per town/street from compliance-scoring. Either half says
  * "no data yet" on its own when its service is not deployed.
  */
 export const policePage: View = (root) => {
   const linkEl = h('div');
+  const backlogEl = h('div');
   const ratesEl = h('div');
-  mount(root, panel(t('police.links'), linkEl), panel(t('police.networking'), ratesEl));
+  mount(
+    root,
+    panel(t('police.links'), linkEl),
+    panel(t('police.backlogs'), backlogEl),
+    panel(t('police.networking'), ratesEl),
+  );
   void load(
     linkEl,
-    () => api.get<{ links?: UploadHealth[] }>('/v1/police/upload-health'),
+    () => api.get<{ platforms?: PlatformStatus[] }>('/v1/police/platforms'),
     (answer) =>
       table(
         [
           t('police.platform'),
-          t('common.compound'),
           t('police.session'),
-          t('police.realTime'),
-          t('police.backlog'),
-          t('police.oldest'),
-          t('police.lastSuccess'),
-          t('police.successRate'),
-          t('police.latency'),
+          t('police.keepalive'),
+          t('police.failures'),
+          t('police.lastError'),
+          t('police.clockOffset'),
         ],
-        (answer.links ?? []).map((link) => [
-          link.platformId ?? '—',
-          link.compoundId || t('overview.district'),
+        (answer.platforms ?? []).map(({ platform, session }) => [
+          `${platform?.name ?? ''} ${platform?.platformId ?? '—'}`.trim(),
           h(
             'span',
-            { class: `pill ${link.session === 'SESSION_STATE_REGISTERED' ? 'st-online' : 'st-offline'}` },
-            enumLabel(link.session),
+            { class: `pill ${session?.state === 'SESSION_STATE_REGISTERED' ? 'st-online' : 'st-offline'}` },
+            enumLabel(session?.state),
           ),
-          link.realTime ? t('common.yes') : t('common.no'),
-          String(link.backlog ?? 0),
-          `${Math.round(Number(link.oldestPendingAgeMs ?? 0) / 1000)} s`,
-          dateTime(link.lastSuccessAt),
-          percent(link.successRate),
-          `${String(link.latencyP99Ms ?? '—')} ms`,
+          dateTime(session?.lastKeepaliveAt),
+          String(session?.failures ?? 0),
+          session?.lastError || '—',
+          `${String(session?.clockOffsetMs ?? 0)} ms`,
         ]),
         t('police.none'),
+      ),
+  );
+  void load(
+    backlogEl,
+    () => api.get<{ entries?: BacklogEntry[] }>('/v1/police/backlog'),
+    (answer) =>
+      table(
+        [t('police.platform'), t('common.compound'), t('police.backlog'), t('police.oldest')],
+        (answer.entries ?? []).map((entry) => [
+          entry.platformId ?? '—',
+          entry.compoundId || t('overview.district'),
+          String(entry.backlog ?? 0),
+          `${Math.round(Number(entry.oldestPendingAgeMs ?? 0) / 1000)} s`,
+        ]),
+        t('police.noBacklog'),
       ),
   );
   void load(
