@@ -1,12 +1,16 @@
 /**
  * Storage evidence for compliance scoring: per compound, the back-end retention (the shortest of
- * the class policies) and the front-end storage of its cameras per zone group, on the compacted
- * anfang.video.storage-evidence.v1. Published for every compound each interval (so the consumer
- * can tell a silent video-index from a compliant one) and, for the compounds concerned, shortly
- * after a camera or a retention policy changes (changes within the debounce go out together).
+ * the class policies, which apply to every compound) and the front-end storage of its cameras per
+ * zone group, on the compacted anfang.video.storage-evidence.v1 — for every compound each
+ * interval, and for the compounds concerned after a camera or a retention policy changes.
  */
 import { topics } from '@anfang/contracts';
-import type { EventPublisher } from '@anfang/platform/bus';
+import {
+  ALL_COMPOUNDS,
+  startSnapshotPublisher,
+  type EventPublisher,
+  type SnapshotPublisher,
+} from '@anfang/platform/bus';
 import type { Logger } from '@anfang/platform/log';
 import type { Pool } from '@anfang/platform/pg';
 import { MODULE_OF_ZONE_GROUP, type ZoneGroup } from '../domain/camera.ts';
@@ -14,14 +18,9 @@ import { MIN_FRONTEND_STORAGE_DAYS, MIN_RETENTION_DAYS } from '../domain/classes
 import type { CameraStore } from '../store/cameras.ts';
 import type { RetentionStore } from '../store/retention.ts';
 
-export interface StorageEvidence {
-  /** Publishes the evidence of these compounds (every known compound when omitted); returns how many. */
-  publish(compoundIds?: readonly string[]): Promise<number>;
-  /** A camera of the compound (or, with 'all', a retention policy) changed. */
-  changed(compoundId: string | 'all'): void;
+export interface StorageEvidence extends SnapshotPublisher {
   /** The outcome of the last retention sweep. */
   swept(ok: boolean): void;
-  stop(): Promise<void>;
 }
 
 export function startStorageEvidence(deps: {
@@ -32,13 +31,9 @@ export function startStorageEvidence(deps: {
   readonly debounceMs: number;
   readonly logger: Logger;
 }): StorageEvidence {
-  const log = deps.logger.child({ component: 'storage-evidence' });
   let enforced = true;
-  let dirty = new Set<string>();
-  let debounce: NodeJS.Timeout | undefined;
-  let running: Promise<unknown> = Promise.resolve();
 
-  async function publishOnce(compoundIds: readonly string[] | undefined): Promise<number> {
+  async function publish(compoundIds: readonly string[] | undefined): Promise<number> {
     const backendDays = Math.min(...(await deps.retention.policies()).map((p) => p.days));
     const { rows } = await deps.pool.query<{
       compound_id: string;
@@ -86,44 +81,19 @@ export function startStorageEvidence(deps: {
     return events.length;
   }
 
-  // One publication at a time, so a periodic one never overtakes a newer change's.
-  const publish = (compoundIds?: readonly string[]): Promise<number> => {
-    const next = running.catch(() => undefined).then(() => publishOnce(compoundIds));
-    running = next;
-    return next;
-  };
-  const flush = () => {
-    debounce = undefined;
-    const ids = dirty;
-    dirty = new Set();
-    publish(ids.has('all') ? undefined : [...ids]).catch((err: unknown) =>
-      log.warn({ err }, 'storage evidence not published after a change; the next interval publishes it'),
-    );
-  };
-  const timer = setInterval(() => {
-    publish().catch((err: unknown) => log.warn({ err }, 'storage evidence not published'));
-  }, deps.intervalMs);
-  timer.unref();
-  // At start, so a restarted video-index does not leave its evidence to go stale for an interval.
-  publish().catch((err: unknown) => log.warn({ err }, 'storage evidence not published at start'));
-
-  const changed = (compoundId: string) => {
-    dirty.add(compoundId);
-    debounce ??= setTimeout(flush, deps.debounceMs);
-  };
-
-  return {
+  const snapshots = startSnapshotPublisher({
+    name: 'storage evidence',
     publish,
-    changed,
+    intervalMs: deps.intervalMs,
+    debounceMs: deps.debounceMs,
+    logger: deps.logger,
+  });
+  return {
+    ...snapshots,
     swept(ok) {
       if (ok === enforced) return;
       enforced = ok;
-      changed('all');
-    },
-    async stop() {
-      clearInterval(timer);
-      clearTimeout(debounce);
-      await running.catch(() => undefined);
+      snapshots.changed(ALL_COMPOUNDS);
     },
   };
 }
@@ -172,7 +142,7 @@ export function noticingPolicyChanges(
     ...retention,
     async set(imageClass, days, by) {
       const policy = await retention.set(imageClass, days, by);
-      changed('all');
+      changed(ALL_COMPOUNDS);
       return policy;
     },
   };
