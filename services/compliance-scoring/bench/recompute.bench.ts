@@ -158,14 +158,17 @@ for (let i = 0; i < EVENTS; i++) {
 }
 await echo.close();
 
+// Limits far beyond the run: on a loaded machine seeding and the recompute can outlast the
+// default 5-minute upload TTL, and an expired report would take the compounds below 达标.
+const DAY_MS = 86_400_000;
 const timed = startTimedEvidence({
   pool,
   scorer,
   logger,
-  dataWindowMs: 86_400_000,
-  uploadTtlMs: 300_000,
-  storageTtlMs: 1_800_000,
-  patrolTtlMs: 1_800_000,
+  dataWindowMs: DAY_MS,
+  uploadTtlMs: DAY_MS,
+  storageTtlMs: DAY_MS,
+  patrolTtlMs: DAY_MS,
   sweepIntervalMs: 30_000,
 });
 const consumer = await startEvidenceConsumer({
