@@ -376,6 +376,19 @@ export const topics = {
     partitions: LOW,
   }),
 
+  videoStorageEvidence: topic({
+    name: 'anfang.video.storage-evidence.v1',
+    description:
+      "A compound's back-end retention and its cameras' front-end storage per zone group (compacted: the latest of each compound).",
+    producers: ['video-index'],
+    consumers: ['compliance-scoring'],
+    key: 'compound',
+    keyOf: (m) => m.compoundId,
+    payload: 'anfang.video.v1.StorageEvidenceReported',
+    partitions: RARE,
+    compacted: true,
+  }),
+
   // ---- patrol --------------------------------------------------------------------------------
   patrolViolation: topic({
     name: 'anfang.patrol.violation.v1',
@@ -387,6 +400,19 @@ export const topics = {
     keyOf: (m) => m.roundId || m.violationId,
     payload: 'anfang.patrol.v1.PatrolViolationChanged',
     partitions: RARE,
+  }),
+
+  patrolEvidence: topic({
+    name: 'anfang.patrol.evidence.v1',
+    description:
+      "A compound's patrol as operated: routes over checkpoints and rounds completed in the recent window (compacted: the latest of each compound).",
+    producers: ['patrol'],
+    consumers: ['compliance-scoring'],
+    key: 'compound',
+    keyOf: (m) => m.compoundId,
+    payload: 'anfang.patrol.v1.PatrolEvidenceReported',
+    partitions: RARE,
+    compacted: true,
   }),
 
   // ---- compliance-scoring --------------------------------------------------------------------

@@ -20,6 +20,8 @@ import { CATEGORIES } from '../src/domain/compound.ts';
 import { ZHANGDIAN_2020 } from '../src/domain/tables.ts';
 import { createScorer } from '../src/store/scores.ts';
 
+const M = anfang.common.v1.Module;
+
 const { values } = parseArgs({
   options: {
     compounds: { type: 'string', default: '5000' },
@@ -62,6 +64,19 @@ await pool.query(
   `INSERT INTO upload_health (compound_id, platform_id, real_time, reported_at)
    SELECT compound_id, 'p1', true, now() FROM compounds`,
 );
+// video-index's and patrol's reports: images kept for every video zone group, rounds walked.
+const videoZones = modules
+  .filter((m) => m >= M.MODULE_VIDEO_PUBLIC_AREAS && m <= M.MODULE_VIDEO_THROWING)
+  .map((module) => ({ module, cameras: 1, frontendCompliant: 1, shortestFrontendDays: 7 }));
+await pool.query(
+  `INSERT INTO storage_evidence (compound_id, backend_retention_days, retention_enforced, zones, reported_at)
+   SELECT compound_id, 30, true, $1, now() FROM compounds`,
+  [JSON.stringify(videoZones)],
+);
+await pool.query(
+  `INSERT INTO patrol_evidence (compound_id, routes, checkpoints, window_hours, rounds_due, rounds_completed, reported_at)
+   SELECT compound_id, 1, 4, 24, 2, 2, now() FROM compounds`,
+);
 await pool.query('ANALYZE');
 
 const scorer = createScorer({ pool, version: ZHANGDIAN_2020, producer: 'compliance-scoring' });
@@ -78,10 +93,21 @@ for (const id of ids)
       [id],
     );
     await tx.query(
-      'SELECT device_id, module, building_code, active, online FROM devices WHERE compound_id = $1',
+      'SELECT device_id, module, building_code, active, online, producing FROM devices WHERE compound_id = $1',
       [id],
     );
-    await tx.query('SELECT platform_id, real_time FROM upload_health WHERE compound_id = $1', [id]);
+    await tx.query(
+      'SELECT platform_id, real_time, expired FROM upload_health WHERE compound_id = $1 ORDER BY platform_id',
+      [id],
+    );
+    await tx.query(
+      'SELECT backend_retention_days, retention_enforced, zones, expired FROM storage_evidence WHERE compound_id = $1',
+      [id],
+    );
+    await tx.query(
+      'SELECT routes, checkpoints, window_hours, rounds_due, rounds_completed, expired FROM patrol_evidence WHERE compound_id = $1',
+      [id],
+    );
   });
 const readMs = ms(start);
 
@@ -132,12 +158,17 @@ for (let i = 0; i < EVENTS; i++) {
 }
 await echo.close();
 
+// Limits far beyond the run: on a loaded machine seeding and the recompute can outlast the
+// default 5-minute upload TTL, and an expired report would take the compounds below 达标.
+const DAY_MS = 86_400_000;
 const timed = startTimedEvidence({
   pool,
   scorer,
   logger,
-  dataWindowMs: 86_400_000,
-  uploadTtlMs: 300_000,
+  dataWindowMs: DAY_MS,
+  uploadTtlMs: DAY_MS,
+  storageTtlMs: DAY_MS,
+  patrolTtlMs: DAY_MS,
   sweepIntervalMs: 30_000,
 });
 const consumer = await startEvidenceConsumer({

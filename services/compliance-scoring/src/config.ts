@@ -60,7 +60,14 @@ export const complianceEnv = envFragment({
    * least every minute, so a silent police-upload stops counting as real-time upload.
    */
   COMPLIANCE_UPLOAD_HEALTH_TTL_MS: z.coerce.number().int().min(1000).default(300_000),
-  /** How often data sightings are written and the two windows above are checked. */
+  /**
+   * video-index's storage report of a compound counts for this long; video-index reports every
+   * 5 minutes by default, so a silent video-index stops counting as images kept.
+   */
+  COMPLIANCE_STORAGE_EVIDENCE_TTL_MS: z.coerce.number().int().min(1000).default(1_800_000),
+  /** patrol's report of a compound counts for this long (patrol reports every 5 minutes by default). */
+  COMPLIANCE_PATROL_EVIDENCE_TTL_MS: z.coerce.number().int().min(1000).default(1_800_000),
+  /** How often data sightings are written and the windows and limits above are checked. */
   COMPLIANCE_EVIDENCE_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
   /** Import the district's 37 old compounds (data/seed-compounds.csv) when the registry is empty. */
   COMPLIANCE_SEED_COMPOUNDS: z.stringbool().default(true),

@@ -1,6 +1,7 @@
 /**
  * compliance-scoring's ServiceModule: the compound registry and scores over its own Postgres,
- * the evidence consumer (device registry, device status, upload health), level-changed events
+ * the evidence consumer (device registry, device status, upload health, storage and patrol
+ * reports), level-changed events
  * through the outbox, and the ComplianceService over gRPC. Wired in the platform's order —
  * telemetry first, then the database, consumers, servers — with shutdown steps in phase order.
  */
@@ -76,6 +77,8 @@ const complianceScoringService: ServiceModule = {
           logger,
           dataWindowMs: config.COMPLIANCE_DATA_WINDOW_MS,
           uploadTtlMs: config.COMPLIANCE_UPLOAD_HEALTH_TTL_MS,
+          storageTtlMs: config.COMPLIANCE_STORAGE_EVIDENCE_TTL_MS,
+          patrolTtlMs: config.COMPLIANCE_PATROL_EVIDENCE_TTL_MS,
           sweepIntervalMs: config.COMPLIANCE_EVIDENCE_SWEEP_INTERVAL_MS,
         });
         lifecycle.onShutdown('flush-producers', 'timed evidence', () => timed.stop());

@@ -1,7 +1,8 @@
 /**
  * The service module started against the real infrastructure (its own database, Kafka, a
  * consumer group of its own so parallel test files do not share partitions), a gRPC client, a
- * caller-token minter, a publisher standing in for device-ingest and police-upload, and a
+ * caller-token minter, a publisher standing in for device-ingest, police-upload, video-index and
+ * patrol, and a
  * recorder of the level-changed events of this file's compounds.
  */
 import { randomBytes } from 'node:crypto';
@@ -28,7 +29,7 @@ export interface Harness {
   readonly bus: Bus;
   readonly db: TestDatabase;
   /** Publishes as the named producer would. */
-  publisher(producer: 'device-ingest' | 'police-upload'): EventPublisher;
+  publisher(producer: 'device-ingest' | 'police-upload' | 'video-index' | 'patrol'): EventPublisher;
   /** Metadata of a caller token (district_admin over every compound unless overridden). */
   as(caller?: Partial<Caller>): Promise<{ metadata: Metadata }>;
   /** Level-changed events seen so far for a compound, in order. */
@@ -159,4 +160,56 @@ export function reportUpload(
     },
     { compoundId },
   );
+}
+
+const VIDEO_MODULES = [
+  Module.MODULE_VIDEO_PUBLIC_AREAS,
+  Module.MODULE_VIDEO_BUILDINGS,
+  Module.MODULE_VIDEO_KEY_ROOMS,
+  Module.MODULE_VIDEO_PANORAMA,
+  Module.MODULE_VIDEO_THROWING,
+];
+
+/**
+ * video-index's storage report for a compound: by default 30 days back end and one camera per
+ * video zone group keeping 7 days at the front end (every video row's images kept).
+ */
+export function reportStorage(
+  h: Harness,
+  compoundId: string,
+  report: Partial<anfang.video.v1.StorageEvidenceReported.$Properties> = {},
+) {
+  return h.publisher('video-index').publish(
+    topics.videoStorageEvidence,
+    {
+      compoundId,
+      backendRetentionDays: 30,
+      minBackendDays: 30,
+      minFrontendDays: 7,
+      retentionEnforced: true,
+      zones: VIDEO_MODULES.map((module) => ({
+        module,
+        cameras: 1,
+        frontendCompliant: 1,
+        shortestFrontendDays: 7,
+      })),
+      ...report,
+    },
+    { compoundId },
+  );
+}
+
+/** patrol's report for a compound: by default one route and a round completed in the last 24 h. */
+export function reportPatrol(
+  h: Harness,
+  compoundId: string,
+  report: Partial<anfang.patrol.v1.PatrolEvidenceReported.$Properties> = {},
+) {
+  return h
+    .publisher('patrol')
+    .publish(
+      topics.patrolEvidence,
+      { compoundId, routes: 1, checkpoints: 4, windowHours: 24, roundsDue: 1, roundsCompleted: 1, ...report },
+      { compoundId },
+    );
 }

@@ -10,7 +10,15 @@ import pg from 'pg';
 import { anfang, dlqTopic, topics } from '@anfang/contracts';
 import { HEADER, type Subscription } from '@anfang/platform/bus';
 import { uniqueName, waitFor } from '@anfang/testing';
-import { announceDevice, reportStatus, reportUpload, startHarness, type Harness } from './harness.ts';
+import {
+  announceDevice,
+  reportPatrol,
+  reportStatus,
+  reportStorage,
+  reportUpload,
+  startHarness,
+  type Harness,
+} from './harness.ts';
 
 const { Module } = anfang.common.v1;
 const { ComplianceLevel: L, CompoundCategory, ProgrammeGroup } = anfang.compliance.v1;
@@ -65,6 +73,7 @@ async function makeCompliant(compoundId: string) {
   for (const device of devices) await announceDevice(h, device);
   for (const device of devices) await reportStatus(h, device, true);
   await reportUpload(h, compoundId, true);
+  await reportStorage(h, compoundId);
   await waitFor(async () => (await level(compoundId)) === L.COMPLIANCE_LEVEL_COMPLIANT, {
     timeoutMs: 30_000,
     message: `${compoundId} did not reach 达标`,
@@ -202,6 +211,7 @@ describe('live recomputation', () => {
       await reportStatus(h, device, true);
     }
     await reportUpload(h, compoundId, true);
+    await reportStorage(h, compoundId);
     const missing = await waitFor(
       async () => {
         const detail = await h.client.getCompoundLevel({ compoundId }, await h.as());
@@ -266,4 +276,91 @@ describe('live recomputation', () => {
       await dlqWatch.close();
     }
   }, 120_000);
+});
+
+describe('images kept and patrol operated', () => {
+  it('a camera keeping under 7 days at the front end drops the video row; fixed, the level returns', async () => {
+    const compoundId = h.newCompoundId();
+    await createCompound(compoundId, uniqueName('town'));
+    await makeCompliant(compoundId);
+    await reportStorage(h, compoundId, {
+      zones: COMPLIANT_A.filter(
+        (m) => m >= Module.MODULE_VIDEO_PUBLIC_AREAS && m <= Module.MODULE_VIDEO_THROWING,
+      ).map((module) =>
+        module === Module.MODULE_VIDEO_KEY_ROOMS
+          ? { module, cameras: 2, frontendCompliant: 1, shortestFrontendDays: 3 }
+          : { module, cameras: 1, frontendCompliant: 1, shortestFrontendDays: 7 },
+      ),
+    });
+    await waitFor(async () => (await level(compoundId)) === L.COMPLIANCE_LEVEL_NOT_COMPLIANT, {
+      timeoutMs: 30_000,
+      message: 'a short front-end storage did not drop the level',
+    });
+    const report = await h.client.getAcceptanceReport({ compoundId }, await h.as());
+    const keyRooms = report.rows.find((r) => r.row!.module === Module.MODULE_VIDEO_KEY_ROOMS)!;
+    expect(keyRooms.satisfied).toBe(false);
+    expect(keyRooms.missing!.map((m) => m.evidenceLacking)).toEqual([
+      '1 of 2 cameras keep under 7 days at the front end (shortest 3)',
+    ]);
+    expect(keyRooms.evidence!.at(-1)).toBe(
+      'back-end retention 30 days; 1 of 2 cameras keep ≥ 7 days at the front end',
+    );
+    await reportStorage(h, compoundId);
+    await waitFor(async () => (await level(compoundId)) === L.COMPLIANCE_LEVEL_COMPLIANT, {
+      timeoutMs: 30_000,
+      message: 'a compliant storage report did not restore 达标',
+    });
+  });
+
+  it('electronic patrol counts at 示范 only once patrol reports a route with a completed round', async () => {
+    const compoundId = h.newCompoundId();
+    await h.client.createCompound(
+      {
+        compound: {
+          compoundId,
+          name: `小区 ${compoundId}`,
+          townStreet: uniqueName('town'),
+          category: CompoundCategory.COMPOUND_CATEGORY_CLOSED,
+          programmeGroup: ProgrammeGroup.PROGRAMME_GROUP_COMMERCIAL,
+          visualPlatformEnabled: true,
+        },
+      },
+      await h.as(),
+    );
+    const modules = [
+      ...COMPLIANT_A,
+      Module.MODULE_PERIMETER_PROTECTION,
+      Module.MODULE_VIDEO_PANORAMA,
+      Module.MODULE_ELECTRONIC_PATROL,
+      Module.MODULE_UNIT_FACE_ACCESS,
+    ];
+    for (const module of modules) {
+      const device = { deviceId: randomUUID(), compoundId, module };
+      await announceDevice(h, device);
+      await reportStatus(h, device, true);
+    }
+    await reportUpload(h, compoundId, true);
+    await reportStorage(h, compoundId);
+    const patrolLacking = async () =>
+      (await h.client.getCompoundLevel({ compoundId }, await h.as())).missingForNextLevel
+        .filter((m) => m.module === Module.MODULE_ELECTRONIC_PATROL)
+        .map((m) => m.evidenceLacking);
+    await waitFor(async () => (await level(compoundId)) === L.COMPLIANCE_LEVEL_QUALITY, {
+      timeoutMs: 30_000,
+      message: 'did not reach 优质',
+    });
+    expect(await patrolLacking()).toEqual(['no patrol report from patrol']);
+
+    await reportPatrol(h, compoundId, { roundsDue: 2, roundsCompleted: 0 });
+    await waitFor(async () => (await patrolLacking())[0] === 'no round completed in the last 24 h (2 due)', {
+      timeoutMs: 30_000,
+    });
+    expect(await level(compoundId)).toBe(L.COMPLIANCE_LEVEL_QUALITY);
+
+    await reportPatrol(h, compoundId);
+    await waitFor(async () => (await level(compoundId)) === L.COMPLIANCE_LEVEL_DEMONSTRATION, {
+      timeoutMs: 30_000,
+      message: 'a completed round did not raise it to 示范',
+    });
+  });
 });

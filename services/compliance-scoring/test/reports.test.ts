@@ -10,7 +10,14 @@ import { InvalidArgumentError, PermissionDeniedError } from '@anfang/platform/gr
 import { createPool, type Pool } from '@anfang/platform/pg';
 import { uniqueName, waitFor } from '@anfang/testing';
 import { recordDailyStandings } from '../src/store/reports.ts';
-import { announceDevice, reportStatus, reportUpload, startHarness, type Harness } from './harness.ts';
+import {
+  announceDevice,
+  reportStatus,
+  reportStorage,
+  reportUpload,
+  startHarness,
+  type Harness,
+} from './harness.ts';
 
 const { Module } = anfang.common.v1;
 const { ComplianceLevel: L, CompoundCategory, ProgrammeGroup, ReportFormat } = anfang.compliance.v1;
@@ -101,10 +108,15 @@ describe('acceptance report', () => {
     });
     expect(row(Module.MODULE_VIDEO_BUILDINGS)).toMatchObject({
       satisfied: false,
-      evidence: ['building B1: 1 device, 1 online', 'building B2: no device registered'],
+      evidence: [
+        'building B1: 1 device, 1 online',
+        'building B2: no device registered',
+        'no storage report from video-index',
+      ],
     });
     expect(row(Module.MODULE_VIDEO_BUILDINGS).missing).toEqual([
       expect.objectContaining({ buildingCode: 'B2', evidenceLacking: 'no device registered' }),
+      expect.objectContaining({ buildingCode: '', evidenceLacking: 'no storage report from video-index' }),
     ]);
     expect(row(Module.MODULE_MANAGEMENT_REAL_TIME_UPLOAD)).toMatchObject({ satisfied: false });
     expect(report.level).toBe(L.COMPLIANCE_LEVEL_NOT_COMPLIANT);
@@ -202,6 +214,7 @@ describe('district summary and trend', () => {
     await online(Module.MODULE_VIDEO_BUILDINGS, 'B2');
     await online(Module.MODULE_VIDEO_KEY_ROOMS);
     await reportUpload(h, compoundId, true);
+    await reportStorage(h, compoundId);
     await waitFor(async () => (await level()) === L.COMPLIANCE_LEVEL_COMPLIANT, {
       timeoutMs: 30_000,
       message: 'the compound did not reach 达标',

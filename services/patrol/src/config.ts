@@ -31,6 +31,18 @@ export const patrolEnv = envFragment({
   PATROL_CLOSE_GRACE_MINUTES: z.coerce.number().int().min(0).default(15),
   /** A check-in this long before a round's planned start still belongs to the round. */
   PATROL_ROUND_EARLY_MINUTES: z.coerce.number().int().min(0).default(30),
+  /**
+   * Rounds planned to start within this many hours count in the patrol evidence compliance
+   * scoring reads (electronic patrol counts only if a round was completed in the window).
+   */
+  PATROL_EVIDENCE_WINDOW_HOURS: positiveInt(24),
+  /**
+   * How often every compound's patrol evidence is published; compliance-scoring stops counting
+   * evidence older than its freshness limit (default 30 min).
+   */
+  PATROL_EVIDENCE_INTERVAL_MS: positiveInt(300_000),
+  /** A route or round change is published this long after it, with the changes that follow it. */
+  PATROL_EVIDENCE_DEBOUNCE_MS: z.coerce.number().int().min(0).default(1_000),
 });
 
 export const configSchema = composeEnv(

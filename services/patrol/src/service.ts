@@ -6,11 +6,13 @@
  */
 import { PatrolService, reflectionPackageDefinition } from '@anfang/contracts';
 import { createCallerVerifier } from '@anfang/platform/auth';
+import { createEventPublisher } from '@anfang/platform/bus';
 import { startOutboxRelay } from '@anfang/platform/pg';
 import { openBus, openDatabase, type ServiceModule, startService, serveApis } from '@anfang/platform/service';
 import { loadPatrolConfig } from './config.ts';
 import { consumeCheckIns } from './consumers/check-ins.ts';
 import { patrolGrpcService } from './grpc/patrol-service.ts';
+import { noticingPlanningChanges, noticingRoundChanges, startPatrolEvidence } from './scheduler/evidence.ts';
 import { startScheduler } from './scheduler/scheduler.ts';
 import { createPlanningStore } from './store/planning.ts';
 import { createReportStore } from './store/reports.ts';
@@ -35,11 +37,23 @@ const patrolService: ServiceModule = {
         const relay = startOutboxRelay({ pool, bus, logger });
         lifecycle.onShutdown('flush-producers', 'outbox relay', () => relay.stop());
 
-        const planning = createPlanningStore(pool);
-        const rounds = createRoundStore(pool, config.OTEL_SERVICE_NAME, {
-          closeGraceMinutes: config.PATROL_CLOSE_GRACE_MINUTES,
-          earlyWindowMinutes: config.PATROL_ROUND_EARLY_MINUTES,
+        const evidence = startPatrolEvidence({
+          pool,
+          publisher: createEventPublisher({ bus, producer: config.OTEL_SERVICE_NAME }),
+          windowHours: config.PATROL_EVIDENCE_WINDOW_HOURS,
+          intervalMs: config.PATROL_EVIDENCE_INTERVAL_MS,
+          debounceMs: config.PATROL_EVIDENCE_DEBOUNCE_MS,
+          logger,
         });
+        lifecycle.onShutdown('flush-producers', 'patrol evidence', () => evidence.stop());
+        const planning = noticingPlanningChanges(createPlanningStore(pool), evidence.changed);
+        const rounds = noticingRoundChanges(
+          createRoundStore(pool, config.OTEL_SERVICE_NAME, {
+            closeGraceMinutes: config.PATROL_CLOSE_GRACE_MINUTES,
+            earlyWindowMinutes: config.PATROL_ROUND_EARLY_MINUTES,
+          }),
+          evidence.changed,
+        );
         const reports = createReportStore(pool);
 
         const checkIns = await consumeCheckIns(bus, rounds, { group: config.OTEL_SERVICE_NAME, logger });

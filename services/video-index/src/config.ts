@@ -58,6 +58,13 @@ export const videoEnv = envFragment({
   VIDEO_INDEX_BATCH_ROWS: positiveInt(1000),
   /** How long a write waits for more rows after the first one arrives. */
   VIDEO_INDEX_LINGER_MS: z.coerce.number().int().min(0).default(5),
+  /**
+   * How often every compound's storage evidence (anfang.video.storage-evidence.v1) is published;
+   * compliance-scoring stops counting evidence older than its freshness limit (default 30 min).
+   */
+  VIDEO_STORAGE_EVIDENCE_INTERVAL_MS: positiveInt(300_000),
+  /** A camera or policy change is published this long after it, with the changes that follow it. */
+  VIDEO_STORAGE_EVIDENCE_DEBOUNCE_MS: z.coerce.number().int().min(0).default(1_000),
   /** How often the retention sweep runs. */
   VIDEO_SWEEP_INTERVAL_MS: positiveInt(60_000),
   /** Objects deleted per batch (one DeleteObjects request, one transaction). */

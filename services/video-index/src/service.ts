@@ -7,6 +7,7 @@
  */
 import { reflectionPackageDefinition, VideoIndexService } from '@anfang/contracts';
 import { createCallerVerifier } from '@anfang/platform/auth';
+import { createEventPublisher } from '@anfang/platform/bus';
 import type { ObjectStore } from '@anfang/platform/objects';
 import type { Logger } from '@anfang/platform/log';
 import {
@@ -22,6 +23,11 @@ import { consumeMediaEvents } from './consumers/media-events.ts';
 import { videoIndexGrpcService } from './grpc/video-index-service.ts';
 import { enrichSizes } from './jobs/enrich.ts';
 import { startPeriodic } from './jobs/periodic.ts';
+import {
+  noticingCameraChanges,
+  noticingPolicyChanges,
+  startStorageEvidence,
+} from './jobs/storage-evidence.ts';
 import { registerVideoMetrics } from './metrics.ts';
 import { createCameraStore } from './store/cameras.ts';
 import { createHoldStore } from './store/holds.ts';
@@ -93,10 +99,9 @@ const videoIndexService: ServiceModule = {
         const bus = await openBus(config, resources);
 
         const partitions = createPartitions(pool);
-        const cameras = createCameraStore(pool);
         const media = createMediaStore(pool, partitions);
         const holds = createHoldStore(pool);
-        const retention = createRetentionStore({
+        const policies = createRetentionStore({
           pool,
           objects,
           partitions,
@@ -107,6 +112,17 @@ const videoIndexService: ServiceModule = {
             general: config.VIDEO_RETENTION_GENERAL_DAYS,
           },
         });
+        const evidence = startStorageEvidence({
+          pool,
+          retention: policies,
+          publisher: createEventPublisher({ bus, producer: config.OTEL_SERVICE_NAME }),
+          intervalMs: config.VIDEO_STORAGE_EVIDENCE_INTERVAL_MS,
+          debounceMs: config.VIDEO_STORAGE_EVIDENCE_DEBOUNCE_MS,
+          logger,
+        });
+        lifecycle.onShutdown('flush-producers', 'storage evidence', () => evidence.stop());
+        const cameras = noticingCameraChanges(createCameraStore(pool), evidence.changed);
+        const retention = noticingPolicyChanges(policies, evidence.changed);
         const reconciler = createReconciler({
           pool,
           objects,
@@ -139,11 +155,17 @@ const videoIndexService: ServiceModule = {
           config.VIDEO_SWEEP_INTERVAL_MS,
           async (signal) => {
             await keeper.refresh();
-            const result = await retention.sweep(new Date(), {
-              batch: config.VIDEO_SWEEP_BATCH,
-              pauseMs: config.VIDEO_SWEEP_PAUSE_MS,
-              signal,
-            });
+            const result = await retention
+              .sweep(new Date(), {
+                batch: config.VIDEO_SWEEP_BATCH,
+                pauseMs: config.VIDEO_SWEEP_PAUSE_MS,
+                signal,
+              })
+              .catch((err: unknown) => {
+                evidence.swept(false);
+                throw err;
+              });
+            evidence.swept(true);
             counters.deleted(result.deleted, 'retention');
             if (result.deleted > 0 || result.droppedPartitions.length > 0)
               logger.info(result, 'retention sweep');

@@ -30,3 +30,4 @@ export {
   type PublishEventOptions,
   type TopicDefinition,
 } from './events.ts';
+export { ALL_COMPOUNDS, startSnapshotPublisher, type SnapshotPublisher } from './snapshots.ts';

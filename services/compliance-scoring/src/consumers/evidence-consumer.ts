@@ -1,5 +1,6 @@
 /**
- * Consumes the device registry, device status and upload health (one group, the service name)
+ * Consumes the device registry, device status, upload health, video-index's storage reports and
+ * patrol's reports (one group, the service name)
  * and rescores the compounds each event touches, in one transaction with the event's mark in
  * processed_events: a redelivered event changes nothing. A message that cannot mean anything (no
  * device id, no compound) goes to the DLQ with the reason; database failures are retried.
@@ -12,7 +13,13 @@ import { anfang, topics } from '@anfang/contracts';
 import { PermanentError, consume, fromTimestamp, type Bus, type Subscription } from '@anfang/platform/bus';
 import type { Logger } from '@anfang/platform/log';
 import { markProcessed, withTransaction, type ClientBase, type Pool } from '@anfang/platform/pg';
-import { applyDeviceState, applyDeviceStatus, applyUploadHealth } from '../store/evidence.ts';
+import {
+  applyDeviceState,
+  applyDeviceStatus,
+  applyPatrolReport,
+  applyStorageReport,
+  applyUploadHealth,
+} from '../store/evidence.ts';
 import type { Scorer } from '../store/scores.ts';
 import type { TimedEvidence } from './timed-evidence.ts';
 
@@ -32,6 +39,8 @@ export const EVIDENCE_TOPICS = [
   topics.deviceRegistry,
   topics.deviceStatusChanged,
   topics.policeUploadHealth,
+  topics.videoStorageEvidence,
+  topics.patrolEvidence,
 ] as const;
 
 /** Events of the devices whose data must keep coming (DATA_MODULES): they carry `device` (field 2). */
@@ -93,6 +102,39 @@ export function startEvidenceConsumer(deps: EvidenceConsumerDeps): Promise<Subsc
             at: at(event.meta.occurredAt),
           };
           apply = (tx) => applyDeviceStatus(tx, status);
+          break;
+        }
+        case topics.videoStorageEvidence.name: {
+          const report = event.payload as anfang.video.v1.StorageEvidenceReported;
+          if (!report.compoundId) throw new PermanentError('StorageEvidenceReported without compound_id');
+          const storage = {
+            compoundId: report.compoundId,
+            backendRetentionDays: report.backendRetentionDays ?? 0,
+            retentionEnforced: report.retentionEnforced === true,
+            zones: (report.zones ?? []).map((z) => ({
+              module: z.module ?? 0,
+              cameras: z.cameras ?? 0,
+              frontendCompliant: z.frontendCompliant ?? 0,
+              shortestFrontendDays: z.shortestFrontendDays ?? 0,
+            })),
+            at: at(event.meta.occurredAt),
+          };
+          apply = (tx) => applyStorageReport(tx, storage);
+          break;
+        }
+        case topics.patrolEvidence.name: {
+          const report = event.payload as anfang.patrol.v1.PatrolEvidenceReported;
+          if (!report.compoundId) throw new PermanentError('PatrolEvidenceReported without compound_id');
+          const patrol = {
+            compoundId: report.compoundId,
+            routes: report.routes ?? 0,
+            checkpoints: report.checkpoints ?? 0,
+            windowHours: report.windowHours ?? 0,
+            roundsDue: report.roundsDue ?? 0,
+            roundsCompleted: report.roundsCompleted ?? 0,
+            at: at(event.meta.occurredAt),
+          };
+          apply = (tx) => applyPatrolReport(tx, patrol);
           break;
         }
         default: {

@@ -1,7 +1,8 @@
 /**
  * Evidence that changes with time rather than with an event: whether gates and door terminals
  * produced data within the window (sightings from the capture topics, kept in memory and written
- * in one statement per flush), and whether each upper platform's upload report is still recent.
+ * in one statement per flush), and whether each upper platform's upload report, video-index's
+ * storage report and patrol's report are still recent.
  * A sweep flips the stored flags when a window passes and rescores the compounds concerned, one
  * transaction each, so a gate that falls silent drops its compound's level without any event.
  * Replicas may all sweep: the flag update is one statement, and rescoring is idempotent.
@@ -18,6 +19,8 @@ export interface TimedEvidenceOptions {
   readonly logger: Logger;
   readonly dataWindowMs: number;
   readonly uploadTtlMs: number;
+  readonly storageTtlMs: number;
+  readonly patrolTtlMs: number;
   /** How often sightings are written and windows checked. */
   readonly sweepIntervalMs: number;
   readonly now?: () => Date;
@@ -53,6 +56,8 @@ export function startTimedEvidence(options: TimedEvidenceOptions): TimedEvidence
       dataWindowMs: options.dataWindowMs,
       dataModules: [...DATA_MODULES],
       uploadTtlMs: options.uploadTtlMs,
+      storageTtlMs: options.storageTtlMs,
+      patrolTtlMs: options.patrolTtlMs,
     });
     for (const compoundId of compounds)
       await withTransaction(options.pool, (tx) => options.scorer.rescore(tx, compoundId, ''));

@@ -59,6 +59,15 @@ const evidence: CompoundEvidence = {
     { platformId: 'P1', realTime: true },
     { platformId: 'P2', realTime: false },
   ],
+  storage: {
+    backendRetentionDays: 30,
+    retentionEnforced: true,
+    expired: false,
+    zones: [
+      { module: Module.MODULE_VIDEO_KEY_ROOMS, cameras: 2, frontendCompliant: 1, shortestFrontendDays: 3 },
+    ],
+  },
+  patrol: { routes: 1, checkpoints: 3, windowHours: 24, roundsDue: 2, roundsCompleted: 1, expired: false },
 };
 
 const report = () =>
@@ -93,7 +102,25 @@ describe('acceptance report', () => {
       'not uploading in real time to P2',
     ]);
     const panorama = rows.find((r) => r.row.module === Module.MODULE_VIDEO_PANORAMA)!;
-    expect(panorama.findings.map((f) => f.zh)).toEqual(['未登记设备']);
+    expect(panorama.findings.map((f) => f.zh)).toEqual([
+      '未登记设备',
+      '后端存储 30 天；前端存储 ≥7 天的摄像机 0/0',
+    ]);
+    const keyRooms = rows.find((r) => r.row.module === Module.MODULE_VIDEO_KEY_ROOMS)!;
+    expect(keyRooms.findings.map((f) => f.en)).toEqual([
+      'no device registered',
+      'back-end retention 30 days; 1 of 2 cameras keep ≥ 7 days at the front end',
+    ]);
+    expect(keyRooms.missing.map((m) => m.evidenceLacking)).toEqual([
+      'no device registered',
+      '1 of 2 cameras keep under 7 days at the front end (shortest 3)',
+    ]);
+    const patrol = rows.find((r) => r.row.module === Module.MODULE_ELECTRONIC_PATROL)!;
+    expect(patrol.findings.map((f) => f.en)).toEqual([
+      'no device registered',
+      '1 route over 3 checkpoints; 1 of 2 rounds completed in the last 24 h',
+    ]);
+    expect(patrol.findings[1]!.zh).toBe('巡查路线 1 条（巡查点 3 个）；近 24 小时完成巡查 1/2 次');
     expect(rows.find((r) => r.row.module === Module.MODULE_PERIMETER_PROTECTION)!.satisfied).toBe(true);
   });
 

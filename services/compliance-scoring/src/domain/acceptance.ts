@@ -8,11 +8,14 @@ import { anfang } from '@anfang/contracts';
 import { csvText } from '@anfang/platform/grpc';
 import type { Compound } from './compound.ts';
 import {
+  MIN_FRONTEND_STORAGE_DAYS,
   rowLacks,
   type CompoundEvidence,
   type DeviceEvidence,
   type MissingRequirement,
+  type PatrolEvidence,
   type Score,
+  type StorageEvidence,
 } from './scoring.ts';
 import type { Level, LevelOrNone, ModuleCode, Requirement, TableRow } from './tables.ts';
 
@@ -101,6 +104,38 @@ function deviceFinding(devices: readonly DeviceEvidence[], building: string): Fi
   };
 }
 
+function storageFinding(storage: StorageEvidence | undefined, module: ModuleCode): Finding {
+  if (!storage) return { zh: '无视频存储报告', en: 'no storage report from video-index' };
+  if (storage.expired) return { zh: '视频存储报告已过期', en: 'no recent storage report from video-index' };
+  const zone = storage.zones.find((z) => z.module === module);
+  const cameras = zone?.cameras ?? 0;
+  const compliant = zone?.frontendCompliant ?? 0;
+  const sweep = storage.retentionEnforced ? '' : '，清理任务失败';
+  return {
+    zh: `后端存储 ${storage.backendRetentionDays} 天${sweep}；前端存储 ≥${MIN_FRONTEND_STORAGE_DAYS} 天的摄像机 ${compliant}/${cameras}`,
+    en:
+      `back-end retention ${storage.backendRetentionDays} days` +
+      (storage.retentionEnforced ? '' : ', sweep failing') +
+      `; ${compliant} of ${cameras} cameras keep ≥ ${MIN_FRONTEND_STORAGE_DAYS} days at the front end`,
+  };
+}
+
+function patrolFinding(patrol: PatrolEvidence | undefined): Finding {
+  if (!patrol) return { zh: '无巡查报告', en: 'no patrol report from patrol' };
+  if (patrol.expired) return { zh: '巡查报告已过期', en: 'no recent patrol report from patrol' };
+  return {
+    zh: `巡查路线 ${patrol.routes} 条（巡查点 ${patrol.checkpoints} 个）；近 ${patrol.windowHours} 小时完成巡查 ${patrol.roundsCompleted}/${patrol.roundsDue} 次`,
+    en: `${patrol.routes} route${patrol.routes === 1 ? '' : 's'} over ${patrol.checkpoints} checkpoints; ${patrol.roundsCompleted} of ${patrol.roundsDue} rounds completed in the last ${patrol.windowHours} h`,
+  };
+}
+
+/** What the compound has for a row's condition, described; nothing for rows without one. */
+function conditionFindings(row: TableRow, evidence: CompoundEvidence): Finding[] {
+  if (row.condition === 'retention') return [storageFinding(evidence.storage, row.module)];
+  if (row.condition === 'rounds') return [patrolFinding(evidence.patrol)];
+  return [];
+}
+
 /** What the compound has for one row, described; one finding per building for per-building rows. */
 export function rowFindings(row: TableRow, evidence: CompoundEvidence): Finding[] {
   switch (row.evidence) {
@@ -126,14 +161,18 @@ export function rowFindings(row: TableRow, evidence: CompoundEvidence): Finding[
       ];
     case 'device': {
       const devices = evidence.devices.filter((d) => d.active && d.module === row.module);
+      const condition = conditionFindings(row, evidence);
       if (row.perBuilding && evidence.buildingCodes.length > 0)
-        return evidence.buildingCodes.map((building) =>
-          deviceFinding(
-            devices.filter((d) => d.buildingCode === building),
-            building,
+        return [
+          ...evidence.buildingCodes.map((building) =>
+            deviceFinding(
+              devices.filter((d) => d.buildingCode === building),
+              building,
+            ),
           ),
-        );
-      return [deviceFinding(devices, '')];
+          ...condition,
+        ];
+      return [deviceFinding(devices, ''), ...condition];
     }
   }
 }

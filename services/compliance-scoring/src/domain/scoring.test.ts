@@ -5,7 +5,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { anfang } from '@anfang/contracts';
-import { scoreCompound, type CompoundEvidence, type DeviceEvidence } from './scoring.ts';
+import {
+  scoreCompound,
+  type CompoundEvidence,
+  type DeviceEvidence,
+  type PatrolEvidence,
+  type StorageEvidence,
+} from './scoring.ts';
 import { ZHANGDIAN_2020, type Level, type LevelOrNone, type TableId } from './tables.ts';
 
 const M = anfang.common.v1.Module;
@@ -85,7 +91,38 @@ function device(module: Item, overrides: Partial<DeviceEvidence> = {}): DeviceEv
   return { deviceId: `d-${++serial}`, module, buildingCode: '', active: true, online: true, ...overrides };
 }
 
-/** Evidence that satisfies exactly `items` (devices online, upload real-time, platform on). */
+const VIDEO: readonly Item[] = [
+  M.MODULE_VIDEO_PUBLIC_AREAS,
+  M.MODULE_VIDEO_BUILDINGS,
+  M.MODULE_VIDEO_KEY_ROOMS,
+  M.MODULE_VIDEO_PANORAMA,
+  M.MODULE_VIDEO_THROWING,
+];
+const PATROL = M.MODULE_ELECTRONIC_PATROL;
+
+/** video-index's report: 30 days back end, each listed zone group with one camera keeping 7 days. */
+function storageOf(modules: readonly Item[]): StorageEvidence {
+  return {
+    backendRetentionDays: 30,
+    retentionEnforced: true,
+    expired: false,
+    zones: modules.map((module) => ({ module, cameras: 1, frontendCompliant: 1, shortestFrontendDays: 7 })),
+  };
+}
+
+const OPERATED_PATROL: PatrolEvidence = {
+  routes: 1,
+  checkpoints: 4,
+  windowHours: 24,
+  roundsDue: 2,
+  roundsCompleted: 2,
+  expired: false,
+};
+
+/**
+ * Evidence that satisfies exactly `items` (devices online, their images kept and patrol rounds
+ * walked, upload real-time, platform on).
+ */
 function evidenceOf(
   table: TableId,
   items: readonly Item[],
@@ -97,6 +134,8 @@ function evidenceOf(
     visualPlatformEnabled: items.includes(PLATFORM),
     devices: items.filter((i) => i !== PLATFORM && i !== UPLOAD).map((i) => device(i)),
     uploads: items.includes(UPLOAD) ? [{ platformId: '37030000005030000001', realTime: true }] : [],
+    storage: storageOf(items.filter((i) => VIDEO.includes(i))),
+    ...(items.includes(PATROL) ? { patrol: OPERATED_PATROL } : {}),
     ...extra,
   };
 }
@@ -113,7 +152,7 @@ describe.each(['A', 'B', 'C'] as const)('table %s', (table) => {
   it('nothing at all is 未达标, with every 达标 item missing', () => {
     const score = scoreCompound(ZHANGDIAN_2020, evidenceOf(table, []));
     expect(score.level).toBe('not_compliant');
-    expect(score.missingForNextLevel.map((m) => m.module).sort()).toEqual(
+    expect([...new Set(score.missingForNextLevel.map((m) => m.module))].sort()).toEqual(
       [...REQUIRED[table].compliant].sort(),
     );
   });
@@ -347,6 +386,7 @@ describe('working devices and fresh upload reports', () => {
       device(M.MODULE_VIDEO_KEY_ROOMS),
     ],
     uploads: [{ platformId: 'P1', realTime: true, ...(overrides.expired ? { expired: true } : {}) }],
+    storage: storageOf(VIDEO),
   });
 
   it('counts a data device only when it produced data within the window', () => {
@@ -370,5 +410,78 @@ describe('working devices and fresh upload reports', () => {
     expect(expired.missingForNextLevel.map((m) => m.evidenceLacking)).toEqual([
       'no recent upload health report from P1',
     ]);
+  });
+});
+
+describe('images kept (video rows) and patrol operated (electronic patrol)', () => {
+  const compliantC = () => evidenceOf('C', REQUIRED.C.compliant);
+  const lacking = (e: CompoundEvidence) =>
+    scoreCompound(ZHANGDIAN_2020, e).missingForNextLevel.map((m) => [m.module, m.evidenceLacking]);
+
+  it('counts no video row without a storage report from video-index, or with an old one', () => {
+    expect(levelOf(compliantC())).toBe('compliant');
+    for (const storage of [undefined, { ...storageOf(VIDEO), expired: true }]) {
+      const e = { ...compliantC(), storage };
+      expect(levelOf(e)).toBe('not_compliant');
+      const reason = storage
+        ? 'no recent storage report from video-index'
+        : 'no storage report from video-index';
+      expect(lacking(e)).toEqual([
+        [M.MODULE_VIDEO_BUILDINGS, reason],
+        [M.MODULE_VIDEO_KEY_ROOMS, reason],
+      ]);
+    }
+  });
+
+  it('counts no video row with back-end retention under 30 days or a failing sweep', () => {
+    const short = { ...compliantC(), storage: { ...storageOf(VIDEO), backendRetentionDays: 29 } };
+    expect(levelOf(short)).toBe('not_compliant');
+    expect(lacking(short)[0]).toEqual([M.MODULE_VIDEO_BUILDINGS, 'back-end retention 29 days, under 30']);
+    const failing = { ...compliantC(), storage: { ...storageOf(VIDEO), retentionEnforced: false } };
+    expect(lacking(failing)[0]).toEqual([M.MODULE_VIDEO_BUILDINGS, 'retention sweep failing in video-index']);
+  });
+
+  it('counts a video row only when every camera of its zone group keeps 7 days at the front end', () => {
+    const storage = storageOf(VIDEO);
+    const zones = storage.zones.map((z) =>
+      z.module === M.MODULE_VIDEO_KEY_ROOMS
+        ? { ...z, cameras: 3, frontendCompliant: 2, shortestFrontendDays: 3 }
+        : z,
+    );
+    const e = { ...compliantC(), storage: { ...storage, zones } };
+    expect(levelOf(e)).toBe('not_compliant');
+    expect(lacking(e)).toEqual([
+      [M.MODULE_VIDEO_KEY_ROOMS, '1 of 3 cameras keep under 7 days at the front end (shortest 3)'],
+    ]);
+    const unknown = {
+      ...compliantC(),
+      storage: { ...storage, zones: zones.filter((z) => z.module !== M.MODULE_VIDEO_BUILDINGS) },
+    };
+    expect(lacking(unknown)).toContainEqual([
+      M.MODULE_VIDEO_BUILDINGS,
+      'no camera of the zone group in video-index (front-end storage unknown)',
+    ]);
+  });
+
+  it('counts electronic patrol (● at 示范 of table A) only with a route and a round completed in the window', () => {
+    const demonstration = evidenceOf('A', REQUIRED.A.demonstration);
+    expect(levelOf(demonstration)).toBe('demonstration');
+    const cases: [PatrolEvidence | undefined, string][] = [
+      [undefined, 'no patrol report from patrol'],
+      [{ ...OPERATED_PATROL, expired: true }, 'no recent patrol report from patrol'],
+      [{ ...OPERATED_PATROL, routes: 0, roundsCompleted: 0 }, 'no patrol route with checkpoints'],
+      [{ ...OPERATED_PATROL, roundsCompleted: 0 }, 'no round completed in the last 24 h (2 due)'],
+    ];
+    for (const [patrol, reason] of cases) {
+      const e = { ...demonstration, patrol };
+      expect(levelOf(e), reason).toBe('quality');
+      expect(lacking(e)).toEqual([[PATROL, reason]]);
+    }
+    // Rounds walked do not make up for readers that are offline.
+    const offline = {
+      ...demonstration,
+      devices: demonstration.devices.map((d) => (d.module === PATROL ? { ...d, online: false } : d)),
+    };
+    expect(lacking(offline)).toEqual([[PATROL, '1 device, offline']]);
   });
 });

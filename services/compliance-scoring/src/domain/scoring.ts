@@ -1,7 +1,8 @@
 /**
  * A compound's level from its evidence, against one table of one version (SPEC §4): it reaches
  * a level when every ● item of that level is built and working (an active device of the row's
- * module that is online; per building where buildings are registered; real-time upload; the
+ * module that is online; per building where buildings are registered; for video rows the images
+ * kept as required, for electronic patrol a route with rounds walked; real-time upload; the
  * visual platform in service), otherwise 未达标. 〇 items never decide a level.
  */
 import { anfang } from '@anfang/contracts';
@@ -64,6 +65,37 @@ export function isRealTime(upload: UploadEvidence): boolean {
   return upload.realTime && upload.expired !== true;
 }
 
+/** Legal minimums of SPEC §3, judged here rather than taken from the producer's report. */
+export const MIN_BACKEND_RETENTION_DAYS = 30;
+export const MIN_FRONTEND_STORAGE_DAYS = 7;
+
+export interface ZoneStorage {
+  readonly module: ModuleCode;
+  readonly cameras: number;
+  readonly frontendCompliant: number;
+  readonly shortestFrontendDays: number;
+}
+
+/** video-index's latest storage report of the compound. */
+export interface StorageEvidence {
+  readonly backendRetentionDays: number;
+  readonly retentionEnforced: boolean;
+  readonly zones: readonly ZoneStorage[];
+  /** Older than the freshness limit (video-index stopped reporting). */
+  readonly expired: boolean;
+}
+
+/** patrol's latest report of the compound. */
+export interface PatrolEvidence {
+  readonly routes: number;
+  readonly checkpoints: number;
+  readonly windowHours: number;
+  readonly roundsDue: number;
+  readonly roundsCompleted: number;
+  /** Older than the freshness limit (patrol stopped reporting). */
+  readonly expired: boolean;
+}
+
 export interface CompoundEvidence {
   readonly table: TableId;
   /** Registered buildings; per-building rows are checked compound-wide when there are none. */
@@ -72,6 +104,10 @@ export interface CompoundEvidence {
   readonly devices: readonly DeviceEvidence[];
   /** The latest upload-health report of each upper platform. */
   readonly uploads: readonly UploadEvidence[];
+  /** Absent until video-index reports the compound. */
+  readonly storage?: StorageEvidence | undefined;
+  /** Absent until patrol reports the compound. */
+  readonly patrol?: PatrolEvidence | undefined;
 }
 
 export interface MissingRequirement {
@@ -142,6 +178,41 @@ function deviceLacks(devices: readonly DeviceEvidence[]): string | undefined {
   return undefined;
 }
 
+function retentionLacks(storage: StorageEvidence | undefined, module: ModuleCode): string[] {
+  if (!storage) return ['no storage report from video-index'];
+  if (storage.expired) return ['no recent storage report from video-index'];
+  const lacking: string[] = [];
+  if (storage.backendRetentionDays < MIN_BACKEND_RETENTION_DAYS)
+    lacking.push(
+      `back-end retention ${storage.backendRetentionDays} days, under ${MIN_BACKEND_RETENTION_DAYS}`,
+    );
+  if (!storage.retentionEnforced) lacking.push('retention sweep failing in video-index');
+  const zone = storage.zones.find((z) => z.module === module);
+  if (!zone || zone.cameras === 0)
+    lacking.push('no camera of the zone group in video-index (front-end storage unknown)');
+  else if (zone.frontendCompliant < zone.cameras)
+    lacking.push(
+      `${zone.cameras - zone.frontendCompliant} of ${zone.cameras} cameras keep under ${MIN_FRONTEND_STORAGE_DAYS} days at the front end (shortest ${zone.shortestFrontendDays})`,
+    );
+  return lacking;
+}
+
+function roundsLacks(patrol: PatrolEvidence | undefined): string[] {
+  if (!patrol) return ['no patrol report from patrol'];
+  if (patrol.expired) return ['no recent patrol report from patrol'];
+  if (patrol.routes === 0) return ['no patrol route with checkpoints'];
+  if (patrol.roundsCompleted === 0)
+    return [`no round completed in the last ${patrol.windowHours} h (${patrol.roundsDue} due)`];
+  return [];
+}
+
+/** What a row's condition lacks, compound-wide; nothing for rows without one. */
+export function conditionLacks(row: TableRow, evidence: CompoundEvidence): string[] {
+  if (row.condition === 'retention') return retentionLacks(evidence.storage, row.module);
+  if (row.condition === 'rounds') return roundsLacks(evidence.patrol);
+  return [];
+}
+
 /** What the compound lacks for one row: nothing when the row is satisfied. */
 export function rowLacks(row: TableRow, evidence: CompoundEvidence): MissingRequirement[] {
   const missing = (evidenceLacking: string, buildingCode = ''): MissingRequirement => ({
@@ -166,13 +237,17 @@ export function rowLacks(row: TableRow, evidence: CompoundEvidence): MissingRequ
       return evidence.visualPlatformEnabled ? [] : [missing('visual platform not in service')];
     case 'device': {
       const devices = evidence.devices.filter((d) => d.active && d.module === row.module);
+      const condition = conditionLacks(row, evidence).map((lacking) => missing(lacking));
       if (row.perBuilding && evidence.buildingCodes.length > 0)
-        return evidence.buildingCodes.flatMap((building) => {
-          const lacking = deviceLacks(devices.filter((d) => d.buildingCode === building));
-          return lacking ? [missing(lacking, building)] : [];
-        });
+        return [
+          ...evidence.buildingCodes.flatMap((building) => {
+            const lacking = deviceLacks(devices.filter((d) => d.buildingCode === building));
+            return lacking ? [missing(lacking, building)] : [];
+          }),
+          ...condition,
+        ];
       const lacking = deviceLacks(devices);
-      return lacking ? [missing(lacking)] : [];
+      return [...(lacking ? [missing(lacking)] : []), ...condition];
     }
   }
 }

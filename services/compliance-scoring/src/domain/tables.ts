@@ -29,6 +29,16 @@ export type Requirement = 'required' | 'recommended';
  */
 export type EvidenceKind = 'device' | 'upload' | 'platform';
 
+/**
+ * What a device row needs besides working devices, compound-wide:
+ * - `retention` (video rows): images kept as SPEC §3 requires — back-end retention of at least
+ *   30 days enforced by video-index, and every camera of the row's zone group keeping at least 7
+ *   days at the front end (video-index's storage evidence, while fresh);
+ * - `rounds` (electronic patrol): the patrol is operated — a route over checkpoints is defined
+ *   and at least one round was completed within patrol's window (patrol's evidence, while fresh).
+ */
+export type Condition = 'retention' | 'rounds';
+
 export interface TableRow {
   readonly module: ModuleCode;
   /** Where, in SPEC §4's words. */
@@ -39,6 +49,7 @@ export interface TableRow {
   readonly evidence: EvidenceKind;
   /** Checked per registered building (unit doors, building cameras). */
   readonly perBuilding: boolean;
+  readonly condition?: Condition;
 }
 
 export interface TableVersion {
@@ -46,6 +57,16 @@ export interface TableVersion {
   readonly source: string;
   readonly tables: Readonly<Record<TableId, readonly TableRow[]>>;
 }
+
+/** The condition follows the module: every video row is about images kept, every patrol row about rounds walked. */
+const CONDITION_OF_MODULE: ReadonlyMap<ModuleCode, Condition> = new Map([
+  [M.MODULE_VIDEO_PUBLIC_AREAS, 'retention'],
+  [M.MODULE_VIDEO_BUILDINGS, 'retention'],
+  [M.MODULE_VIDEO_KEY_ROOMS, 'retention'],
+  [M.MODULE_VIDEO_PANORAMA, 'retention'],
+  [M.MODULE_VIDEO_THROWING, 'retention'],
+  [M.MODULE_ELECTRONIC_PATROL, 'rounds'],
+]);
 
 const R: Requirement = 'required';
 const r: Requirement = 'recommended';
@@ -57,6 +78,7 @@ function row(
   [demonstration, quality, compliant]: readonly [Requirement, Requirement, Requirement],
   options: { evidence?: EvidenceKind; perBuilding?: boolean } = {},
 ): TableRow {
+  const condition = CONDITION_OF_MODULE.get(module);
   return {
     module,
     location,
@@ -64,6 +86,7 @@ function row(
     levels: { demonstration, quality, compliant },
     evidence: options.evidence ?? 'device',
     perBuilding: options.perBuilding ?? false,
+    ...(condition ? { condition } : {}),
   };
 }
 

@@ -4,6 +4,7 @@
  * held: the registry topic is compacted and replayed, status and health may arrive late).
  */
 import type { ClientBase, Pool } from '@anfang/platform/pg';
+import type { PatrolEvidence, StorageEvidence } from '../domain/scoring.ts';
 import type { ModuleCode } from '../domain/tables.ts';
 
 export interface DeviceState {
@@ -74,6 +75,56 @@ export async function applyUploadHealth(tx: ClientBase, health: UploadHealth): P
   return rowCount === 0 ? [] : [health.compoundId];
 }
 
+export interface StorageReport extends Omit<StorageEvidence, 'expired'> {
+  readonly compoundId: string;
+  readonly at: Date;
+}
+
+export interface PatrolReport extends Omit<PatrolEvidence, 'expired'> {
+  readonly compoundId: string;
+  readonly at: Date;
+}
+
+/** video-index's report replaces the one held unless it is older (compacted topics replay). */
+export async function applyStorageReport(tx: ClientBase, report: StorageReport): Promise<string[]> {
+  const { rowCount } = await tx.query(
+    `INSERT INTO storage_evidence (compound_id, backend_retention_days, retention_enforced, zones, reported_at)
+     VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (compound_id) DO UPDATE SET backend_retention_days = $2, retention_enforced = $3, zones = $4,
+       reported_at = $5, expired = false
+     WHERE storage_evidence.reported_at <= $5`,
+    [
+      report.compoundId,
+      report.backendRetentionDays,
+      report.retentionEnforced,
+      JSON.stringify(report.zones),
+      report.at,
+    ],
+  );
+  return rowCount === 0 ? [] : [report.compoundId];
+}
+
+/** patrol's report replaces the one held unless it is older. */
+export async function applyPatrolReport(tx: ClientBase, report: PatrolReport): Promise<string[]> {
+  const { rowCount } = await tx.query(
+    `INSERT INTO patrol_evidence (compound_id, routes, checkpoints, window_hours, rounds_due, rounds_completed, reported_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)
+     ON CONFLICT (compound_id) DO UPDATE SET routes = $2, checkpoints = $3, window_hours = $4, rounds_due = $5,
+       rounds_completed = $6, reported_at = $7, expired = false
+     WHERE patrol_evidence.reported_at <= $7`,
+    [
+      report.compoundId,
+      report.routes,
+      report.checkpoints,
+      report.windowHours,
+      report.roundsDue,
+      report.roundsCompleted,
+      report.at,
+    ],
+  );
+  return rowCount === 0 ? [] : [report.compoundId];
+}
+
 /**
  * Records when devices last produced data (the newest time wins; devices not known here are
  * skipped). One statement for a whole batch of sightings.
@@ -89,12 +140,19 @@ export async function recordDataSeen(pool: Pool, seen: ReadonlyMap<string, Date>
 }
 
 /**
- * Brings the stored "producing" flags of data devices and "expired" flags of upload reports up
- * to `now`; returns the compounds whose evidence changed (to rescore).
+ * Brings the stored "producing" flags of data devices and "expired" flags of upload, storage and
+ * patrol reports up to `now`; returns the compounds whose evidence changed (to rescore).
  */
 export async function refreshTimedEvidence(
   pool: Pool,
-  options: { now: Date; dataWindowMs: number; dataModules: readonly ModuleCode[]; uploadTtlMs: number },
+  options: {
+    now: Date;
+    dataWindowMs: number;
+    dataModules: readonly ModuleCode[];
+    uploadTtlMs: number;
+    storageTtlMs: number;
+    patrolTtlMs: number;
+  },
 ): Promise<string[]> {
   const dataCutoff = new Date(options.now.getTime() - options.dataWindowMs);
   const { rows: devices } = await pool.query<{ compound_id: string }>(
@@ -108,5 +166,14 @@ export async function refreshTimedEvidence(
     `UPDATE upload_health SET expired = true WHERE NOT expired AND reported_at < $1 RETURNING compound_id`,
     [new Date(options.now.getTime() - options.uploadTtlMs)],
   );
-  return [...new Set([...devices, ...uploads].map((r) => r.compound_id))].sort();
+  const expire = async (table: 'storage_evidence' | 'patrol_evidence', ttlMs: number) =>
+    (
+      await pool.query<{ compound_id: string }>(
+        `UPDATE ${table} SET expired = true WHERE NOT expired AND reported_at < $1 RETURNING compound_id`,
+        [new Date(options.now.getTime() - ttlMs)],
+      )
+    ).rows;
+  const storage = await expire('storage_evidence', options.storageTtlMs);
+  const patrol = await expire('patrol_evidence', options.patrolTtlMs);
+  return [...new Set([...devices, ...uploads, ...storage, ...patrol].map((r) => r.compound_id))].sort();
 }

@@ -15,6 +15,7 @@ import {
   type DeviceEvidence,
   type MissingRequirement,
   type Score,
+  type ZoneStorage,
 } from '../domain/scoring.ts';
 import type { LevelOrNone, ModuleCode, TableId, TableVersion } from '../domain/tables.ts';
 
@@ -102,6 +103,29 @@ export async function readCompoundEvidence(
     'SELECT platform_id, real_time, expired FROM upload_health WHERE compound_id = $1 ORDER BY platform_id',
     [compoundId],
   );
+  const { rows: storage } = await client.query<{
+    backend_retention_days: number;
+    retention_enforced: boolean;
+    zones: ZoneStorage[];
+    expired: boolean;
+  }>(
+    'SELECT backend_retention_days, retention_enforced, zones, expired FROM storage_evidence WHERE compound_id = $1',
+    [compoundId],
+  );
+  const { rows: patrol } = await client.query<{
+    routes: number;
+    checkpoints: number;
+    window_hours: number;
+    rounds_due: number;
+    rounds_completed: number;
+    expired: boolean;
+  }>(
+    `SELECT routes, checkpoints, window_hours, rounds_due, rounds_completed, expired
+     FROM patrol_evidence WHERE compound_id = $1`,
+    [compoundId],
+  );
+  const s = storage[0];
+  const p = patrol[0];
   return {
     table: TABLE_OF_CATEGORY[compound.category],
     buildingCodes: compound.building_codes,
@@ -115,6 +139,20 @@ export async function readCompoundEvidence(
       ...(DATA_MODULES.has(d.module) ? { producing: d.producing } : {}),
     })),
     uploads: uploads.map((u) => ({ platformId: u.platform_id, realTime: u.real_time, expired: u.expired })),
+    storage: s && {
+      backendRetentionDays: s.backend_retention_days,
+      retentionEnforced: s.retention_enforced,
+      zones: s.zones,
+      expired: s.expired,
+    },
+    patrol: p && {
+      routes: p.routes,
+      checkpoints: p.checkpoints,
+      windowHours: p.window_hours,
+      roundsDue: p.rounds_due,
+      roundsCompleted: p.rounds_completed,
+      expired: p.expired,
+    },
   };
 }
 

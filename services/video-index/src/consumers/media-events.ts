@@ -8,7 +8,7 @@
 import { anfang, timestampToDate, topics } from '@anfang/contracts';
 import { consume, fromTimestamp, PermanentError, type Bus, type Subscription } from '@anfang/platform/bus';
 import type { Logger } from '@anfang/platform/log';
-import type { ZoneGroup } from '../domain/camera.ts';
+import { ZONE_GROUP_OF_MODULE } from '../domain/camera.ts';
 import { MalformedEventError, MEDIA_READERS, mediaRows } from '../domain/sources.ts';
 import type { CameraStore } from '../store/cameras.ts';
 import type { HoldStore } from '../store/holds.ts';
@@ -29,16 +29,8 @@ export const MEDIA_TOPICS = [
 
 export const CONSUMED_TOPICS = [...MEDIA_TOPICS, topics.alarmImageHold, topics.deviceRegistry] as const;
 
-const { Module, DeviceType, DeviceLifecycle } = { ...anfang.common.v1, ...anfang.device.v1 };
+const { DeviceType, DeviceLifecycle } = { ...anfang.common.v1, ...anfang.device.v1 };
 const { ImageHoldKind } = anfang.alarm.v1;
-
-const ZONE_GROUP_OF_MODULE: Readonly<Record<number, ZoneGroup>> = {
-  [Module.MODULE_VIDEO_PUBLIC_AREAS]: 'public_areas',
-  [Module.MODULE_VIDEO_BUILDINGS]: 'buildings',
-  [Module.MODULE_VIDEO_KEY_ROOMS]: 'key_rooms',
-  [Module.MODULE_VIDEO_PANORAMA]: 'panorama',
-  [Module.MODULE_VIDEO_THROWING]: 'throwing',
-};
 
 export async function consumeMediaEvents(
   bus: Bus,

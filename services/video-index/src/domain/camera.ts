@@ -1,6 +1,23 @@
 /** A camera's operator-managed attributes and their rules, shared by the API and the CSV import. */
+import { anfang } from '@anfang/contracts';
+
 export const ZONE_GROUP_NAMES = ['public_areas', 'buildings', 'key_rooms', 'panorama', 'throwing'] as const;
 export type ZoneGroup = (typeof ZONE_GROUP_NAMES)[number];
+
+const { Module } = anfang.common.v1;
+
+/** The video module of the configuration tables each zone group counts for. */
+export const MODULE_OF_ZONE_GROUP: Readonly<Record<ZoneGroup, anfang.common.v1.Module>> = {
+  public_areas: Module.MODULE_VIDEO_PUBLIC_AREAS,
+  buildings: Module.MODULE_VIDEO_BUILDINGS,
+  key_rooms: Module.MODULE_VIDEO_KEY_ROOMS,
+  panorama: Module.MODULE_VIDEO_PANORAMA,
+  throwing: Module.MODULE_VIDEO_THROWING,
+};
+
+export const ZONE_GROUP_OF_MODULE: Readonly<Partial<Record<number, ZoneGroup>>> = Object.fromEntries(
+  Object.entries(MODULE_OF_ZONE_GROUP).map(([group, module]) => [module, group as ZoneGroup]),
+);
 
 export interface CameraFields {
   readonly compoundId: string;
