@@ -28,6 +28,7 @@ import {
   type Attributes,
   type Counter,
   type Link,
+  type Span,
 } from '@opentelemetry/api';
 import type { MessageCodec, TopicDefinition } from '@anfang/contracts/topics';
 import type { Cache } from '../cache/types.ts';
@@ -268,36 +269,68 @@ export function dedupeKey(group: string, eventId: string): string {
   return `bus:handled:${group}:${eventId}`;
 }
 
+function failSpan(span: Span, error: unknown): void {
+  span.recordException(error instanceof Error ? error : String(error));
+  span.setStatus({ code: SpanStatusCode.ERROR, message: describeError(error) });
+  span.setAttribute('error.type', error instanceof Error ? error.name : 'error');
+}
+
+/** What `consume` and `consumeBatch` share: instruments, decoding, the subscription's options. */
+function consumerParts(bus: Bus, options: Omit<ConsumeOptions<AnyTopicDefinition>, 'handler'>) {
+  const byName = new Map<string, AnyTopicDefinition>(options.topics.map((t) => [t.name, t]));
+  const meter = metrics.getMeter('anfang-bus');
+  const undecodable: Counter = meter.createCounter('anfang.bus.undecodable', {
+    description: 'Messages whose payload did not decode (sent to the DLQ).',
+    unit: '{message}',
+  });
+  return {
+    ttl: options.dedupeTtlMs ?? DEFAULT_DEDUPE_TTL_MS,
+    duplicates: meter.createCounter('anfang.bus.duplicates', {
+      description: 'Events skipped because this group already handled their id.',
+      unit: '{message}',
+    }),
+    attributesOf: (topic: string): Attributes => ({
+      'messaging.system': messagingSystem(bus),
+      'messaging.destination.name': topic,
+      'messaging.consumer.group.name': options.group,
+    }),
+    /** The event a message carries; a `PermanentError` when it cannot carry one. */
+    decode(message: ReceivedMessage, attrs: Attributes): ConsumedEvent<EventPayload> {
+      const definition = byName.get(message.topic);
+      if (!definition) throw new PermanentError(`no topic definition for ${message.topic}`);
+      let payload: EventPayload;
+      try {
+        payload = definition.payload.decode(message.value) as EventPayload;
+      } catch (error) {
+        undecodable.add(1, attrs);
+        throw new PermanentError(`undecodable ${definition.payload.typeName}: ${describeError(error)}`);
+      }
+      const meta: EventMeta = payload?.meta ?? {};
+      const eventId = message.headers[HEADER.eventId] ?? meta.eventId ?? '';
+      const attempt = Number.parseInt(message.headers[HEADER.retryAttempt] ?? '1', 10) || 1;
+      return { topic: definition, payload, eventId, meta, attempt };
+    },
+    subscription: {
+      group: options.group,
+      topics: options.topics.map((t) => t.name),
+      ...(options.start ? { start: options.start } : {}),
+      ...(options.retry ? { retry: options.retry } : {}),
+      ...(options.partitionsConcurrently ? { partitionsConcurrently: options.partitionsConcurrently } : {}),
+    },
+  };
+}
+
 export function consume<D extends AnyTopicDefinition>(
   bus: Bus,
   options: ConsumeOptions<D>,
 ): Promise<Subscription> {
   const { group, dedupe } = options;
-  const ttl = options.dedupeTtlMs ?? DEFAULT_DEDUPE_TTL_MS;
-  const byName = new Map<string, AnyTopicDefinition>(options.topics.map((t) => [t.name, t]));
-  const meter = metrics.getMeter('anfang-bus');
-  const duplicates: Counter = meter.createCounter('anfang.bus.duplicates', {
-    description: 'Events skipped because this group already handled their id.',
-    unit: '{message}',
-  });
-  const undecodable: Counter = meter.createCounter('anfang.bus.undecodable', {
-    description: 'Messages whose payload did not decode (sent to the DLQ).',
-    unit: '{message}',
-  });
-  const system = messagingSystem(bus);
+  const { ttl, duplicates, attributesOf, decode, subscription } = consumerParts(bus, options);
 
   return bus.subscribe({
-    group,
-    topics: options.topics.map((t) => t.name),
-    ...(options.start ? { start: options.start } : {}),
-    ...(options.retry ? { retry: options.retry } : {}),
-    ...(options.partitionsConcurrently ? { partitionsConcurrently: options.partitionsConcurrently } : {}),
+    ...subscription,
     handler: async (message) => {
-      const attrs: Attributes = {
-        'messaging.system': system,
-        'messaging.destination.name': message.topic,
-        'messaging.consumer.group.name': group,
-      };
+      const attrs = attributesOf(message.topic);
       const parent = propagation.extract(ROOT_CONTEXT, message.headers);
       const parentSpan = trace.getSpanContext(parent);
       const links: Link[] = parentSpan ? [{ context: parentSpan }] : [];
@@ -320,32 +353,19 @@ export function consume<D extends AnyTopicDefinition>(
       const ctx = trace.setSpan(parent, span);
       try {
         await context.with(ctx, async () => {
-          const definition = byName.get(message.topic);
-          if (!definition) throw new PermanentError(`no topic definition for ${message.topic}`);
-          let payload: EventPayload;
-          try {
-            payload = definition.payload.decode(message.value) as EventPayload;
-          } catch (error) {
-            undecodable.add(1, attrs);
-            throw new PermanentError(`undecodable ${definition.payload.typeName}: ${describeError(error)}`);
-          }
-          const meta: EventMeta = payload?.meta ?? {};
-          const eventId = message.headers[HEADER.eventId] ?? meta.eventId ?? '';
+          const event = decode(message, attrs) as EventOf<D>;
+          const { eventId } = event;
           if (eventId) span.setAttribute('messaging.message.id', eventId);
           if (dedupe && eventId && (await dedupe.get(dedupeKey(group, eventId))) !== null) {
             duplicates.add(1, attrs);
             span.setAttribute('anfang.bus.duplicate', true);
             return;
           }
-          const attempt = Number.parseInt(message.headers[HEADER.retryAttempt] ?? '1', 10) || 1;
-          const event = { topic: definition, payload, eventId, meta, attempt } as EventOf<D>;
           await options.handler(event, message);
           if (dedupe && eventId) await dedupe.setIfAbsent(dedupeKey(group, eventId), '1', ttl);
         });
       } catch (error) {
-        span.recordException(error instanceof Error ? error : String(error));
-        span.setStatus({ code: SpanStatusCode.ERROR, message: describeError(error) });
-        span.setAttribute('error.type', error instanceof Error ? error.name : 'error');
+        failSpan(span, error);
         throw error;
       } finally {
         span.end();
@@ -376,33 +396,14 @@ export function consumeBatch<D extends AnyTopicDefinition>(
   options: ConsumeBatchOptions<D>,
 ): Promise<Subscription> {
   const { group, dedupe } = options;
-  const ttl = options.dedupeTtlMs ?? DEFAULT_DEDUPE_TTL_MS;
-  const byName = new Map<string, AnyTopicDefinition>(options.topics.map((t) => [t.name, t]));
-  const meter = metrics.getMeter('anfang-bus');
-  const duplicates: Counter = meter.createCounter('anfang.bus.duplicates', {
-    description: 'Events skipped because this group already handled their id.',
-    unit: '{message}',
-  });
-  const undecodable: Counter = meter.createCounter('anfang.bus.undecodable', {
-    description: 'Messages whose payload did not decode (sent to the DLQ).',
-    unit: '{message}',
-  });
-  const system = messagingSystem(bus);
+  const { ttl, duplicates, attributesOf, decode, subscription } = consumerParts(bus, options);
 
   return bus.subscribe({
-    group,
-    topics: options.topics.map((t) => t.name),
-    ...(options.start ? { start: options.start } : {}),
-    ...(options.retry ? { retry: options.retry } : {}),
-    ...(options.partitionsConcurrently ? { partitionsConcurrently: options.partitionsConcurrently } : {}),
+    ...subscription,
     ...(options.batchSize ? { batchSize: options.batchSize } : {}),
     batchHandler: async (messages) => {
       const first = messages[0]!;
-      const attrs: Attributes = {
-        'messaging.system': system,
-        'messaging.destination.name': first.topic,
-        'messaging.consumer.group.name': group,
-      };
+      const attrs = attributesOf(first.topic);
       const links: Link[] = [];
       for (const message of messages) {
         const parent = trace.getSpanContext(propagation.extract(ROOT_CONTEXT, message.headers));
@@ -429,29 +430,11 @@ export function consumeBatch<D extends AnyTopicDefinition>(
           const failed = new Map<number, unknown>();
           const decoded: { index: number; event: EventOf<D> }[] = [];
           messages.forEach((message, index) => {
-            const definition = byName.get(message.topic);
-            if (!definition) {
-              failed.set(index, new PermanentError(`no topic definition for ${message.topic}`));
-              return;
-            }
-            let payload: EventPayload;
             try {
-              payload = definition.payload.decode(message.value) as EventPayload;
+              decoded.push({ index, event: decode(message, attrs) as EventOf<D> });
             } catch (error) {
-              undecodable.add(1, attrs);
-              failed.set(
-                index,
-                new PermanentError(`undecodable ${definition.payload.typeName}: ${describeError(error)}`),
-              );
-              return;
+              failed.set(index, error);
             }
-            const meta: EventMeta = payload?.meta ?? {};
-            const eventId = message.headers[HEADER.eventId] ?? meta.eventId ?? '';
-            const attempt = Number.parseInt(message.headers[HEADER.retryAttempt] ?? '1', 10) || 1;
-            decoded.push({
-              index,
-              event: { topic: definition, payload, eventId, meta, attempt } as EventOf<D>,
-            });
           });
           let fresh = decoded;
           if (dedupe) {
@@ -480,9 +463,7 @@ export function consumeBatch<D extends AnyTopicDefinition>(
           return { failed };
         });
       } catch (error) {
-        span.recordException(error instanceof Error ? error : String(error));
-        span.setStatus({ code: SpanStatusCode.ERROR, message: describeError(error) });
-        span.setAttribute('error.type', error instanceof Error ? error.name : 'error');
+        failSpan(span, error);
         throw error;
       } finally {
         span.end();
