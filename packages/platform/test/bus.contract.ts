@@ -13,6 +13,9 @@ import {
   PeriodicExportingMetricReader,
 } from '@opentelemetry/sdk-metrics';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { uniqueName, waitFor } from '@anfang/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createMemoryCache } from '../src/cache/memory.ts';
@@ -20,6 +23,7 @@ import {
   HEADER,
   PermanentError,
   consume,
+  consumeBatch,
   createEventPublisher,
   partitionForKey,
   type Bus,
@@ -34,6 +38,10 @@ import { eventCodecs } from '@anfang/contracts';
 export interface BusFixture {
   /** A new, independent bus on the same backend (as another process would have). */
   newBus(): Promise<Bus>;
+  /** Arguments of test/bus.batch.child.ts naming this backend: a bus in another process. */
+  readonly child: readonly string[];
+  /** The consumer session timeout of `newBus`'s buses. */
+  readonly sessionTimeoutMs: number;
   /** Called once after all tests, with every topic the suite created. */
   cleanup(topics: string[]): Promise<void>;
 }
@@ -450,6 +458,149 @@ export function busContract(label: string, setup: () => Promise<BusFixture>): vo
         /^permanent: PermanentError: undecodable anfang\.device\.v1\.DeviceStatusChanged: /,
       );
     });
+
+    it('a batch handler gets a partition at once; poison in the middle goes to the DLQ with its reason; a failed batch is split so only the bad message is retried', async () => {
+      const bus = await newBus();
+      const topicName = await makeTopic(bus, 'batch', 1, { companions: true });
+      const statuses = statusTopic(topicName);
+      const group = uniqueName('g-batch');
+      const applied: string[] = [];
+      const sizes: number[] = [];
+      let calls = 0;
+      const publisher = createEventPublisher({ bus, producer: 'contract-test' });
+      const device = (n: number) => ({ payload: { device: { deviceId: `d${n}` } } });
+      // One publish: the consumer finds them all in its first fetch.
+      await publisher.publishMany(
+        statuses,
+        Array.from({ length: 10 }, (_, n) => device(n)),
+      );
+      await bus.publish(topicName, [{ key: 'garbage', value: new Uint8Array([0xff, 0x00, 0x13]) }]);
+      await publisher.publishMany(statuses, [
+        { payload: { device: { deviceId: 'fails-once' } } },
+        { payload: { device: { deviceId: 'never' } } },
+        ...Array.from({ length: 10 }, (_, n) => device(10 + n)),
+      ]);
+      const dlq = await collect(bus, `${topicName}.dlq`, uniqueName('g-batch-dlq'));
+      track(
+        await consumeBatch(bus, {
+          group,
+          topics: [statuses],
+          start: 'earliest',
+          retry: FAST_RETRY,
+          handler: async (events) => {
+            calls++;
+            const ids = events.map((e) => e.payload.device?.deviceId ?? '');
+            // Applied all or nothing, like a transaction: a throw leaves no trace. 'fails-once'
+            // fails its first delivery, in whatever batch, and succeeds when retried.
+            if (events.some((e) => e.payload.device?.deviceId === 'fails-once' && e.attempt === 1))
+              throw new Error('transient');
+            const never = ids.indexOf('never');
+            sizes.push(events.length);
+            applied.push(...ids.filter((id) => id !== 'never'));
+            if (never >= 0) return { failed: new Map([[never, new PermanentError('never applies')]]) };
+          },
+        }),
+      );
+      await waitFor(() => applied.length >= 21 && dlq.received.length >= 2, {
+        timeoutMs: 30_000,
+        message: '21 applied and 2 in the DLQ',
+      });
+      await new Promise((r) => setTimeout(r, 500));
+      expect(applied.filter((id) => id !== 'fails-once').sort()).toEqual(
+        Array.from({ length: 20 }, (_, n) => `d${n}`).sort(),
+      );
+      // The failed batch's other messages were applied in its halves, the bad one through the retry topic.
+      expect(applied.filter((id) => id === 'fails-once')).toEqual(['fails-once']);
+      expect(Math.max(...sizes)).toBeGreaterThan(1);
+      expect(calls).toBeLessThan(21);
+      const reasons = dlq.received.map((m) => m.headers[HEADER.dlqReason]).sort();
+      expect(reasons[0]).toBe('permanent: PermanentError: never applies');
+      expect(reasons[1]).toMatch(
+        /^permanent: PermanentError: undecodable anfang\.device\.v1\.DeviceStatusChanged: /,
+      );
+    });
+
+    it('a batch applied but not committed when its process dies is delivered again', async () => {
+      const bus = await newBus();
+      const topic = await makeTopic(bus, 'batch-crash', 1);
+      const group = uniqueName('g-batch-crash');
+      const values = Array.from({ length: 8 }, (_, n) => `m${n}`);
+      await bus.publish(
+        topic,
+        values.map((v) => ({ key: 'k', value: bytes(v) })),
+      );
+      const child = spawn(
+        process.execPath,
+        [fileURLToPath(new URL('./bus.batch.child.ts', import.meta.url)), ...fixture.child, topic, group],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
+      const lines: string[] = [];
+      createInterface({ input: child.stdout! }).on('line', (line) => lines.push(line));
+      try {
+        await waitFor(() => lines.some((l) => l.startsWith('BATCH ')), {
+          timeoutMs: 60_000,
+          message: 'the child got its batch',
+        });
+      } finally {
+        child.kill('SIGKILL');
+      }
+      expect(await exited).toBe('SIGKILL');
+      const first = lines
+        .find((l) => l.startsWith('BATCH '))!
+        .slice(6)
+        .split(',');
+      expect(first.length).toBeGreaterThan(0);
+      const again: string[] = [];
+      track(
+        await bus.subscribe({
+          group,
+          topics: [topic],
+          start: 'earliest',
+          batchHandler: async (messages) => void again.push(...messages.map((m) => text(m.value))),
+        }),
+      );
+      await waitFor(() => again.length >= values.length, {
+        timeoutMs: 60_000,
+        message: 'every message delivered to the next member',
+      });
+      expect(again).toEqual(values);
+      expect(values.slice(0, first.length)).toEqual(first);
+    }, 120_000);
+
+    it('a batch that outlasts the session keeps its partition and is committed once', async () => {
+      const bus = await newBus();
+      const topic = await makeTopic(bus, 'batch-long', 1);
+      const group = uniqueName('g-batch-long');
+      await bus.publish(topic, [
+        { key: 'k', value: bytes('slow') },
+        { key: 'k', value: bytes('a') },
+      ]);
+      const seen: string[] = [];
+      const sub = await bus.subscribe({
+        group,
+        topics: [topic],
+        start: 'earliest',
+        batchHandler: async (messages) => {
+          const values = messages.map((m) => text(m.value));
+          if (values.includes('slow') && !seen.includes('slow'))
+            await new Promise((r) => setTimeout(r, fixture.sessionTimeoutMs + 1_500));
+          seen.push(...values);
+        },
+      });
+      track(sub);
+      await waitFor(() => seen.length >= 2, { timeoutMs: 60_000, message: 'the long batch applied' });
+      await bus.publish(topic, [{ key: 'k', value: bytes('after') }]);
+      await waitFor(() => seen.includes('after'), { timeoutMs: 30_000, message: 'the next one' });
+      await sub.close();
+      expect(seen).toEqual(['slow', 'a', 'after']);
+      // Committed: a new member of the group gets only what comes next.
+      const next = await collect(bus, topic, group);
+      await bus.publish(topic, [{ key: 'k', value: bytes('last') }]);
+      await waitFor(() => next.received.length >= 1, { timeoutMs: 30_000 });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(next.received.map((m) => text(m.value))).toEqual(['last']);
+    }, 120_000);
 
     it('replays a group from earliest, from a timestamp, from offsets and from latest; refuses while members run', async () => {
       const bus = await newBus();

@@ -18,6 +18,8 @@ busContract('embedded (Postgres)', async () => {
         consumer: { heartbeatIntervalMs: 250, sessionTimeoutMs: 3_000, pollIntervalMs: 250 },
         retentionSweepIntervalMs: 0,
       }),
+    child: ['embedded', url],
+    sessionTimeoutMs: 3_000,
     cleanup: async () => {
       await db?.drop();
     },

@@ -18,6 +18,8 @@ busContract('kafka', async () => {
           error: (fields, message) => console.error(message, fields),
         },
       }),
+    child: ['kafka', kafkaBrokers.join(',')],
+    sessionTimeoutMs: 10_000,
     cleanup: (topics) => deleteTopics(topics),
   };
 });

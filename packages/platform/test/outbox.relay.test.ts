@@ -241,8 +241,10 @@ describe('outbox relay (recording bus)', () => {
     const first = start({ bus, pollIntervalMs: 20, standbyRetryMs: 100, maxBackoffMs: 200 });
     await until(() => first.active);
     const second = start({ bus, pollIntervalMs: 20, standbyRetryMs: 100, maxBackoffMs: 200 });
+    // Only this test database's relay: the shared server runs other relays under the same key.
     const killed = await pool.query(
       `SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()
+         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
          AND (classid::bigint << 32 | objid::bigint) = $1`,
       [OUTBOX_RELAY_LOCK.toString()],
     );

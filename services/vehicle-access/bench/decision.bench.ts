@@ -6,8 +6,9 @@
  *   node services/vehicle-access/bench/decision.bench.ts [--vehicles 100000] [--reads 2000]
  *        [--rate 50] [--rounds 2] [--lanes 16]
  *
- * Both variants run the real consumer (`consume` on the real plate-read topic, its own fresh
- * group, dedupe in Redis), the real transaction (markProcessed, passage, presence, outbox rows)
+ * Both variants run the real consumer (`consumeBatch` on the real plate-read topic, its own fresh
+ * group, dedupe in Redis, a partition's reads per transaction), the real transaction
+ * (markProcessedMany, passage, presence, outbox rows)
  * and the outbox relay to Kafka. The decision variant looks up the lane, the watchlist, the
  * compound policy, the registration, visitor authorisations and presence, and decides; the no-op
  * variant does none of the lookups and records a constant "open" (so it writes the same passage,
@@ -21,19 +22,14 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { allTopics, anfang, deterministicEventId, topics } from '@anfang/contracts';
-import { consume, createBus, createEventPublisher, type Bus } from '@anfang/platform/bus';
+import { consumeBatch, createBus, createEventPublisher, type Bus } from '@anfang/platform/bus';
 import { createCache } from '@anfang/platform/cache';
 import { createLogger } from '@anfang/platform/log';
 import { createPool, migrate, startOutboxRelay, type Pool } from '@anfang/platform/pg';
 import { createTestDatabase, createTestRedisNamespace, infraEnv, reportGoals } from '@anfang/testing';
 import { createDecisionPipeline, type DecisionPipeline } from '../src/consumers/plate-reads.ts';
 import { normalisePlate } from '../src/domain/plate.ts';
-import {
-  createSiteStore,
-  createVehicleStore,
-  createVisitorStore,
-  createWatchlistStore,
-} from '../src/store/registry.ts';
+import { createSiteStore, createWatchlistStore } from '../src/store/registry.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -133,16 +129,19 @@ async function runVariant(
   const cache = createCache({ kind: 'redis', url: redis.url, keyPrefix: redis.prefix });
   let done: () => void = () => undefined;
   const finished = new Promise<void>((resolve) => (done = resolve));
-  const subscription = await consume(bus, {
+  const subscription = await consumeBatch(bus, {
     group: `vehicle-access-bench-${variant.name}-${randomUUID()}`,
     topics: [topics.devicePlateRead],
     dedupe: cache,
     partitionsConcurrently: 4,
-    handler: async (event) => {
-      const sentAt = scheduled.get(event.eventId);
-      if (sentAt === undefined) return; // another producer's read on the shared topic
-      await variant.pipeline.handle(event.payload, event.eventId);
-      latencies.push(performance.now() - sentAt);
+    handler: async (events) => {
+      // Other producers' reads on the shared topic are skipped.
+      const ours = events.filter((event) => scheduled.has(event.eventId));
+      await variant.pipeline.handleMany(
+        ours.map((event) => ({ read: event.payload, eventId: event.eventId })),
+      );
+      const now = performance.now();
+      for (const event of ours) latencies.push(now - scheduled.get(event.eventId)!);
       if (latencies.length === READS) done();
     },
   });

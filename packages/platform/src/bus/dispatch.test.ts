@@ -1,17 +1,28 @@
 import { describe, expect, it } from 'vitest';
 import { backoffMs, createDispatcher, describeError, type RawMessage } from './dispatch.ts';
 import { createBusMetrics } from './metrics.ts';
-import { HEADER, PermanentError, type MessageHandler, type OutgoingMessage } from './types.ts';
+import {
+  HEADER,
+  PermanentError,
+  type BatchHandler,
+  type MessageHandler,
+  type OutgoingMessage,
+} from './types.ts';
 
 const policy = { maxAttempts: 3, initialBackoffMs: 100, maxBackoffMs: 150 };
 const logger = { info() {}, warn() {}, error() {} };
 
-function setup(handler: MessageHandler, topics: string[] = ['t', 't.retry', 't.dlq']) {
+function setup(
+  handler: MessageHandler | undefined,
+  topics: string[] = ['t', 't.retry', 't.dlq'],
+  batchHandler?: BatchHandler,
+) {
   const published: { topic: string; messages: readonly OutgoingMessage[] }[] = [];
   const abort = new AbortController();
   const dispatcher = createDispatcher({
     group: 'g',
     handler,
+    batchHandler,
     policy,
     logger,
     metrics: createBusMetrics('embedded'),
@@ -146,5 +157,65 @@ describe('dispatch', () => {
     expect(describeError(new TypeError('a\n  b'))).toBe('TypeError: a b');
     expect(describeError('x')).toBe('thrown: x');
     expect(describeError(new Error('y'.repeat(2000))).length).toBe(1000);
+  });
+
+  describe('batches', () => {
+    const batch = (values: string[], topic = 't'): RawMessage[] =>
+      values.map((v, n) => raw({ topic, offset: String(n), key: v, value: new TextEncoder().encode(v) }));
+    const keys = (messages: readonly { key: string }[]) => messages.map((m) => m.key);
+
+    it('hands a partition batch to the batch handler in one call', async () => {
+      const calls: string[][] = [];
+      const { dispatcher, published } = setup(undefined, undefined, async (messages) => {
+        calls.push(keys(messages));
+      });
+      expect(await dispatcher.handleBatch(batch(['a', 'b', 'c']))).toEqual({
+        handled: 3,
+        outcome: { kind: 'done' },
+      });
+      expect(calls).toEqual([['a', 'b', 'c']]);
+      expect(published).toEqual([]);
+    });
+
+    it('splits a failed batch so only the bad message is retried, and every other one is applied once', async () => {
+      const applied: string[] = [];
+      const { dispatcher, published } = setup(undefined, undefined, async (messages) => {
+        if (messages.some((m) => m.key === 'bad')) throw new Error('bad row');
+        applied.push(...keys(messages));
+      });
+      const values = ['a', 'b', 'c', 'd', 'bad', 'f', 'g'];
+      expect(await dispatcher.handleBatch(batch(values))).toEqual({ handled: 7, outcome: { kind: 'done' } });
+      expect(applied).toEqual(['a', 'b', 'c', 'd', 'f', 'g']);
+      expect(published.map((p) => [p.topic, p.messages[0]!.key])).toEqual([['t.retry', 'bad']]);
+      expect(published[0]!.messages[0]!.headers![HEADER.retryReason]).toBe('Error: bad row');
+    });
+
+    it('routes the messages a batch handler reports as failed one by one, with their reasons', async () => {
+      const { dispatcher, published } = setup(undefined, undefined, async (messages) => ({
+        failed: new Map(
+          messages.flatMap((m, n) => (m.key.startsWith('poison') ? [[n, new PermanentError(m.key)]] : [])),
+        ),
+      }));
+      await dispatcher.handleBatch(batch(['a', 'poison-1', 'b', 'poison-2']));
+      expect(published.map((p) => [p.topic, p.messages[0]!.headers![HEADER.dlqReason]])).toEqual([
+        ['t.dlq', 'permanent: PermanentError: poison-1'],
+        ['t.dlq', 'permanent: PermanentError: poison-2'],
+      ]);
+    });
+
+    it('takes retried messages one at a time and stops at one whose time has not come', async () => {
+      const calls: string[][] = [];
+      const { dispatcher } = setup(undefined, undefined, async (messages) => void calls.push(keys(messages)));
+      const due = { [HEADER.retryGroup]: 'g', [HEADER.retryAttempt]: '2', [HEADER.retryNotBefore]: '0' };
+      const later = { ...due, [HEADER.retryNotBefore]: String(Date.now() + 60_000) };
+      const messages = batch(['a', 'b', 'c'], 't.retry').map((m, n) => ({
+        ...m,
+        headers: n === 2 ? later : due,
+      }));
+      const result = await dispatcher.handleBatch(messages);
+      expect(result.handled).toBe(2);
+      expect(result.outcome.kind).toBe('wait');
+      expect(calls).toEqual([['a'], ['b']]);
+    });
   });
 });

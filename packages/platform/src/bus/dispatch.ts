@@ -5,6 +5,13 @@
  * retry in place with back-off); after the last attempt send it to the DLQ. A message from
  * `<topic>.retry` is handled only by the group that failed it and not before its time.
  *
+ * A batch (`handleBatch`, one partition's messages in offset order) goes to the batch handler in
+ * one call; when that call throws, the batch is split in halves and each applied again, down to
+ * single messages, which then fail (and are routed) exactly as above, so one bad message costs
+ * about log2(batch) extra calls and the rest of the batch is still applied. Messages the batch
+ * handler reports as failed are routed one by one after it returned. Messages of a retry topic
+ * are handled one at a time (each has its own attempt and not-before time).
+ *
  * Errors from the handler never escape; an error escaping from here means the bus itself could
  * not publish to the retry topic or DLQ, and the caller must not commit past the message.
  */
@@ -15,6 +22,7 @@ import {
   dlqTopic,
   retryTopic,
   type BusLogger,
+  type BatchHandler,
   type Headers,
   type MessageHandler,
   type OutgoingMessage,
@@ -38,7 +46,9 @@ const RETRY_SUFFIX = '.retry';
 
 export interface DispatcherOptions {
   readonly group: string;
-  readonly handler: MessageHandler;
+  /** One of the two (a subscription's). */
+  readonly handler?: MessageHandler | undefined;
+  readonly batchHandler?: BatchHandler | undefined;
   readonly policy: RetryPolicy;
   readonly logger: BusLogger;
   readonly metrics: BusMetrics;
@@ -51,8 +61,16 @@ export interface DispatcherOptions {
   readonly signal: AbortSignal;
 }
 
+/** How far a batch got: its first `handled` messages are finished; `outcome` is about the next. */
+export interface BatchOutcome {
+  readonly handled: number;
+  readonly outcome: Outcome;
+}
+
 export interface Dispatcher {
   handle(message: RawMessage, heartbeat?: () => Promise<void>): Promise<Outcome>;
+  /** Messages of one physical partition, in offset order. */
+  handleBatch(messages: readonly RawMessage[], heartbeat?: () => Promise<void>): Promise<BatchOutcome>;
 }
 
 export const backoffMs = (policy: RetryPolicy, attempt: number): number =>
@@ -75,7 +93,15 @@ export function isRetryTopic(topic: string): boolean {
 }
 
 export function createDispatcher(options: DispatcherOptions): Dispatcher {
-  const { group, handler, policy, logger, metrics, publish, retryTopics, topicExists, signal } = options;
+  const { group, batchHandler, policy, logger, metrics, publish, retryTopics, topicExists, signal } = options;
+  const handler: MessageHandler =
+    options.handler ??
+    (batchHandler
+      ? async (message) => {
+          const failed = (await batchHandler([message]))?.failed;
+          if (failed?.has(0)) throw failed.get(0);
+        }
+      : () => Promise.reject(new Error('bus: a subscription needs a handler or a batchHandler')));
 
   const sourceHeaders = (raw: RawMessage, headers: Headers): Headers =>
     headers[HEADER.dlqSourceTopic] !== undefined
@@ -144,61 +170,131 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     return m;
   };
 
-  return {
-    async handle(raw, heartbeat) {
-      let topic = raw.topic;
-      let attempt = 1;
-      if (retryTopics.has(raw.topic)) {
-        topic = raw.topic.slice(0, -RETRY_SUFFIX.length);
-        if (raw.headers[HEADER.retryGroup] !== group) return DONE;
-        const notBefore = Number(raw.headers[HEADER.retryNotBefore] ?? 0);
-        if (notBefore > Date.now()) return { kind: 'wait', until: notBefore };
-        attempt = Math.max(2, Number.parseInt(raw.headers[HEADER.retryAttempt] ?? '2', 10) || 2);
-      }
-      const message: ReceivedMessage = topic === raw.topic ? raw : { ...raw, topic };
-      for (;;) {
+  /**
+   * Handles one message; with `failure`, the first attempt already failed with that error (in a
+   * batch) and is routed without calling the handler again.
+   */
+  async function handle(
+    raw: RawMessage,
+    heartbeat?: () => Promise<void>,
+    failure?: { readonly error: unknown },
+  ): Promise<Outcome> {
+    let topic = raw.topic;
+    let attempt = 1;
+    if (retryTopics.has(raw.topic)) {
+      topic = raw.topic.slice(0, -RETRY_SUFFIX.length);
+      if (raw.headers[HEADER.retryGroup] !== group) return DONE;
+      const notBefore = Number(raw.headers[HEADER.retryNotBefore] ?? 0);
+      if (notBefore > Date.now()) return { kind: 'wait', until: notBefore };
+      attempt = Math.max(2, Number.parseInt(raw.headers[HEADER.retryAttempt] ?? '2', 10) || 2);
+    }
+    const message: ReceivedMessage = topic === raw.topic ? raw : { ...raw, topic };
+    let pending = failure;
+    for (;;) {
+      let error: unknown;
+      if (pending) {
+        error = pending.error;
+        pending = undefined;
+      } else {
         const started = performance.now();
         try {
           await handler(message);
           consumedMetric(topic).consumed((performance.now() - started) / 1000);
           return DONE;
-        } catch (error) {
-          metrics.failed(topic, group, errorType(error));
-          const reason = describeError(error);
-          if (isPermanent(error)) {
-            await deadLetter(topic, raw, `permanent: ${reason}`, 'permanent');
-            return DONE;
-          }
-          if (attempt >= policy.maxAttempts) {
-            await deadLetter(topic, raw, `exhausted after ${attempt} attempts: ${reason}`, 'exhausted');
-            return DONE;
-          }
-          const delay = backoffMs(policy, attempt);
-          const target = retryTopic(topic);
-          if (topicExists(target)) {
-            const headers: Headers = {
-              ...sourceHeaders(raw, raw.headers),
-              [HEADER.retryAttempt]: String(attempt + 1),
-              [HEADER.retryNotBefore]: String(Date.now() + delay),
-              [HEADER.retryGroup]: group,
-              [HEADER.retryReason]: reason,
-            };
-            await publish(target, [{ key: raw.key, value: raw.value, headers }]);
-            metrics.retried(topic, group);
-            logger.info(
-              { topic, group, partition: raw.partition, offset: raw.offset, attempt, delayMs: delay, reason },
-              `bus: handler failed, retrying through ${target}`,
-            );
-            return DONE;
-          }
-          logger.warn(
-            { topic, group, partition: raw.partition, offset: raw.offset, attempt, delayMs: delay, reason },
-            'bus: handler failed, retrying in place',
-          );
-          if (!(await pauseFor(delay, heartbeat))) return STOPPED;
-          attempt++;
+        } catch (thrown) {
+          error = thrown;
         }
       }
+      metrics.failed(topic, group, errorType(error));
+      const reason = describeError(error);
+      if (isPermanent(error)) {
+        await deadLetter(topic, raw, `permanent: ${reason}`, 'permanent');
+        return DONE;
+      }
+      if (attempt >= policy.maxAttempts) {
+        await deadLetter(topic, raw, `exhausted after ${attempt} attempts: ${reason}`, 'exhausted');
+        return DONE;
+      }
+      const delay = backoffMs(policy, attempt);
+      const target = retryTopic(topic);
+      if (topicExists(target)) {
+        const headers: Headers = {
+          ...sourceHeaders(raw, raw.headers),
+          [HEADER.retryAttempt]: String(attempt + 1),
+          [HEADER.retryNotBefore]: String(Date.now() + delay),
+          [HEADER.retryGroup]: group,
+          [HEADER.retryReason]: reason,
+        };
+        await publish(target, [{ key: raw.key, value: raw.value, headers }]);
+        metrics.retried(topic, group);
+        logger.info(
+          { topic, group, partition: raw.partition, offset: raw.offset, attempt, delayMs: delay, reason },
+          `bus: handler failed, retrying through ${target}`,
+        );
+        return DONE;
+      }
+      logger.warn(
+        { topic, group, partition: raw.partition, offset: raw.offset, attempt, delayMs: delay, reason },
+        'bus: handler failed, retrying in place',
+      );
+      if (!(await pauseFor(delay, heartbeat))) return STOPPED;
+      attempt++;
+    }
+  }
+
+  async function oneByOne(
+    messages: readonly RawMessage[],
+    heartbeat?: () => Promise<void>,
+  ): Promise<BatchOutcome> {
+    for (let n = 0; n < messages.length; n++) {
+      const outcome = await handle(messages[n]!, heartbeat);
+      if (outcome.kind !== 'done') return { handled: n, outcome };
+    }
+    return { handled: messages.length, outcome: DONE };
+  }
+
+  async function applyBatch(
+    apply: BatchHandler,
+    messages: readonly RawMessage[],
+    heartbeat?: () => Promise<void>,
+  ): Promise<BatchOutcome> {
+    if (messages.length === 1) {
+      const outcome = await handle(messages[0]!, heartbeat);
+      return { handled: outcome.kind === 'done' ? 1 : 0, outcome };
+    }
+    const started = performance.now();
+    let failed: ReadonlyMap<number, unknown> | undefined;
+    try {
+      failed = (await apply(messages))?.failed;
+    } catch (error) {
+      if (signal.aborted) return { handled: 0, outcome: STOPPED };
+      logger.debug?.(
+        { topic: messages[0]!.topic, group, size: messages.length, error: describeError(error) },
+        'bus: batch failed; applying its halves',
+      );
+      const half = messages.length >>> 1;
+      const first = await applyBatch(apply, messages.slice(0, half), heartbeat);
+      if (first.outcome.kind !== 'done') return first;
+      const second = await applyBatch(apply, messages.slice(half), heartbeat);
+      return { handled: half + second.handled, outcome: second.outcome };
+    }
+    const seconds = (performance.now() - started) / 1000 / messages.length;
+    const metric = consumedMetric(messages[0]!.topic);
+    for (let n = 0; n < messages.length; n++) {
+      if (failed?.has(n)) {
+        const outcome = await handle(messages[n]!, heartbeat, { error: failed.get(n) });
+        if (outcome.kind !== 'done') return { handled: n, outcome };
+      } else metric.consumed(seconds);
+    }
+    return { handled: messages.length, outcome: DONE };
+  }
+
+  return {
+    handle: (raw, heartbeat) => handle(raw, heartbeat),
+    handleBatch(messages, heartbeat) {
+      if (messages.length === 0) return Promise.resolve({ handled: 0, outcome: DONE });
+      if (!batchHandler || retryTopics.has(messages[0]!.topic)) return oneByOne(messages, heartbeat);
+      return applyBatch(batchHandler, messages, heartbeat);
     },
   };
 }

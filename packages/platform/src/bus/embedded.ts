@@ -14,6 +14,9 @@
  *   expired (a crashed process). Commits are fenced by the lease.
  * - Latency: LISTEN/NOTIFY wakes consumers on append and on group changes; polling is the
  *   fallback when a notification is missed or the listening connection is down.
+ * - Batches: a `batchHandler` gets up to `batchSize` fetched messages of a partition per call
+ *   (fetches bring up to `maxBatchMessages` per partition); heartbeats run on their own timer,
+ *   so a long batch keeps its leases.
  * - Retention: a periodic sweep (one process at a time, advisory lock) deletes the prefix of each
  *   partition older than the topic's retention, or superseded values of compacted topics.
  */
@@ -32,6 +35,7 @@ import { expandTopicSpecs } from './topics.ts';
 import { createBusMetrics, type BusMetrics } from './metrics.ts';
 import { partitionForKey } from './partitioner.ts';
 import {
+  DEFAULT_BATCH_SIZE,
   DEFAULT_RETRY_POLICY,
   retryTopic,
   type Bus,
@@ -412,6 +416,7 @@ export async function createEmbeddedBus(options: EmbeddedBusOptions): Promise<Em
     readonly retryTopics: readonly string[];
     readonly all: readonly string[];
     readonly #concurrency: number;
+    readonly #chunkSize: number;
     readonly #abort = new AbortController();
     readonly #wake = new Wakeup();
     readonly #owned = new Map<string, Owned>();
@@ -433,9 +438,12 @@ export async function createEmbeddedBus(options: EmbeddedBusOptions): Promise<Em
       this.retryTopics = retryTopics;
       this.all = [...this.topics, ...retryTopics];
       this.#concurrency = Math.max(1, subscribe.partitionsConcurrently ?? 1);
+      // A message handler is called a message at a time, as before: one chunk per message.
+      this.#chunkSize = subscribe.batchHandler ? Math.max(1, subscribe.batchSize ?? DEFAULT_BATCH_SIZE) : 1;
       this.#dispatcher = createDispatcher({
         group: this.group,
         handler: subscribe.handler,
+        batchHandler: subscribe.batchHandler,
         policy: subscribe.retry ?? DEFAULT_RETRY_POLICY,
         logger,
         metrics,
@@ -683,11 +691,14 @@ export async function createEmbeddedBus(options: EmbeddedBusOptions): Promise<Em
       const signal = this.#abort.signal;
       let lastCommit = Date.now();
       let last: FetchedRow | undefined;
-      for (const row of rows) {
+      for (let from = 0; from < rows.length; from += this.#chunkSize) {
         const owned = this.#owned.get(key);
         if (!owned || signal.aborted || this.#rebalanceNeeded) break;
-        if (BigInt(row.offset) < owned.position) continue;
-        const raw: RawMessage = {
+        const chunk = rows
+          .slice(from, from + this.#chunkSize)
+          .filter((row) => BigInt(row.offset) >= owned.position);
+        if (chunk.length === 0) continue;
+        const raws = chunk.map((row): RawMessage => ({
           topic: row.topic,
           partition: row.partition,
           offset: row.offset,
@@ -695,17 +706,17 @@ export async function createEmbeddedBus(options: EmbeddedBusOptions): Promise<Em
           value: row.value,
           headers: row.headers ?? {},
           timestamp: Number(row.ts),
-        };
-        let outcome;
+        }));
+        let result;
         try {
-          outcome = await this.#dispatcher.handle(raw);
+          result = await this.#dispatcher.handleBatch(raws);
         } catch (error) {
           logger.error(
             {
               group: this.group,
-              topic: row.topic,
-              partition: row.partition,
-              offset: row.offset,
+              topic: chunk[0]!.topic,
+              partition: chunk[0]!.partition,
+              offset: chunk[0]!.offset,
               error: String(error),
             },
             'bus: could not route a failed message; will re-deliver it',
@@ -713,13 +724,16 @@ export async function createEmbeddedBus(options: EmbeddedBusOptions): Promise<Em
           owned.pausedUntil = Date.now() + 1_000;
           break;
         }
+        if (result.handled > 0) {
+          last = chunk[result.handled - 1]!;
+          owned.position = BigInt(last.offset) + 1n;
+        }
+        const { outcome } = result;
         if (outcome.kind === 'wait') {
           owned.pausedUntil = outcome.until;
           break;
         }
         if (outcome.kind === 'stopped') break;
-        owned.position = BigInt(row.offset) + 1n;
-        last = row;
         if (Date.now() - lastCommit >= commitIntervalMs) {
           await this.#commit([owned]);
           lastCommit = Date.now();

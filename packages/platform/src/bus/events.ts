@@ -12,6 +12,10 @@
  * decode goes to the DLQ with the reason), runs the handler in a CONSUMER span whose parent is
  * the producer's context from the headers, and with `dedupe` skips events whose id this group
  * already handled (marked after the handler succeeded).
+ *
+ * `consumeBatch` is the same over the bus's batch handler: the handler gets a partition's
+ * decoded events at once (undecodable ones are routed to the DLQ one by one), in one CONSUMER
+ * span linked to each producer's context.
  */
 import {
   context,
@@ -24,6 +28,7 @@ import {
   type Attributes,
   type Counter,
   type Link,
+  type Span,
 } from '@opentelemetry/api';
 import type { MessageCodec, TopicDefinition } from '@anfang/contracts/topics';
 import type { Cache } from '../cache/types.ts';
@@ -32,6 +37,7 @@ import { uuidv7 } from './ids.ts';
 import {
   HEADER,
   PermanentError,
+  type BatchResult,
   type Bus,
   type Headers,
   type OutgoingMessage,
@@ -234,7 +240,7 @@ export interface ConsumedEvent<T, I = T> {
 }
 
 /** The part of the cache interface dedupe needs (Redis or in-process). */
-export type EventDedupe = Pick<Cache, 'get' | 'setIfAbsent'>;
+export type EventDedupe = Pick<Cache, 'get' | 'getMany' | 'setIfAbsent'>;
 
 /** Any topic definition, whatever its payload type. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -263,36 +269,68 @@ export function dedupeKey(group: string, eventId: string): string {
   return `bus:handled:${group}:${eventId}`;
 }
 
+function failSpan(span: Span, error: unknown): void {
+  span.recordException(error instanceof Error ? error : String(error));
+  span.setStatus({ code: SpanStatusCode.ERROR, message: describeError(error) });
+  span.setAttribute('error.type', error instanceof Error ? error.name : 'error');
+}
+
+/** What `consume` and `consumeBatch` share: instruments, decoding, the subscription's options. */
+function consumerParts(bus: Bus, options: Omit<ConsumeOptions<AnyTopicDefinition>, 'handler'>) {
+  const byName = new Map<string, AnyTopicDefinition>(options.topics.map((t) => [t.name, t]));
+  const meter = metrics.getMeter('anfang-bus');
+  const undecodable: Counter = meter.createCounter('anfang.bus.undecodable', {
+    description: 'Messages whose payload did not decode (sent to the DLQ).',
+    unit: '{message}',
+  });
+  return {
+    ttl: options.dedupeTtlMs ?? DEFAULT_DEDUPE_TTL_MS,
+    duplicates: meter.createCounter('anfang.bus.duplicates', {
+      description: 'Events skipped because this group already handled their id.',
+      unit: '{message}',
+    }),
+    attributesOf: (topic: string): Attributes => ({
+      'messaging.system': messagingSystem(bus),
+      'messaging.destination.name': topic,
+      'messaging.consumer.group.name': options.group,
+    }),
+    /** The event a message carries; a `PermanentError` when it cannot carry one. */
+    decode(message: ReceivedMessage, attrs: Attributes): ConsumedEvent<EventPayload> {
+      const definition = byName.get(message.topic);
+      if (!definition) throw new PermanentError(`no topic definition for ${message.topic}`);
+      let payload: EventPayload;
+      try {
+        payload = definition.payload.decode(message.value) as EventPayload;
+      } catch (error) {
+        undecodable.add(1, attrs);
+        throw new PermanentError(`undecodable ${definition.payload.typeName}: ${describeError(error)}`);
+      }
+      const meta: EventMeta = payload?.meta ?? {};
+      const eventId = message.headers[HEADER.eventId] ?? meta.eventId ?? '';
+      const attempt = Number.parseInt(message.headers[HEADER.retryAttempt] ?? '1', 10) || 1;
+      return { topic: definition, payload, eventId, meta, attempt };
+    },
+    subscription: {
+      group: options.group,
+      topics: options.topics.map((t) => t.name),
+      ...(options.start ? { start: options.start } : {}),
+      ...(options.retry ? { retry: options.retry } : {}),
+      ...(options.partitionsConcurrently ? { partitionsConcurrently: options.partitionsConcurrently } : {}),
+    },
+  };
+}
+
 export function consume<D extends AnyTopicDefinition>(
   bus: Bus,
   options: ConsumeOptions<D>,
 ): Promise<Subscription> {
   const { group, dedupe } = options;
-  const ttl = options.dedupeTtlMs ?? DEFAULT_DEDUPE_TTL_MS;
-  const byName = new Map<string, AnyTopicDefinition>(options.topics.map((t) => [t.name, t]));
-  const meter = metrics.getMeter('anfang-bus');
-  const duplicates: Counter = meter.createCounter('anfang.bus.duplicates', {
-    description: 'Events skipped because this group already handled their id.',
-    unit: '{message}',
-  });
-  const undecodable: Counter = meter.createCounter('anfang.bus.undecodable', {
-    description: 'Messages whose payload did not decode (sent to the DLQ).',
-    unit: '{message}',
-  });
-  const system = messagingSystem(bus);
+  const { ttl, duplicates, attributesOf, decode, subscription } = consumerParts(bus, options);
 
   return bus.subscribe({
-    group,
-    topics: options.topics.map((t) => t.name),
-    ...(options.start ? { start: options.start } : {}),
-    ...(options.retry ? { retry: options.retry } : {}),
-    ...(options.partitionsConcurrently ? { partitionsConcurrently: options.partitionsConcurrently } : {}),
+    ...subscription,
     handler: async (message) => {
-      const attrs: Attributes = {
-        'messaging.system': system,
-        'messaging.destination.name': message.topic,
-        'messaging.consumer.group.name': group,
-      };
+      const attrs = attributesOf(message.topic);
       const parent = propagation.extract(ROOT_CONTEXT, message.headers);
       const parentSpan = trace.getSpanContext(parent);
       const links: Link[] = parentSpan ? [{ context: parentSpan }] : [];
@@ -315,36 +353,126 @@ export function consume<D extends AnyTopicDefinition>(
       const ctx = trace.setSpan(parent, span);
       try {
         await context.with(ctx, async () => {
-          const definition = byName.get(message.topic);
-          if (!definition) throw new PermanentError(`no topic definition for ${message.topic}`);
-          let payload: EventPayload;
-          try {
-            payload = definition.payload.decode(message.value) as EventPayload;
-          } catch (error) {
-            undecodable.add(1, attrs);
-            throw new PermanentError(`undecodable ${definition.payload.typeName}: ${describeError(error)}`);
-          }
-          const meta: EventMeta = payload?.meta ?? {};
-          const eventId = message.headers[HEADER.eventId] ?? meta.eventId ?? '';
+          const event = decode(message, attrs) as EventOf<D>;
+          const { eventId } = event;
           if (eventId) span.setAttribute('messaging.message.id', eventId);
           if (dedupe && eventId && (await dedupe.get(dedupeKey(group, eventId))) !== null) {
             duplicates.add(1, attrs);
             span.setAttribute('anfang.bus.duplicate', true);
             return;
           }
-          const attempt = Number.parseInt(message.headers[HEADER.retryAttempt] ?? '1', 10) || 1;
-          const event = { topic: definition, payload, eventId, meta, attempt } as EventOf<D>;
           await options.handler(event, message);
           if (dedupe && eventId) await dedupe.setIfAbsent(dedupeKey(group, eventId), '1', ttl);
         });
       } catch (error) {
-        span.recordException(error instanceof Error ? error : String(error));
-        span.setStatus({ code: SpanStatusCode.ERROR, message: describeError(error) });
-        span.setAttribute('error.type', error instanceof Error ? error.name : 'error');
+        failSpan(span, error);
         throw error;
       } finally {
         span.end();
       }
     },
   });
+}
+
+export interface ConsumeBatchOptions<D extends AnyTopicDefinition> extends Omit<
+  ConsumeOptions<D>,
+  'handler'
+> {
+  /**
+   * Applies a partition's events in order, all or none (throwing splits the batch, see the
+   * bus). It may report events it could not apply while it applied the others, by index into
+   * `events` (a `PermanentError` goes to the DLQ, any other error is retried).
+   */
+  readonly handler: (
+    events: readonly EventOf<D>[],
+    messages: readonly ReceivedMessage[],
+  ) => Promise<BatchResult | void>;
+  /** Most events per handler call. Default the bus's (500). */
+  readonly batchSize?: number;
+}
+
+export function consumeBatch<D extends AnyTopicDefinition>(
+  bus: Bus,
+  options: ConsumeBatchOptions<D>,
+): Promise<Subscription> {
+  const { group, dedupe } = options;
+  const { ttl, duplicates, attributesOf, decode, subscription } = consumerParts(bus, options);
+
+  return bus.subscribe({
+    ...subscription,
+    ...(options.batchSize ? { batchSize: options.batchSize } : {}),
+    batchHandler: async (messages) => {
+      const first = messages[0]!;
+      const attrs = attributesOf(first.topic);
+      const links: Link[] = [];
+      for (const message of messages) {
+        const parent = trace.getSpanContext(propagation.extract(ROOT_CONTEXT, message.headers));
+        if (parent) links.push({ context: parent });
+      }
+      const span = tracer().startSpan(
+        `process ${first.topic}`,
+        {
+          kind: SpanKind.CONSUMER,
+          links,
+          attributes: {
+            ...attrs,
+            'messaging.operation.name': 'process',
+            'messaging.operation.type': 'process',
+            'messaging.destination.partition.id': String(first.partition),
+            'messaging.batch.message_count': messages.length,
+          },
+        },
+        ROOT_CONTEXT,
+      );
+      const ctx = trace.setSpan(ROOT_CONTEXT, span);
+      try {
+        return await context.with(ctx, async (): Promise<BatchResult> => {
+          const failed = new Map<number, unknown>();
+          const decoded: { index: number; event: EventOf<D> }[] = [];
+          messages.forEach((message, index) => {
+            try {
+              decoded.push({ index, event: decode(message, attrs) as EventOf<D> });
+            } catch (error) {
+              failed.set(index, error);
+            }
+          });
+          let fresh = decoded;
+          if (dedupe) {
+            const ids = decoded.filter((d) => d.event.eventId).map((d) => dedupeKey(group, d.event.eventId));
+            const seen = new Set(ids.length > 0 ? await handledKeys(dedupe, ids) : []);
+            fresh = decoded.filter((d) => !d.event.eventId || !seen.has(dedupeKey(group, d.event.eventId)));
+            if (fresh.length < decoded.length) duplicates.add(decoded.length - fresh.length, attrs);
+          }
+          if (fresh.length > 0) {
+            const result = await options.handler(
+              fresh.map((d) => d.event),
+              fresh.map((d) => messages[d.index]!),
+            );
+            for (const [n, error] of result?.failed ?? []) {
+              const entry = fresh[n];
+              if (entry) failed.set(entry.index, error);
+            }
+          }
+          if (dedupe)
+            await Promise.all(
+              fresh
+                .filter((d) => d.event.eventId && !failed.has(d.index))
+                .map((d) => dedupe.setIfAbsent(dedupeKey(group, d.event.eventId), '1', ttl)),
+            );
+          if (failed.size > 0) span.setAttribute('anfang.bus.failed_in_batch', failed.size);
+          return { failed };
+        });
+      } catch (error) {
+        failSpan(span, error);
+        throw error;
+      } finally {
+        span.end();
+      }
+    },
+  });
+}
+
+async function handledKeys(dedupe: EventDedupe, keys: readonly string[]): Promise<string[]> {
+  const values = await dedupe.getMany(keys);
+  return keys.filter((_, n) => values[n] !== null && values[n] !== undefined);
 }

@@ -12,12 +12,14 @@ export { uuidv7 } from './ids.ts';
 export { backoffMs, isPermanent } from './dispatch.ts';
 export {
   consume,
+  consumeBatch,
   createEventPublisher,
   dedupeKey,
   fromTimestamp,
   toTimestamp,
   type AnyTopicDefinition,
   type ConsumedEvent,
+  type ConsumeBatchOptions,
   type ConsumeOptions,
   type EventDedupe,
   type EventMeta,

@@ -12,7 +12,8 @@
  * Consumer: one kafkajs consumer per subscription, `eachBatch` with manual offset resolution: an
  * offset is resolved only after its handler succeeded (or the message went to the retry topic or
  * the DLQ), and resolved offsets are committed after every batch (and every `commitIntervalMs`
- * inside a long one). Retries go through `<topic>.retry`, whose partitions are paused until a
+ * inside a long one). A `batchHandler` gets the fetched batch of a partition in chunks of
+ * `batchSize`; a heartbeat timer runs while a chunk is applied. Retries go through `<topic>.retry`, whose partitions are paused until a
  * message's not-before time.
  */
 import kafkajs from 'kafkajs';
@@ -34,6 +35,7 @@ import { createDispatcher, type RawMessage } from './dispatch.ts';
 import { createBusMetrics, type BusMetrics } from './metrics.ts';
 import { expandTopicSpecs } from './topics.ts';
 import {
+  DEFAULT_BATCH_SIZE,
   DEFAULT_RETRY_POLICY,
   retryTopic,
   type Bus,
@@ -346,7 +348,12 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<KafkaBus
 
   async function subscribe(subscribeOptions: SubscribeOptions): Promise<Subscription> {
     if (closed) throw new Error('bus: subscribe after close');
-    const { group, handler } = subscribeOptions;
+    const { group } = subscribeOptions;
+    // A message handler is called a message at a time; chunks only space out the checks below.
+    const chunkSize = subscribeOptions.batchHandler
+      ? Math.max(1, subscribeOptions.batchSize ?? DEFAULT_BATCH_SIZE)
+      : 16;
+    const heartbeatIntervalMs = consumerOptions.heartbeatIntervalMs ?? 3_000;
     const start = subscribeOptions.start ?? 'latest';
     const policy = subscribeOptions.retry ?? DEFAULT_RETRY_POLICY;
     const topics = [...new Set(subscribeOptions.topics)];
@@ -376,7 +383,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<KafkaBus
       groupId: group,
       sessionTimeout: consumerOptions.sessionTimeoutMs ?? 30_000,
       rebalanceTimeout: consumerOptions.rebalanceTimeoutMs ?? 60_000,
-      heartbeatInterval: consumerOptions.heartbeatIntervalMs ?? 3_000,
+      heartbeatInterval: heartbeatIntervalMs,
       maxWaitTimeInMs: consumerOptions.maxWaitTimeMs ?? 500,
       ...(consumerOptions.maxBytesPerPartition !== undefined
         ? { maxBytesPerPartition: consumerOptions.maxBytesPerPartition }
@@ -395,7 +402,8 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<KafkaBus
 
     const dispatcher = createDispatcher({
       group,
-      handler,
+      handler: subscribeOptions.handler,
+      batchHandler: subscribeOptions.batchHandler,
       policy,
       logger,
       metrics,
@@ -453,23 +461,29 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<KafkaBus
         }
         await commitOffsetsIfNecessary(uncommittedOffsets());
       };
+      // A long batch handler call would starve kafkajs' heartbeats (sent only from here).
+      const beat = setInterval(() => void heartbeat().catch(() => undefined), heartbeatIntervalMs);
       try {
-        let n = 0;
-        for (const message of batch.messages) {
-          // isStale (a seek arrived) is checked every few messages: it is not free in kafkajs.
-          if (!isRunning() || abort.signal.aborted || (n++ % 16 === 0 && isStale())) break;
-          let outcome;
+        const messages = batch.messages;
+        for (let from = 0; from < messages.length; from += chunkSize) {
+          // isStale (a seek arrived) is checked per chunk: it is not free in kafkajs.
+          if (!isRunning() || abort.signal.aborted || isStale()) break;
+          const chunk = messages.slice(from, from + chunkSize);
+          let result;
           try {
-            outcome = await dispatcher.handle(toRaw(batch.topic, batch.partition, message), heartbeat);
+            result = await dispatcher.handleBatch(
+              chunk.map((message) => toRaw(batch.topic, batch.partition, message)),
+              heartbeat,
+            );
           } catch (error) {
-            // Could not publish to the retry topic or DLQ: leave the offset unresolved, so the
-            // message is fetched again after a pause.
+            // Could not publish to the retry topic or DLQ: leave the offsets unresolved, so the
+            // messages are fetched again after a pause.
             logger.error(
               {
                 group,
                 topic: batch.topic,
                 partition: batch.partition,
-                offset: message.offset,
+                offset: chunk[0]!.offset,
                 error: String(error),
               },
               'bus: could not route a failed message; will re-deliver it',
@@ -477,6 +491,8 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<KafkaBus
             await sleep(1_000, abort.signal);
             break;
           }
+          if (result.handled > 0) last = chunk[result.handled - 1]!.offset;
+          const { outcome } = result;
           if (outcome.kind === 'wait') {
             const resume = pause();
             const timer = setTimeout(
@@ -490,7 +506,6 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<KafkaBus
             break;
           }
           if (outcome.kind === 'stopped') break;
-          last = message.offset;
           if (Date.now() - lastCommit >= commitIntervalMs) {
             await commit();
             lastCommit = Date.now();
@@ -498,6 +513,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<KafkaBus
           }
         }
       } finally {
+        clearInterval(beat);
         await commit();
       }
       if (last !== undefined)

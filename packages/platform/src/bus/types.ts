@@ -63,11 +63,39 @@ export interface RetryPolicy {
 
 export type MessageHandler = (message: ReceivedMessage) => Promise<void>;
 
-export interface SubscribeOptions {
+/**
+ * What a batch handler reports besides success: messages it could not apply while it applied
+ * the others (by index into the batch, with the error), e.g. payloads that do not decode. Each
+ * is routed as if a message handler had thrown that error (a `PermanentError` to the DLQ, any
+ * other to `<topic>.retry`).
+ */
+export interface BatchResult {
+  readonly failed?: ReadonlyMap<number, unknown>;
+}
+
+/**
+ * Applies the messages of ONE partition in offset order, at most `batchSize` at a time. When it
+ * throws, nothing of the batch counts as applied: the bus splits the batch and applies the
+ * halves again, down to single messages, so only the message at fault is retried or dead-lettered
+ * (a handler that applies a batch in one transaction gets exactly that). Offsets are committed
+ * only after the batch is applied.
+ */
+export type BatchHandler = (messages: readonly ReceivedMessage[]) => Promise<BatchResult | void>;
+
+/** One of `handler` (a message at a time) or `batchHandler` (a partition's fetched messages). */
+export type SubscribeHandler =
+  | { readonly handler: MessageHandler; readonly batchHandler?: never; readonly batchSize?: never }
+  | {
+      readonly batchHandler: BatchHandler;
+      readonly handler?: never;
+      /** Most messages per call of `batchHandler`. Default 500. */
+      readonly batchSize?: number;
+    };
+
+export type SubscribeOptions = SubscribeHandler & {
   /** Consumer group: by convention the service name. */
   readonly group: string;
   readonly topics: readonly string[];
-  readonly handler: MessageHandler;
   /**
    * Where a group with no committed offset starts. Default: 'latest', meaning every message
    * published after `subscribe` resolved is delivered.
@@ -76,7 +104,7 @@ export interface SubscribeOptions {
   readonly retry?: RetryPolicy;
   /** Partitions handled in parallel (order is kept within a partition). Default 1. */
   readonly partitionsConcurrently?: number;
-}
+};
 
 export interface Subscription {
   /** Stops fetching, lets in-flight handlers finish, commits, leaves the group. */
@@ -146,6 +174,8 @@ export interface BusLogger {
   warn(fields: Record<string, unknown>, message: string): void;
   error(fields: Record<string, unknown>, message: string): void;
 }
+
+export const DEFAULT_BATCH_SIZE = 500;
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   maxAttempts: 5,

@@ -1,37 +1,53 @@
 /**
- * Turns concurrent calls (one per partition in flight) into batches: while one batch is being
- * applied the next one gathers, so a batch is as large as the load makes it and an idle
- * consumer applies a lone trigger at once. A batch that fails is applied again one by one, so
- * only the trigger at fault fails (and goes to retry or the DLQ through the bus).
+ * Turns concurrent calls (one per partition batch in flight) into one application: while one
+ * set is being applied the next one gathers, so a set is as large as the load makes it and an
+ * idle consumer applies a lone partition batch at once. When a merged set fails, each call is
+ * applied again alone, so only the call at fault fails (and the bus splits that one further).
  */
-export function batching<T, R>(apply: (items: readonly T[]) => Promise<R[]>): (item: T) => Promise<R> {
-  let waiting: { item: T; resolve: (result: R) => void; reject: (error: unknown) => void }[] = [];
+export function batching<T, R>(
+  apply: (items: readonly T[]) => Promise<R[]>,
+): (items: readonly T[]) => Promise<R[]> {
+  interface Call {
+    readonly items: readonly T[];
+    resolve(results: R[]): void;
+    reject(error: unknown): void;
+  }
+  let waiting: Call[] = [];
   let draining = false;
-  async function applyAlone(entry: (typeof waiting)[number]): Promise<void> {
+  async function applyAlone(call: Call): Promise<void> {
     try {
-      entry.resolve((await apply([entry.item]))[0]!);
+      call.resolve(await apply(call.items));
     } catch (error) {
-      entry.reject(error);
+      call.reject(error);
     }
   }
   async function drain(): Promise<void> {
     draining = true;
     while (waiting.length > 0) {
-      const batch = waiting;
+      const calls = waiting;
       waiting = [];
+      if (calls.length === 1) {
+        await applyAlone(calls[0]!);
+        continue;
+      }
       try {
-        const results = await apply(batch.map((entry) => entry.item));
-        batch.forEach((entry, n) => entry.resolve(results[n]!));
-      } catch (error) {
-        if (batch.length === 1) batch[0]!.reject(error);
-        else for (const entry of batch) await applyAlone(entry);
+        const results = await apply(calls.flatMap((call) => call.items));
+        let at = 0;
+        for (const call of calls) {
+          call.resolve(results.slice(at, at + call.items.length));
+          at += call.items.length;
+        }
+      } catch {
+        for (const call of calls) await applyAlone(call);
       }
     }
     draining = false;
   }
-  return (item) =>
-    new Promise<R>((resolve, reject) => {
-      waiting.push({ item, resolve, reject });
+  return (items) => {
+    if (items.length === 0) return Promise.resolve([]);
+    return new Promise<R[]>((resolve, reject) => {
+      waiting.push({ items, resolve, reject });
       if (!draining) void drain();
     });
+  };
 }

@@ -1,12 +1,20 @@
 /**
  * Consumes every alarming topic of the platform with ONE subscription (group: the service
- * name; members of one group subscribing to different topic sets would lose messages). Each
- * event is read as a Trigger and applied once by event id, in batches of what the partitions
- * in flight deliver together; undecodable or meaningless events go to the DLQ through the
- * platform's consume.
+ * name; members of one group subscribing to different topic sets would lose messages), through
+ * the bus's batch handler: each partition's fetched events are read as Triggers and applied
+ * once by event id, and the partition batches in flight together go in one transaction.
+ * Undecodable or meaningless events go to the DLQ one by one with their reason; a batch that
+ * fails is split by the bus so only the trigger at fault is retried.
  */
 import { topics, type anfang } from '@anfang/contracts';
-import { consume, fromTimestamp, PermanentError, type Bus, type Subscription } from '@anfang/platform/bus';
+import {
+  consumeBatch,
+  fromTimestamp,
+  PermanentError,
+  type Bus,
+  type EventOf,
+  type Subscription,
+} from '@anfang/platform/bus';
 import type { Logger } from '@anfang/platform/log';
 import {
   accessAlarmTrigger,
@@ -61,27 +69,40 @@ export async function consumeTriggers(
 ): Promise<Subscription> {
   const log = options.logger.child({ component: 'triggers' });
   const ingest = batching((inputs: readonly TriggerInput[]) => alarms.ingest(inputs));
-  return consume(bus, {
+  return consumeBatch(bus, {
     group: options.group,
     topics: TRIGGER_TOPICS,
     partitionsConcurrently: options.concurrency,
-    handler: async (event) => {
-      const read = READERS.get(event.topic.name);
-      if (!read) throw new PermanentError(`no trigger reader for ${event.topic.name}`);
-      const trigger = read(event.payload);
-      if (!trigger) return;
-      const compoundId = event.meta.compoundId;
-      if (!compoundId)
-        throw new PermanentError('meta.compound_id is missing: the alarm would belong to nobody');
-      if (!event.eventId) throw new PermanentError('the event has no id: it could not be applied once');
-      const occurredAt = fromTimestamp(event.meta.occurredAt);
-      const outcome = await ingest({
-        eventId: event.eventId,
-        compoundId,
-        occurredAt: new Date(occurredAt ?? Date.now()),
-        trigger,
+    handler: async (events) => {
+      const failed = new Map<number, unknown>();
+      const inputs: TriggerInput[] = [];
+      events.forEach((event, n) => {
+        try {
+          const input = triggerInput(event);
+          if (input) inputs.push(input);
+        } catch (error) {
+          failed.set(n, error);
+        }
       });
-      log.debug({ eventId: event.eventId, topic: event.topic.name, outcome }, 'trigger applied');
+      const outcomes = await ingest(inputs);
+      if (log.isLevelEnabled('debug'))
+        inputs.forEach((input, n) =>
+          log.debug({ eventId: input.eventId, outcome: outcomes[n] }, 'trigger applied'),
+        );
+      return { failed };
     },
   });
+}
+
+/** The trigger an event stands for, undefined when it raises none; throws for a meaningless one. */
+function triggerInput(event: EventOf<(typeof TRIGGER_TOPICS)[number]>): TriggerInput | undefined {
+  const read = READERS.get(event.topic.name);
+  if (!read) throw new PermanentError(`no trigger reader for ${event.topic.name}`);
+  const trigger = read(event.payload);
+  if (!trigger) return undefined;
+  const compoundId = event.meta.compoundId;
+  if (!compoundId) throw new PermanentError('meta.compound_id is missing: the alarm would belong to nobody');
+  if (!event.eventId) throw new PermanentError('the event has no id: it could not be applied once');
+  const occurredAt = fromTimestamp(event.meta.occurredAt);
+  return { eventId: event.eventId, compoundId, occurredAt: new Date(occurredAt ?? Date.now()), trigger };
 }

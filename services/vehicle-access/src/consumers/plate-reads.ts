@@ -3,15 +3,16 @@
  * published straight to the bus before anything else is written — it is the most time-critical
  * event of the system and must not wait for the passage transaction or the outbox relay; its
  * event id derives from the read's, so a redelivered read republishes the same hit and consumers
- * dedupe it. Every fact is looked up beside the transaction's start; the passage, presence,
- * passage event and barrier command then commit together, once per read (markProcessed in the
- * same transaction).
+ * dedupe it. A partition's batch of reads is decided in one transaction: every fact of every read
+ * is looked up in one query beside the transaction's start; each read's passage, presence,
+ * passage event and barrier command are then written in order and commit together, once per
+ * read (markProcessedMany in the same transaction).
  */
 import type { anfang } from '@anfang/contracts';
 import { deterministicEventId, timestampFromDate, timestampToDate, topics } from '@anfang/contracts';
 import { PermanentError, type EventPublisher } from '@anfang/platform/bus';
 import type { Logger } from '@anfang/platform/log';
-import { markProcessed, withTransaction, type Pool } from '@anfang/platform/pg';
+import { markProcessedMany, withTransaction, type ClientBase, type Pool } from '@anfang/platform/pg';
 import {
   decide,
   DEFAULT_POLICY,
@@ -30,7 +31,7 @@ import {
 } from '../domain/enums.ts';
 import { normalisePlate, type PlateResult } from '../domain/plate.ts';
 import {
-  laneContext,
+  laneContexts,
   lockedInside,
   NO_PLATE_FACTS,
   presenceDecides,
@@ -41,6 +42,13 @@ import type { LaneRecord, WatchlistRecord } from '../store/registry.ts';
 
 type PlateRead = anfang.device.v1.PlateRead;
 type PassageEvent = anfang.vehicle.v1.VehiclePassageRecorded.$Properties;
+
+const NO_CONTEXT: LaneContext = {
+  lane: null,
+  policy: DEFAULT_POLICY,
+  watchlistEntry: null,
+  facts: NO_PLATE_FACTS,
+};
 
 /** Replaces the decision (the benchmark's no-op baseline); the default is the real one. */
 export type Decider = (facts: DecisionFacts) => DecisionOutcome;
@@ -121,129 +129,184 @@ export function createDecisionPipeline(deps: DecisionPipelineDeps) {
     log.warn({ hitId, entryId: entry.entryId, deviceId: read.device?.deviceId }, 'vehicle watchlist hit');
   }
 
-  /** Decides and records one read; null when this read was already handled. */
-  async function handle(read: PlateRead, eventId: string): Promise<DecidedRead | null> {
+  interface PreparedRead {
+    readonly read: PlateRead;
+    readonly eventId: string;
+    readonly deviceId: string;
+    readonly at: Date;
+    readonly passageId: string;
+    readonly plate: PlateResult | null;
+    readonly plateKey: string;
+  }
+
+  function prepare(read: PlateRead, eventId: string): PreparedRead {
     const deviceId = read.device?.deviceId ?? '';
     // Without a device there is neither a barrier to decide for nor a key to record the read under.
     if (!deviceId) throw new PermanentError('plate read without a device id');
-    const at = timestampToDate(read.meta?.occurredAt) ?? new Date();
-    const passageId = passageIdFor(eventId);
     const plate: PlateResult | null =
       read.hasPlate && read.plateNumber ? normalisePlate(read.plateNumber) : null;
-    const plateKey = plate?.ok ? plate.key : '';
-    const compoundOf = (lane: LaneRecord | null) => lane?.compoundId ?? read.meta?.compoundId ?? '';
-    const readDirection = directionFromProto(read.direction);
-    const directionAt = (lane: LaneRecord | null): Direction =>
-      lane && lane.direction !== 'both' ? lane.direction : readDirection === 'out' ? 'out' : 'in';
-    // The lane and watchlist lookup and the hit's publication run beside the transaction's start:
-    // the hit waits for nothing but its own lookup, and the decision for nothing extra.
-    const lookup: Promise<LaneContext> = deps.skipLookups
-      ? Promise.resolve({ lane: null, policy: DEFAULT_POLICY, watchlistEntry: null, facts: NO_PLATE_FACTS })
-      : laneContext(deps.pool, deviceId, plateKey, at);
-    const hit = lookup.then(async ({ lane, watchlistEntry: entry }) => {
-      const watchlist = entry ? { entryId: entry.entryId, action: entry.action } : null;
-      if (entry && plate?.ok && isWatchlistHit({ plate, watchlist }))
-        await publishHit(
-          read,
-          eventId,
-          entry,
-          plate.plate,
-          directionAt(lane),
-          passageId,
-          compoundOf(lane),
-          at,
-        );
-    });
+    return {
+      read,
+      eventId,
+      deviceId,
+      at: timestampToDate(read.meta?.occurredAt) ?? new Date(),
+      passageId: passageIdFor(eventId),
+      plate,
+      plateKey: plate?.ok ? plate.key : '',
+    };
+  }
 
-    const decision = withTransaction(deps.pool, async (tx) => {
-      if (!(await markProcessed(tx, deps.producer, eventId))) return null;
-      const { lane, policy, watchlistEntry: entry, facts: looked } = await lookup;
-      const compoundId = compoundOf(lane);
-      const direction = directionAt(lane);
-      const watchlist = entry ? { entryId: entry.entryId, action: entry.action } : null;
-      const facts =
-        plate?.ok && lane && presenceDecides(policy, direction)
-          ? { ...looked, inside: await lockedInside(tx, lane.carParkId, plateKey) }
-          : looked;
-      const registration = facts.vehicle;
-      const outcome = decider({
-        at,
-        knownLane: lane !== null,
-        hasPlate: read.hasPlate,
-        plate,
-        confidence: read.confidence,
-        spoofed: isSpoofed(read.spoofCheck),
-        direction,
-        policy,
-        registration: registration
-          ? {
-              vehicleId: registration.vehicleId,
-              validity: { start: registration.validFrom, end: registration.validUntil },
-            }
-          : null,
-        visitor: facts.visitor
-          ? { authorisationId: facts.visitor.authorisationId, window: facts.visitor }
-          : null,
-        watchlist,
-        inside: facts.inside,
-      });
-      const event: PassageEvent = {
-        meta: {
-          occurredAt: timestampFromDate(at),
-          compoundId,
-          causationId: eventId,
-          producer: deps.producer,
-        },
-        passageId,
-        device: read.device,
+  const compoundOf = (item: PreparedRead, lane: LaneRecord | null) =>
+    lane?.compoundId ?? item.read.meta?.compoundId ?? '';
+  const directionAt = (item: PreparedRead, lane: LaneRecord | null): Direction => {
+    if (lane && lane.direction !== 'both') return lane.direction;
+    return directionFromProto(item.read.direction) === 'out' ? 'out' : 'in';
+  };
+
+  async function publishHitOf(
+    item: PreparedRead,
+    { lane, watchlistEntry: entry }: LaneContext,
+  ): Promise<void> {
+    const { plate } = item;
+    const watchlist = entry ? { entryId: entry.entryId, action: entry.action } : null;
+    if (entry && plate?.ok && isWatchlistHit({ plate, watchlist }))
+      await publishHit(
+        item.read,
+        item.eventId,
+        entry,
+        plate.plate,
+        directionAt(item, lane),
+        item.passageId,
+        compoundOf(item, lane),
+        item.at,
+      );
+  }
+
+  async function decideAndRecord(
+    tx: ClientBase,
+    item: PreparedRead,
+    { lane, policy, watchlistEntry: entry, facts: looked }: LaneContext,
+  ): Promise<DecidedRead> {
+    const { read, eventId, deviceId, at, passageId, plate, plateKey } = item;
+    const compoundId = compoundOf(item, lane);
+    const direction = directionAt(item, lane);
+    const watchlist = entry ? { entryId: entry.entryId, action: entry.action } : null;
+    const facts =
+      plate?.ok && lane && presenceDecides(policy, direction)
+        ? { ...looked, inside: await lockedInside(tx, lane.carParkId, plateKey) }
+        : looked;
+    const registration = facts.vehicle;
+    const outcome = decider({
+      at,
+      knownLane: lane !== null,
+      hasPlate: read.hasPlate,
+      plate,
+      confidence: read.confidence,
+      spoofed: isSpoofed(read.spoofCheck),
+      direction,
+      policy,
+      registration: registration
+        ? {
+            vehicleId: registration.vehicleId,
+            validity: { start: registration.validFrom, end: registration.validUntil },
+          }
+        : null,
+      visitor: facts.visitor
+        ? { authorisationId: facts.visitor.authorisationId, window: facts.visitor }
+        : null,
+      watchlist,
+      inside: facts.inside,
+    });
+    const event: PassageEvent = {
+      meta: {
+        occurredAt: timestampFromDate(at),
+        compoundId,
+        causationId: eventId,
+        producer: deps.producer,
+      },
+      passageId,
+      device: read.device,
+      carParkId: lane?.carParkId ?? '',
+      plateNumber: plate?.ok ? plate.plate : '',
+      plateNumberRaw: read.plateNumber && (!plate?.ok || plate.changed) ? read.plateNumber : '',
+      plateColor: read.plateColor,
+      vehicleColor: read.vehicleColor,
+      vehicleType: read.vehicleType,
+      direction: DIRECTION_TO_PROTO[direction],
+      lane: read.lane,
+      confidence: read.confidence,
+      decision: DECISION_TO_PROTO[outcome.decision],
+      reason: REASON_TO_PROTO[outcome.reason],
+      reasonDetail: outcome.detail,
+      vehicleId: outcome.vehicleId ?? '',
+      ownerPersonId: outcome.vehicleId && registration ? registration.ownerPersonId : '',
+      visitorAuthorisationId: outcome.visitorAuthorisationId ?? '',
+      images: read.images,
+      video: videoLinks(deviceId, at, deps.playbackMarginMs),
+      spoofCheck: read.spoofCheck,
+      sourceEventId: eventId,
+      plateConfusable: plate?.ok === true && plate.confusions.length > 0,
+      watchlistEntryId: entry?.entryId ?? '',
+    };
+    const passage = await recordPassage(
+      tx,
+      deps.producer,
+      {
+        event,
+        compoundId,
         carParkId: lane?.carParkId ?? '',
-        plateNumber: plate?.ok ? plate.plate : '',
-        plateNumberRaw: read.plateNumber && (!plate?.ok || plate.changed) ? read.plateNumber : '',
-        plateColor: read.plateColor,
-        vehicleColor: read.vehicleColor,
-        vehicleType: read.vehicleType,
-        direction: DIRECTION_TO_PROTO[direction],
+        deviceId,
         lane: read.lane,
-        confidence: read.confidence,
-        decision: DECISION_TO_PROTO[outcome.decision],
-        reason: REASON_TO_PROTO[outcome.reason],
-        reasonDetail: outcome.detail,
-        vehicleId: outcome.vehicleId ?? '',
-        ownerPersonId: outcome.vehicleId && registration ? registration.ownerPersonId : '',
-        visitorAuthorisationId: outcome.visitorAuthorisationId ?? '',
-        images: read.images,
-        video: videoLinks(deviceId, at, deps.playbackMarginMs),
-        spoofCheck: read.spoofCheck,
-        sourceEventId: eventId,
-        plateConfusable: plate?.ok === true && plate.confusions.length > 0,
-        watchlistEntryId: entry?.entryId ?? '',
-      };
-      const passage = await recordPassage(
+        occurredAt: at,
+        direction,
+        plateKey,
+        decision: outcome.decision,
+        reason: outcome.reason,
+        presenceKind: presenceKind(outcome),
+      },
+      eventId,
+    );
+    return { passage, outcome, hit: entry };
+  }
+
+  /**
+   * Decides and records a partition's reads, in order, in one transaction (null for a read
+   * already handled). The facts of all of them come from one query beside the transaction's
+   * start, and watchlist hits are published as soon as it answers.
+   */
+  async function handleMany(
+    reads: readonly { readonly read: PlateRead; readonly eventId: string }[],
+  ): Promise<(DecidedRead | null)[]> {
+    const items = reads.map(({ read, eventId }) => prepare(read, eventId));
+    const lookup: Promise<LaneContext[]> = deps.skipLookups
+      ? Promise.resolve(items.map(() => NO_CONTEXT))
+      : laneContexts(deps.pool, items);
+    const hits = lookup.then((contexts) =>
+      Promise.all(items.map((item, n) => publishHitOf(item, contexts[n]!))),
+    );
+    const decisions = withTransaction(deps.pool, async (tx) => {
+      const fresh = await markProcessedMany(
         tx,
         deps.producer,
-        {
-          event,
-          compoundId,
-          carParkId: lane?.carParkId ?? '',
-          deviceId,
-          lane: read.lane,
-          occurredAt: at,
-          direction,
-          plateKey,
-          decision: outcome.decision,
-          reason: outcome.reason,
-          presenceKind: presenceKind(outcome),
-        },
-        eventId,
+        items.map((item) => item.eventId),
       );
-      return { passage, outcome, hit: entry };
+      const contexts = await lookup;
+      const decided: (DecidedRead | null)[] = [];
+      for (const [n, item] of items.entries())
+        decided.push(fresh.delete(item.eventId) ? await decideAndRecord(tx, item, contexts[n]!) : null);
+      return decided;
     });
-    // A failed hit fails the read, which is retried: the hit is published again with its id.
-    const [decided] = await Promise.all([decision, hit]);
+    // A failed hit fails the reads, which are retried: the hit is published again with its id.
+    const [decided] = await Promise.all([decisions, hits]);
     return decided;
   }
 
-  return { handle };
+  /** Decides and records one read; null when this read was already handled. */
+  async function handle(read: PlateRead, eventId: string): Promise<DecidedRead | null> {
+    return (await handleMany([{ read, eventId }]))[0]!;
+  }
+
+  return { handle, handleMany };
 }
 
 export type DecisionPipeline = ReturnType<typeof createDecisionPipeline>;

@@ -1,6 +1,6 @@
 /**
- * The facts a barrier decision needs, in one query beside the start of the decision's
- * transaction: the lane (with its compound's policy), the watchlist entry — the hit is published
+ * The facts a barrier decision needs, in one query for a batch of reads beside the start of the
+ * batch's transaction: the lane (with its compound's policy), the watchlist entry — the hit is published
  * before anything is written — the registration, the visitor authorisation and presence. Inside
  * the transaction, presence is read again under its row lock only when the decision depends on it
  * (`presenceDecides`), so entries without anti-passback — most reads — take no extra round trip.
@@ -78,12 +78,16 @@ interface VisitorJson {
 
 export const NO_PLATE_FACTS: PlateFacts = { vehicle: null, visitor: null, inside: false };
 
-export async function laneContext(
-  pool: Pool,
-  deviceId: string,
-  plateKey: string,
-  at: Date,
-): Promise<LaneContext> {
+export interface LaneQuery {
+  readonly deviceId: string;
+  /** '' without a readable plate. */
+  readonly plateKey: string;
+  readonly at: Date;
+}
+
+/** The facts of several reads in one query (a partition's batch), in the order asked. */
+export async function laneContexts(pool: Pool, queries: readonly LaneQuery[]): Promise<LaneContext[]> {
+  if (queries.length === 0) return [];
   const { rows } = await pool.query<{
     lane: LaneJson | null;
     entry: EntryJson | null;
@@ -91,31 +95,50 @@ export async function laneContext(
     visitor: VisitorJson | null;
     inside: boolean;
   }>(
-    `WITH lane AS (
-       SELECT l.device_id, l.car_park_id, c.compound_id, l.direction, l.name, p.unknown_vehicle, p.anti_passback,
-              p.min_confidence
-       FROM lanes l JOIN car_parks c USING (car_park_id) LEFT JOIN compound_policies p ON p.compound_id = c.compound_id
-       WHERE l.device_id = $1)
-     SELECT
-       (SELECT row_to_json(lane) FROM lane) AS lane,
+    `SELECT
+       CASE WHEN lane.device_id IS NULL THEN NULL ELSE row_to_json(lane) END AS lane,
        (SELECT row_to_json(w) FROM watchlist_entries w
-        WHERE $2 <> '' AND w.plate_key = $2 AND (w.valid_from IS NULL OR w.valid_from <= $3)
-          AND (w.valid_until IS NULL OR $3 < w.valid_until)
-          AND (cardinality(w.device_ids) = 0 OR $1 = ANY (w.device_ids))
+        WHERE x.plate_key <> '' AND w.plate_key = x.plate_key AND (w.valid_from IS NULL OR w.valid_from <= x.at)
+          AND (w.valid_until IS NULL OR x.at < w.valid_until)
+          AND (cardinality(w.device_ids) = 0 OR x.device_id = ANY (w.device_ids))
         ORDER BY w.priority DESC, w.updated_at DESC LIMIT 1) AS entry,
        (SELECT json_build_object('vehicle_id', v.vehicle_id, 'owner_person_id', v.owner_person_id,
            'valid_from', v.valid_from, 'valid_until', v.valid_until)
-        FROM lane JOIN vehicles v ON v.compound_id = lane.compound_id AND v.plate_key = $2 WHERE $2 <> '') AS vehicle,
+        FROM vehicles v WHERE v.compound_id = lane.compound_id AND v.plate_key = x.plate_key AND x.plate_key <> '')
+        AS vehicle,
        (SELECT json_build_object('authorisation_id', a.authorisation_id, 'window_start', a.window_start,
            'window_end', a.window_end)
-        FROM lane JOIN visitor_authorisations a ON a.compound_id = lane.compound_id AND a.plate_key = $2
-        WHERE $2 <> '' AND a.revoked_at IS NULL
-        ORDER BY (a.window_start <= $3 AND $3 < a.window_end) DESC, a.window_end DESC LIMIT 1) AS visitor,
-       EXISTS (SELECT 1 FROM lane JOIN presence r ON r.car_park_id = lane.car_park_id AND r.plate_key = $2
-               WHERE $2 <> '') AS inside`,
-    [deviceId, plateKey, at],
+        FROM visitor_authorisations a
+        WHERE a.compound_id = lane.compound_id AND a.plate_key = x.plate_key AND x.plate_key <> ''
+          AND a.revoked_at IS NULL
+        ORDER BY (a.window_start <= x.at AND x.at < a.window_end) DESC, a.window_end DESC LIMIT 1) AS visitor,
+       EXISTS (SELECT 1 FROM presence r
+               WHERE r.car_park_id = lane.car_park_id AND r.plate_key = x.plate_key AND x.plate_key <> '') AS inside
+     FROM unnest($1::text[], $2::text[], $3::timestamptz[]) WITH ORDINALITY AS x(device_id, plate_key, at, n)
+     LEFT JOIN LATERAL (
+       SELECT l.device_id, l.car_park_id, c.compound_id, l.direction, l.name, p.unknown_vehicle, p.anti_passback,
+              p.min_confidence
+       FROM lanes l JOIN car_parks c USING (car_park_id) LEFT JOIN compound_policies p ON p.compound_id = c.compound_id
+       WHERE l.device_id = x.device_id) lane ON true
+     ORDER BY x.n`,
+    [queries.map((q) => q.deviceId), queries.map((q) => q.plateKey), queries.map((q) => q.at)],
   );
-  const { lane, entry, vehicle, visitor, inside } = rows[0]!;
+  return rows.map(contextOf);
+}
+
+function contextOf({
+  lane,
+  entry,
+  vehicle,
+  visitor,
+  inside,
+}: {
+  lane: LaneJson | null;
+  entry: EntryJson | null;
+  vehicle: VehicleJson | null;
+  visitor: VisitorJson | null;
+  inside: boolean;
+}): LaneContext {
   return {
     lane: lane
       ? {
