@@ -15,6 +15,7 @@ import { loadPoliceUploadConfig } from './config.ts';
 import { consumeEvents } from './consumers/events.ts';
 import { viidRoutes } from './http/viid.ts';
 import { createCommandStore } from './store/commands.ts';
+import { createDeviceStore } from './store/devices.ts';
 import { createSubscriptionStore } from './store/subscriptions.ts';
 import { policeUploadGrpcService } from './grpc/police-upload-service.ts';
 import { createOutboxStore } from './store/outbox.ts';
@@ -97,6 +98,7 @@ const policeUploadService: ServiceModule = {
           outbox,
           commands,
           subscriptions,
+          devices: createDeviceStore(pool),
           platforms: () => links.platforms(),
           wake: (id) => links.wake(id),
           context: { lowerId: config.POLICE_UPLOAD_LOWER_ID },

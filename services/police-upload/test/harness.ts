@@ -56,6 +56,8 @@ export interface Harness {
   readonly password: string;
   /** The test's own connection to Kafka. */
   readonly bus: Bus;
+  /** Object keys of pictures in the test bucket. */
+  readonly imageKeys: { readonly face: string; readonly vehicle: string; readonly plate: string };
   /** Publishes a vehicle watchlist hit of a disposition as vehicle-access does; returns its event id. */
   hit(dispositionId: string, plate: string): Promise<string>;
   readonly service: () => RunningService;
@@ -182,6 +184,7 @@ export async function startHarness(
     serviceName,
     password,
     bus,
+    imageKeys: { face: faceKey, vehicle: vehicleKey, plate: plateKey },
     service: () => service,
     hit: (dispositionId, plate) =>
       vehicleAccess.publish(
