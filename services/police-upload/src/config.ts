@@ -51,8 +51,17 @@ export const policeUploadEnv = envFragment({
   POLICE_UPLOAD_RETRY_MAX_MS: positiveInt(10_000),
   /** Idle workers look for due objects this often (new objects of this replica wake them at once). */
   POLICE_UPLOAD_POLL_MS: positiveInt(200),
-  /** How often upload health is reported per compound and platform. */
-  POLICE_UPLOAD_HEALTH_INTERVAL_MS: positiveInt(30_000),
+  /**
+   * How often upload health is reported per compound and platform. At most a minute: compliance
+   * scoring expires a report after 5 min (COMPLIANCE_UPLOAD_HEALTH_TTL_MS), and a few reports
+   * may be lost to a restart or a broker hiccup before that.
+   */
+  POLICE_UPLOAD_HEALTH_INTERVAL_MS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .max(60_000, 'at most 60000: compliance scoring expires upload-health reports after 5 min')
+    .default(30_000),
   /** Backlog older than this means "not real time" for compliance scoring. */
   POLICE_UPLOAD_REAL_TIME_BOUND_MS: positiveInt(60_000),
   /** How often platform settings are re-read (changes by another replica). */

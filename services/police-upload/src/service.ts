@@ -16,6 +16,7 @@ import { consumeEvents } from './consumers/events.ts';
 import { viidRoutes } from './http/viid.ts';
 import { createCommandStore } from './store/commands.ts';
 import { createDeviceStore } from './store/devices.ts';
+import { createHealthKeyStore } from './store/health.ts';
 import { createSubscriptionStore } from './store/subscriptions.ts';
 import { policeUploadGrpcService } from './grpc/police-upload-service.ts';
 import { createOutboxStore } from './store/outbox.ts';
@@ -110,7 +111,8 @@ const policeUploadService: ServiceModule = {
           outbox,
           metrics,
           publisher: createEventPublisher({ bus, producer: config.OTEL_SERVICE_NAME }),
-          platformIds: () => links.platforms().map((p) => p.platformId),
+          keys: createHealthKeyStore(pool),
+          platforms: () => links.platforms(),
           intervalMs: config.POLICE_UPLOAD_HEALTH_INTERVAL_MS,
           realTimeBoundMs: config.POLICE_UPLOAD_REAL_TIME_BOUND_MS,
           logger,
