@@ -11,6 +11,7 @@ const base = {
   S3_BUCKET: 'anfang',
   CALLER_TOKEN_KEY: 'k'.repeat(44),
   POLICE_UPLOAD_LOWER_ID: '37030300005040000001',
+  DATA_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}`,
 };
 
 describe('upload-health cadence', () => {

@@ -6,6 +6,7 @@
  * POLICE_UPLOAD_SECRETS (a JSON object from a secret env var).
  */
 import { callerAuthEnv } from '@anfang/platform/auth';
+import { cryptoEnv } from '@anfang/platform/crypto';
 import {
   busEnv,
   composeEnv,
@@ -75,6 +76,8 @@ export const configSchema = composeEnv(
   databaseEnv,
   objectsEnv,
   callerAuthEnv,
+  // DATA_KEYS encrypts the ID numbers of person dispositions at rest.
+  cryptoEnv,
   policeUploadEnv,
 );
 

@@ -7,6 +7,7 @@
  */
 import { createEventPublisher } from '@anfang/platform/bus';
 import { createCallerVerifier } from '@anfang/platform/auth';
+import { createFieldCipher } from '@anfang/platform/crypto';
 import { createObjectStore } from '@anfang/platform/objects';
 import { startOutboxRelay } from '@anfang/platform/pg';
 import { openBus, openDatabase, type ServiceModule, startService, serveApis } from '@anfang/platform/service';
@@ -85,7 +86,7 @@ const policeUploadService: ServiceModule = {
         // After the consumer has drained (it wakes links), before the relay flushes receipts.
         lifecycle.onShutdown('flush-producers', 'platform links', () => links.stop());
 
-        const commands = createCommandStore(pool);
+        const commands = createCommandStore(pool, createFieldCipher(config.DATA_KEYS));
         const subscriptions = createSubscriptionStore(pool);
         await subscriptions.refresh();
         const subscriptionRefresh = setInterval(() => {

@@ -5,8 +5,8 @@
  *   platform; the stable object id makes a redelivered event a no-op;
  * - registry changes and online/offline → the device catalogue (APEs, the DoorDevices extension);
  * - the same objects as SubscribeNotifications for every active subscription they match;
- * - vehicle watchlist hits of a police disposition → a DispositionNotification to the
- *   disposition's ReceiveAddr, through the same outbox (retried like any upload);
+ * - vehicle and person watchlist hits of a police disposition → a DispositionNotification to
+ *   the disposition's ReceiveAddr, through the same outbox (retried like any upload);
  * - police command results → recorded with the command.
  * An event that cannot become an object is skipped when it is not uploadable by nature (a
  * spoof), and sent to the DLQ when it is malformed.
@@ -15,7 +15,7 @@ import { anfang, topics } from '@anfang/contracts';
 import { consume, fromTimestamp, PermanentError, type Bus, type Subscription } from '@anfang/platform/bus';
 import type { Logger } from '@anfang/platform/log';
 import { deviceObjects, deviceRecord, isBarrierCamera } from '../domain/devices.ts';
-import { dispositionNotification } from '../domain/notifications.ts';
+import { dispositionNotification, personDispositionNotification } from '../domain/notifications.ts';
 import {
   faceFromAccess,
   faceFromCapture,
@@ -90,6 +90,7 @@ export async function consumeEvents(
       topics.deviceRegistry,
       topics.deviceStatusChanged,
       topics.vehicleWatchlistHit,
+      topics.identityPersonWatchlistHit,
       topics.policeCommandResult,
     ],
     partitionsConcurrently: 8,
@@ -151,14 +152,30 @@ export async function consumeEvents(
             await enqueue(built);
           return;
         }
-        case topics.vehicleWatchlistHit.name: {
-          const hit = event.payload as anfang.vehicle.v1.VehicleWatchlistHit;
+        case topics.vehicleWatchlistHit.name:
+        case topics.identityPersonWatchlistHit.name: {
+          const hit = event.payload as
+            anfang.vehicle.v1.VehicleWatchlistHit | anfang.identity.v1.PersonWatchlistHit;
           if (!hit.dispositionId) return;
           const disposition = await deps.commands.active(hit.dispositionId);
           if (!disposition) return; // withdrawn or expired: no more hits for the platform
           const platform = deps.platforms().find((p) => p.platformId === disposition.platformId);
           if (!platform) return;
-          return enqueue(dispositionNotification(event.eventId, hit, disposition, deps.context), [platform]);
+          const built =
+            event.topic.name === topics.vehicleWatchlistHit.name
+              ? dispositionNotification(
+                  event.eventId,
+                  hit as anfang.vehicle.v1.VehicleWatchlistHit,
+                  disposition,
+                  deps.context,
+                )
+              : personDispositionNotification(
+                  event.eventId,
+                  hit as anfang.identity.v1.PersonWatchlistHit,
+                  disposition,
+                  deps.context,
+                );
+          return enqueue(built, [platform]);
         }
         case topics.policeCommandResult.name:
           return deps.commands.recordResult(event.payload as anfang.police.v1.PoliceCommandResult);

@@ -215,6 +215,43 @@ function faceObject(
   };
 }
 
+/**
+ * The person of a person watchlist hit: the FaceObject of the capture when it has a picture (the
+ * same FaceID as the capture's own upload), else a PersonObject naming the device and time.
+ */
+export function personFromHit(
+  eventId: string,
+  hit: anfang.identity.v1.IPersonWatchlistHit,
+  ctx: BuildContext,
+): BuildResult {
+  const occurred = fromTimestamp(hit.meta?.occurredAt);
+  if (occurred === undefined) return { ok: false, reason: 'meta.occurred_at is missing' };
+  const capturedAt = new Date(occurred);
+  const seed = hit.sourceEventId || eventId;
+  if (hit.images?.some((i) => i.objectKey)) return faceObject(seed, eventId, capturedAt, hit, ctx);
+  const c = common(seed, hit.device, capturedAt, [], ctx);
+  const objectId = semanticObjectId(c.source, OBJECT_KIND.PERSON, stableSerial(seed, 'object'));
+  return {
+    ok: true,
+    object: {
+      kind: 'persons',
+      objectId,
+      sourceEventId: eventId,
+      compoundId: hit.meta?.compoundId ?? '',
+      deviceId: hit.device?.deviceId ?? '',
+      capturedAt,
+      images: [],
+      body: {
+        PersonID: objectId,
+        InfoKind: 1,
+        SourceID: c.source,
+        DeviceID: c.gatDevice,
+        PersonAppearTime: c.time,
+      },
+    },
+  };
+}
+
 /** What passages and plate reads share. */
 interface VehicleLike {
   meta?: anfang.common.v1.IEventMeta | null;

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { anfang, timestampFromDate, topics } from '@anfang/contracts';
+import { maskIdNumber, type FieldCipher } from '@anfang/platform/crypto';
 import { outboxEventPublisher, withTransaction, type Pool } from '@anfang/platform/pg';
 import type { DispositionRequest } from '../domain/dispositions.ts';
 
@@ -35,10 +36,25 @@ export interface CommandStore {
   active(dispositionId: string): Promise<ActiveDisposition | undefined>;
 }
 
-export function createCommandStore(pool: Pool): CommandStore {
+/** The associated data binding an encrypted ID number to its disposition. */
+export const dispositionAad = (dispositionId: string): string => `disposition:${dispositionId}`;
+
+export function createCommandStore(pool: Pool, cipher: FieldCipher): CommandStore {
   return {
     async disposition(platformId, request, raw, producer) {
       const commandId = randomUUID();
+      const person = request.operation === 'set' && request.target === 'id_number';
+      const stored =
+        request.operation !== 'set'
+          ? ''
+          : person
+            ? cipher.encrypt(request.feature, dispositionAad(request.dispositionId))
+            : request.feature;
+      // The recorded request keeps what operators may see: the ID number masked.
+      const recorded =
+        person && raw && typeof raw === 'object'
+          ? { ...raw, TargetFeature: maskIdNumber(request.feature) }
+          : raw;
       await withTransaction(pool, async (tx) => {
         await tx.query(
           `INSERT INTO police_command (command_id, platform_id, kind, disposition_id, request) VALUES ($1, $2, $3, $4, $5)`,
@@ -47,25 +63,27 @@ export function createCommandStore(pool: Pool): CommandStore {
             platformId,
             `disposition.${request.operation}`,
             request.dispositionId,
-            JSON.stringify(raw),
+            JSON.stringify(recorded),
           ],
         );
         if (request.operation === 'set')
           await tx.query(
             `INSERT INTO disposition (disposition_id, platform_id, title, target, target_feature, receive_addr, status,
                begins_at, ends_at)
-             VALUES ($1, $2, $3, 'plate', $4, $5, 'active', $6, $7)
-             ON CONFLICT (disposition_id) DO UPDATE SET title = EXCLUDED.title, target_feature = EXCLUDED.target_feature,
+             VALUES ($1, $2, $3, $8, $4, $5, 'active', $6, $7)
+             ON CONFLICT (disposition_id) DO UPDATE SET title = EXCLUDED.title, target = EXCLUDED.target,
+               target_feature = EXCLUDED.target_feature,
                receive_addr = EXCLUDED.receive_addr, status = 'active', begins_at = EXCLUDED.begins_at,
                ends_at = EXCLUDED.ends_at, updated_at = now()`,
             [
               request.dispositionId,
               platformId,
               request.title,
-              request.plate,
+              stored,
               request.receiveAddr,
               request.beginsAt ?? null,
               request.endsAt ?? null,
+              request.target,
             ],
           );
         else
@@ -84,8 +102,10 @@ export function createCommandStore(pool: Pool): CommandStore {
                     dispositionId: request.dispositionId,
                     title: request.title,
                     category: request.category,
-                    target: DispositionTarget.DISPOSITION_TARGET_PLATE,
-                    targetFeature: request.plate,
+                    target: person
+                      ? DispositionTarget.DISPOSITION_TARGET_PERSON_ID_NUMBER
+                      : DispositionTarget.DISPOSITION_TARGET_PLATE,
+                    targetFeature: request.feature,
                     priority: PRIORITY[request.priority],
                     applicantName: request.applicantName,
                     applicantOrg: request.applicantOrg,
