@@ -65,6 +65,11 @@ export const policeUploadEnv = envFragment({
     .default(30_000),
   /** Backlog older than this means "not real time" for compliance scoring. */
   POLICE_UPLOAD_REAL_TIME_BOUND_MS: positiveInt(60_000),
+  /**
+   * A disposition's answer waits this long for identity's or vehicle-access's result, so that a
+   * refusal reaches the upper platform in its ResponseStatus.
+   */
+  POLICE_UPLOAD_COMMAND_RESULT_WAIT_MS: z.coerce.number().int().nonnegative().max(10_000).default(3_000),
   /** How often platform settings are re-read (changes by another replica). */
   POLICE_UPLOAD_PLATFORM_REFRESH_MS: positiveInt(10_000),
 });

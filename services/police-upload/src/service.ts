@@ -130,6 +130,7 @@ const policeUploadService: ServiceModule = {
             subscriptions,
             lowerId: config.POLICE_UPLOAD_LOWER_ID,
             producer: config.OTEL_SERVICE_NAME,
+            resultWaitMs: config.POLICE_UPLOAD_COMMAND_RESULT_WAIT_MS,
             logger,
           }),
           services: [

@@ -112,6 +112,7 @@ export async function startHarness(
       POLICE_UPLOAD_RETRY_BASE_MS: '200',
       POLICE_UPLOAD_RETRY_MAX_MS: '2000',
       POLICE_UPLOAD_PLATFORM_REFRESH_MS: '500',
+      POLICE_UPLOAD_COMMAND_RESULT_WAIT_MS: '2000',
       ...options.extra,
     },
   });

@@ -24,6 +24,13 @@ export interface ActiveDisposition {
   readonly receiveAddr: string;
 }
 
+export interface CommandResult {
+  readonly outcome: 'applied' | 'rejected' | 'pending';
+  readonly detail: string;
+}
+
+const RESULT_POLL_MS = 50;
+
 export interface CommandStore {
   /** Records and publishes a disposition set or withdrawal; returns the command id. */
   disposition(
@@ -33,6 +40,11 @@ export interface CommandStore {
     producer: string,
   ): Promise<string>;
   recordResult(result: anfang.police.v1.IPoliceCommandResult): Promise<void>;
+  /**
+   * The command's result once identity or vehicle-access recorded it (any replica may consume
+   * it), or 'pending' after `waitMs`.
+   */
+  awaitResult(commandId: string, waitMs: number): Promise<CommandResult>;
   active(dispositionId: string): Promise<ActiveDisposition | undefined>;
 }
 
@@ -134,6 +146,20 @@ export function createCommandStore(pool: Pool, cipher: FieldCipher): CommandStor
           result.watchlistEntryId ?? '',
         ],
       );
+    },
+    async awaitResult(commandId, waitMs) {
+      const deadline = Date.now() + waitMs;
+      for (;;) {
+        const { rows } = await pool.query<{ outcome: string; detail: string }>(
+          'SELECT outcome, detail FROM police_command WHERE command_id = $1',
+          [commandId],
+        );
+        const r = rows[0];
+        if (r && (r.outcome === 'applied' || r.outcome === 'rejected'))
+          return { outcome: r.outcome, detail: r.detail };
+        if (Date.now() >= deadline) return { outcome: 'pending', detail: '' };
+        await new Promise((resolve) => setTimeout(resolve, RESULT_POLL_MS));
+      }
     },
     async active(dispositionId) {
       const { rows } = await pool.query<{ platform_id: string; title: string; receive_addr: string }>(
