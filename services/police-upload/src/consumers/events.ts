@@ -14,7 +14,7 @@
 import { anfang, topics } from '@anfang/contracts';
 import { consume, fromTimestamp, PermanentError, type Bus, type Subscription } from '@anfang/platform/bus';
 import type { Logger } from '@anfang/platform/log';
-import { deviceObjects, deviceRecord, isBarrierCamera } from '../domain/devices.ts';
+import { deviceObjects, deviceRecord, isBarrierCamera, type DeviceRecord } from '../domain/devices.ts';
 import { dispositionNotification, personDispositionNotification } from '../domain/notifications.ts';
 import {
   faceFromAccess,
@@ -74,6 +74,16 @@ export async function consumeEvents(
     await deps.outbox.enqueue(entries);
     for (const id of new Set(entries.map((e) => e.platformId))) deps.wake(id);
   };
+  /** A device state → its catalogue objects for the entitled platforms. */
+  async function describe(
+    eventId: string,
+    device: DeviceRecord,
+    occurredAt: Parameters<typeof fromTimestamp>[0],
+  ): Promise<void> {
+    for (const built of deviceObjects(eventId, device, new Date(fromTimestamp(occurredAt) ?? Date.now())))
+      await enqueue(built);
+  }
+
   function entitled(built: BuildResult): Platform[] {
     return built.ok
       ? deps.platforms().filter((p) => isEntitled(p, built.object.kind, built.object.compoundId))
@@ -122,14 +132,8 @@ export async function consumeEvents(
           const record = deviceRecord((event.payload as anfang.device.v1.DeviceChanged).device ?? {});
           if ('failure' in record) throw new PermanentError(record.failure);
           const stored = await deps.devices.upsert(record);
-          if (!stored) return; // an older revision than the one held
-          for (const built of deviceObjects(
-            event.eventId,
-            stored,
-            new Date(fromTimestamp(event.meta.occurredAt) ?? Date.now()),
-          ))
-            await enqueue(built);
-          return;
+          // undefined: an older revision than the one held
+          return stored && describe(event.eventId, stored, event.meta.occurredAt);
         }
         case topics.deviceStatusChanged.name: {
           const payload = event.payload as anfang.device.v1.DeviceStatusChanged;
@@ -143,14 +147,8 @@ export async function consumeEvents(
             payload.device.deviceId,
             payload.status === DeviceStatus.DEVICE_STATUS_ONLINE,
           );
-          if (!stored) return; // not in the registry (yet): the registry event describes it
-          for (const built of deviceObjects(
-            event.eventId,
-            stored,
-            new Date(fromTimestamp(event.meta.occurredAt) ?? Date.now()),
-          ))
-            await enqueue(built);
-          return;
+          // undefined: not in the registry (yet); its registry event describes it
+          return stored && describe(event.eventId, stored, event.meta.occurredAt);
         }
         case topics.vehicleWatchlistHit.name:
         case topics.identityPersonWatchlistHit.name: {
