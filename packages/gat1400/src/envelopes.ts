@@ -23,6 +23,13 @@ export const ENVELOPES = {
   },
   persons: { path: '/Persons', list: 'PersonListObject', item: 'PersonObject', idField: 'PersonID' },
   apes: { path: '/APEs', list: 'APEListObject', item: 'APEObject', idField: 'ApeID' },
+  /** Regional community extension (not in the national standard): door access devices. */
+  doorDevices: {
+    path: '/Community/DoorDevices',
+    list: 'DoorDeviceListObject',
+    item: 'DoorDeviceObject',
+    idField: 'DeviceID',
+  },
   subscribeNotifications: {
     path: '/SubscribeNotifications',
     list: 'SubscribeNotificationListObject',

@@ -13,6 +13,7 @@ import {
 import {
   isImageData,
   validateDispositionNotification,
+  validateDoorDevice,
   validateFace,
   validateMotorVehicle,
   validatePerson,
@@ -129,3 +130,31 @@ function sub(): Record<string, unknown> {
   const list = faceObject().SubImageList as { SubImageInfoObject: Record<string, unknown>[] };
   return list.SubImageInfoObject[0]!;
 }
+
+describe('community DoorDevices extension', () => {
+  const door = {
+    DeviceID: '37030300001240000001',
+    Name: '1号楼1单元',
+    CommunityCode: '370303001001001',
+    DoorType: '2',
+    IsOnline: '1',
+    UpdateTime: '20261128180000',
+  };
+  it('accepts a complete door device and names every wrong field', () => {
+    expect(validateDoorDevice(door)).toEqual([]);
+    expect(
+      validateDoorDevice({ ...door, DeviceID: '123', DoorType: '7', IsOnline: 0, UpdateTime: '2026-11-28' }),
+    ).toEqual([
+      'DeviceID must be 20 digits',
+      'DoorType must be 1 (compound gate), 2 (unit door) or 3 (other)',
+      'IsOnline must be 1 (online) or 2 (offline)',
+      'UpdateTime must be yyyyMMddHHmmss',
+    ]);
+    expect(validateDoorDevice({ DeviceID: door.DeviceID })).toEqual([
+      'Name is missing',
+      'CommunityCode is missing',
+      'DoorType is missing',
+    ]);
+    expect(unwrap('doorDevices', wrap('doorDevices', [door]))).toEqual([door]);
+  });
+});

@@ -168,6 +168,26 @@ export function validateApe(o: Obj): string[] {
   return p;
 }
 
+/** The community DoorDevices extension as the city documents it: a 20-digit id, where it is, what it is. */
+export function validateDoorDevice(o: Obj): string[] {
+  const p: string[] = [];
+  required('DeviceID', deviceId, ID20)(o, p);
+  required('Name', (v) => typeof v === 'string', 'a name')(o, p);
+  required(
+    'CommunityCode',
+    (v) => typeof v === 'string' && /^\d{6,20}$/.test(v),
+    'a standard-address code',
+  )(o, p);
+  required(
+    'DoorType',
+    oneOf(new Set(['1', '2', '3'])),
+    '1 (compound gate), 2 (unit door) or 3 (other)',
+  )(o, p);
+  optional('IsOnline', oneOf(new Set(['1', '2'])), '1 (online) or 2 (offline)')(o, p);
+  optional('UpdateTime', isStrictGat1400Time, TIME)(o, p);
+  return p;
+}
+
 const nested: Readonly<Record<string, [string, (o: Obj) => string[]]>> = {
   FaceObjectList: ['FaceObject', validateFace],
   MotorVehicleObjectList: ['MotorVehicleObject', validateMotorVehicle],
@@ -221,6 +241,7 @@ export const VALIDATORS: Partial<Record<EnvelopeName, (o: Obj) => string[]>> = {
   motorVehicles: validateMotorVehicle,
   persons: validatePerson,
   apes: validateApe,
+  doorDevices: validateDoorDevice,
   subscribeNotifications: validateSubscribeNotification,
   dispositionNotifications: validateDispositionNotification,
 };

@@ -6,6 +6,7 @@
  * POLICE_UPLOAD_SECRETS (a JSON object from a secret env var).
  */
 import { callerAuthEnv } from '@anfang/platform/auth';
+import { cryptoEnv } from '@anfang/platform/crypto';
 import {
   busEnv,
   composeEnv,
@@ -51,10 +52,24 @@ export const policeUploadEnv = envFragment({
   POLICE_UPLOAD_RETRY_MAX_MS: positiveInt(10_000),
   /** Idle workers look for due objects this often (new objects of this replica wake them at once). */
   POLICE_UPLOAD_POLL_MS: positiveInt(200),
-  /** How often upload health is reported per compound and platform. */
-  POLICE_UPLOAD_HEALTH_INTERVAL_MS: positiveInt(30_000),
+  /**
+   * How often upload health is reported per compound and platform. At most a minute: compliance
+   * scoring expires a report after 5 min (COMPLIANCE_UPLOAD_HEALTH_TTL_MS), and a few reports
+   * may be lost to a restart or a broker hiccup before that.
+   */
+  POLICE_UPLOAD_HEALTH_INTERVAL_MS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .max(60_000, 'at most 60000: compliance scoring expires upload-health reports after 5 min')
+    .default(30_000),
   /** Backlog older than this means "not real time" for compliance scoring. */
   POLICE_UPLOAD_REAL_TIME_BOUND_MS: positiveInt(60_000),
+  /**
+   * A disposition's answer waits this long for identity's or vehicle-access's result, so that a
+   * refusal reaches the upper platform in its ResponseStatus.
+   */
+  POLICE_UPLOAD_COMMAND_RESULT_WAIT_MS: z.coerce.number().int().nonnegative().max(10_000).default(3_000),
   /** How often platform settings are re-read (changes by another replica). */
   POLICE_UPLOAD_PLATFORM_REFRESH_MS: positiveInt(10_000),
 });
@@ -66,6 +81,8 @@ export const configSchema = composeEnv(
   databaseEnv,
   objectsEnv,
   callerAuthEnv,
+  // DATA_KEYS encrypts the ID numbers of person dispositions at rest.
+  cryptoEnv,
   policeUploadEnv,
 );
 

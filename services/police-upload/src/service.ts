@@ -7,6 +7,7 @@
  */
 import { createEventPublisher } from '@anfang/platform/bus';
 import { createCallerVerifier } from '@anfang/platform/auth';
+import { createFieldCipher } from '@anfang/platform/crypto';
 import { createObjectStore } from '@anfang/platform/objects';
 import { startOutboxRelay } from '@anfang/platform/pg';
 import { openBus, openDatabase, type ServiceModule, startService, serveApis } from '@anfang/platform/service';
@@ -15,6 +16,8 @@ import { loadPoliceUploadConfig } from './config.ts';
 import { consumeEvents } from './consumers/events.ts';
 import { viidRoutes } from './http/viid.ts';
 import { createCommandStore } from './store/commands.ts';
+import { createDeviceStore } from './store/devices.ts';
+import { createHealthKeyStore } from './store/health.ts';
 import { createSubscriptionStore } from './store/subscriptions.ts';
 import { policeUploadGrpcService } from './grpc/police-upload-service.ts';
 import { createOutboxStore } from './store/outbox.ts';
@@ -83,7 +86,7 @@ const policeUploadService: ServiceModule = {
         // After the consumer has drained (it wakes links), before the relay flushes receipts.
         lifecycle.onShutdown('flush-producers', 'platform links', () => links.stop());
 
-        const commands = createCommandStore(pool);
+        const commands = createCommandStore(pool, createFieldCipher(config.DATA_KEYS));
         const subscriptions = createSubscriptionStore(pool);
         await subscriptions.refresh();
         const subscriptionRefresh = setInterval(() => {
@@ -97,6 +100,7 @@ const policeUploadService: ServiceModule = {
           outbox,
           commands,
           subscriptions,
+          devices: createDeviceStore(pool),
           platforms: () => links.platforms(),
           wake: (id) => links.wake(id),
           context: { lowerId: config.POLICE_UPLOAD_LOWER_ID },
@@ -108,7 +112,8 @@ const policeUploadService: ServiceModule = {
           outbox,
           metrics,
           publisher: createEventPublisher({ bus, producer: config.OTEL_SERVICE_NAME }),
-          platformIds: () => links.platforms().map((p) => p.platformId),
+          keys: createHealthKeyStore(pool),
+          platforms: () => links.platforms(),
           intervalMs: config.POLICE_UPLOAD_HEALTH_INTERVAL_MS,
           realTimeBoundMs: config.POLICE_UPLOAD_REAL_TIME_BOUND_MS,
           logger,
@@ -125,6 +130,7 @@ const policeUploadService: ServiceModule = {
             subscriptions,
             lowerId: config.POLICE_UPLOAD_LOWER_ID,
             producer: config.OTEL_SERVICE_NAME,
+            resultWaitMs: config.POLICE_UPLOAD_COMMAND_RESULT_WAIT_MS,
             logger,
           }),
           services: [

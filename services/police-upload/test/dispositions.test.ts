@@ -3,13 +3,16 @@ import type { anfang } from '@anfang/contracts';
 import { topics } from '@anfang/contracts';
 import { COMMAND_KIND, commandId, validateDispositionNotification } from '@anfang/gat1400';
 import { dispositionBody } from '@anfang/gat1400-peer';
-import { consume, type Subscription } from '@anfang/platform/bus';
+import { anfang as contracts } from '@anfang/contracts';
+import { consume, createEventPublisher, type Subscription } from '@anfang/platform/bus';
 import { uniqueName, waitFor } from '@anfang/testing';
 import { PLATFORM_ID, startHarness, type Harness } from './harness.ts';
 
 let h: Harness;
 let watcher: Subscription;
 const commands: anfang.police.v1.PoliceCommand[] = [];
+/** Plates the vehicle-access stand-in refuses, with its reason. */
+const refuse = new Map<string, string>();
 
 beforeAll(async () => {
   h = await startHarness('police-upload-dispositions');
@@ -17,8 +20,21 @@ beforeAll(async () => {
     group: uniqueName('police-commands-watch'),
     topics: [topics.policeCommand],
     handler: async (event) => {
-      if (event.meta.producer === h.serviceName)
-        commands.push(event.payload as anfang.police.v1.PoliceCommand);
+      if (event.meta.producer !== h.serviceName) return;
+      const command = event.payload as anfang.police.v1.PoliceCommand;
+      commands.push(command);
+      const reason = refuse.get(command.dispositionSet?.targetFeature ?? '');
+      if (reason)
+        await createEventPublisher({ bus: h.bus, producer: 'vehicle-access' }).publish(
+          topics.policeCommandResult,
+          {
+            commandId: command.commandId,
+            dispositionId: command.dispositionSet!.dispositionId,
+            outcome: contracts.police.v1.CommandOutcome.COMMAND_OUTCOME_REJECTED,
+            detail: reason,
+          },
+          {},
+        );
     },
   });
 });
@@ -104,5 +120,42 @@ describe('dispositions from the upper platform', () => {
     await h.hit(dispositionId, plate);
     await new Promise((resolve) => setTimeout(resolve, 2_500));
     expect(h.peer.received('dispositionNotifications')).toHaveLength(1);
+  });
+
+  it('a disposition refused downstream is answered with the reason (ResponseStatus) and recorded', async () => {
+    const refused = commandId(
+      '370303000000',
+      COMMAND_KIND.DISPOSITION,
+      new Date(),
+      Math.floor(Math.random() * 1e5),
+    );
+    const plate = '鲁C0REF9';
+    refuse.set(plate, 'the plate is on the exemption list of this compound');
+    const r = await h.peer.command(
+      lower(),
+      '/Dispositions',
+      dispositionBody({
+        DispositionID: refused,
+        TargetFeature: plate,
+        OperateType: 0,
+        ReceiveAddr: `${h.peer.url}/VIID/DispositionNotifications`,
+      }),
+      credentials(),
+    );
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({
+      ResponseStatusListObject: {
+        ResponseStatusObject: [
+          { Id: refused, StatusCode: 4, StatusString: 'the plate is on the exemption list of this compound' },
+        ],
+      },
+    });
+    const recorded = await h.sql.query(
+      'SELECT outcome, detail FROM police_command WHERE disposition_id = $1',
+      [refused],
+    );
+    expect(recorded.rows).toEqual([
+      { outcome: 'rejected', detail: 'the plate is on the exemption list of this compound' },
+    ]);
   });
 });

@@ -56,6 +56,8 @@ export interface Harness {
   readonly password: string;
   /** The test's own connection to Kafka. */
   readonly bus: Bus;
+  /** Object keys of pictures in the test bucket. */
+  readonly imageKeys: { readonly face: string; readonly vehicle: string; readonly plate: string };
   /** Publishes a vehicle watchlist hit of a disposition as vehicle-access does; returns its event id. */
   hit(dispositionId: string, plate: string): Promise<string>;
   readonly service: () => RunningService;
@@ -110,6 +112,7 @@ export async function startHarness(
       POLICE_UPLOAD_RETRY_BASE_MS: '200',
       POLICE_UPLOAD_RETRY_MAX_MS: '2000',
       POLICE_UPLOAD_PLATFORM_REFRESH_MS: '500',
+      POLICE_UPLOAD_COMMAND_RESULT_WAIT_MS: '2000',
       ...options.extra,
     },
   });
@@ -182,6 +185,7 @@ export async function startHarness(
     serviceName,
     password,
     bus,
+    imageKeys: { face: faceKey, vehicle: vehicleKey, plate: plateKey },
     service: () => service,
     hit: (dispositionId, plate) =>
       vehicleAccess.publish(

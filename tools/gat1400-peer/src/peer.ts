@@ -1,7 +1,8 @@
 /**
  * A GA/T 1400 upper platform (视图库) for conformance tests, e2e and benchmarks: Digest Register,
- * Keepalive, UnRegister and Time; receivers for Faces, MotorVehicles, Persons, APEs,
- * SubscribeNotifications and DispositionNotifications that validate strictly and answer one
+ * Keepalive, UnRegister and Time; receivers for Faces, MotorVehicles, Persons, APEs, the community
+ * DoorDevices extension, SubscribeNotifications and DispositionNotifications that validate
+ * strictly and answer one
  * ResponseStatus per object; every received object counted by id (duplicates are visible);
  * switches to go down, answer errors, stay silent or fail chosen objects; and the commands an
  * upper platform sends down (Subscribes, Dispositions), Digest-authenticated.
@@ -38,6 +39,7 @@ export const RECEIVED_KINDS = [
   'motorVehicles',
   'persons',
   'apes',
+  'doorDevices',
   'subscribeNotifications',
   'dispositionNotifications',
 ] as const satisfies readonly EnvelopeName[];

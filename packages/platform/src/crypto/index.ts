@@ -16,5 +16,6 @@ export {
   type DataKey,
   type FieldCipher,
 } from './keyring.ts';
+export { isValidIdNumber } from './id-number.ts';
 export { mask, maskIdNumber, maskName, maskPhone } from './mask.ts';
 export { cryptoEnv } from './config.ts';

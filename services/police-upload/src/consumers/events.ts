@@ -1,31 +1,38 @@
 /**
  * The service's one subscription (group: the service name) over every topic it consumes:
- * - face captures → Faces, vehicle passages → MotorVehicles (with InOut), enqueued once per
- *   entitled platform; the stable object id makes a redelivered event a no-op;
+ * - face captures and access records with pictures → Faces, vehicle passages (with InOut) and
+ *   plate reads of cameras without a barrier → MotorVehicles, enqueued once per entitled
+ *   platform; the stable object id makes a redelivered event a no-op;
+ * - registry changes and online/offline → the device catalogue (APEs, the DoorDevices extension);
  * - the same objects as SubscribeNotifications for every active subscription they match;
- * - vehicle watchlist hits of a police disposition → a DispositionNotification to the
- *   disposition's ReceiveAddr, through the same outbox (retried like any upload);
+ * - vehicle and person watchlist hits of a police disposition → a DispositionNotification to
+ *   the disposition's ReceiveAddr, through the same outbox (retried like any upload);
  * - police command results → recorded with the command.
  * An event that cannot become an object is skipped when it is not uploadable by nature (a
  * spoof), and sent to the DLQ when it is malformed.
  */
-import type { anfang } from '@anfang/contracts';
-import { topics } from '@anfang/contracts';
-import { consume, PermanentError, type Bus, type Subscription } from '@anfang/platform/bus';
+import { anfang, topics } from '@anfang/contracts';
+import { consume, fromTimestamp, PermanentError, type Bus, type Subscription } from '@anfang/platform/bus';
 import type { Logger } from '@anfang/platform/log';
-import { dispositionNotification } from '../domain/notifications.ts';
+import { deviceObjects, deviceRecord, isBarrierCamera, type DeviceRecord } from '../domain/devices.ts';
+import { dispositionNotification, personDispositionNotification } from '../domain/notifications.ts';
 import {
+  faceFromAccess,
   faceFromCapture,
   isEntitled,
   motorVehicleFromPassage,
+  motorVehicleFromPlateRead,
   type BuildContext,
   type BuildResult,
 } from '../domain/objects.ts';
 import { matches, subscribeNotification } from '../domain/subscriptions.ts';
 import type { CommandStore } from '../store/commands.ts';
+import type { DeviceStore } from '../store/devices.ts';
 import type { SubscriptionStore } from '../store/subscriptions.ts';
 import type { OutboxStore } from '../store/outbox.ts';
 import type { Platform } from '../store/platforms.ts';
+
+const { DeviceStatus } = anfang.device.v1;
 
 export async function consumeEvents(
   bus: Bus,
@@ -34,6 +41,7 @@ export async function consumeEvents(
     readonly outbox: OutboxStore;
     readonly commands: CommandStore;
     readonly subscriptions: SubscriptionStore;
+    readonly devices: DeviceStore;
     readonly platforms: () => readonly Platform[];
     readonly wake: (platformId: string) => void;
     readonly context: BuildContext;
@@ -42,7 +50,10 @@ export async function consumeEvents(
 ): Promise<Subscription> {
   const log = deps.logger.child({ component: 'events' });
 
-  const enqueue = async (built: BuildResult, platforms: readonly Platform[]): Promise<void> => {
+  const enqueue = async (
+    built: BuildResult,
+    platforms: readonly Platform[] = entitled(built),
+  ): Promise<void> => {
     if (!built.ok) {
       if (built.reason.startsWith('meta.')) throw new PermanentError(built.reason);
       log.debug({ reason: built.reason }, 'not uploaded');
@@ -63,15 +74,33 @@ export async function consumeEvents(
     await deps.outbox.enqueue(entries);
     for (const id of new Set(entries.map((e) => e.platformId))) deps.wake(id);
   };
-  const entitled = (built: BuildResult): Platform[] =>
-    built.ok ? deps.platforms().filter((p) => isEntitled(p, built.object.kind, built.object.compoundId)) : [];
+  /** A device state → its catalogue objects for the entitled platforms. */
+  async function describe(
+    eventId: string,
+    device: DeviceRecord,
+    occurredAt: Parameters<typeof fromTimestamp>[0],
+  ): Promise<void> {
+    for (const built of deviceObjects(eventId, device, new Date(fromTimestamp(occurredAt) ?? Date.now())))
+      await enqueue(built);
+  }
+
+  function entitled(built: BuildResult): Platform[] {
+    return built.ok
+      ? deps.platforms().filter((p) => isEntitled(p, built.object.kind, built.object.compoundId))
+      : [];
+  }
 
   return consume(bus, {
     group: deps.group,
     topics: [
       topics.deviceFaceCaptured,
+      topics.identityAccessRecorded,
       topics.vehiclePassageRecorded,
+      topics.devicePlateRead,
+      topics.deviceRegistry,
+      topics.deviceStatusChanged,
       topics.vehicleWatchlistHit,
+      topics.identityPersonWatchlistHit,
       topics.policeCommandResult,
     ],
     partitionsConcurrently: 8,
@@ -83,21 +112,68 @@ export async function consumeEvents(
             event.payload as anfang.device.v1.FaceCaptured,
             deps.context,
           );
-          return enqueue(built, entitled(built));
+          return enqueue(built);
         }
+        case topics.identityAccessRecorded.name:
+          return enqueue(
+            faceFromAccess(event.eventId, event.payload as anfang.identity.v1.AccessRecorded, deps.context),
+          );
         case topics.vehiclePassageRecorded.name: {
           const payload = event.payload as anfang.vehicle.v1.VehiclePassageRecorded;
-          const built = motorVehicleFromPassage(event.eventId, payload, deps.context);
-          return enqueue(built, entitled(built));
+          return enqueue(motorVehicleFromPassage(event.eventId, payload, deps.context));
         }
-        case topics.vehicleWatchlistHit.name: {
-          const hit = event.payload as anfang.vehicle.v1.VehicleWatchlistHit;
+        case topics.devicePlateRead.name: {
+          const payload = event.payload as anfang.device.v1.PlateRead;
+          const deviceId = payload.device?.deviceId;
+          if (deviceId && isBarrierCamera(await deps.devices.cached(deviceId))) return;
+          return enqueue(motorVehicleFromPlateRead(event.eventId, payload, deps.context));
+        }
+        case topics.deviceRegistry.name: {
+          const record = deviceRecord((event.payload as anfang.device.v1.DeviceChanged).device ?? {});
+          if ('failure' in record) throw new PermanentError(record.failure);
+          const stored = await deps.devices.upsert(record);
+          // undefined: an older revision than the one held
+          return stored && describe(event.eventId, stored, event.meta.occurredAt);
+        }
+        case topics.deviceStatusChanged.name: {
+          const payload = event.payload as anfang.device.v1.DeviceStatusChanged;
+          if (!payload.device?.deviceId) throw new PermanentError('meta.device.device_id is missing');
+          if (
+            payload.status !== DeviceStatus.DEVICE_STATUS_ONLINE &&
+            payload.status !== DeviceStatus.DEVICE_STATUS_OFFLINE
+          )
+            return;
+          const stored = await deps.devices.setOnline(
+            payload.device.deviceId,
+            payload.status === DeviceStatus.DEVICE_STATUS_ONLINE,
+          );
+          // undefined: not in the registry (yet); its registry event describes it
+          return stored && describe(event.eventId, stored, event.meta.occurredAt);
+        }
+        case topics.vehicleWatchlistHit.name:
+        case topics.identityPersonWatchlistHit.name: {
+          const hit = event.payload as
+            anfang.vehicle.v1.VehicleWatchlistHit | anfang.identity.v1.PersonWatchlistHit;
           if (!hit.dispositionId) return;
           const disposition = await deps.commands.active(hit.dispositionId);
           if (!disposition) return; // withdrawn or expired: no more hits for the platform
           const platform = deps.platforms().find((p) => p.platformId === disposition.platformId);
           if (!platform) return;
-          return enqueue(dispositionNotification(event.eventId, hit, disposition, deps.context), [platform]);
+          const built =
+            event.topic.name === topics.vehicleWatchlistHit.name
+              ? dispositionNotification(
+                  event.eventId,
+                  hit as anfang.vehicle.v1.VehicleWatchlistHit,
+                  disposition,
+                  deps.context,
+                )
+              : personDispositionNotification(
+                  event.eventId,
+                  hit as anfang.identity.v1.PersonWatchlistHit,
+                  disposition,
+                  deps.context,
+                );
+          return enqueue(built, [platform]);
         }
         case topics.policeCommandResult.name:
           return deps.commands.recordResult(event.payload as anfang.police.v1.PoliceCommandResult);

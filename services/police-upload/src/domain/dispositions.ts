@@ -1,8 +1,12 @@
 /**
  * A GA/T 1400 DispositionObject → what it asks for (pure). Plates become vehicle watchlist
- * entries through anfang.police.command.v1; OperateType 1 withdraws.
+ * entries (vehicle-access), resident ID numbers person watchlist entries (identity), through
+ * anfang.police.command.v1; OperateType 1 withdraws.
  */
 import { isGat1400CommandId, isStrictGat1400Time, parseGat1400Time, type Obj } from '@anfang/gat1400';
+import { isValidIdNumber } from '@anfang/platform/crypto';
+
+export type DispositionTargetKind = 'plate' | 'id_number';
 
 export type DispositionRequest =
   | {
@@ -11,7 +15,9 @@ export type DispositionRequest =
       readonly dispositionId: string;
       readonly title: string;
       readonly category: string;
-      readonly plate: string;
+      readonly target: DispositionTargetKind;
+      /** The plate, or the ID number (personal data: stored encrypted, never logged). */
+      readonly feature: string;
       readonly priority: 1 | 2 | 3;
       readonly applicantName: string;
       readonly applicantOrg: string;
@@ -42,12 +48,17 @@ export function parseDisposition(o: Obj, withdrawId?: string): DispositionReques
   const reason = text(o.Reason);
   if (operate === '1') return { ok: true, operation: 'withdraw', dispositionId, reason };
   if (operate !== '0') return fail('OperateType must be 0 (set) or 1 (withdraw)');
-  const plate = text(o.TargetFeature)
+  const feature = text(o.TargetFeature)
     .replace(/[\s·•.\-_]/g, '')
     .toUpperCase();
-  if (/^\d{17}[\dX]$/.test(plate))
-    return fail('person dispositions by ID number are not accepted by this lower platform yet', 4);
-  if (!PLATE.test(plate)) return fail('TargetFeature must be a plate number');
+  const target: DispositionTargetKind | undefined = PLATE.test(feature)
+    ? 'plate'
+    : /^\d{17}[\dX]$/.test(feature)
+      ? 'id_number'
+      : undefined;
+  if (!target) return fail('TargetFeature must be a plate number or an 18-character ID number');
+  if (target === 'id_number' && !isValidIdNumber(feature))
+    return fail('TargetFeature is not a valid ID number (check character)');
   const receiveAddr = text(o.ReceiveAddr);
   try {
     const url = new URL(receiveAddr);
@@ -67,7 +78,8 @@ export function parseDisposition(o: Obj, withdrawId?: string): DispositionReques
     dispositionId,
     title: text(o.Title).slice(0, 200),
     category: text(o.DispositionCategory),
-    plate,
+    target,
+    feature,
     priority: level === 1 || level === 3 ? level : 2,
     applicantName: text(o.ApplicantName).slice(0, 100),
     applicantOrg: text(o.ApplicantOrg).slice(0, 200),

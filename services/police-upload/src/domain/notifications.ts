@@ -1,13 +1,53 @@
 /**
- * A vehicle watchlist hit of a police disposition → DispositionNotificationObject (pure): the
- * hit vehicle as a MotorVehicleObject (its pictures fetched at send time into it), a 33-char
- * NotificationID derived from the hit event (a re-send is a duplicate), sent to ReceiveAddr.
+ * A watchlist hit of a police disposition → DispositionNotificationObject (pure): the hit vehicle
+ * as a MotorVehicleObject, the hit person as a FaceObject (or a PersonObject without a picture),
+ * their pictures fetched at send time into it, a 33-char NotificationID derived from the hit
+ * event (a re-send is a duplicate), sent to the disposition's ReceiveAddr.
  */
 import type { anfang } from '@anfang/contracts';
 import { fromTimestamp } from '@anfang/platform/bus';
 import { COMMAND_KIND, commandId, formatGat1400Time, stableSerial } from '@anfang/gat1400';
 import type { ActiveDisposition } from '../store/commands.ts';
-import { motorVehicleFromPassage, type BuildContext, type BuildResult } from './objects.ts';
+import { motorVehicleFromPassage, personFromHit, type BuildContext, type BuildResult } from './objects.ts';
+
+const FIELD = { motorVehicles: 'MotorVehicleObject', faces: 'FaceObject', persons: 'PersonObject' } as const;
+
+function notification(
+  eventId: string,
+  hit: BuildResult,
+  occurredAt: Parameters<typeof fromTimestamp>[0],
+  disposition: ActiveDisposition,
+  ctx: BuildContext,
+): BuildResult {
+  if (!hit.ok) return hit;
+  const field = FIELD[hit.object.kind as keyof typeof FIELD];
+  if (!field) return { ok: false, reason: `a ${hit.object.kind} object cannot be a disposition hit` };
+  const triggered = fromTimestamp(occurredAt) ?? Date.now();
+  const notificationId = commandId(
+    ctx.lowerId.slice(0, 12),
+    COMMAND_KIND.NOTIFICATION,
+    new Date(triggered),
+    stableSerial(eventId, 'notification'),
+  );
+  return {
+    ok: true,
+    object: {
+      ...hit.object,
+      kind: 'dispositionNotifications',
+      objectId: notificationId,
+      targetUrl: disposition.receiveAddr,
+      images: hit.object.images.map((i) => ({ ...i, into: field })),
+      body: {
+        NotificationID: notificationId,
+        DispositionID: disposition.dispositionId,
+        Title: disposition.title,
+        TriggerTime: formatGat1400Time(new Date(triggered)),
+        CntObjectID: hit.object.objectId,
+        [field]: hit.object.body,
+      },
+    },
+  };
+}
 
 export function dispositionNotification(
   eventId: string,
@@ -28,30 +68,14 @@ export function dispositionNotification(
     },
     ctx,
   );
-  if (!vehicle.ok) return vehicle;
-  const triggered = fromTimestamp(hit.meta?.occurredAt) ?? Date.now();
-  const notificationId = commandId(
-    ctx.lowerId.slice(0, 12),
-    COMMAND_KIND.NOTIFICATION,
-    new Date(triggered),
-    stableSerial(eventId, 'notification'),
-  );
-  return {
-    ok: true,
-    object: {
-      ...vehicle.object,
-      kind: 'dispositionNotifications',
-      objectId: notificationId,
-      targetUrl: disposition.receiveAddr,
-      images: vehicle.object.images.map((i) => ({ ...i, into: 'MotorVehicleObject' })),
-      body: {
-        NotificationID: notificationId,
-        DispositionID: disposition.dispositionId,
-        Title: disposition.title,
-        TriggerTime: formatGat1400Time(new Date(triggered)),
-        CntObjectID: vehicle.object.objectId,
-        MotorVehicleObject: vehicle.object.body,
-      },
-    },
-  };
+  return notification(eventId, vehicle, hit.meta?.occurredAt, disposition, ctx);
+}
+
+export function personDispositionNotification(
+  eventId: string,
+  hit: anfang.identity.v1.IPersonWatchlistHit,
+  disposition: ActiveDisposition,
+  ctx: BuildContext,
+): BuildResult {
+  return notification(eventId, personFromHit(eventId, hit, ctx), hit.meta?.occurredAt, disposition, ctx);
 }

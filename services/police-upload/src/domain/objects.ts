@@ -166,20 +166,39 @@ export function faceFromCapture(
   if (isSpoof(payload.liveness)) return { ok: false, reason: 'a spoofing attempt is not uploaded as a face' };
   const occurred = fromTimestamp(payload.meta?.occurredAt);
   if (occurred === undefined) return { ok: false, reason: 'meta.occurred_at is missing' };
-  const capturedAt = new Date(occurred);
-  const c = common(eventId, payload.device, capturedAt, payload.images ?? [], ctx);
+  return faceObject(eventId, eventId, new Date(occurred), payload, ctx);
+}
+
+interface FaceLike {
+  meta?: anfang.common.v1.IEventMeta | null;
+  device?: DeviceRefLike | null;
+  images?: ImageRefLike[] | null;
+  faceBox?: Parameters<typeof box>[0];
+  appearedAt?: Parameters<typeof fromTimestamp>[0];
+  disappearedAt?: Parameters<typeof fromTimestamp>[0];
+}
+
+/** `seed`: the capture's event id, which the FaceID derives from. */
+function faceObject(
+  seed: string,
+  eventId: string,
+  capturedAt: Date,
+  f: FaceLike,
+  ctx: BuildContext,
+): BuildResult {
+  const c = common(seed, f.device, capturedAt, f.images ?? [], ctx);
   if (c.images.length === 0) return { ok: false, reason: 'the capture has no image' };
-  const appeared = fromTimestamp(payload.appearedAt);
-  const disappeared = fromTimestamp(payload.disappearedAt);
-  const objectId = semanticObjectId(c.source, OBJECT_KIND.FACE, stableSerial(eventId, 'object'));
+  const appeared = fromTimestamp(f.appearedAt);
+  const disappeared = fromTimestamp(f.disappearedAt);
+  const objectId = semanticObjectId(c.source, OBJECT_KIND.FACE, stableSerial(seed, 'object'));
   return {
     ok: true,
     object: {
       kind: 'faces',
       objectId,
       sourceEventId: eventId,
-      compoundId: payload.meta?.compoundId ?? '',
-      deviceId: payload.device?.deviceId ?? '',
+      compoundId: f.meta?.compoundId ?? '',
+      deviceId: f.device?.deviceId ?? '',
       capturedAt,
       images: c.images,
       body: {
@@ -187,7 +206,7 @@ export function faceFromCapture(
         InfoKind: 1,
         SourceID: c.source,
         DeviceID: c.gatDevice,
-        ...box(payload.faceBox),
+        ...box(f.faceBox),
         ShotTime: c.time,
         FaceAppearTime: appeared === undefined ? c.time : formatGat1400Time(new Date(appeared)),
         FaceDisAppearTime: disappeared === undefined ? c.time : formatGat1400Time(new Date(disappeared)),
@@ -196,29 +215,77 @@ export function faceFromCapture(
   };
 }
 
-/** anfang.vehicle.v1.VehiclePassageRecorded → MotorVehicleObject with the community `InOut`. */
-export function motorVehicleFromPassage(
+/**
+ * The person of a person watchlist hit: the FaceObject of the capture when it has a picture (the
+ * same FaceID as the capture's own upload), else a PersonObject naming the device and time.
+ */
+export function personFromHit(
   eventId: string,
-  payload: anfang.vehicle.v1.IVehiclePassageRecorded,
+  hit: anfang.identity.v1.IPersonWatchlistHit,
   ctx: BuildContext,
 ): BuildResult {
-  if (isSpoof(payload.spoofCheck)) return { ok: false, reason: 'a spoofed plate is not uploaded' };
-  const occurred = fromTimestamp(payload.meta?.occurredAt);
+  const occurred = fromTimestamp(hit.meta?.occurredAt);
   if (occurred === undefined) return { ok: false, reason: 'meta.occurred_at is missing' };
   const capturedAt = new Date(occurred);
-  // The plate read's id when known: the passage and a re-recorded passage of the same read are
-  // one object for the receiver.
-  const seed = payload.sourceEventId || eventId;
-  const c = common(seed, payload.device, capturedAt, payload.images ?? [], ctx);
-  if (c.images.length === 0) return { ok: false, reason: 'the passage has no image' };
+  const seed = hit.sourceEventId || eventId;
+  if (hit.images?.some((i) => i.objectKey)) return faceObject(seed, eventId, capturedAt, hit, ctx);
+  const c = common(seed, hit.device, capturedAt, [], ctx);
+  const objectId = semanticObjectId(c.source, OBJECT_KIND.PERSON, stableSerial(seed, 'object'));
+  return {
+    ok: true,
+    object: {
+      kind: 'persons',
+      objectId,
+      sourceEventId: eventId,
+      compoundId: hit.meta?.compoundId ?? '',
+      deviceId: hit.device?.deviceId ?? '',
+      capturedAt,
+      images: [],
+      body: {
+        PersonID: objectId,
+        InfoKind: 1,
+        SourceID: c.source,
+        DeviceID: c.gatDevice,
+        PersonAppearTime: c.time,
+      },
+    },
+  };
+}
+
+/** What passages and plate reads share. */
+interface VehicleLike {
+  meta?: anfang.common.v1.IEventMeta | null;
+  device?: DeviceRefLike | null;
+  hasPlate?: boolean | null;
+  plateNumber?: string | null;
+  plateColor?: number | null;
+  vehicleColor?: number | null;
+  direction?: number | null;
+  lane?: number | null;
+  confidence?: number | null;
+  spoofCheck?: number | null;
+  images?: ImageRefLike[] | null;
+}
+
+/**
+ * A MotorVehicleObject. `seed` is the plate read's event id: a passage recorded from a read and
+ * the read itself are one object for the receiver.
+ */
+function motorVehicle(eventId: string, seed: string, v: VehicleLike, ctx: BuildContext): BuildResult {
+  if (isSpoof(v.spoofCheck)) return { ok: false, reason: 'a spoofed plate is not uploaded' };
+  const occurred = fromTimestamp(v.meta?.occurredAt);
+  if (occurred === undefined) return { ok: false, reason: 'meta.occurred_at is missing' };
+  const capturedAt = new Date(occurred);
+  const c = common(seed, v.device, capturedAt, v.images ?? [], ctx);
+  if (c.images.length === 0) return { ok: false, reason: 'the vehicle has no image' };
   const objectId = semanticObjectId(c.source, OBJECT_KIND.MOTOR_VEHICLE, stableSerial(seed, 'object'));
-  const plate = payload.plateNumber ?? '';
-  const plateColor = GAT_PLATE_COLOR[payload.plateColor ?? 0] ?? (payload.plateColor ? '99' : undefined);
-  const color = vehicleColor(payload.vehicleColor);
+  const plate = v.hasPlate === false ? '' : (v.plateNumber ?? '');
+  const plateColor = GAT_PLATE_COLOR[v.plateColor ?? 0] ?? (v.plateColor ? '99' : undefined);
+  const color = vehicleColor(v.vehicleColor);
   const inOut =
-    payload.direction === Direction.DIRECTION_IN
+    v.direction === Direction.DIRECTION_IN
       ? 'in'
-      : payload.direction === Direction.DIRECTION_OUT
+      : v.direction === Direction.DIRECTION_OUT
         ? 'out'
         : undefined;
   return {
@@ -227,8 +294,8 @@ export function motorVehicleFromPassage(
       kind: 'motorVehicles',
       objectId,
       sourceEventId: eventId,
-      compoundId: payload.meta?.compoundId ?? '',
-      deviceId: payload.device?.deviceId ?? '',
+      compoundId: v.meta?.compoundId ?? '',
+      deviceId: v.device?.deviceId ?? '',
       capturedAt,
       images: c.images,
       body: {
@@ -236,11 +303,11 @@ export function motorVehicleFromPassage(
         InfoKind: 1,
         SourceID: c.source,
         DeviceID: c.gatDevice,
-        ...(payload.lane ? { LaneNo: payload.lane } : {}),
+        ...(v.lane ? { LaneNo: v.lane } : {}),
         HasPlate: plate ? '1' : '0',
         ...(plate ? { PlateNo: plate } : {}),
-        ...(plateColor ? { PlateColor: plateColor } : {}),
-        ...(payload.confidence ? { PlateReliability: String(Math.round(payload.confidence * 100)) } : {}),
+        ...(plate && plateColor ? { PlateColor: plateColor } : {}),
+        ...(v.confidence ? { PlateReliability: String(Math.round(v.confidence * 100)) } : {}),
         ...(color ? { VehicleColor: color } : {}),
         PassTime: c.time,
         ...(inOut ? { InOut: inOut } : {}),
@@ -249,15 +316,51 @@ export function motorVehicleFromPassage(
   };
 }
 
+/** anfang.vehicle.v1.VehiclePassageRecorded → MotorVehicleObject with the community `InOut`. */
+export const motorVehicleFromPassage = (
+  eventId: string,
+  payload: anfang.vehicle.v1.IVehiclePassageRecorded,
+  ctx: BuildContext,
+): BuildResult => motorVehicle(eventId, payload.sourceEventId || eventId, payload, ctx);
+
+/**
+ * anfang.device.v1.PlateRead → MotorVehicleObject: reads of cameras without a barrier (roads,
+ * car-park lanes) that vehicle-access records no passage for.
+ */
+export const motorVehicleFromPlateRead = (
+  eventId: string,
+  payload: anfang.device.v1.IPlateRead,
+  ctx: BuildContext,
+): BuildResult => motorVehicle(eventId, eventId, payload, ctx);
+
+/**
+ * anfang.identity.v1.AccessRecorded → FaceObject with the pictures taken at the door. A record
+ * decided on a face capture is that capture's face (same id: the receiver has it once); a card,
+ * QR or PIN record with a picture is a face of its own; a record without a picture is nothing the
+ * standard can carry.
+ */
+export function faceFromAccess(
+  eventId: string,
+  payload: anfang.identity.v1.IAccessRecorded,
+  ctx: BuildContext,
+): BuildResult {
+  if (isSpoof(payload.liveness)) return { ok: false, reason: 'a spoofing attempt is not uploaded as a face' };
+  const occurred = fromTimestamp(payload.meta?.occurredAt);
+  if (occurred === undefined) return { ok: false, reason: 'meta.occurred_at is missing' };
+  return faceObject(payload.sourceEventId || eventId, eventId, new Date(occurred), payload, ctx);
+}
+
 /** What a platform is entitled to receive. */
 export interface Entitlement {
   readonly objectKinds: readonly string[];
+  /** The regional community extensions wanted (doorDevices, ...). */
+  readonly extensions: readonly string[];
   readonly compounds: readonly string[];
 }
 
 export function isEntitled(platform: Entitlement, kind: EnvelopeName, compoundId: string): boolean {
   return (
-    platform.objectKinds.includes(kind) &&
+    (platform.objectKinds.includes(kind) || platform.extensions.includes(kind)) &&
     (platform.compounds.length === 0 || platform.compounds.includes(compoundId))
   );
 }

@@ -43,8 +43,11 @@ describe('parseSubscribe', () => {
 
   it('refuses what it cannot serve and reads cancellations', () => {
     expect(
-      parseSubscribe({ SubscribeID: ID, SubscribeDetail: '3', ReceiveAddr: 'http://x' }, LOWER),
+      parseSubscribe({ SubscribeID: ID, SubscribeDetail: '14', ReceiveAddr: 'http://x' }, LOWER),
     ).toMatchObject({ ok: false, code: 4 });
+    expect(
+      parseSubscribe({ SubscribeID: ID, SubscribeDetail: '3,', ReceiveAddr: 'http://x' }, LOWER),
+    ).toMatchObject({ ok: true, subscription: { kinds: ['apes'] } });
     expect(
       parseSubscribe(
         { SubscribeID: ID, SubscribeDetail: '12', ResourceURI: 'abc', ReceiveAddr: 'http://x' },

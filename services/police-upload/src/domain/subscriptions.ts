@@ -16,8 +16,13 @@ import {
 import type { BuildContext, UploadObject } from './objects.ts';
 
 /** SubscribeDetail codes this platform serves → envelope. */
-const DETAIL: Readonly<Record<string, 'faces' | 'motorVehicles'>> = { '12': 'faces', '13': 'motorVehicles' };
+const DETAIL: Readonly<Record<string, 'apes' | 'faces' | 'motorVehicles'>> = {
+  '3': 'apes',
+  '12': 'faces',
+  '13': 'motorVehicles',
+};
 const LIST: Readonly<Record<string, [string, string]>> = {
+  apes: ['DeviceList', 'APEObject'],
   faces: ['FaceObjectList', 'FaceObject'],
   motorVehicles: ['MotorVehicleObjectList', 'MotorVehicleObject'],
 };
@@ -60,10 +65,9 @@ export function parseSubscribe(o: Obj, lowerId: string, cancelId?: string): Subs
   if (operate === '1') return { ok: true, operation: 'cancel', subscribeId };
   if (operate !== '0') return fail('OperateType must be 0 (subscribe) or 1 (cancel)');
   const details = list(o.SubscribeDetail);
-  const kinds = [
-    ...new Set(details.map((d) => DETAIL[d]).filter((k): k is 'faces' | 'motorVehicles' => !!k)),
-  ];
-  if (kinds.length === 0) return fail('SubscribeDetail must name 12 (faces) or 13 (motor vehicles)', 4);
+  const kinds = [...new Set(details.map((d) => DETAIL[d]).filter((k) => k !== undefined))];
+  if (kinds.length === 0)
+    return fail('SubscribeDetail must name 3 (device catalogue), 12 (faces) or 13 (motor vehicles)', 4);
   const resources = list(o.ResourceURI);
   if (resources.some((r) => !isGat1400Id(r))) return fail('ResourceURI must be 20-digit ids');
   const receiveAddr = text(o.ReceiveAddr);
@@ -103,7 +107,9 @@ export function matches(s: Subscription, object: UploadObject, now: Date): boole
   if (!s.kinds.includes(object.kind)) return false;
   if (s.beginsAt && now < s.beginsAt) return false;
   if (s.endsAt && now > s.endsAt) return false;
-  return s.resources.length === 0 || s.resources.includes(String(object.body.DeviceID ?? ''));
+  return (
+    s.resources.length === 0 || s.resources.includes(String(object.body.DeviceID ?? object.body.ApeID ?? ''))
+  );
 }
 
 /**

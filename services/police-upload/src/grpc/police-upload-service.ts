@@ -35,6 +35,7 @@ const KIND = {
   motorVehicles: UploadObjectKind.UPLOAD_OBJECT_KIND_MOTOR_VEHICLE,
   persons: UploadObjectKind.UPLOAD_OBJECT_KIND_PERSON,
   apes: UploadObjectKind.UPLOAD_OBJECT_KIND_DEVICE,
+  doorDevices: UploadObjectKind.UPLOAD_OBJECT_KIND_DEVICE,
 } as Readonly<Record<string, number>>;
 
 const ts = (d: Date | undefined) => (d ? timestampFromDate(d) : null);

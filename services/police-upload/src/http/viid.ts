@@ -4,7 +4,8 @@
  * `POST /VIID/Subscribes` (subscribe or cancel, a list), `PUT /VIID/Subscribes/{ID}` (cancel).
  * Every call is HTTP Digest authenticated as the platform (User-Identify = its 20-digit id,
  * the password of its password_ref); nonces are single-use and short-lived. Each disposition is
- * answered in a ResponseStatusListObject and recorded with the command it became.
+ * answered in a ResponseStatusListObject — with identity's or vehicle-access's result when it
+ * arrives within POLICE_UPLOAD_COMMAND_RESULT_WAIT_MS — and recorded with the command it became.
  */
 import type { Request, Response, Router } from 'express';
 import {
@@ -22,7 +23,7 @@ import {
 import type { Logger } from '@anfang/platform/log';
 import { parseDisposition } from '../domain/dispositions.ts';
 import { parseSubscribe } from '../domain/subscriptions.ts';
-import type { CommandStore } from '../store/commands.ts';
+import type { CommandResult, CommandStore } from '../store/commands.ts';
 import type { SubscriptionStore } from '../store/subscriptions.ts';
 import type { Platform, PlatformStore } from '../store/platforms.ts';
 import type { SecretResolver } from '../upload/secrets.ts';
@@ -36,6 +37,8 @@ export function viidRoutes(deps: {
   readonly subscriptions: SubscriptionStore;
   readonly lowerId: string;
   readonly producer: string;
+  /** How long a disposition's answer waits for identity's or vehicle-access's result. */
+  readonly resultWaitMs: number;
   readonly logger: Logger;
 }): (router: Router) => void {
   const log = deps.logger.child({ component: 'viid' });
@@ -88,6 +91,28 @@ export function viidRoutes(deps: {
     return platform;
   }
 
+  /**
+   * A disposition's answer carries the downstream result when it comes in time: refused by
+   * identity or vehicle-access → INVALID_OPERATION with their reason; a later result stays
+   * recorded with the command.
+   */
+  const resultStatus = (req: Request, dispositionId: string, result: CommandResult) =>
+    result.outcome === 'rejected'
+      ? responseStatus(
+          dispositionId,
+          req.path,
+          STATUS.INVALID_OPERATION,
+          result.detail || 'refused',
+          new Date(),
+        )
+      : responseStatus(
+          dispositionId,
+          req.path,
+          STATUS.OK,
+          result.outcome === 'applied' ? 'OK' : 'accepted, being applied',
+          new Date(),
+        );
+
   async function dispositions(req: Request, res: Response, withdrawId?: string): Promise<void> {
     const platform = await authenticate(req, res);
     if (!platform) return;
@@ -95,11 +120,13 @@ export function viidRoutes(deps: {
       ? [isObj(req.body) ? (req.body.DispositionObject ?? req.body) : {}]
       : unwrap('dispositions', req.body);
     if (!Array.isArray(items)) return answer(req, res, 400, '', STATUS.INVALID_JSON_CONTENT, items.failure);
-    const statuses = [];
+    // Every command is recorded (and published) first; then the answers wait for the results
+    // together, so a list costs one wait, not one per disposition.
+    const pending = [];
     for (const item of items) {
       const parsed = parseDisposition(isObj(item) ? item : {}, withdrawId);
       if (!parsed.ok) {
-        statuses.push(responseStatus(parsed.id, req.path, parsed.code, parsed.reason, new Date()));
+        pending.push(responseStatus(parsed.id, req.path, parsed.code, parsed.reason, new Date()));
         continue;
       }
       const commandId = await deps.commands.disposition(
@@ -117,8 +144,13 @@ export function viidRoutes(deps: {
         },
         'disposition received',
       );
-      statuses.push(responseStatus(parsed.dispositionId, req.path, STATUS.OK, 'OK', new Date()));
+      pending.push(
+        deps.commands
+          .awaitResult(commandId, deps.resultWaitMs)
+          .then((result) => resultStatus(req, parsed.dispositionId, result)),
+      );
     }
+    const statuses = await Promise.all(pending);
     res
       .status(200)
       .type(CONTENT_TYPE)

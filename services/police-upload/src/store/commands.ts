@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { anfang, timestampFromDate, topics } from '@anfang/contracts';
+import { maskIdNumber, type FieldCipher } from '@anfang/platform/crypto';
 import { outboxEventPublisher, withTransaction, type Pool } from '@anfang/platform/pg';
 import type { DispositionRequest } from '../domain/dispositions.ts';
 
@@ -23,6 +24,13 @@ export interface ActiveDisposition {
   readonly receiveAddr: string;
 }
 
+export interface CommandResult {
+  readonly outcome: 'applied' | 'rejected' | 'pending';
+  readonly detail: string;
+}
+
+const RESULT_POLL_MS = 50;
+
 export interface CommandStore {
   /** Records and publishes a disposition set or withdrawal; returns the command id. */
   disposition(
@@ -32,13 +40,33 @@ export interface CommandStore {
     producer: string,
   ): Promise<string>;
   recordResult(result: anfang.police.v1.IPoliceCommandResult): Promise<void>;
+  /**
+   * The command's result once identity or vehicle-access recorded it (any replica may consume
+   * it), or 'pending' after `waitMs`.
+   */
+  awaitResult(commandId: string, waitMs: number): Promise<CommandResult>;
   active(dispositionId: string): Promise<ActiveDisposition | undefined>;
 }
 
-export function createCommandStore(pool: Pool): CommandStore {
+/** The associated data binding an encrypted ID number to its disposition. */
+export const dispositionAad = (dispositionId: string): string => `disposition:${dispositionId}`;
+
+export function createCommandStore(pool: Pool, cipher: FieldCipher): CommandStore {
   return {
     async disposition(platformId, request, raw, producer) {
       const commandId = randomUUID();
+      const person = request.operation === 'set' && request.target === 'id_number';
+      const stored =
+        request.operation !== 'set'
+          ? ''
+          : person
+            ? cipher.encrypt(request.feature, dispositionAad(request.dispositionId))
+            : request.feature;
+      // The recorded request keeps what operators may see: the ID number masked.
+      const recorded =
+        person && raw && typeof raw === 'object'
+          ? { ...raw, TargetFeature: maskIdNumber(request.feature) }
+          : raw;
       await withTransaction(pool, async (tx) => {
         await tx.query(
           `INSERT INTO police_command (command_id, platform_id, kind, disposition_id, request) VALUES ($1, $2, $3, $4, $5)`,
@@ -47,25 +75,27 @@ export function createCommandStore(pool: Pool): CommandStore {
             platformId,
             `disposition.${request.operation}`,
             request.dispositionId,
-            JSON.stringify(raw),
+            JSON.stringify(recorded),
           ],
         );
         if (request.operation === 'set')
           await tx.query(
             `INSERT INTO disposition (disposition_id, platform_id, title, target, target_feature, receive_addr, status,
                begins_at, ends_at)
-             VALUES ($1, $2, $3, 'plate', $4, $5, 'active', $6, $7)
-             ON CONFLICT (disposition_id) DO UPDATE SET title = EXCLUDED.title, target_feature = EXCLUDED.target_feature,
+             VALUES ($1, $2, $3, $8, $4, $5, 'active', $6, $7)
+             ON CONFLICT (disposition_id) DO UPDATE SET title = EXCLUDED.title, target = EXCLUDED.target,
+               target_feature = EXCLUDED.target_feature,
                receive_addr = EXCLUDED.receive_addr, status = 'active', begins_at = EXCLUDED.begins_at,
                ends_at = EXCLUDED.ends_at, updated_at = now()`,
             [
               request.dispositionId,
               platformId,
               request.title,
-              request.plate,
+              stored,
               request.receiveAddr,
               request.beginsAt ?? null,
               request.endsAt ?? null,
+              request.target,
             ],
           );
         else
@@ -84,8 +114,10 @@ export function createCommandStore(pool: Pool): CommandStore {
                     dispositionId: request.dispositionId,
                     title: request.title,
                     category: request.category,
-                    target: DispositionTarget.DISPOSITION_TARGET_PLATE,
-                    targetFeature: request.plate,
+                    target: person
+                      ? DispositionTarget.DISPOSITION_TARGET_PERSON_ID_NUMBER
+                      : DispositionTarget.DISPOSITION_TARGET_PLATE,
+                    targetFeature: request.feature,
                     priority: PRIORITY[request.priority],
                     applicantName: request.applicantName,
                     applicantOrg: request.applicantOrg,
@@ -114,6 +146,20 @@ export function createCommandStore(pool: Pool): CommandStore {
           result.watchlistEntryId ?? '',
         ],
       );
+    },
+    async awaitResult(commandId, waitMs) {
+      const deadline = Date.now() + waitMs;
+      for (;;) {
+        const { rows } = await pool.query<{ outcome: string; detail: string }>(
+          'SELECT outcome, detail FROM police_command WHERE command_id = $1',
+          [commandId],
+        );
+        const r = rows[0];
+        if (r && (r.outcome === 'applied' || r.outcome === 'rejected'))
+          return { outcome: r.outcome, detail: r.detail };
+        if (Date.now() >= deadline) return { outcome: 'pending', detail: '' };
+        await new Promise((resolve) => setTimeout(resolve, RESULT_POLL_MS));
+      }
     },
     async active(dispositionId) {
       const { rows } = await pool.query<{ platform_id: string; title: string; receive_addr: string }>(

@@ -62,6 +62,7 @@ const KIND_OF: Readonly<Partial<Record<EnvelopeName, number>>> = {
   motorVehicles: UploadObjectKind.UPLOAD_OBJECT_KIND_MOTOR_VEHICLE,
   persons: UploadObjectKind.UPLOAD_OBJECT_KIND_PERSON,
   apes: UploadObjectKind.UPLOAD_OBJECT_KIND_DEVICE,
+  doorDevices: UploadObjectKind.UPLOAD_OBJECT_KIND_DEVICE,
   subscribeNotifications: UploadObjectKind.UPLOAD_OBJECT_KIND_SUBSCRIBE_NOTIFICATION,
   dispositionNotifications: UploadObjectKind.UPLOAD_OBJECT_KIND_DISPOSITION_NOTIFICATION,
 };

@@ -1,6 +1,8 @@
 /**
  * Upload health per compound and platform, published every interval on the compacted
- * anfang.police.upload-health.v1 (compliance scoring reads "uploading in real time" from it).
+ * anfang.police.upload-health.v1 (compliance scoring reads "uploading in real time" from it and
+ * expires a report after 5 min, so the interval is at most a minute). Every pair ever reported and
+ * every compound a platform is configured for is reported each time, with or without traffic.
  * Backlog and oldest pending age come from the outbox (every replica's rows); success rate and
  * latency from this replica's window. Also the backlog gauges for /metrics.
  */
@@ -8,6 +10,7 @@ import { topics, anfang, timestampFromDate } from '@anfang/contracts';
 import type { EventPublisher } from '@anfang/platform/bus';
 import type { Logger } from '@anfang/platform/log';
 import { metrics } from '@opentelemetry/api';
+import type { HealthKey, HealthKeyStore } from '../store/health.ts';
 import type { BacklogRow, OutboxStore } from '../store/outbox.ts';
 import type { SessionStateName } from '../store/platforms.ts';
 import type { UploadMetrics } from './metrics.ts';
@@ -32,7 +35,9 @@ export function startHealthReporter(deps: {
   readonly outbox: OutboxStore;
   readonly metrics: UploadMetrics;
   readonly publisher: EventPublisher;
-  readonly platformIds: () => readonly string[];
+  readonly keys: HealthKeyStore;
+  /** The platforms and the compounds each is configured for (empty: every compound). */
+  readonly platforms: () => readonly { platformId: string; compounds: readonly string[] }[];
   readonly intervalMs: number;
   readonly realTimeBoundMs: number;
   readonly logger: Logger;
@@ -59,24 +64,30 @@ export function startHealthReporter(deps: {
             compound_id: b.compoundId,
           });
     });
-  const lastSuccess = new Map<string, Date>();
 
   async function report(): Promise<void> {
     const now = Date.now();
     last = await deps.outbox.backlog();
     const window = deps.metrics.takeWindow();
-    const keys = new Map<string, { platformId: string; compoundId: string }>();
-    const key = (p: string, c: string) => `${p}\u0000${c}`;
-    for (const b of last) if (b.compoundId) keys.set(key(b.platformId, b.compoundId), b);
-    for (const w of window) if (w.compoundId) keys.set(key(w.platformId, w.compoundId), w);
-    const known = new Set(deps.platformIds());
-    const events = [...keys.values()]
+    const platforms = deps.platforms();
+    const pairs: HealthKey[] = [
+      ...last.map(({ platformId, compoundId }) => ({ platformId, compoundId })),
+      ...window.map(({ platformId, compoundId, lastSuccessAt }) => ({
+        platformId,
+        compoundId,
+        ...(lastSuccessAt ? { lastSuccessAt } : {}),
+      })),
+      ...platforms.flatMap((p) =>
+        p.compounds.map((compoundId) => ({ platformId: p.platformId, compoundId })),
+      ),
+    ];
+    await deps.keys.remember(pairs.filter((k) => k.compoundId));
+    const known = new Set(platforms.map((p) => p.platformId));
+    const events = (await deps.keys.all())
       .filter((k) => known.has(k.platformId))
-      .map(({ platformId, compoundId }) => {
+      .map(({ platformId, compoundId, lastSuccessAt: success }) => {
         const b = last.find((x) => x.platformId === platformId && x.compoundId === compoundId);
         const w = window.find((x) => x.platformId === platformId && x.compoundId === compoundId);
-        if (w?.lastSuccessAt) lastSuccess.set(key(platformId, compoundId), w.lastSuccessAt);
-        const success = lastSuccess.get(key(platformId, compoundId));
         const oldestAge = b?.oldestEnqueuedAt ? now - b.oldestEnqueuedAt.getTime() : 0;
         const session = deps.metrics.sessionState(platformId);
         const answered = (w?.accepted ?? 0) + (w?.failed ?? 0);

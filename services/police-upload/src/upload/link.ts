@@ -11,6 +11,7 @@
 import {
   callGat1400,
   ENVELOPES,
+  idOf,
   parseGat1400Time,
   parseStatuses,
   wrap,
@@ -231,8 +232,10 @@ export function startPlatformLink(deps: LinkDeps): PlatformLink {
       return 'transport';
     }
     const now = new Date();
+    // By the id the receiver answers with: a device's state (APE) is one outbox row per
+    // revision but one ApeID on the wire.
     const settlements: Settlement[] = verdicts(
-      rows.map((row) => row.objectId),
+      rows.map((row) => idOf(kind, row.body) || row.objectId),
       parseStatuses(r.body),
     ).map((v, i) => {
       const row = rows[i]!;

@@ -1,0 +1,74 @@
+/**
+ * Upload health keeps being reported for a compound without traffic (compliance scoring expires
+ * a report after 5 min), also after a restart, and for a compound a platform is configured for
+ * before anything was uploaded.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { anfang } from '@anfang/contracts';
+import { topics } from '@anfang/contracts';
+import { watchTopics, type TopicWatch } from '@anfang/testing';
+import { LOWER_ID, PLATFORM_ID, startHarness, type Harness } from './harness.ts';
+
+type Health = anfang.police.v1.UploadHealthReported;
+
+let h: Harness;
+let watch: TopicWatch;
+
+beforeAll(async () => {
+  h = await startHarness('police-upload-health', { extra: { POLICE_UPLOAD_HEALTH_INTERVAL_MS: '500' } });
+  watch = await watchTopics(h.bus, { label: 'police-upload-health', topics: [topics.policeUploadHealth] });
+});
+afterAll(async () => {
+  await watch?.close();
+  await h?.close();
+});
+
+const reports = (compoundId: string): Health[] =>
+  watch.events(topics.policeUploadHealth).filter((e) => e.compoundId === compoundId);
+
+async function reportsDuring(compoundId: string, ms: number): Promise<Health[]> {
+  const before = reports(compoundId).length;
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  return reports(compoundId).slice(before);
+}
+
+describe('upload-health cadence', () => {
+  it('a configured compound is reported every interval with no traffic at all', async () => {
+    const quiet = await reportsDuring(h.compoundId, 2_600);
+    expect(quiet.length).toBeGreaterThanOrEqual(3);
+    expect(quiet.at(-1)).toMatchObject({ backlog: 0, realTime: true, successRate: 1 });
+  });
+
+  it('a compound that had uploads stays reported, with its last success, after traffic stops and a restart', async () => {
+    const other = `${h.compoundId.slice(0, -1)}${(Number(h.compoundId.at(-1)) + 1) % 10}`;
+    // A platform for every compound: the other compound is reported only because it uploaded.
+    await h.client.updatePlatform(
+      {
+        platform: {
+          platformId: PLATFORM_ID,
+          name: 'conformance peer',
+          baseUrl: h.peer.url,
+          username: LOWER_ID,
+          passwordRef: 'peer-password',
+          compounds: [],
+          keepaliveIntervalS: 1,
+          keepaliveMisses: 2,
+          enabled: true,
+        },
+      },
+      { metadata: h.police },
+    );
+    const before = h.peer.received('faces').length;
+    await h.face({ compoundId: other });
+    await h.peer.waitFor(() => h.peer.received('faces').length > before, 15_000, 'the face');
+    await reportsDuring(other, 1_200);
+    const quiet = await reportsDuring(other, 2_100);
+    expect(quiet.length).toBeGreaterThanOrEqual(2);
+    expect(quiet.at(-1)?.lastSuccessAt).toBeTruthy();
+
+    await h.restartService();
+    const afterRestart = await reportsDuring(other, 2_600);
+    expect(afterRestart.length).toBeGreaterThanOrEqual(2);
+    expect(afterRestart.at(-1)?.lastSuccessAt).toBeTruthy();
+  });
+});
