@@ -86,7 +86,7 @@ beforeAll(async () => {
     compounds: 3,
   });
   adminToken = await login('admin', platform.adminPassword);
-}, 300_000);
+}, 480_000);
 
 afterAll(async () => {
   kit?.close();

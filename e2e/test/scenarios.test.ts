@@ -48,7 +48,7 @@ beforeAll(async () => {
     body: JSON.stringify({ username: 'admin', password: platform.adminPassword }),
   });
   token = ((await login.json()) as { token: string }).token;
-}, 300_000);
+}, 480_000);
 
 afterAll(async () => {
   kit?.close();

@@ -5,6 +5,7 @@
  * the file's offset, so a second run of the suite on the same machine can keep out of the way.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -64,6 +65,18 @@ export async function dropNamespace(namespace: string): Promise<void> {
   }
 }
 
+async function allFree(first: number): Promise<boolean> {
+  for (let port = first; port < first + 100; port++) {
+    const free = await new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, () => server.close(() => resolve(true)));
+    });
+    if (!free) return false;
+  }
+  return true;
+}
+
 export interface LocalPlatform {
   readonly namespace: string;
   readonly dataDir: string;
@@ -88,7 +101,10 @@ export async function startLocalPlatform(options: {
   readonly prefix: string;
   readonly env?: Record<string, string>;
 }): Promise<LocalPlatform> {
-  const ports = portsFrom(portBase() + options.offset);
+  // The ports lie in the kernel's ephemeral range, where outgoing connections also take theirs:
+  // of the file's two blocks of 100, the first whose ports are all free now.
+  const first = portBase() + options.offset;
+  const ports = portsFrom((await allFree(first)) ? first : first + 100);
   const namespace = `${options.prefix}${Date.now().toString(36)}`;
   const dataDir = await mkdtemp(join(tmpdir(), `anfang-${options.prefix}-`));
   const lines: string[] = [];
@@ -118,14 +134,20 @@ export async function startLocalPlatform(options: {
       startInfrastructure: false,
       log: (line) => lines.push(line),
     });
+    let waiting = '';
     await waitFor(
       async () => {
         const response = await fetch(new URL('/status', platform!.statusUrl));
         const body = (await response.json()) as PlatformStatus;
+        waiting = body.services
+          .filter((s) => !s.ok)
+          .map((s) => `${s.name}: ${s.detail}`)
+          .join('; ');
         return response.status === 200 && body.services.every((s) => s.ok) ? body : undefined;
       },
-      { timeoutMs: 150_000, message: 'platform not ready' },
-    ).catch(withLog(lines));
+      // Nine services starting at once on a busy 2-CPU machine.
+      { timeoutMs: 300_000, intervalMs: 1000, message: 'platform not ready' },
+    ).catch((error: unknown) => withLog([...lines, `not ready: ${waiting}`])(error));
   } catch (error) {
     await stop().catch(() => undefined);
     throw error;
