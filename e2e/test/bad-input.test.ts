@@ -38,6 +38,7 @@ import {
   perimeterAlert,
 } from '@anfang/simulator';
 import type { PlatformStatus } from '@anfang/runner';
+import { waitFor } from '@anfang/testing';
 import {
   campaignSize,
   generateCases,
@@ -312,7 +313,16 @@ describe('bad input', () => {
       await Promise.all(Array.from({ length: 8 }, worker));
       const seconds = (Date.now() - started) / 1000;
 
-      const after = await quarantineByProtocol();
+      // A refusal is answered as soon as it is decided; its quarantine row may commit just after.
+      const quarantined = (counts: Record<string, number>) =>
+        [...tally].every(([p, t]) => p === 'gateway' || (counts[p] ?? 0) - (before[p] ?? 0) >= t.refused);
+      const after = await waitFor(
+        async () => {
+          const counts = await quarantineByProtocol();
+          return quarantined(counts) ? counts : undefined;
+        },
+        { timeoutMs: 20_000, intervalMs: 500, message: 'quarantine' },
+      ).catch(() => quarantineByProtocol());
       const lines = [...tally].map(
         ([p, t]) =>
           `${p.padEnd(8)} sent ${t.sent}  refused ${t.refused}  accepted ${t.accepted.length}  5xx ${t.fiveXx.length}  no-reason ${t.noReason.length}  quarantined +${(after[p] ?? 0) - (before[p] ?? 0)}${

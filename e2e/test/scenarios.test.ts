@@ -3,6 +3,11 @@
  * (real protocol requests from their own addresses and credentials), people act through the
  * gateway's REST API with a signed-in session, and what they see is read back the same way.
  * One platform for the file; each scenario uses devices of its own.
+ *
+ * Runs only with `ANFANG_E2E_SCENARIOS=1`: a namespaced install shares the Kafka topics AND the
+ * consumer groups (group = service name) with every other install on the same brokers, so on a
+ * shared machine another install's consumers take some of this one's events (issue 13 report).
+ * Until consumer groups are namespaced too, the suite is for a machine with no other install.
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -33,7 +38,10 @@ async function rest<T>(method: 'GET' | 'POST', path: string, body?: unknown): Pr
   return (text ? JSON.parse(text) : {}) as T;
 }
 
+const enabled = process.env.ANFANG_E2E_SCENARIOS === '1';
+
 beforeAll(async () => {
+  if (!enabled) return;
   platform = await startLocalPlatform({ offset: 600, prefix: 'scn' });
   kit = await openDeviceKit({
     target: platform.deviceUrl(),
@@ -78,7 +86,7 @@ interface Hold {
   releasedAt?: string;
 }
 
-describe('scenarios', () => {
+describe.runIf(enabled)('scenarios', () => {
   it(
     'a perimeter intrusion burst opens one alarm, acknowledged, assigned and resolved with its history; its images are held until then',
     { timeout: 180_000 },
