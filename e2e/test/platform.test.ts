@@ -9,54 +9,25 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { removePostgresData } from '@anfang/infra';
-import { discoverServices, startPlatform, type PlatformStatus, type RunningPlatform } from '@anfang/runner';
-import pg from 'pg';
-import { emptyBucket, infraEnv, s3Client, waitFor } from '@anfang/testing';
+import { startPlatform, type PlatformStatus, type RunningPlatform } from '@anfang/runner';
+import { waitFor } from '@anfang/testing';
+import { dropNamespace, portBase, portsFrom, root, serviceNames, withLog } from './support/platform.ts';
 
-const root = join(import.meta.dirname, '..', '..');
-const services = discoverServices(root).map((s) => s.name);
-
-/** A failure with the runner's last log lines, which say why. */
-const withLog =
-  (lines: readonly string[]) =>
-  (error: unknown): never => {
-    throw new Error(`${(error as Error).message}\nrunner log:\n${lines.slice(-30).join('\n')}`, {
-      cause: error,
-    });
-  };
-
-async function dropNamespace(namespace: string): Promise<void> {
-  const admin = new pg.Client({ connectionString: infraEnv().pgUrl });
-  await admin.connect();
-  try {
-    const { rows } = await admin.query<{ datname: string }>(
-      `SELECT datname FROM pg_database WHERE datname LIKE $1 || '\\_%'`,
-      [namespace],
-    );
-    for (const { datname } of rows) await admin.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
-  } finally {
-    await admin.end();
-  }
-  const s3 = s3Client();
-  const bucket = `anfang-${namespace}`;
-  if (await s3.bucketExists(bucket)) {
-    await emptyBucket(s3, bucket);
-    await s3.removeBucket(bucket);
-  }
-}
+const services = serviceNames;
 
 interface DeviceStatusReport {
   compounds: { compoundId: string; online: number; offline: number }[];
 }
 
 describe.each([
-  { mode: 'embedded' as const, ports: 39100 },
-  { mode: 'local' as const, ports: 39300 },
-])('the platform in $mode mode with simulated devices', ({ mode, ports }) => {
+  { mode: 'embedded' as const, offset: 0 },
+  { mode: 'local' as const, offset: 200 },
+])('the platform in $mode mode with simulated devices', ({ mode, offset }) => {
   let platform: RunningPlatform | undefined;
   let dataDir = '';
-  const grpcBasePort = ports + 50;
-  const httpBasePort = ports + 70;
+  const ports = portsFrom(portBase() + offset);
+  const grpcBasePort = ports.grpcBase;
+  const httpBasePort = ports.httpBase;
 
   // Local mode shares the infrastructure: this install keeps its own databases and bucket.
   const namespace = mode === 'local' ? `e2e${Date.now().toString(36)}` : undefined;
@@ -79,13 +50,15 @@ describe.each([
       platform = await startPlatform({
         root,
         mode,
-        statusPort: ports,
+        statusPort: ports.status,
         dataDir,
-        postgresPort: ports + 32,
+        postgresPort: ports.postgres,
         grpcBasePort,
         httpBasePort,
-        devicePort: ports + 88,
+        devicePort: ports.device,
         ...(namespace ? { namespace } : {}),
+        // The suite runs after `./anfang infra up`, which may belong to another checkout.
+        startInfrastructure: false,
         simulate: { rate: 20 },
         log: (line) => lines.push(line),
       });

@@ -41,6 +41,12 @@ export interface RunnerOptions {
    * read another install's data.
    */
   readonly namespace?: string;
+  /**
+   * Local mode: start the infrastructure (`./anfang infra up`) first — the default. False when it
+   * is already running and owned by another checkout (the e2e suite on a shared machine), whose
+   * servers this checkout's `up` would take for strangers on its ports.
+   */
+  readonly startInfrastructure?: boolean;
 }
 
 const DEFAULT_DEVICE_PORT = 8088;
@@ -105,8 +111,10 @@ export async function startPlatform(options: RunnerOptions): Promise<RunningPlat
       OBJECTS_DIR: objectsDir,
     };
   } else {
-    log('starting the local infrastructure (./anfang infra up)');
-    await infraUp();
+    if (options.startInfrastructure ?? true) {
+      log('starting the local infrastructure (./anfang infra up)');
+      await infraUp();
+    }
     const infra = connectionEnv() as unknown as LocalInfraEnv;
     pgAdminUrl = infra.ANFANG_PG_URL;
     bus = await createBus({

@@ -52,6 +52,8 @@ describe('catalog', () => {
     expect(compounds[100]!.generated).toBe(true);
     expect(new Set(compounds.map((c) => c.name)).size).toBe(200);
     expect(new Set(compounds.map((c) => c.code)).size).toBe(200);
+    // address.proto: a compound's code is its committee's 12 digits + 3.
+    for (const c of compounds) expect(c.code).toMatch(/^370303\d{9}$/);
   });
 
   it('is deterministic', () => {

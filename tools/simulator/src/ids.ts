@@ -50,9 +50,13 @@ export function gat1400Id(townIndex: number, type: GatType, compoundSeq: number,
   return `${region}00${type}0${pad(compoundSeq, 4)}${pad(index, 2)}`;
 }
 
-/** Standard-address code of a compound: district 6 + town 3 + committee 3 + compound 4. */
+/**
+ * Standard-address code of a compound, 15 digits as address.proto lays them out: district 6 +
+ * town 3 + committee 3 + compound 3 (the gateway scopes accounts by exactly these).
+ */
 export function compoundCode(townIndex: number, committeeIndex: number, compoundSeq: number): string {
-  return `${DISTRICT_CODE}${pad(townIndex, 3)}${pad(committeeIndex, 3)}${pad(compoundSeq, 4)}`;
+  if (compoundSeq < 1 || compoundSeq > 999) throw new RangeError(`compound seq out of range: ${compoundSeq}`);
+  return `${DISTRICT_CODE}${pad(townIndex, 3)}${pad(committeeIndex, 3)}${pad(compoundSeq, 3)}`;
 }
 
 /**

@@ -18,8 +18,18 @@ export interface QuarantineDeps {
   readonly now?: () => Date;
 }
 
-/** Header-safe metadata value (printable ASCII, bounded). */
-const meta = (v: string): string => v.replace(/[^\x20-\x7e]/g, '?').slice(0, 200);
+/**
+ * Header-safe metadata value: printable ASCII, bounded, no blanks at either end (the object
+ * store refuses those, and the payload would go unkept).
+ */
+export const meta = (v: string): string =>
+  v
+    .replace(/[^\x20-\x7e]/g, '?')
+    .slice(0, 200)
+    .trim() || '-';
+
+/** Postgres text holds no NUL: a refused payload's reason may quote one from the payload. */
+export const pgText = (v: string): string => v.replaceAll('\u0000', '\\0');
 
 export function createQuarantine({
   pool,
@@ -55,12 +65,12 @@ export function createQuarantine({
           id,
           receivedAt,
           input.protocol,
-          input.reason,
+          pgText(input.reason),
           input.status,
-          input.deviceId ?? null,
-          input.remoteAddress,
-          input.path.slice(0, 2048),
-          input.contentType.slice(0, 255),
+          input.deviceId === undefined ? null : pgText(input.deviceId),
+          pgText(input.remoteAddress),
+          pgText(input.path).slice(0, 2048),
+          pgText(input.contentType).slice(0, 255),
           input.size ?? input.body.length,
           objectKey,
         ],

@@ -344,3 +344,11 @@ describe('ISAPI codes', () => {
     expect(relativeDirection(undefined, Direction.DIRECTION_IN)).toBe(Direction.DIRECTION_UNSPECIFIED);
   });
 });
+
+describe('ISAPI documents the parser refuses', () => {
+  it('a DOCTYPE with an external entity is the device’s error (400), not ours (500)', () => {
+    const xxe =
+      '<?xml version="1.0"?><!DOCTYPE a [<!ENTITY e SYSTEM "file:///etc/passwd">]><EventNotificationAlert>&e;</EventNotificationAlert>';
+    expect(() => parseIsapiDocument(xxe)).toThrow(IsapiPayloadError);
+  });
+});

@@ -81,7 +81,14 @@ export function parseIsapiXml(xml: string): IsapiAlert {
   if (valid !== true) {
     throw new IsapiPayloadError(`malformed XML: ${valid.err.msg} (line ${valid.err.line})`);
   }
-  const doc = xmlParser.parse(xml) as Record<string, unknown>;
+  let doc: Record<string, unknown>;
+  try {
+    doc = xmlParser.parse(xml) as Record<string, unknown>;
+  } catch (err) {
+    // Well-formed XML the parser still refuses (a DOCTYPE with external entities) is the
+    // device's mistake, not ours.
+    throw new IsapiPayloadError(`unusable XML: ${(err as Error).message}`);
+  }
   const alert = doc['EventNotificationAlert'];
   if (!isRecord(alert)) throw new IsapiPayloadError('XML root is not EventNotificationAlert');
   return alert;

@@ -1,0 +1,180 @@
+/**
+ * One platform in local mode per test file: every service its own process on the shared Kafka,
+ * Postgres, Redis and S3, in its own namespace (databases `<ns>_<service>`, bucket
+ * `anfang-<ns>`), dropped afterwards. Ports come from `ANFANG_E2E_PORT_BASE` (default 39100) plus
+ * the file's offset, so a second run of the suite on the same machine can keep out of the way.
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { discoverServices, startPlatform, type PlatformStatus, type RunningPlatform } from '@anfang/runner';
+import { emptyBucket, infraEnv, s3Client, waitFor } from '@anfang/testing';
+
+export const root = join(import.meta.dirname, '..', '..', '..');
+export const serviceNames = discoverServices(root).map((s) => s.name);
+
+/** The first port of this suite's range; each file takes 200 ports from its offset. */
+export function portBase(): number {
+  const raw = process.env.ANFANG_E2E_PORT_BASE;
+  if (raw === undefined || raw === '') return 39100;
+  const base = Number(raw);
+  if (!Number.isInteger(base) || base < 1024 || base > 64_000)
+    throw new Error(`ANFANG_E2E_PORT_BASE must be a port number between 1024 and 64000, not ${raw}`);
+  return base;
+}
+
+/** The layout of one platform's ports from its first one. */
+export function portsFrom(first: number) {
+  return {
+    status: first,
+    postgres: first + 32,
+    grpcBase: first + 50,
+    httpBase: first + 70,
+    device: first + 88,
+  };
+}
+
+/** A failure with the runner's last log lines, which say why. */
+export const withLog =
+  (lines: readonly string[]) =>
+  (error: unknown): never => {
+    throw new Error(`${(error as Error).message}\nrunner log:\n${lines.slice(-30).join('\n')}`, {
+      cause: error,
+    });
+  };
+
+export async function dropNamespace(namespace: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: infraEnv().pgUrl });
+  await admin.connect();
+  try {
+    const { rows } = await admin.query<{ datname: string }>(
+      `SELECT datname FROM pg_database WHERE datname LIKE $1 || '\\_%'`,
+      [namespace],
+    );
+    for (const { datname } of rows) await admin.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+  } finally {
+    await admin.end();
+  }
+  const s3 = s3Client();
+  const bucket = `anfang-${namespace}`;
+  if (await s3.bucketExists(bucket)) {
+    await emptyBucket(s3, bucket);
+    await s3.removeBucket(bucket);
+  }
+}
+
+async function allFree(first: number): Promise<boolean> {
+  for (let port = first; port < first + 100; port++) {
+    const free = await new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, () => server.close(() => resolve(true)));
+    });
+    if (!free) return false;
+  }
+  return true;
+}
+
+export interface LocalPlatform {
+  readonly namespace: string;
+  readonly dataDir: string;
+  readonly lines: string[];
+  readonly ports: ReturnType<typeof portsFrom>;
+  readonly callerTokenKey: string;
+  readonly adminPassword: string;
+  grpcAddress(service: string): string;
+  httpUrl(service: string): string;
+  deviceUrl(): string;
+  /** A client of one service's own database in this namespace. */
+  database(service: string): Promise<pg.Client>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts every registered service in local mode and waits until all are ready. `env` is set for
+ * the services (they inherit this process's environment) and restored on stop.
+ */
+export async function startLocalPlatform(options: {
+  readonly offset: number;
+  readonly prefix: string;
+  readonly env?: Record<string, string>;
+}): Promise<LocalPlatform> {
+  // The ports lie in the kernel's ephemeral range, where outgoing connections also take theirs:
+  // of the file's two blocks of 100, the first whose ports are all free now.
+  const first = portBase() + options.offset;
+  const ports = portsFrom((await allFree(first)) ? first : first + 100);
+  const namespace = `${options.prefix}${Date.now().toString(36)}`;
+  const dataDir = await mkdtemp(join(tmpdir(), `anfang-${options.prefix}-`));
+  const lines: string[] = [];
+  const saved = Object.fromEntries(Object.keys(options.env ?? {}).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, options.env);
+  let platform: RunningPlatform | undefined;
+  const stop = async (): Promise<void> => {
+    await platform?.stop();
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    await dropNamespace(namespace);
+    await rm(dataDir, { recursive: true, force: true });
+  };
+  try {
+    platform = await startPlatform({
+      root,
+      mode: 'local',
+      statusPort: ports.status,
+      dataDir,
+      postgresPort: ports.postgres,
+      grpcBasePort: ports.grpcBase,
+      httpBasePort: ports.httpBase,
+      devicePort: ports.device,
+      namespace,
+      startInfrastructure: false,
+      log: (line) => lines.push(line),
+    });
+    let waiting = '';
+    await waitFor(
+      async () => {
+        const response = await fetch(new URL('/status', platform!.statusUrl));
+        const body = (await response.json()) as PlatformStatus;
+        waiting = body.services
+          .filter((s) => !s.ok)
+          .map((s) => `${s.name}: ${s.detail}`)
+          .join('; ');
+        return response.status === 200 && body.services.every((s) => s.ok) ? body : undefined;
+      },
+      // Nine services starting at once on a busy 2-CPU machine.
+      { timeoutMs: 300_000, intervalMs: 1000, message: 'platform not ready' },
+    ).catch((error: unknown) => withLog([...lines, `not ready: ${waiting}`])(error));
+  } catch (error) {
+    await stop().catch(() => undefined);
+    throw error;
+  }
+  const secret = async (name: string) => (await readFile(join(dataDir, 'secrets', name), 'utf8')).trim();
+  const indexOf = (service: string): number => {
+    const index = serviceNames.indexOf(service);
+    if (index < 0) throw new Error(`no service ${service}`);
+    return index;
+  };
+  return {
+    namespace,
+    dataDir,
+    lines,
+    ports,
+    callerTokenKey: await secret('caller-token-key'),
+    adminPassword: await secret('gateway-admin-password'),
+    grpcAddress: (service) => `127.0.0.1:${ports.grpcBase + indexOf(service)}`,
+    httpUrl: (service) => `http://127.0.0.1:${ports.httpBase + indexOf(service)}`,
+    deviceUrl: () => `http://127.0.0.1:${ports.device}`,
+    async database(service) {
+      const url = new URL(infraEnv().pgUrl);
+      url.pathname = `/${namespace}_${service.replaceAll('-', '_')}`;
+      const client = new pg.Client({ connectionString: url.toString() });
+      await client.connect();
+      return client;
+    },
+    stop,
+  };
+}
