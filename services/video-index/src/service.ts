@@ -15,6 +15,7 @@ import {
   openDatabase,
   openObjectStore,
   type ServiceModule,
+  startPeriodic,
   startService,
   serveApis,
 } from '@anfang/platform/service';
@@ -22,7 +23,6 @@ import { loadVideoIndexConfig, type Config } from './config.ts';
 import { consumeMediaEvents } from './consumers/media-events.ts';
 import { videoIndexGrpcService } from './grpc/video-index-service.ts';
 import { enrichSizes } from './jobs/enrich.ts';
-import { startPeriodic } from './jobs/periodic.ts';
 import {
   noticingCameraChanges,
   noticingPolicyChanges,

@@ -7,6 +7,7 @@ import { timestampFromDate, timestampToDate, VideoIndexService, type anfang } fr
 import {
   compoundScope,
   hasCompound,
+  scopeProblems,
   requireCompound,
   requireRole,
   type Caller,
@@ -18,6 +19,8 @@ import {
   FailedPreconditionError,
   grpcService,
   NotFoundError,
+  importResponse,
+  importRows,
   parseCsvUpload,
   PermissionDeniedError,
   type CallContext,
@@ -69,7 +72,6 @@ const FIGURE_READERS: readonly Role[] = [
   'service',
 ];
 
-const PROGRESS_EVERY_ROWS = 100;
 const DEFAULT_PAGE = 50;
 const MAX_PAGE = 500;
 const MAX_RANGE_MS = 92 * 86_400_000;
@@ -232,34 +234,15 @@ export function videoIndexGrpcService(deps: {
     ctx: CallContext,
   ): AsyncGenerator<anfang.video.v1.IImportCamerasResponse> {
     const caller = await authorise(ctx, PLANNERS);
-    const rows = parseCsvUpload(request.csv, parseCameraCsv);
-    const total = rows.length;
-    const counts = { processed: 0, created: 0, updated: 0, unchanged: 0, failed: 0 };
-    const errors: anfang.video.v1.IImportCameraRowError[] = [];
-    yield { ...counts, total };
-    for (const row of rows) {
-      if (ctx.signal.aborted) return;
-      const problems = [...row.problems];
-      if (row.fields && !hasCompound(caller, row.fields.compoundId))
-        problems.push({ field: 'compound_id', description: "outside the caller's compounds" });
-      let outcome: 'created' | 'updated' | 'unchanged' | undefined;
-      if (row.fields && problems.length === 0) {
-        try {
-          outcome = await cameras.importRow(row.fields);
-        } catch (error) {
-          if (!(error instanceof CameraConflictError)) throw error;
-          problems.push({ field: 'row', description: error.message });
-        }
-      }
-      if (outcome) counts[outcome]++;
-      else {
-        counts.failed++;
-        errors.push({ line: row.line, name: row.name, violations: problems });
-      }
-      counts.processed++;
-      if (counts.processed % PROGRESS_EVERY_ROWS === 0) yield { ...counts, total };
-    }
-    yield { ...counts, total, done: true, errors };
+    for await (const step of importRows(parseCsvUpload(request.csv, parseCameraCsv), {
+      outcomes: ['created', 'updated', 'unchanged'],
+      signal: ctx.signal,
+      check: (fields) => scopeProblems(caller, fields.compoundId),
+      apply: (fields) => cameras.importRow(fields),
+      refusal: (error) =>
+        error instanceof CameraConflictError ? [{ field: 'row', description: error.message }] : undefined,
+    }))
+      yield importResponse(step, (row) => ({ name: row.name }));
   }
 
   return grpcService(VideoIndexService.definition, {
