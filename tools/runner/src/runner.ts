@@ -37,8 +37,9 @@ export interface RunnerOptions {
   readonly devicePort?: number;
   /**
    * Local mode: a second install on the same infrastructure (tests) keeps its own databases
-   * (`<namespace>_<service>`) and bucket (`anfang-<namespace>`): its keys in dataDir could not
-   * read another install's data.
+   * (`<namespace>_<service>`) and bucket (`anfang-<namespace>`) — its keys in dataDir could not
+   * read another install's data — and its own consumer groups and cache keys (INSTALL_NAMESPACE),
+   * so two installs never split one group's partitions or see each other's dedupe marks.
    */
   readonly namespace?: string;
   /**
@@ -133,6 +134,8 @@ export async function startPlatform(options: RunnerOptions): Promise<RunningPlat
       S3_SECRET_KEY: infra.ANFANG_S3_SECRET_KEY,
       S3_REGION: infra.ANFANG_S3_REGION,
       S3_BUCKET: options.namespace ? `anfang-${options.namespace}` : 'anfang',
+      // Shared Kafka and Redis: this install's consumer groups and cache keys are its own.
+      ...(options.namespace ? { INSTALL_NAMESPACE: options.namespace } : {}),
     };
   }
   stack.push(() => bus.close());

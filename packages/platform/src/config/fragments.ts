@@ -29,6 +29,15 @@ export const serviceEnv = envFragment({
   HTTP_PORT: port(8080),
   /** The whole graceful shutdown; keep it below the pod's terminationGracePeriodSeconds (30 s). */
   SHUTDOWN_TIMEOUT_MS: positiveInt(25_000),
+  /**
+   * Set only when several installs share one Kafka and Redis (the runner's namespaces, e2e): the
+   * consumer groups and cache keys of this install are prefixed `<namespace>.`, so installs never
+   * take each other's partitions or dedupe marks. One install per cluster leaves it unset.
+   */
+  INSTALL_NAMESPACE: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and dashes')
+    .optional(),
 });
 
 /** The bus: Kafka in production, the embedded Postgres-backed log in single-site mode. */

@@ -103,6 +103,7 @@ export {
   openCache,
   openDatabase,
   openObjectStore,
+  namespacedGroups,
   startProcessedPruning,
   type ObjectStoreChoices,
   type ProcessedPruningOptions,

@@ -69,6 +69,7 @@ export function startProcessedPruning(
 
 export interface BusEnvConfig {
   readonly OTEL_SERVICE_NAME: string;
+  readonly INSTALL_NAMESPACE?: string | undefined;
   readonly BUS_KIND: 'kafka' | 'embedded';
   readonly BUS_DATABASE_URL?: string | undefined;
   readonly KAFKA_BROKERS?: readonly string[] | undefined;
@@ -77,6 +78,20 @@ export interface BusEnvConfig {
   readonly KAFKA_SASL_MECHANISM?: 'plain' | 'scram-sha-256' | 'scram-sha-512' | undefined;
   readonly KAFKA_SASL_USERNAME?: string | undefined;
   readonly KAFKA_SASL_PASSWORD?: string | undefined;
+}
+
+/** The bus with every consumer group of this install prefixed `<namespace>.` (see INSTALL_NAMESPACE). */
+export function namespacedGroups(bus: Bus, namespace: string): Bus {
+  const group = (name: string) => `${namespace}.${name}`;
+  return {
+    kind: bus.kind,
+    ensureTopics: (topics) => bus.ensureTopics(topics),
+    publish: (topic, messages) => bus.publish(topic, messages),
+    subscribe: (options) => bus.subscribe({ ...options, group: group(options.group) }),
+    replay: (name, topic, position) => bus.replay(group(name), topic, position),
+    check: () => bus.check(),
+    close: () => bus.close(),
+  };
 }
 
 /** The bus options the config fragment `busEnv` describes (its rules guarantee the pairs). */
@@ -102,13 +117,15 @@ export function busConfigFrom(config: BusEnvConfig, logger: Logger): BusConfig {
 }
 
 export async function openBus(config: BusEnvConfig, { lifecycle, logger }: ResourceContext): Promise<Bus> {
-  const bus = await createBus(busConfigFrom(config, logger));
+  const created = await createBus(busConfigFrom(config, logger));
+  const bus = config.INSTALL_NAMESPACE ? namespacedGroups(created, config.INSTALL_NAMESPACE) : created;
   lifecycle.readiness.addCheck('bus', () => bus.check());
   lifecycle.onShutdown('close-pools', 'bus', () => bus.close());
   return bus;
 }
 
 export interface CacheEnvConfig {
+  readonly INSTALL_NAMESPACE?: string | undefined;
   readonly CACHE_KIND: 'redis' | 'memory';
   readonly REDIS_URL?: string | undefined;
 }
@@ -119,10 +136,11 @@ export function openCache(
   prefix: string,
   { lifecycle, logger }: ResourceContext,
 ): Cache {
+  const keyPrefix = config.INSTALL_NAMESPACE ? `${config.INSTALL_NAMESPACE}.${prefix}` : prefix;
   const cache = createCache(
     config.CACHE_KIND === 'redis'
-      ? { kind: 'redis', url: config.REDIS_URL!, keyPrefix: prefix, logger }
-      : { kind: 'memory', keyPrefix: prefix },
+      ? { kind: 'redis', url: config.REDIS_URL!, keyPrefix, logger }
+      : { kind: 'memory', keyPrefix },
   );
   lifecycle.onShutdown('close-pools', 'cache', () => cache.close());
   lifecycle.readiness.addCheck('cache', () => cache.check());
