@@ -19,7 +19,7 @@ export const BENCHES: readonly Bench[] = [
     name: 'bus',
     script: 'packages/platform/bench/bus.bench.ts',
     measures: 'Kafka bus publish → consume throughput beside raw kafkajs',
-    issue: 1,
+    issue: 2,
   },
   {
     name: 'ingest',

@@ -6,7 +6,7 @@
  * `.cache/bench/summary.json`, `.cache/bench/summary.md`, each benchmark's output in
  * `.cache/bench/<name>.log`, and the README's benchmark section.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -103,6 +103,10 @@ async function runAll(argv: readonly string[]): Promise<void> {
   if (!values['no-readme']) {
     const readme = join(root, 'README.md');
     writeFileSync(readme, replaceReadmeSection(readFileSync(readme, 'utf8'), markdown));
+    // The repository's format check covers the README: leave it formatted.
+    spawnSync(join(root, 'node_modules', '.bin', 'prettier'), ['--write', '--log-level', 'warn', readme], {
+      stdio: 'inherit',
+    });
   }
   process.stdout.write(`\n${markdown}\nsummary: ${join(out, 'summary.md')} and summary.json\n`);
 }
