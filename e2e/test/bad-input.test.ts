@@ -401,9 +401,10 @@ describe('authentication and authorisation attacks', () => {
     await gatewayFetch('/auth/logout', { method: 'POST', headers: { authorization: `Bearer ${ended}` } });
     expect((await problem('/v1/compounds', ended)).status).toBe(401);
 
-    const auditor = await accountOf('auditor', []);
-    expect(await problem('/v1/alarm/alarms', auditor)).toMatchObject({ status: 403 });
-    expect((await problem('/v1/alarm/alarms', auditor)).code).not.toBe('PASSWORD_EXPIRED');
+    // The platform operator keeps the installation, not the alarm console.
+    const operator = await accountOf('platform_operator', []);
+    expect(await problem('/v1/alarm/alarms', operator)).toMatchObject({ status: 403 });
+    expect((await problem('/v1/alarm/alarms', operator)).code).not.toBe('PASSWORD_EXPIRED');
     const guard = await accountOf('guard', [mine!.code]);
     expect((await problem(`/v1/alarm/alarms?compoundId=${mine!.code}`, guard)).status).toBe(200);
     expect(await problem(`/v1/alarm/alarms?compoundId=${other!.code}`, guard)).toMatchObject({ status: 403 });
@@ -456,7 +457,8 @@ describe('authentication and authorisation attacks', () => {
       call(withToken(await mintCallerToken(manager, 'another-install-key-of-at-least-32-bytes!!'))),
     ).rejects.toBeInstanceOf(UnauthenticatedError);
     await expect(
-      call(withToken(await mintCallerToken({ ...manager, role: 'auditor' }, key))),
+      // A resident has no business in the device registry.
+      call(withToken(await mintCallerToken({ ...manager, role: 'resident' }, key))),
     ).rejects.toBeInstanceOf(PermissionDeniedError);
     await expect(
       call(withToken(await mintCallerToken({ ...manager, compounds: [kit.compounds[1]!.code] }, key))),
