@@ -2,6 +2,10 @@
  * Reads the vitest JSON reports written under ANFANG_TEST_RESULTS and prints the closing
  * line CI reads: "N passed, N failed" (", N skipped" when any). Exits non-zero when a test
  * failed, a suite failed to load, or no test ran at all.
+ *
+ * CI keeps only the tail of an interleaved log, so this summary is where a failure is read: the
+ * first lines of each failure's message (a platform that never got ready says there which
+ * service waited for what), then each failure in one line, then the totals.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -30,6 +34,21 @@ let failed = 0;
 let skipped = 0;
 const brokenSuites: string[] = [];
 const failedTests: string[] = [];
+const details: string[] = [];
+const cleanRuns: string[] = [];
+const DETAIL_LINES = 16;
+const DETAILED_FAILURES = 4;
+const ansi = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
+function detail(title: string, message: string | undefined): void {
+  if (!message || details.length >= DETAILED_FAILURES) return;
+  const lines = message
+    .replace(ansi, '')
+    .split('\n')
+    .filter((line) => line.trim() !== '');
+  const shown = lines.slice(0, DETAIL_LINES).map((line) => `    ${line.slice(0, 300)}`);
+  if (lines.length > DETAIL_LINES) shown.push(`    … ${lines.length - DETAIL_LINES} more lines in the log`);
+  details.push([`  ${title}`, ...shown].join('\n'));
+}
 for (const file of readdirSync(dir)
   .filter((f) => f.endsWith('.json'))
   .sort()) {
@@ -38,12 +57,16 @@ for (const file of readdirSync(dir)
   failed += report.numFailedTests;
   skipped += report.numPendingTests + report.numTodoTests;
   const runLabel = file.replace(/\.json$/, '');
-  console.log(`  ${runLabel}: ${report.numPassedTests} passed, ${report.numFailedTests} failed`);
+  const runFailed = report.numFailedTests > 0 || report.numFailedTestSuites > 0;
+  if (runFailed)
+    console.log(`  ${runLabel}: ${report.numPassedTests} passed, ${report.numFailedTests} failed`);
+  else cleanRuns.push(`${runLabel} ${report.numPassedTests}`);
   for (const suite of report.testResults) {
     for (const test of suite.assertionResults.filter((t) => t.status === 'failed')) {
       // The turbo log is interleaved and CI keeps only its tail: name the failure here, where it is read.
       const reason = test.failureMessages?.[0]?.split('\n')[0] ?? '';
       failedTests.push(`${suite.name} > ${test.fullName}: ${reason}`);
+      detail(`${suite.name} > ${test.fullName}`, test.failureMessages?.[0]);
     }
     if (suite.status !== 'failed' || suite.assertionResults.some((t) => t.status === 'failed')) continue;
     // A file that failed with no failed test: it did not load, or a beforeAll hook threw (vitest
@@ -51,10 +74,13 @@ for (const file of readdirSync(dir)
     const reason =
       suite.message?.split('\n')[0] || 'a hook failed; its tests were skipped (error in the log above)';
     brokenSuites.push(`${suite.name}: ${reason}`);
+    detail(suite.name, suite.message);
   }
 }
 // A suite that cannot load or whose hook failed counts as a failure, though no test in it failed.
 failed += brokenSuites.length;
+if (cleanRuns.length > 0) console.log(`  no failure (tests passed): ${cleanRuns.join(', ')}`);
+if (details.length > 0) console.log(`== failures in detail\n${details.join('\n')}`);
 for (const line of failedTests) console.log(`  failed ${line}`);
 for (const line of brokenSuites) console.log(`  broken suite ${line}`);
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);

@@ -74,7 +74,6 @@ async function login(username: string, password: string): Promise<string> {
 
 beforeAll(async () => {
   platform = await startLocalPlatform({
-    offset: 400,
     prefix: 'bad',
     // The campaign comes from one address and one account at a rate no person reaches.
     env: { GATEWAY_RATE_LIMIT_USER_PER_MINUTE: '1000000', GATEWAY_RATE_LIMIT_ADDRESS_PER_MINUTE: '1000000' },

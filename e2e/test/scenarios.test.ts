@@ -42,7 +42,7 @@ const enabled = process.env.ANFANG_E2E_SCENARIOS !== '0';
 
 beforeAll(async () => {
   if (!enabled) return;
-  platform = await startLocalPlatform({ offset: 600, prefix: 'scn' });
+  platform = await startLocalPlatform({ prefix: 'scn' });
   kit = await openDeviceKit({
     target: platform.deviceUrl(),
     registry: platform.grpcAddress('device-ingest'),

@@ -1,28 +1,33 @@
 /**
  * One platform in local mode per test file: every service its own process on the shared Kafka,
  * Postgres, Redis and S3, in its own namespace (databases `<ns>_<service>`, bucket
- * `anfang-<ns>`), dropped afterwards. Ports come from `ANFANG_E2E_PORT_BASE` (default 39100) plus
- * the file's offset, so a second run of the suite on the same machine can keep out of the way.
+ * `anfang-<ns>`), dropped afterwards. Each platform takes a block of 100 free ports below the
+ * kernel's ephemeral range (`platformPorts`), so a second run of the suite on the same machine
+ * keeps out of the way and no outgoing connection can take a port before its server binds it.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { discoverServices, startPlatform, type PlatformStatus, type RunningPlatform } from '@anfang/runner';
-import { emptyBucket, infraEnv, s3Client, waitFor } from '@anfang/testing';
+import { emptyBucket, freePortBlock, infraEnv, s3Client, waitFor } from '@anfang/testing';
 
 export const root = join(import.meta.dirname, '..', '..', '..');
 export const serviceNames = discoverServices(root).map((s) => s.name);
 
-/** The first port of this suite's range; each file takes 200 ports from its offset. */
-export function portBase(): number {
+/** Where the search for a block of ports starts: `ANFANG_E2E_PORT_BASE`, default 21100. */
+function portBase(): number {
   const raw = process.env.ANFANG_E2E_PORT_BASE;
-  if (raw === undefined || raw === '') return 39100;
+  if (raw === undefined || raw === '') return 21_100;
   const base = Number(raw);
   if (!Number.isInteger(base) || base < 1024 || base > 64_000)
     throw new Error(`ANFANG_E2E_PORT_BASE must be a port number between 1024 and 64000, not ${raw}`);
   return base;
+}
+
+/** A platform's ports, from the first block of 100 that is free now. */
+export async function platformPorts() {
+  return portsFrom(await freePortBlock(100, portBase()));
 }
 
 /** The layout of one platform's ports from its first one. */
@@ -36,13 +41,20 @@ export function portsFrom(first: number) {
   };
 }
 
-/** A failure with the runner's last log lines, which say why. */
+/** A failure with what it was waiting for and the runner's last log lines, which say why. */
 export const withLog =
-  (lines: readonly string[]) =>
+  (lines: readonly string[], waitingFor?: () => string) =>
   (error: unknown): never => {
-    throw new Error(`${(error as Error).message}\nrunner log:\n${lines.slice(-30).join('\n')}`, {
-      cause: error,
-    });
+    const waiting = waitingFor?.();
+    throw new Error(
+      [
+        (error as Error).message,
+        ...(waiting ? [`not ready: ${waiting}`] : []),
+        'runner log:',
+        ...lines.slice(-30),
+      ].join('\n'),
+      { cause: error },
+    );
   };
 
 export async function dropNamespace(namespace: string): Promise<void> {
@@ -65,18 +77,6 @@ export async function dropNamespace(namespace: string): Promise<void> {
   }
 }
 
-async function allFree(first: number): Promise<boolean> {
-  for (let port = first; port < first + 100; port++) {
-    const free = await new Promise<boolean>((resolve) => {
-      const server = createServer();
-      server.once('error', () => resolve(false));
-      server.listen(port, () => server.close(() => resolve(true)));
-    });
-    if (!free) return false;
-  }
-  return true;
-}
-
 export interface LocalPlatform {
   readonly namespace: string;
   readonly dataDir: string;
@@ -97,14 +97,10 @@ export interface LocalPlatform {
  * the services (they inherit this process's environment) and restored on stop.
  */
 export async function startLocalPlatform(options: {
-  readonly offset: number;
   readonly prefix: string;
   readonly env?: Record<string, string>;
 }): Promise<LocalPlatform> {
-  // The ports lie in the kernel's ephemeral range, where outgoing connections also take theirs:
-  // of the file's two blocks of 100, the first whose ports are all free now.
-  const first = portBase() + options.offset;
-  const ports = portsFrom((await allFree(first)) ? first : first + 100);
+  const ports = await platformPorts();
   const namespace = `${options.prefix}${Date.now().toString(36)}`;
   const dataDir = await mkdtemp(join(tmpdir(), `anfang-${options.prefix}-`));
   const lines: string[] = [];
@@ -147,7 +143,7 @@ export async function startLocalPlatform(options: {
       },
       // Nine services starting at once on a busy 2-CPU machine.
       { timeoutMs: 300_000, intervalMs: 1000, message: 'platform not ready' },
-    ).catch((error: unknown) => withLog([...lines, `not ready: ${waiting}`])(error));
+    ).catch(withLog(lines, () => waiting));
   } catch (error) {
     await stop().catch(() => undefined);
     throw error;

@@ -273,17 +273,20 @@ describe('refusals', () => {
 
 describe('paging', () => {
   it('pages through rounds, latest first, each exactly once', async () => {
-    // Every day of the week at 08:00: rounds over the scheduler's window (a day back, a day ahead).
-    const today = localStart(new Date(Date.now() - 20 * 60 * MINUTE_MS)).date;
+    // Every day of the week, three hours from now: one round ahead and one a day earlier, already
+    // closed as missed (inside the scheduler's look-back), whatever the time of day the test runs.
+    const ahead = localStart(new Date(Date.now() + 3 * 60 * MINUTE_MS));
+    const earlierDay = localStart(new Date(ahead.start.getTime() - 24 * 60 * MINUTE_MS)).date;
+    const validFrom = localStart(new Date(Date.now() - 2 * 24 * 60 * MINUTE_MS)).date;
     const { schedule } = await h.client.createSchedule(
       {
         schedule: {
           routeId,
           guardId,
           weekdays: [1, 2, 3, 4, 5, 6, 7],
-          startTime: '08:00',
+          startTime: ahead.startTime,
           utcOffsetMinutes: 480,
-          validFrom: today,
+          validFrom,
         },
       },
       { metadata: h.manager },
@@ -307,17 +310,17 @@ describe('paging', () => {
     const starts = all.map((r) => Number(r.plannedStart!.seconds));
     expect(starts).toEqual([...starts].sort((a, b) => b - a));
 
-    // Ending the schedule on its first day removes the later rounds nobody walked.
+    // Ending the schedule on the earlier round's day removes the later round nobody walked and
+    // keeps the closed one.
     const scheduleId = schedule!.scheduleId!;
     expect(
       await refusal(h.client.endSchedule({ scheduleId, validUntil: '2020-01-01' }, { metadata: h.manager })),
     ).toBeInstanceOf(FailedPreconditionError);
-    const ended = await h.client.endSchedule({ scheduleId, validUntil: today }, { metadata: h.manager });
-    expect(ended.schedule!.validUntil).toBe(today);
-    const end = Date.parse(`${today}T00:00:00Z`) - 480 * MINUTE_MS + 24 * 60 * MINUTE_MS;
-    const after = all.filter((r) => Number(r.plannedStart!.seconds) * 1000 >= end);
-    expect(after.length).toBeGreaterThan(0);
-    expect(ended.roundsRemoved).toBe(after.length);
+    const ended = await h.client.endSchedule({ scheduleId, validUntil: earlierDay }, { metadata: h.manager });
+    expect(ended.schedule!.validUntil).toBe(earlierDay);
+    const after = all.filter((r) => Number(r.plannedStart!.seconds) * 1000 === ahead.start.getTime());
+    expect(after).toHaveLength(1);
+    expect(ended.roundsRemoved).toBe(1);
     const { rounds: left } = await h.client.listRounds({ compoundId: h.compoundId }, { metadata: h.manager });
     expect(left!.map((r) => r.roundId)).toEqual(all.filter((r) => !after.includes(r)).map((r) => r.roundId));
   });

@@ -11,6 +11,7 @@ import { createPool } from '@anfang/platform/pg';
 import {
   createTestBucket,
   createTestDatabase,
+  freePort,
   infraEnv,
   kafkaClient,
   TEST_CALLER_TOKEN_KEY,
@@ -19,7 +20,7 @@ import {
 } from '@anfang/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundle, repoRoot, type BundleResult } from '../src/bundle.ts';
-import { freePort, runNode, startNode, waitReady, type Started } from './processes.ts';
+import { runNode, startNode, waitReady, type Started } from './processes.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'anfang-bundle-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import {
   createTestBucket,
   createTestDatabase,
+  freePort,
   infraEnv,
   type TestBucket,
   type TestDatabase,
@@ -25,7 +26,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../src/bundle.ts';
 import { chartDir, ofKind, parseManifests, parseYamlStream, render, type KubeObject } from './chart.ts';
 import { componentOf, podSpecOf, type Container, type PodSpec } from './k8s.ts';
-import { freePort, runNode, startNode, waitReady, type Started } from './processes.ts';
+import { runNode, startNode, waitReady, type Started } from './processes.ts';
 
 interface ChartValues {
   componentDefaults: { extraPorts: ExtraPort[] };

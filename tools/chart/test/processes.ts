@@ -1,8 +1,6 @@
 /** Starting workloads as local processes, the way a container would run them. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { waitServing, type HealthTarget } from '../src/health.ts';
 
 export interface Started {
@@ -73,44 +71,4 @@ export async function runNode(
   // 'close', not 'exit': the output streams are drained by then.
   const [code] = (await once(started.child, 'close')) as [number | null];
   return { code, output: started.output() };
-}
-
-/** A port nothing listens on right now (the OS's choice). */
-/**
- * A free port for a service to bind later. Not one the kernel would pick (port 0): between this
- * check and the service's start, an outgoing connection (Kafka, Postgres clients) could take such
- * a port from the ephemeral range — seen in CI as EADDRINUSE. So: a random port below that range,
- * free on every interface (the services bind 0.0.0.0), never handed out twice by this process.
- */
-export async function freePort(): Promise<number> {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const port = BELOW_EPHEMERAL_FROM + Math.floor(Math.random() * (ephemeralStart() - BELOW_EPHEMERAL_FROM));
-    if (handedOut.has(port)) continue;
-    const server = createServer();
-    const free = await new Promise<boolean>((resolve) => {
-      server.once('error', () => resolve(false));
-      server.listen(port, '0.0.0.0', () => resolve(true));
-    });
-    if (!free) continue;
-    server.close();
-    await once(server, 'close');
-    handedOut.add(port);
-    return port;
-  }
-  throw new Error('no free port below the ephemeral range');
-}
-
-const BELOW_EPHEMERAL_FROM = 20_000;
-const handedOut = new Set<number>();
-
-/** First port of the kernel's ephemeral range (Linux; 32768 elsewhere, the common default). */
-function ephemeralStart(): number {
-  try {
-    const first = Number(
-      readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0],
-    );
-    return first > BELOW_EPHEMERAL_FROM + 1000 ? first : 32_768;
-  } catch {
-    return 32_768;
-  }
 }
