@@ -33,86 +33,40 @@ interface Subject {
 
 type Reader = (payload: unknown) => Subject;
 
+/** The fields image-carrying events share (each topic's payload type has them, some optional). */
+interface ImageEvent {
+  readonly images?: readonly anfang.common.v1.IImageRef[] | null;
+  readonly device?: { readonly deviceId?: string | null } | null;
+  readonly personId?: string | null;
+  readonly plateNumber?: string | null;
+}
+
+/** A reader of the shared fields, plus what this topic says of its subject. */
+const reading =
+  (subject: ImageClass, more: (e: ImageEvent) => Partial<Subject> = () => ({})): Reader =>
+  (p) => {
+    const e = p as ImageEvent;
+    return { images: e.images, deviceId: e.device?.deviceId, subject, ...more(e) };
+  };
+const withPerson = (e: ImageEvent) => ({ personId: e.personId });
+const withPlate = (e: ImageEvent) => ({ plateNumber: e.plateNumber });
+
 /** Topic name → how its payload reads. Topics whose events carry images, nothing else. */
 export const MEDIA_READERS: ReadonlyMap<string, Reader> = new Map<string, Reader>([
-  [
-    topics.deviceFaceCaptured.name,
-    (p) => {
-      const e = p as anfang.device.v1.IFaceCaptured;
-      return { images: e.images, deviceId: e.device?.deviceId, subject: 'faces' };
-    },
-  ],
-  [
-    topics.deviceCredentialPresented.name,
-    (p) => {
-      const e = p as anfang.device.v1.ICredentialPresented;
-      return { images: e.images, deviceId: e.device?.deviceId, subject: 'faces' };
-    },
-  ],
+  [topics.deviceFaceCaptured.name, reading('faces')],
+  [topics.deviceCredentialPresented.name, reading('faces')],
   [
     topics.devicePlateRead.name,
-    (p) => {
-      const e = p as anfang.device.v1.IPlateRead;
-      return {
-        images: e.images,
-        deviceId: e.device?.deviceId,
-        subject: 'vehicles',
-        plateNumber: e.hasPlate ? e.plateNumber : '',
-      };
-    },
+    reading('vehicles', (e) => ({
+      plateNumber: (e as anfang.device.v1.IPlateRead).hasPlate ? e.plateNumber : '',
+    })),
   ],
-  [
-    topics.devicePerimeterTriggered.name,
-    (p) => {
-      const e = p as anfang.device.v1.IPerimeterTriggered;
-      return { images: e.images, deviceId: e.device?.deviceId, subject: 'alarms' };
-    },
-  ],
-  [
-    topics.deviceAnalyticsTriggered.name,
-    (p) => {
-      const e = p as anfang.device.v1.IAnalyticsTriggered;
-      return { images: e.images, deviceId: e.device?.deviceId, subject: 'alarms' };
-    },
-  ],
-  [
-    topics.identityAccessRecorded.name,
-    (p) => {
-      const e = p as anfang.identity.v1.IAccessRecorded;
-      return { images: e.images, deviceId: e.device?.deviceId, subject: 'faces', personId: e.personId };
-    },
-  ],
-  [
-    topics.identityPersonWatchlistHit.name,
-    (p) => {
-      const e = p as anfang.identity.v1.IPersonWatchlistHit;
-      return { images: e.images, deviceId: e.device?.deviceId, subject: 'alarms', personId: e.personId };
-    },
-  ],
-  [
-    topics.vehiclePassageRecorded.name,
-    (p) => {
-      const e = p as anfang.vehicle.v1.IVehiclePassageRecorded;
-      return {
-        images: e.images,
-        deviceId: e.device?.deviceId,
-        subject: 'vehicles',
-        plateNumber: e.plateNumber,
-      };
-    },
-  ],
-  [
-    topics.vehicleWatchlistHit.name,
-    (p) => {
-      const e = p as anfang.vehicle.v1.IVehicleWatchlistHit;
-      return {
-        images: e.images,
-        deviceId: e.device?.deviceId,
-        subject: 'alarms',
-        plateNumber: e.plateNumber,
-      };
-    },
-  ],
+  [topics.devicePerimeterTriggered.name, reading('alarms')],
+  [topics.deviceAnalyticsTriggered.name, reading('alarms')],
+  [topics.identityAccessRecorded.name, reading('faces', withPerson)],
+  [topics.identityPersonWatchlistHit.name, reading('alarms', withPerson)],
+  [topics.vehiclePassageRecorded.name, reading('vehicles', withPlate)],
+  [topics.vehicleWatchlistHit.name, reading('alarms', withPlate)],
   [
     topics.alarmLifecycle.name,
     (p) => {
