@@ -35,12 +35,12 @@ const SEED_FILE = new URL('../data/seed-compounds.csv', import.meta.url);
 /** The district's listed compounds, on a first start only: later the registry is the API's. */
 async function seedCompounds(compounds: CompoundStore, logger: Logger): Promise<void> {
   if ((await compounds.count()) > 0) return;
+  const rows = parseCompoundCsv(await readFile(SEED_FILE));
   let last;
-  for await (const progress of importCompoundRows(compounds, parseCompoundCsv(await readFile(SEED_FILE)), {
-    onRowError: (line, err) => logger.error({ err, line }, 'seed row failed'),
-  }))
-    last = progress;
-  logger.info({ created: last?.created, failed: last?.failed }, 'compounds seeded');
+  for await (const step of importCompoundRows(compounds, rows, new AbortController().signal)) last = step;
+  for (const error of last?.errors ?? [])
+    logger.error({ line: error.line, problems: error.violations }, 'seed row refused');
+  logger.info({ created: last?.outcomes.created, failed: last?.failed }, 'compounds seeded');
 }
 
 const MIGRATIONS = new URL('./store/migrations', import.meta.url);
@@ -116,7 +116,6 @@ const complianceScoringService: ServiceModule = {
               targetYear: () => config.COMPLIANCE_TARGET_YEAR ?? new Date().getUTCFullYear(),
               pool,
               timeZone: config.COMPLIANCE_TIME_ZONE,
-              logger,
             }),
           ],
           reflection: reflectionPackageDefinition([ComplianceService.name]),

@@ -16,11 +16,11 @@ import {
   InvalidArgumentError,
   NotFoundError,
   grpcService,
+  importResponse,
   parseCsvUpload,
   type CallContext,
   type GrpcService,
 } from '@anfang/platform/grpc';
-import type { Logger } from '@anfang/platform/log';
 import type { Pool } from '@anfang/platform/pg';
 import {
   acceptanceCsv,
@@ -95,7 +95,6 @@ export interface ComplianceServiceDeps {
   /** The district's time zone: trend days are its calendar days. */
   readonly timeZone: string;
   readonly now?: () => Date;
-  readonly logger: Logger;
 }
 
 /** Exported files go out in chunks of this size (well under gRPC's 4 MiB message limit). */
@@ -297,7 +296,6 @@ export function complianceGrpcService(
   deps: ComplianceServiceDeps,
 ): GrpcService<typeof ComplianceService.definition> {
   const { verifier, compounds, scorer } = deps;
-  const log = deps.logger.child({ component: 'compliance-grpc' });
 
   async function caller(ctx: CallContext, roles: readonly Role[]): Promise<Caller> {
     const who = await verifier.verify(ctx.metadata);
@@ -329,24 +327,8 @@ export function complianceGrpcService(
   ): AsyncGenerator<anfang.compliance.v1.ImportCompoundsResponse.$Properties> {
     await caller(ctx, IMPORTERS);
     const rows = parseCsvUpload(request.csv, parseCompoundCsv);
-    for await (const progress of importCompoundRows(compounds, rows, {
-      signal: ctx.signal,
-      onRowError: (line, err) => log.error({ err, line }, 'compound import row failed'),
-    }))
-      yield {
-        processed: progress.processed,
-        total: progress.total,
-        created: progress.created,
-        updated: progress.updated,
-        unchanged: progress.unchanged,
-        failed: progress.failed,
-        done: progress.done,
-        errors: progress.errors.map((e) => ({
-          line: e.line,
-          compoundName: e.compoundName,
-          violations: [...e.violations],
-        })),
-      };
+    for await (const step of importCompoundRows(compounds, rows, ctx.signal))
+      yield importResponse(step, (row) => ({ compoundName: row.compoundName }));
   }
 
   return grpcService(ComplianceService.definition, {
