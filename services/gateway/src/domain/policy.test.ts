@@ -33,4 +33,12 @@ describe('the role table', () => {
               ]);
       }
   });
+
+  it('lets guards and the police handle alarms and arm zones, as perimeter-alarms does', () => {
+    for (const method of ['AcknowledgeAlarm', 'AssignAlarm', 'StartAlarm', 'ResolveAlarm', 'SetZoneArming'])
+      expect(rolesFor('anfang.alarm.v1.PerimeterAlarmService', method, 'POST')).toEqual(
+        expect.arrayContaining(['guard', 'police']),
+      );
+    expect(rolesFor('anfang.alarm.v1.PerimeterAlarmService', 'CreateZone', 'POST')).not.toContain('police');
+  });
 });

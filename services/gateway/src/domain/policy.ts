@@ -43,6 +43,8 @@ const DEVICE_KEEPERS = [
   'platform_operator',
 ] as const satisfies readonly Role[];
 
+const ALARM_HANDLERS = [...REGISTRARS, 'guard', 'police'] as const satisfies readonly Role[];
+
 interface ServicePolicy {
   readonly read: readonly Role[];
   readonly write: readonly Role[];
@@ -55,12 +57,14 @@ export const POLICY: Readonly<Record<RoutedService, ServicePolicy>> = {
     read: READERS,
     write: REGISTRARS,
     methods: {
-      // The alarm console: whoever is on duty handles alarms.
-      AcknowledgeAlarm: [...REGISTRARS, 'guard'],
-      AssignAlarm: [...REGISTRARS, 'guard'],
-      CommentAlarm: [...REGISTRARS, 'guard', 'police'],
-      StartAlarm: [...REGISTRARS, 'guard'],
-      ResolveAlarm: [...REGISTRARS, 'guard'],
+      // The alarm console: whoever is on duty handles alarms and arms zones — the site's guards,
+      // and the police, who answer watchlist hits and intrusions (perimeter-alarms' OPERATORS).
+      AcknowledgeAlarm: ALARM_HANDLERS,
+      AssignAlarm: ALARM_HANDLERS,
+      CommentAlarm: ALARM_HANDLERS,
+      StartAlarm: ALARM_HANDLERS,
+      ResolveAlarm: ALARM_HANDLERS,
+      SetZoneArming: ALARM_HANDLERS,
     },
   },
   'anfang.compliance.v1.ComplianceService': {
