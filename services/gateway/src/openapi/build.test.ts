@@ -48,8 +48,7 @@ describe('the OpenAPI document', () => {
     ).schemas;
     expect(schemas['google.protobuf.Timestamp']).toMatchObject({ type: 'string', format: 'date-time' });
     const records = document.paths['/v1/compounds/{compound_id}/access-records']?.get as
-      | { summary: string; parameters: { name: string }[] }
-      | undefined;
+      { summary: string; parameters: { name: string }[] } | undefined;
     expect(records?.summary).toBe('ListAccessRecords');
     expect(records?.parameters.map((p) => p.name)).toEqual(
       expect.arrayContaining(['compound_id', 'doorId', 'personId', 'decision', 'reveal']),
