@@ -1,6 +1,6 @@
 /**
  * `/v1/live` over real Kafka: a viewer gets the alarm of a compound in scope and a viewer of
- * another compound does not; heartbeats keep the stream alive; a reconnect with Last-Event-ID
+ * another compound does not (an auditor of the compound does); heartbeats keep the stream alive; a reconnect with Last-Event-ID
  * gets what it missed.
  */
 import { randomUUID } from 'node:crypto';
@@ -82,10 +82,12 @@ describe('live updates', () => {
   it('streams an alarm to a viewer in scope and not to one out of scope, with heartbeats', async () => {
     const guardA = (await h.user('guard', [h.compoundA])).token;
     const managerB = (await h.user('community_manager', [h.compoundB])).token;
+    const auditorA = (await h.user('auditor', [h.compoundA])).token;
     const admin = await open(h, h.adminToken, '?types=level');
     const a = await open(h, guardA);
     const b = await open(h, managerB);
-    streams.push(admin, a, b);
+    const audit = await open(h, auditorA, `?types=alarm&compound_id=${h.compoundA}`);
+    streams.push(admin, a, b, audit);
 
     // The replica's consumer starts at the latest offset: wait until it is assigned and reading.
     const compliance = createEventPublisher({ bus, producer: 'compliance-scoring' });
@@ -126,6 +128,8 @@ describe('live updates', () => {
     };
     expect(data.compoundId).toBe(h.compoundA);
     expect(data.payload.state).toBe('ALARM_STATE_NEW');
+    // An auditor follows the feed of its scope.
+    await waitFor(() => audit.events.find((e) => e.id === alarm.id), { timeoutMs: 20_000 });
     // The level change of compound A reached A's guard too, never B's manager.
     await sleep(1500);
     expect(b.events.filter((e) => e.event === 'alarm' || e.event === 'level')).toEqual([]);
@@ -146,9 +150,14 @@ describe('live updates', () => {
       headers: { authorization: `Bearer ${managerB}` },
     });
     expect([outside.status, await outside.text()]).toEqual([403, expect.stringContaining('OUT_OF_SCOPE')]);
-    const auditor = (await h.user('auditor', [])).token;
+    const auditorB = (await h.user('auditor', [h.compoundB])).token;
+    const outsideAudit = await fetch(`${h.url}/v1/live?compound_id=${h.compoundA}`, {
+      headers: { authorization: `Bearer ${auditorB}` },
+    });
+    expect(outsideAudit.status).toBe(403);
+    const resident = (await h.user('resident', [h.compoundA])).token;
     expect(
-      (await fetch(`${h.url}/v1/live`, { headers: { authorization: `Bearer ${auditor}` } })).status,
+      (await fetch(`${h.url}/v1/live`, { headers: { authorization: `Bearer ${resident}` } })).status,
     ).toBe(403);
     expect((await fetch(`${h.url}/v1/live`)).status).toBe(401);
   });

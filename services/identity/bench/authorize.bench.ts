@@ -7,14 +7,16 @@
  * run, on the local infrastructure (`./anfang infra up`).
  *
  *   node services/identity/bench/authorize.bench.ts [--persons 50000] [--duration-s 10]
- *        [--concurrency 32] [--warm-set 5000]
+ *        [--concurrency 32] [--warm-set 5000] [--records 300000]
  *
  * The service runs as a child process (src/service.ts with its production defaults, LOG_LEVEL
  * warn) in a fresh database; the registry is written straight into that database in bulk (the
  * same encryption and blind index as the service), since 150,000 RPCs would only measure the
  * seeding. Each scenario is a closed loop at `--concurrency` calls in flight for `--duration-s`.
  * Goals (issue 4): warm p99 ≤ 2 × echo p99 + 5 ms, cache-miss p99 ≤ 20 ms, warm throughput
- * ≥ 0.5 × echo. Figures are printed against them; the command never fails on speed.
+ * ≥ 0.5 × echo. Figures are printed against them; the command never fails on speed. Then the
+ * access-record search over `--records` stored records (newest page, a deep page by token, one
+ * person's), beside the same echo figures.
  */
 import { fork } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -22,7 +24,7 @@ import { parseArgs } from 'node:util';
 import { anfang, EchoService, IdentityService, timestampNow } from '@anfang/contracts';
 import { createCallerVerifier, mintCallerMetadata } from '@anfang/platform/auth';
 import { createBlindIndex, createFieldCipher, parseDataKeys } from '@anfang/platform/crypto';
-import { createGrpcClient, createGrpcServer, grpcService } from '@anfang/platform/grpc';
+import { createGrpcClient, createGrpcServer, encodeToken, grpcService } from '@anfang/platform/grpc';
 import { createLogger } from '@anfang/platform/log';
 import { createPool } from '@anfang/platform/pg';
 import type { RunningService } from '@anfang/platform/service';
@@ -42,6 +44,7 @@ function options() {
       'duration-s': { type: 'string', default: '10' },
       concurrency: { type: 'string', default: '32' },
       'warm-set': { type: 'string', default: '5000' },
+      records: { type: 'string', default: '300000' },
     },
   });
   return {
@@ -50,6 +53,7 @@ function options() {
     durationMs: Number(values['duration-s']) * 1000,
     concurrency: Number(values.concurrency),
     warmSet: Number(values['warm-set']),
+    records: Number(values.records),
   };
 }
 
@@ -223,6 +227,46 @@ async function seed(databaseUrl: string, persons: number, dataKeys: string, blin
   }
 }
 
+/**
+ * Stored access records, 30 s apart going back from now, over the seeded persons and the unit
+ * doors (one in ten refused), as the service's recorder writes them. Returns a deep page token
+ * (the keyset position of the middle record) and some person ids.
+ */
+async function seedRecords(databaseUrl: string, count: number) {
+  const pool = createPool({ url: databaseUrl, applicationName: 'identity-bench-records' });
+  try {
+    const { rows } = await pool.query<{ persons: string[]; doors: string[] }>(
+      `SELECT (SELECT array_agg(person_id) FROM (SELECT person_id FROM persons LIMIT 10000) p) AS persons,
+              (SELECT array_agg(door_id) FROM doors) AS doors`,
+    );
+    const { persons, doors } = rows[0]!;
+    await pool.query(
+      `INSERT INTO access_records (record_id, occurred_at, compound_id, door_id, device_id, device, person_id,
+         role, credential_type, credential_masked, allowed, reason, direction, snapshot_key, path)
+       SELECT gen_random_uuid(), now() - g * interval '30 seconds', $1,
+              ($3::uuid[])[1 + g % cardinality($3::uuid[])], 'bench', '\\x'::bytea,
+              ($2::uuid[])[1 + g % cardinality($2::uuid[])], 1, 1, '卡 ****0001', g % 10 <> 0,
+              CASE WHEN g % 10 <> 0 THEN 'granted' ELSE 'no_grant' END, 0,
+              'device-ingest/captures/' || g || '.jpg', 2
+         FROM generate_series(1, $4) g`,
+      [COMPOUND, persons, doors, count],
+    );
+    await pool.query('ANALYZE access_records');
+    const middle = await pool.query<{ occurred_at: Date; record_id: string }>(
+      `SELECT occurred_at, record_id FROM access_records WHERE compound_id = $1
+        ORDER BY occurred_at DESC, record_id DESC OFFSET $2 LIMIT 1`,
+      [COMPOUND, Math.floor(count / 2)],
+    );
+    const at = middle.rows[0]!;
+    return {
+      deepToken: encodeToken([at.occurred_at.getTime(), at.record_id]),
+      persons,
+    };
+  } finally {
+    await pool.end();
+  }
+}
+
 async function runParent(): Promise<void> {
   const o = options();
   const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -252,6 +296,8 @@ async function runParent(): Promise<void> {
     });
     log(`seeding ${o.persons} persons, ${o.persons * 3} credentials, ${UNIT_DOORS + 1} doors …`);
     const site = await seed(db.url, o.persons, dataKeys, blindIndexKey);
+    log(`seeding ${o.records} access records …`);
+    const stored = await seedRecords(db.url, o.records);
 
     const metadata = await mintCallerMetadata(
       { subject: 'svc:bench', role: 'service', compounds: 'all' },
@@ -305,6 +351,29 @@ async function runParent(): Promise<void> {
     });
     const missExhausted = unseen - o.warmSet >= site.cards.length - o.warmSet;
 
+    // Record search as the compound's property staff reads it (masked, 50 a page).
+    const reader = await mintCallerMetadata(
+      { subject: 'bench-staff', role: 'property_staff', compounds: [COMPOUND] },
+      callerKey,
+      { ttlSeconds: 3600 },
+    );
+    const search = (request: Partial<anfang.identity.v1.ListAccessRecordsRequest.$Properties>) =>
+      identity.listAccessRecords(
+        { compoundId: COMPOUND, page: { pageSize: 50 }, ...request },
+        { metadata: reader },
+      );
+    const searchMs = Math.min(o.durationMs, 5000);
+    log('ListAccessRecords newest page …');
+    const newest = await closedLoop(o.concurrency, searchMs, () => search({}));
+    log('ListAccessRecords deep page …');
+    const deep = await closedLoop(o.concurrency, searchMs, () =>
+      search({ page: { pageSize: 50, pageToken: stored.deepToken } }),
+    );
+    log('ListAccessRecords by person …');
+    const byPerson = await closedLoop(o.concurrency, searchMs, (i) =>
+      search({ personId: stored.persons[i % stored.persons.length]! }),
+    );
+
     const fmt = (n: number, digits = 0) =>
       n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
     const row = (name: string, r: Result) =>
@@ -317,6 +386,10 @@ async function runParent(): Promise<void> {
       row('Authorize warm', warm),
       row('Authorize cache-miss', miss),
       row('  … one in flight', missAlone),
+      `ListAccessRecords (50 a page, names decrypted and masked) over ${fmt(o.records)} stored records, ${searchMs / 1000} s each`,
+      row('  newest page', newest),
+      row('  deep page (token)', deep),
+      row('  by person', byPerson),
       '',
     ];
     process.stdout.write(lines.join('\n'));

@@ -57,7 +57,12 @@ export const identityEnv = envFragment({
   IDENTITY_LOCAL_CACHE_ENTRIES: positiveInt(200_000),
   /** Visitors' personal data (passes, names, ID and phone numbers) are deleted this long after their last visit ended. */
   IDENTITY_VISITOR_RETENTION_DAYS: positiveInt(90),
-  /** How often the visitor-retention sweep runs. */
+  /**
+   * Stored access records are deleted this long after the pass (SPEC §5: no longer than needed;
+   * at least 30 days, so that an incident reported late can still be traced).
+   */
+  IDENTITY_ACCESS_RECORD_RETENTION_DAYS: z.coerce.number().int().min(30).default(180),
+  /** How often the visitor and access-record retention sweeps run. */
   IDENTITY_RETENTION_SWEEP_MS: positiveInt(3_600_000),
   /**
    * How often readers' offline allow lists are brought up to date when no access change woke the

@@ -30,6 +30,7 @@ import { startVisitorRetention } from './store/retention.ts';
 import { createAccessSnapshots, loadPresence } from './store/access.ts';
 import { createGeneration } from './store/generation.ts';
 import { createAccessRecorder } from './store/records.ts';
+import { createAccessRecordStore, pruneAccessRecords } from './store/access-records.ts';
 import { createRegistryStore } from './store/registry.ts';
 import { createAccessListSync } from './store/access-lists.ts';
 
@@ -144,6 +145,20 @@ const identityService: ServiceModule = {
         });
         lifecycle.onShutdown('drain-consumers', 'visitor retention', () => retention.stop());
 
+        const accessRecords = createAccessRecordStore({ pool, cipher });
+        const recordRetention = startPeriodic(
+          'access-record retention',
+          config.IDENTITY_RETENTION_SWEEP_MS,
+          (signal) =>
+            pruneAccessRecords(
+              accessRecords,
+              new Date(Date.now() - config.IDENTITY_ACCESS_RECORD_RETENTION_DAYS * 86_400_000),
+              signal,
+            ),
+          logger,
+        );
+        lifecycle.onShutdown('drain-consumers', 'access-record retention', () => recordRetention.stop());
+
         const callers = createCallerVerifier({ key: config.CALLER_TOKEN_KEY });
         const ports = await serveApis(config, resources, {
           callers,
@@ -152,6 +167,7 @@ const identityService: ServiceModule = {
               registry,
               authorizer,
               recorder,
+              accessRecords,
               verifier: callers,
               qr,
               permitReminderDays: config.IDENTITY_PERMIT_REMINDER_DAYS,

@@ -83,3 +83,12 @@ export {
   type ImportRowsOptions,
   type ImportStep,
 } from './import-rows.ts';
+export {
+  DEFAULT_PAGE_SIZE,
+  MAX_PAGE_SIZE,
+  decodeToken,
+  encodeToken,
+  pageOf,
+  pageSize,
+  timeKeyset,
+} from './paging.ts';

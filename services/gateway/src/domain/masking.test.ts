@@ -23,8 +23,17 @@ describe('masking by message type', () => {
     expect(out[list!.name]).toEqual([{ phone: '138****5678' }, { phone: '138****5678' }]);
   });
 
+  it('masks a person name wherever it is, and not the names beside it', () => {
+    const AccessRecord = root.lookupType('anfang.identity.v1.AccessRecord');
+    expect(maskJson(AccessRecord, { personName: '张三丰', doorName: '东门人行道闸' })).toEqual({
+      personName: '张**',
+      doorName: '东门人行道闸',
+    });
+  });
+
   it('knows which responses can carry personal data', () => {
     expect(carriesPersonalData(root.lookupType('anfang.identity.v1.GetPersonResponse'))).toBe(true);
+    expect(carriesPersonalData(root.lookupType('anfang.identity.v1.ListAccessRecordsResponse'))).toBe(true);
     expect(carriesPersonalData(root.lookupType('anfang.alarm.v1.ListZonesResponse'))).toBe(false);
   });
 });

@@ -1,8 +1,8 @@
 /**
  * Masking of personal data in responses (SPEC §5): ID numbers, phone numbers and the names of
  * people. Driven by the message types, not by guesses over JSON: a field is personal when it is
- * an ID number (`*idNumber`) or a phone (`*phone`), and a `name`/`*Name` field is a person's when
- * its message also holds one of those. Services mask already; this is the gateway's own line of
+ * an ID number (`*idNumber`) or a phone (`*phone`), a `personName` always, and a `name`/`*Name`
+ * field is a person's when its message also holds one of those. Services mask already; this is the gateway's own line of
  * defence, so a value that is already masked stays as it is.
  */
 import { maskIdNumber, maskName, maskPhone } from '@anfang/platform/crypto';
@@ -13,6 +13,7 @@ type Masker = (value: string) => string;
 const ID = /idNumber$/i;
 const PHONE = /phone$/i;
 const NAME = /^(name|[a-z]+Name)$/;
+const PERSON_NAME = /^personName$/;
 const NOT_A_PERSON_NAME = /^(fullName|displayName|deviceName|zoneName|compoundName|routeName)$/;
 
 const plans = new WeakMap<Type, ReadonlyMap<string, Masker | Type>>();
@@ -30,6 +31,7 @@ function planOf(type: Type): ReadonlyMap<string, Masker | Type> {
     else if (field.type !== 'string') continue;
     else if (ID.test(field.name)) plan.set(field.name, maskIdNumber);
     else if (PHONE.test(field.name)) plan.set(field.name, maskPhone);
+    else if (PERSON_NAME.test(field.name)) plan.set(field.name, maskName);
     else if (personal && NAME.test(field.name) && !NOT_A_PERSON_NAME.test(field.name))
       plan.set(field.name, maskName);
   }

@@ -6,8 +6,11 @@ import { inScope } from '../domain/principal.ts';
 import { LIVE_TYPES, type LiveEvent, type LiveHub, type LiveType } from '../live/hub.ts';
 import { principalOf } from './context.ts';
 
-/** Roles with nothing to watch live. */
-const NO_LIVE = new Set(['auditor', 'resident']);
+/**
+ * Roles with nothing to watch live. Auditors follow the feed of their scope: every payload is
+ * masked (hub.ts), and they never act on it.
+ */
+const NO_LIVE = new Set(['resident']);
 
 function frame(event: LiveEvent): string {
   return `id: ${event.id}\nevent: ${event.type}\ndata: ${event.data}\n\n`;

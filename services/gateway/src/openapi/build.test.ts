@@ -47,6 +47,12 @@ describe('the OpenAPI document', () => {
       document.components as { schemas: Record<string, { properties?: Record<string, object> }> }
     ).schemas;
     expect(schemas['google.protobuf.Timestamp']).toMatchObject({ type: 'string', format: 'date-time' });
+    const records = document.paths['/v1/compounds/{compound_id}/access-records']?.get as
+      { summary: string; parameters: { name: string }[] } | undefined;
+    expect(records?.summary).toBe('ListAccessRecords');
+    expect(records?.parameters.map((p) => p.name)).toEqual(
+      expect.arrayContaining(['compound_id', 'doorId', 'personId', 'decision', 'reveal']),
+    );
     expect(schemas['anfang.alarm.v1.AlarmState']).toMatchObject({
       type: 'string',
       enum: expect.arrayContaining(['ALARM_STATE_NEW']),

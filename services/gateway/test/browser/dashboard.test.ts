@@ -7,6 +7,7 @@ import { randomInt } from 'node:crypto';
 import { Secret, TOTP } from 'otpauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '@anfang/testing';
+import { KNOWN_CARD, STAFF_NAME, recordPass, seedAccessSite, type RestCall } from '../access-seed.ts';
 import { launchBrowser, type Browser } from './chromium.ts';
 import { startStack, type Stack } from './stack.ts';
 
@@ -31,17 +32,20 @@ describe('dashboard in headless Chromium', () => {
   const village: Compound = { compoundId: code(), name: '东村', townStreet: TOWN_B };
   let alarmId = '';
 
-  /** The REST API as the bootstrap admin (setting up what a district office would). */
-  const rest = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+  /** The REST API with a session token. */
+  const restAs = async <T>(bearer: string, method: string, path: string, body?: unknown): Promise<T> => {
     const response = await fetch(`${stack.baseUrl}${path}`, {
       method,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
       body: body === undefined ? null : JSON.stringify(body),
     });
     const text = await response.text();
     if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
     return (text ? JSON.parse(text) : undefined) as T;
   };
+  /** The REST API as the bootstrap admin (setting up what a district office would). */
+  const rest = <T>(method: string, path: string, body?: unknown): Promise<T> =>
+    restAs<T>(token, method, path, body);
 
   beforeAll(async () => {
     stack = await startStack();
@@ -203,8 +207,9 @@ describe('dashboard in headless Chromium', () => {
 
   it('says "no data yet" on the pages whose services are not deployed', async () => {
     const { page } = browser;
-    // Only compliance-scoring and perimeter-alarms run: vehicle-access, patrol, device-ingest and
-    // police-upload are absent, as on a site that has not rolled those modules out yet.
+    // Only compliance-scoring, perimeter-alarms and identity run: vehicle-access, patrol,
+    // device-ingest and police-upload are absent, as on a site that has not rolled those modules
+    // out yet.
     for (const [route, name] of [
       [`#/records?compound=${tianxiao.compoundId}`, 'records'],
       [`#/patrol?compound=${tianxiao.compoundId}`, 'patrol'],
@@ -213,9 +218,9 @@ describe('dashboard in headless Chromium', () => {
     ] as const) {
       await page.evaluate((hash) => (location.hash = hash), route);
       const empty = page.locator(`.page-${name} .notice-empty`).filter({ hasText: '暂无数据' });
-      // Every panel of the page says so (records has two: vehicles and access; police two:
+      // Every panel of an absent service says so (records: vehicles, not access; police two:
       // platforms and backlog).
-      await expect.poll(() => empty.count(), SOON).toBe(name === 'records' || name === 'police' ? 2 : 1);
+      await expect.poll(() => empty.count(), SOON).toBe(name === 'police' ? 2 : 1);
       expect(await page.locator(`.page-${name} .notice-error`).count()).toBe(0);
       await browser.screenshot(`absent-${name}`);
     }
@@ -319,6 +324,68 @@ describe('dashboard in headless Chromium', () => {
     expect(stored.markers).toEqual([expect.objectContaining({ kind: 'building' })]);
     expect(stored.markers[0]!.x).toBeCloseTo(0.8, 1);
     await browser.screenshot('site-plan-after-reload');
+  });
+
+  it('searches access records by decision and door, with snapshots through /v1/media', async () => {
+    const { page } = browser;
+    // Still signed in as the compound's property staff (above); a guard's token asks the reader's
+    // decisions, as the gate console would.
+    const guard = `mw${randomInt(1e6)}`;
+    const guardPassword = 'Menwei-Tianxiao-2026';
+    await rest('POST', '/auth/users', {
+      username: guard,
+      displayName: '门卫',
+      password: guardPassword,
+      role: 'guard',
+      compounds: [tianxiao.compoundId],
+      areas: [],
+    });
+    const signIn = await fetch(`${stack.baseUrl}/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: guard, password: guardPassword }),
+    });
+    const guardToken = ((await signIn.json()) as { token: string }).token;
+    const call: RestCall = (as, method, path, body) =>
+      as === 'admin' ? rest(method, path, body) : restAs(guardToken, method, path, body);
+    const site = await seedAccessSite(call, tianxiao.compoundId);
+    for (const card of [KNOWN_CARD, 'DEAD0000', KNOWN_CARD]) await recordPass(call, site, card);
+    // The gate's own report of a pass, with its capture: identity decides and records it.
+    const capture = await stack.cardPresented(site.deviceId, KNOWN_CARD);
+
+    await page.evaluate((id) => (location.hash = `#/records?compound=${id}`), tianxiao.compoundId);
+    const access = page.locator('.page-records .panel').filter({ hasText: '人员出入记录' });
+    const rows = access.locator('table tbody tr');
+    // The device event is decided when identity's consumer reaches it; the search shows it then.
+    const thumb = access.locator(`img.thumb[src="/v1/media/${capture}"]`);
+    await expect
+      .poll(
+        async () => {
+          await access.locator('button[type=submit]').click();
+          return thumb.count();
+        },
+        { timeout: 90_000, interval: 2_000 },
+      )
+      .toBe(1);
+    await expect.poll(() => rows.count(), SOON).toBe(4);
+    // Names masked for property staff; the refused unknown card has no person.
+    expect(await access.locator('table').textContent()).not.toContain(STAFF_NAME);
+    expect(await access.locator('table').textContent()).toContain('未登记');
+
+    await access.locator('select[name=decision]').selectOption('ACCESS_DECISION_DENIED');
+    await access.locator('button[type=submit]').click();
+    await expect.poll(() => rows.count(), SOON).toBe(1);
+    expect(await rows.first().textContent()).toContain('未知凭证');
+    await browser.screenshot('access-records-refused');
+
+    await access.locator('select[name=decision]').selectOption('');
+    await access.locator('button[type=submit]').click();
+    await expect.poll(() => rows.count(), SOON).toBe(4);
+    await rows.first().locator('button.door').click();
+    await expect.poll(() => access.locator('input[name=door]').inputValue(), SOON).toBe(site.doorId);
+    await expect.poll(() => rows.count(), SOON).toBe(4);
+    expect(await rows.first().textContent()).toContain(site.doorName);
+    await browser.screenshot('access-records');
   });
 
   it('asks for the one-time code of an account with a second factor', async () => {

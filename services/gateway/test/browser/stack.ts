@@ -1,7 +1,7 @@
 /**
  * The real services behind the dashboard, started in this process against the local
- * infrastructure: compliance-scoring (levels, coverage), perimeter-alarms (alarms) and the
- * gateway in front of them, each with its own database, consumer group and Redis prefix.
+ * infrastructure: compliance-scoring (levels, coverage), perimeter-alarms (alarms), identity
+ * (access records) and the gateway in front of them, each with its own database, consumer group and Redis prefix.
  * Nothing is faked: alarms are raised by publishing a perimeter trigger on the real topic, as
  * device-ingest does.
  */
@@ -11,6 +11,7 @@ import { createBus, createEventPublisher, type Bus, type EventPublisher } from '
 import type { RunningService, ServiceModule } from '@anfang/platform/service';
 import { createTestDatabase, infraEnv, serviceTestEnv, uniqueName, type TestDatabase } from '@anfang/testing';
 import complianceScoring from '../../../compliance-scoring/src/service.ts';
+import identityService from '@anfang/identity';
 import perimeterAlarms from '@anfang/perimeter-alarms';
 import gateway from '../../src/service.ts';
 
@@ -21,6 +22,8 @@ export interface Stack {
   readonly adminPassword: string;
   /** Publishes a perimeter sensor's active trigger for a compound, as device-ingest would. */
   perimeterTrigger(compoundId: string, deviceId: string): Promise<string>;
+  /** Publishes a card presented at a reader with its capture, as device-ingest would; the capture's key. */
+  cardPresented(deviceId: string, cardNumber: string): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -64,11 +67,16 @@ export async function startStack(): Promise<Stack> {
     started.push(compliance);
     const alarms = await startOne(perimeterAlarms, 'web-alarms', {});
     started.push(alarms);
+    const identity = await startOne(identityService, 'web-identity', {
+      BLIND_INDEX_KEY: randomBytes(32).toString('base64'),
+    });
+    started.push(identity);
     const adminPassword = randomBytes(18).toString('base64url');
     const front = await startOne(gateway, 'web-gateway', {
       GATEWAY_BOOTSTRAP_ADMIN_PASSWORD: adminPassword,
       SERVICE_GRPC_ADDR_COMPLIANCE_SCORING: grpcAddress(compliance),
       SERVICE_GRPC_ADDR_PERIMETER_ALARMS: grpcAddress(alarms),
+      SERVICE_GRPC_ADDR_IDENTITY: grpcAddress(identity),
     });
     started.push(front);
     const deviceIngest: EventPublisher = createEventPublisher({ bus, producer: 'device-ingest' });
@@ -90,6 +98,21 @@ export async function startStack(): Promise<Stack> {
           { eventId, compoundId },
         );
         return eventId;
+      },
+      async cardPresented(deviceId, cardNumber) {
+        const eventId = randomUUID();
+        const objectKey = `device-ingest/captures/${eventId}.jpg`;
+        await deviceIngest.publish(
+          topics.deviceCredentialPresented,
+          {
+            device: { deviceId, deviceType: anfang.common.v1.DeviceType.DEVICE_TYPE_FACE_GATE },
+            sourceObjectId: eventId,
+            card: { cardNumber },
+            images: [{ objectKey, kind: anfang.common.v1.ImageKind.IMAGE_KIND_SCENE }],
+          },
+          { eventId },
+        );
+        return objectKey;
       },
       async close() {
         await stopAll(started);

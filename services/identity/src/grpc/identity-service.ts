@@ -18,7 +18,10 @@ import {
   InvalidArgumentError,
   PermissionDeniedError,
   grpcService,
+  pageOf,
+  pageSize,
   parseCsvUpload,
+  timeKeyset,
   type CallContext,
   type GrpcService,
 } from '@anfang/platform/grpc';
@@ -47,8 +50,10 @@ import {
 } from '../domain/enums.ts';
 import { parseRegistryCsv } from '../domain/import-csv.ts';
 import { MAX_VISIT_MS } from '../domain/visit.ts';
+import type { AccessRecordStore, StoredAccessRecord } from '../store/access-records.ts';
 import type { AccessRecorder } from '../store/records.ts';
 import type {
+  AuditContext,
   CredentialRecord,
   GrantRecord,
   PassRecord,
@@ -85,6 +90,7 @@ export interface IdentityServiceDeps {
   readonly registry: RegistryStore;
   readonly authorizer: Authorizer;
   readonly recorder: AccessRecorder;
+  readonly accessRecords: AccessRecordStore;
   readonly verifier: CallerVerifier;
   readonly qr: QrSigner;
   readonly permitReminderDays: number;
@@ -240,10 +246,45 @@ function scheduleField(value: anfang.identity.v1.ITimeOfDaySchedule | null | und
   return { weekdays, startMinute: start, endMinute: end };
 }
 
+/** Unmasked reads: the police, or a community manager who says why; either way audited. */
+function revealing(who: Caller): AuditContext {
+  if (who.role === 'community_manager' && !who.purpose?.trim())
+    throw new PermissionDeniedError('a community manager needs a purpose to see personal data unmasked');
+  if (who.role !== 'police' && who.role !== 'community_manager')
+    throw new PermissionDeniedError(`role ${who.role} may not see personal data unmasked`);
+  return { caller: who, purpose: who.purpose?.trim() || 'police duty' };
+}
+
+function accessRecordToProto(
+  r: StoredAccessRecord,
+  revealed: boolean,
+): anfang.identity.v1.AccessRecord.$Properties {
+  return {
+    recordId: r.recordId,
+    occurredAt: ts(r.occurredAt),
+    compoundId: r.compoundId,
+    doorId: r.doorId ?? '',
+    doorName: r.doorName ?? '',
+    device: r.device,
+    personId: r.personId ?? '',
+    personName: r.personName ? (revealed ? r.personName : maskName(r.personName)) : '',
+    role: r.role,
+    credentialType: r.credentialType,
+    credentialMasked: r.credentialMasked,
+    decision: r.allowed ? AccessDecision.ACCESS_DECISION_ALLOWED : AccessDecision.ACCESS_DECISION_DENIED,
+    reason: reasons.toProto(r.reason),
+    direction: r.direction,
+    snapshotKey: r.snapshotKey ?? '',
+    path: r.path,
+    visitorPassId: r.visitorPassId ?? '',
+    revealed,
+  };
+}
+
 export function identityGrpcService(
   deps: IdentityServiceDeps,
 ): GrpcService<typeof IdentityService.definition> {
-  const { registry, authorizer, recorder, verifier, qr } = deps;
+  const { registry, authorizer, recorder, accessRecords, verifier, qr } = deps;
   const log = deps.logger.child({ component: 'identity-grpc' });
   const caller = (ctx: CallContext) => verifier.verify(ctx.metadata);
 
@@ -423,16 +464,41 @@ export function identityGrpcService(
       requireRole(who, ...READERS);
       requireCompound(who, await registry.personCompound(personId));
       if (!request.reveal) return { person: personToProto(await registry.getPerson(personId), false) };
-      // Unmasked: the police, or a community manager who says why; either way audited.
-      if (who.role === 'community_manager' && !who.purpose?.trim())
-        throw new PermissionDeniedError('a community manager needs a purpose to see personal data unmasked');
-      if (who.role !== 'police' && who.role !== 'community_manager')
-        throw new PermissionDeniedError(`role ${who.role} may not see personal data unmasked`);
-      const person = await registry.getPerson(personId, {
-        caller: who,
-        purpose: who.purpose?.trim() || 'police duty',
-      });
-      return { person: personToProto(person, true) };
+      return { person: personToProto(await registry.getPerson(personId, revealing(who)), true) };
+    },
+
+    async listAccessRecords(request, ctx) {
+      const compoundId = codeField('compound_id', request.compoundId);
+      const who = await scoped(ctx, READERS, compoundId);
+      const audit = request.reveal ? revealing(who) : undefined;
+      const limit = pageSize(request.page?.pageSize);
+      const before = timeKeyset(request.page?.pageToken);
+      if (before && (!UUID.test(before.id) || Number.isNaN(before.at.getTime())))
+        invalid('page.page_token', 'not a token of this list');
+      const from = date(request.window?.startTime);
+      const to = date(request.window?.endTime);
+      if (from && to && to <= from) invalid('window.end_time', 'must be after window.start_time');
+      const decision = request.decision ?? 0;
+      if (decision !== 0 && !Object.values(AccessDecision).includes(decision))
+        invalid('decision', `unknown value ${decision}`);
+      const rows = await accessRecords.list(
+        {
+          compoundId,
+          limit: limit + 1,
+          ...(request.doorId?.trim() ? { doorId: uuidField('door_id', request.doorId) } : {}),
+          ...(request.personId?.trim() ? { personId: uuidField('person_id', request.personId) } : {}),
+          ...(from ? { from } : {}),
+          ...(to ? { to } : {}),
+          ...(decision ? { allowed: decision === AccessDecision.ACCESS_DECISION_ALLOWED } : {}),
+          ...(before ? { before: { at: before.at, recordId: before.id } } : {}),
+        },
+        audit,
+      );
+      const page = pageOf(rows, limit, (last) => [last.occurredAt.getTime(), last.recordId]);
+      return {
+        records: page.items.map((r) => accessRecordToProto(r, audit !== undefined)),
+        page: { nextPageToken: page.nextPageToken },
+      };
     },
 
     async findPersons(request, ctx) {

@@ -1,6 +1,6 @@
 /**
- * Access records: every decided pass or refusal becomes an AccessRecorded event, written to the
- * outbox in the transaction that also counts consecutive refusals at the reader (the alarm
+ * Access records: every decided pass or refusal becomes a stored access record and an
+ * AccessRecorded event, both written in the transaction that also counts consecutive refusals at the reader (the alarm
  * threshold), raises the access alarm (repeated failures, spoofing), and checks the person
  * watchlists. A device event is marked processed in the same transaction, so a redelivery
  * records nothing twice.
@@ -18,7 +18,7 @@ import type { Decision } from '../domain/decision.ts';
 import { reasons, roles } from '../domain/enums.ts';
 
 const { AccessDecision, AccessAlarmKind, DecisionPath } = anfang.identity.v1;
-const { Priority } = anfang.common.v1;
+const { Priority, DeviceRef } = anfang.common.v1;
 const MatchKind = anfang.identity.v1.PersonMatchKind;
 
 export type DecisionPathName = 'online' | 'event' | 'device_local';
@@ -181,6 +181,39 @@ export function createAccessRecorder(options: {
       );
   }
 
+  /** The searchable copy of the record (access-records.ts reads it), committed with the event. */
+  async function insertRecord(
+    client: ClientBase,
+    recordId: string,
+    input: AccessRecordInput,
+    images: readonly anfang.common.v1.ImageRef.$Properties[],
+  ) {
+    const { decision } = input;
+    await client.query(
+      `INSERT INTO access_records (record_id, occurred_at, compound_id, door_id, device_id, device, person_id,
+         role, credential_type, credential_masked, allowed, reason, direction, snapshot_key, path, visitor_pass_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+      [
+        recordId,
+        new Date(input.at),
+        input.compoundId ?? '',
+        input.doorId || null,
+        input.device.deviceId ?? '',
+        Buffer.from(DeviceRef.encode(DeviceRef.fromObject(input.device)).finish()),
+        decision.personId ?? null,
+        decision.role ? roles.toProto(decision.role) : 0,
+        input.credentialType,
+        input.masked,
+        decision.allowed,
+        decision.reason,
+        input.direction ?? 0,
+        images.find((image) => image.objectKey)?.objectKey ?? null,
+        PATH[input.path],
+        decision.passId ?? null,
+      ],
+    );
+  }
+
   const commonOf = (input: { at: number; compoundId: string | undefined; sourceEventId?: string }) => ({
     occurredAt: input.at,
     ...(input.compoundId ? { compoundId: input.compoundId } : {}),
@@ -197,6 +230,7 @@ export function createAccessRecorder(options: {
         const { decision } = input;
         const common = commonOf(input);
         const images = [...(input.images ?? [])];
+        await insertRecord(client, recordId, input, images);
         await publisher.publish(
           topics.identityAccessRecorded,
           {

@@ -8,11 +8,15 @@ import { maskPhone } from '@anfang/platform/crypto';
 import {
   InvalidArgumentError,
   NotFoundError,
+  decodeToken,
   importResponse,
   importRows,
   parseCsvUpload,
   PermissionDeniedError,
   grpcService,
+  pageOf,
+  pageSize,
+  timeKeyset,
   type CallContext,
   type FieldViolation,
   type GrpcService,
@@ -51,7 +55,6 @@ import type {
   WatchlistStore,
 } from '../store/registry.ts';
 import { ROLES, type Access } from './access.ts';
-import { decodeToken, pageOf, pageSize, timeKeyset } from './paging.ts';
 
 type TimeWindow = anfang.common.v1.TimeWindow.$Properties | null | undefined;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidArgumentError } from '@anfang/platform/grpc';
+import { InvalidArgumentError } from './errors.ts';
 import { decodeToken, encodeToken, MAX_PAGE_SIZE, pageSize } from './paging.ts';
 
 describe('page tokens', () => {

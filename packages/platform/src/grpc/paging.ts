@@ -2,7 +2,7 @@
  * Page tokens: the keyset position after the last row returned, opaque to callers (base64url
  * JSON). A token that does not decode is the caller's error, reported as such.
  */
-import { InvalidArgumentError } from '@anfang/platform/grpc';
+import { InvalidArgumentError } from './errors.ts';
 
 export const DEFAULT_PAGE_SIZE = 100;
 export const MAX_PAGE_SIZE = 1000;
