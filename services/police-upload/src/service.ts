@@ -86,7 +86,9 @@ const policeUploadService: ServiceModule = {
         // After the consumer has drained (it wakes links), before the relay flushes receipts.
         lifecycle.onShutdown('flush-producers', 'platform links', () => links.stop());
 
-        const commands = createCommandStore(pool, createFieldCipher(config.DATA_KEYS));
+        const commands = createCommandStore(pool, createFieldCipher(config.DATA_KEYS), {
+          lowerId: config.POLICE_UPLOAD_LOWER_ID,
+        });
         const subscriptions = createSubscriptionStore(pool);
         await subscriptions.refresh();
         const subscriptionRefresh = setInterval(() => {

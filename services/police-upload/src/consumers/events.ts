@@ -7,7 +7,8 @@
  * - the same objects as SubscribeNotifications for every active subscription they match;
  * - vehicle and person watchlist hits of a police disposition → a DispositionNotification to
  *   the disposition's ReceiveAddr, through the same outbox (retried like any upload);
- * - police command results → recorded with the command.
+ * - police command results → recorded with the command; one that comes after the platform was
+ *   answered "being applied" is pushed to it as the disposition's new status.
  * An event that cannot become an object is skipped when it is not uploadable by nature (a
  * spoof), and sent to the DLQ when it is malformed.
  */
@@ -175,8 +176,13 @@ export async function consumeEvents(
                 );
           return enqueue(built, [platform]);
         }
-        case topics.policeCommandResult.name:
-          return deps.commands.recordResult(event.payload as anfang.police.v1.PoliceCommandResult);
+        case topics.policeCommandResult.name: {
+          const late = await deps.commands.recordResult(
+            event.payload as anfang.police.v1.PoliceCommandResult,
+          );
+          if (late) deps.wake(late);
+          return;
+        }
       }
     },
   });

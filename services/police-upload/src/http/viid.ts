@@ -1,6 +1,7 @@
 /**
  * The endpoints an upper platform calls on us (GA/T 1400, under /VIID on HTTP_PORT):
  * `POST /VIID/Dispositions` (set or withdraw, a list), `PUT /VIID/Dispositions/{ID}` (withdraw),
+ * `GET /VIID/Dispositions[/{ID}]` (the platform's dispositions and their status),
  * `POST /VIID/Subscribes` (subscribe or cancel, a list), `PUT /VIID/Subscribes/{ID}` (cancel).
  * Every call is HTTP Digest authenticated as the platform (User-Identify = its 20-digit id,
  * the password of its password_ref); nonces are single-use and short-lived. Each disposition is
@@ -14,14 +15,16 @@ import {
   isObj,
   newDigestChallenge,
   parseDigestAuthorization,
+  parseQueryConditions,
   responseStatus,
   STATUS,
   unwrap,
   verifyDigest,
+  wrap,
   type Obj,
 } from '@anfang/gat1400';
 import type { Logger } from '@anfang/platform/log';
-import { parseDisposition } from '../domain/dispositions.ts';
+import { dispositionObject, dispositionQuery, parseDisposition } from '../domain/dispositions.ts';
 import { parseSubscribe } from '../domain/subscriptions.ts';
 import type { CommandResult, CommandStore } from '../store/commands.ts';
 import type { SubscriptionStore } from '../store/subscriptions.ts';
@@ -196,7 +199,48 @@ export function viidRoutes(deps: {
       .send(JSON.stringify({ ResponseStatusListObject: { ResponseStatusObject: statuses } }));
   }
 
+  /**
+   * `GET /VIID/Dispositions/{ID}` → `{DispositionObject}`; `GET /VIID/Dispositions?conditions` →
+   * `{DispositionListObject}`: the calling platform's own dispositions with their status.
+   */
+  async function queryDispositions(req: Request, res: Response, id?: string): Promise<void> {
+    const platform = await authenticate(req, res);
+    if (!platform) return;
+    // The raw query: express' parsed req.query would split `(A.B=1 AND A.C=2)` wrongly.
+    const q = req.originalUrl.indexOf('?');
+    const conditions = parseQueryConditions(q < 0 ? '' : req.originalUrl.slice(q));
+    const query = 'failure' in conditions ? conditions : dispositionQuery(conditions);
+    if ('failure' in query) return answer(req, res, 400, id ?? '', STATUS.INVALID_OPERATION, query.failure);
+    const found = await deps.commands.dispositions(
+      platform.platformId,
+      id === undefined ? query : { dispositionId: id, offset: 0, limit: 1 },
+    );
+    const now = new Date();
+    if (id === undefined)
+      return void res
+        .status(200)
+        .type(CONTENT_TYPE)
+        .send(
+          JSON.stringify(
+            wrap(
+              'dispositions',
+              found.map((d) => dispositionObject(d, now)),
+            ),
+          ),
+        );
+    const disposition = found[0];
+    if (!disposition) return answer(req, res, 404, id, STATUS.INVALID_OPERATION, 'no such disposition');
+    res
+      .status(200)
+      .type(CONTENT_TYPE)
+      .send(JSON.stringify({ DispositionObject: dispositionObject(disposition, now) }));
+  }
+
   return (router) => {
+    router.get('/VIID/Dispositions', (req, res, next) => queryDispositions(req, res).catch(next));
+    router.get('/VIID/Dispositions/:id', (req, res, next) =>
+      queryDispositions(req, res, String(req.params.id)).catch(next),
+    );
     router.post('/VIID/Subscribes', (req, res, next) => subscribes(req, res).catch(next));
     router.put('/VIID/Subscribes/:id', (req, res, next) =>
       subscribes(req, res, String(req.params.id)).catch(next),
