@@ -69,6 +69,8 @@ export interface Harness {
   passage(input?: { at?: Date; plate?: string; eventId?: string }): Promise<string>;
   /** Stops and starts the service again (same database). */
   restartService(): Promise<void>;
+  /** A second replica (same database, cache and group); stopped by close() if still running. */
+  startReplica(): Promise<RunningService>;
   close(): Promise<void>;
 }
 
@@ -117,6 +119,7 @@ export async function startHarness(
     },
   });
   let service = await policeUploadService.start(env, { ownsProcess: false });
+  const replicas: RunningService[] = [];
   const client: PoliceUploadClient = createGrpcClient(
     PoliceUploadService.definition,
     `127.0.0.1:${service.ports.grpc}`,
@@ -256,8 +259,14 @@ export async function startHarness(
       await service.stop('restart');
       service = await policeUploadService.start(env, { ownsProcess: false });
     },
+    async startReplica() {
+      const replica = await policeUploadService.start(env, { ownsProcess: false });
+      replicas.push(replica);
+      return replica;
+    },
     async close() {
       client.close();
+      for (const replica of replicas) await replica.stop('test done');
       await service.stop('test done');
       await peer.close();
       await bus.close();
