@@ -147,6 +147,7 @@ export function validatePerson(o: Obj): string[] {
   required('SourceID', isGat1400SourceId, '41 characters')(o, p);
   required('DeviceID', deviceId, ID20)(o, p);
   optional('PersonAppearTime', isStrictGat1400Time, TIME)(o, p);
+  optional('PersonDisAppearTime', isStrictGat1400Time, TIME)(o, p);
   optional(
     'IDNumber',
     (v) => typeof v === 'string' && /^\d{17}[\dX]$/.test(v),

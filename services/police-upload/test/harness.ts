@@ -42,6 +42,8 @@ export interface FaceInput {
   readonly camera?: number;
   readonly eventId?: string;
   readonly compoundId?: string;
+  /** Adds a whole-person picture (a capture camera's body shot). */
+  readonly person?: boolean;
 }
 
 export interface Harness {
@@ -171,6 +173,18 @@ export async function startHarness(
             height: 16,
             capturedAt: timestampFromDate(at),
           },
+          ...(input.person
+            ? [
+                {
+                  objectKey: faceKey,
+                  contentType: 'image/jpeg',
+                  kind: ImageKind.IMAGE_KIND_PERSON,
+                  width: 16,
+                  height: 16,
+                  capturedAt: timestampFromDate(at),
+                },
+              ]
+            : []),
         ],
       },
       options: { eventId, occurredAt: at, compoundId: input.compoundId ?? compoundId },

@@ -1,6 +1,7 @@
 /**
  * The service's one subscription (group: the service name) over every topic it consumes:
- * - face captures and access records with pictures → Faces, vehicle passages (with InOut) and
+ * - face captures and access records with pictures → Faces (and Persons when a capture has a
+ *   whole-person picture), vehicle passages (with InOut) and
  *   plate reads of cameras without a barrier → MotorVehicles, enqueued once per entitled
  *   platform; the stable object id makes a redelivered event a no-op;
  * - registry changes and online/offline → the device catalogue (APEs, the DoorDevices extension);
@@ -23,6 +24,7 @@ import {
   isEntitled,
   motorVehicleFromPassage,
   motorVehicleFromPlateRead,
+  personFromCapture,
   type BuildContext,
   type BuildResult,
 } from '../domain/objects.ts';
@@ -108,12 +110,9 @@ export async function consumeEvents(
     handler: async (event) => {
       switch (event.topic.name) {
         case topics.deviceFaceCaptured.name: {
-          const built = faceFromCapture(
-            event.eventId,
-            event.payload as anfang.device.v1.FaceCaptured,
-            deps.context,
-          );
-          return enqueue(built);
+          const payload = event.payload as anfang.device.v1.FaceCaptured;
+          await enqueue(faceFromCapture(event.eventId, payload, deps.context));
+          return enqueue(personFromCapture(event.eventId, payload, deps.context));
         }
         case topics.identityAccessRecorded.name:
           return enqueue(
