@@ -268,7 +268,7 @@ export function createCommandStore(pool: Pool, cipher: FieldCipher, ctx: BuildCo
             `UPDATE police_command SET answered_pending = true WHERE command_id = $1 AND outcome = 'pending'`,
             [commandId],
           );
-          if (rowCount === 1) return { outcome: 'pending', detail: '' };
+          if (rowCount === 1 || !r) return { outcome: 'pending', detail: '' };
           continue;
         }
         await new Promise((resolve) => setTimeout(resolve, RESULT_POLL_MS));
