@@ -5,6 +5,7 @@ import {
   isGat1400ObjectId,
   isGat1400SourceId,
   parseGat1400Time,
+  parseQueryConditions,
   parseStatusCode,
   responseStatus,
 } from './codec.ts';
@@ -86,5 +87,35 @@ describe('GA/T 1400 StatusCode', () => {
       StatusString: 'OK',
       LocalTime: '20250314083015',
     });
+  });
+});
+
+describe('GA/T 1400 query conditions', () => {
+  it('reads the parenthesised, AND-joined and plain forms, dropping the object prefix', () => {
+    const expected = new Map([
+      ['DispositionID', '370303000000012026112900000100001'],
+      ['DispositionStatus', '0'],
+    ]);
+    expect(
+      parseQueryConditions(
+        '?(DispositionObject.DispositionID=370303000000012026112900000100001)&(DispositionObject.DispositionStatus=0)',
+      ),
+    ).toEqual(expected);
+    expect(
+      parseQueryConditions(
+        `?${encodeURIComponent('(Dispositions.DispositionID=370303000000012026112900000100001 AND Dispositions.DispositionStatus=0)')}`,
+      ),
+    ).toEqual(expected);
+    expect(
+      parseQueryConditions('?DispositionID=370303000000012026112900000100001&DispositionStatus=0'),
+    ).toEqual(expected);
+    expect(parseQueryConditions('')).toEqual(new Map());
+  });
+
+  it('refuses a part that is not field=value, and broken encoding', () => {
+    expect(parseQueryConditions('?(DispositionID)')).toEqual({
+      failure: 'condition "DispositionID" is not field=value',
+    });
+    expect(parseQueryConditions('?a=%E4')).toHaveProperty('failure');
   });
 });

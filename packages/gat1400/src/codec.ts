@@ -134,3 +134,27 @@ const AGGREGATING_TYPES = new Set(['120', '121', '503', '504']);
 export function isAggregatingSender(gat1400Id: string): boolean {
   return isGat1400Id(gat1400Id) && AGGREGATING_TYPES.has(gat1400Id.slice(10, 13));
 }
+
+/**
+ * The conditions of a GA/T 1400 query string, field → value. Platforms write them as
+ * `?(DispositionObject.DispositionID=…)`, `?(Dispositions.A=1 AND Dispositions.B=2)` or plainly
+ * `?A=1&B=2`: every form is read, the object prefix dropped. A part without `=` is a failure.
+ */
+export function parseQueryConditions(search: string): Map<string, string> | { readonly failure: string } {
+  const conditions = new Map<string, string>();
+  let text = search.replace(/^\?/, '');
+  try {
+    text = decodeURIComponent(text.replace(/\+/g, ' '));
+  } catch {
+    return { failure: 'the query is not URL-encoded correctly' };
+  }
+  for (const raw of text.split(/&|\s+AND\s+/i)) {
+    const part = raw.trim().replace(/^\(+/, '').replace(/\)+$/, '').trim();
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    if (eq <= 0) return { failure: `condition "${part.slice(0, 100)}" is not field=value` };
+    const field = part.slice(0, eq).trim();
+    conditions.set(field.slice(field.lastIndexOf('.') + 1), part.slice(eq + 1).trim());
+  }
+  return conditions;
+}

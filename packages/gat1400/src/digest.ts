@@ -158,3 +158,29 @@ function parseChallenge(header: string): { realm?: string; nonce?: string; opaqu
   }
   return out;
 }
+
+/** The part of the shared cache (`@anfang/platform/cache`) that server-side nonces need. */
+export interface NonceCache {
+  set(key: string, value: string, ttlMs?: number): Promise<void>;
+  deleteIfEquals(key: string, value: string): Promise<boolean>;
+}
+
+/**
+ * Server-side Digest nonces in the shared cache: every replica can verify a challenge another
+ * one issued, and each nonce is answered once (consumed atomically) within `ttlMs`.
+ */
+export function digestNonces(cache: NonceCache, ttlMs: number) {
+  const key = (nonce: string): string => `gat1400:nonce:${nonce}`;
+  return {
+    /** A fresh challenge (`WWW-Authenticate` value) whose nonce is remembered. */
+    async challenge(realm: string): Promise<string> {
+      const c = newDigestChallenge(realm);
+      await cache.set(key(c.nonce), '1', ttlMs);
+      return formatDigestChallenge(c);
+    },
+    /** True once for a nonce we issued and that has not expired. */
+    consume(nonce: string): Promise<boolean> {
+      return nonce === '' ? Promise.resolve(false) : cache.deleteIfEquals(key(nonce), '1');
+    },
+  };
+}

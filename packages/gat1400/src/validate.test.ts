@@ -117,6 +117,18 @@ describe('validators', () => {
         MotorVehicleObject: { ...motorVehicleObject(), PassTime: 'x' },
       }),
     ).toEqual(['MotorVehicleObject.PassTime must be yyyyMMddHHmmss']);
+    const status = {
+      NotificationID: notification.NotificationID,
+      DispositionID: commandId('370303000000', COMMAND_KIND.DISPOSITION, at, 1),
+      TriggerTime: '20250314083015',
+    };
+    expect(validateDispositionNotification({ ...status, DispositionStatus: '9' })).toEqual([]);
+    expect(validateDispositionNotification({ ...status, DispositionStatus: '5' })).toEqual([
+      'DispositionStatus must be 0 (in effect), 1 (withdrawn), 2 (expired) or 9 (not in effect)',
+    ]);
+    expect(validateDispositionNotification(status)).toEqual([
+      'the notification carries no MotorVehicleObject, PersonObject or DispositionStatus',
+    ]);
   });
 
   it('knows pictures from other bytes', () => {

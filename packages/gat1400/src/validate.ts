@@ -147,6 +147,7 @@ export function validatePerson(o: Obj): string[] {
   required('SourceID', isGat1400SourceId, '41 characters')(o, p);
   required('DeviceID', deviceId, ID20)(o, p);
   optional('PersonAppearTime', isStrictGat1400Time, TIME)(o, p);
+  optional('PersonDisAppearTime', isStrictGat1400Time, TIME)(o, p);
   optional(
     'IDNumber',
     (v) => typeof v === 'string' && /^\d{17}[\dX]$/.test(v),
@@ -220,6 +221,10 @@ export function validateSubscribeNotification(o: Obj): string[] {
   return p;
 }
 
+/**
+ * A hit (the MotorVehicleObject or PersonObject/FaceObject found) or a status change of the
+ * disposition (DispositionStatus: the result of setting or withdrawing it came after the answer).
+ */
 export function validateDispositionNotification(o: Obj): string[] {
   const p: string[] = [];
   required('NotificationID', isGat1400CommandId, '33 characters')(o, p);
@@ -232,7 +237,13 @@ export function validateDispositionNotification(o: Obj): string[] {
     p.push(
       ...(o.PersonObject ? validatePerson(person) : validateFace(person)).map((e) => `PersonObject.${e}`),
     );
-  else p.push('the notification carries no MotorVehicleObject or PersonObject');
+  else if (o.DispositionStatus !== undefined)
+    required(
+      'DispositionStatus',
+      oneOf(new Set(['0', '1', '2', '9'])),
+      '0 (in effect), 1 (withdrawn), 2 (expired) or 9 (not in effect)',
+    )(o, p);
+  else p.push('the notification carries no MotorVehicleObject, PersonObject or DispositionStatus');
   return p;
 }
 

@@ -9,6 +9,7 @@ const base = {
   S3_ACCESS_KEY: 'a',
   S3_SECRET_KEY: 'b',
   S3_BUCKET: 'anfang',
+  REDIS_URL: 'redis://127.0.0.1:6379',
   CALLER_TOKEN_KEY: 'k'.repeat(44),
   POLICE_UPLOAD_LOWER_ID: '37030300005040000001',
   DATA_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}`,
@@ -25,5 +26,13 @@ describe('upload-health cadence', () => {
     const parsed = configSchema.safeParse({ ...base, POLICE_UPLOAD_HEALTH_INTERVAL_MS: '60001' });
     expect(parsed.success).toBe(false);
     expect(JSON.stringify(parsed.error?.issues)).toContain('expires upload-health reports after 5 min');
+  });
+});
+
+describe('shared cache', () => {
+  it('is required: Digest nonces must be valid at every replica', () => {
+    const { REDIS_URL: _, ...withoutRedis } = base;
+    const parsed = configSchema.safeParse(withoutRedis);
+    expect(JSON.stringify(parsed.error?.issues)).toContain('REDIS_URL');
   });
 });

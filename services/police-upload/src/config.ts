@@ -9,6 +9,7 @@ import { callerAuthEnv } from '@anfang/platform/auth';
 import { cryptoEnv } from '@anfang/platform/crypto';
 import {
   busEnv,
+  cacheEnv,
   composeEnv,
   databaseEnv,
   envFragment,
@@ -79,6 +80,8 @@ export const configSchema = composeEnv(
   telemetryEnv,
   busEnv,
   databaseEnv,
+  // Digest nonces of the commands from upper platforms, shared by the replicas.
+  cacheEnv,
   objectsEnv,
   callerAuthEnv,
   // DATA_KEYS encrypts the ID numbers of person dispositions at rest.

@@ -10,7 +10,14 @@ import { createCallerVerifier } from '@anfang/platform/auth';
 import { createFieldCipher } from '@anfang/platform/crypto';
 import { createObjectStore } from '@anfang/platform/objects';
 import { startOutboxRelay } from '@anfang/platform/pg';
-import { openBus, openDatabase, type ServiceModule, startService, serveApis } from '@anfang/platform/service';
+import {
+  openBus,
+  openCache,
+  openDatabase,
+  type ServiceModule,
+  startService,
+  serveApis,
+} from '@anfang/platform/service';
 import { PoliceUploadService, reflectionPackageDefinition } from '@anfang/contracts';
 import { loadPoliceUploadConfig } from './config.ts';
 import { consumeEvents } from './consumers/events.ts';
@@ -86,7 +93,9 @@ const policeUploadService: ServiceModule = {
         // After the consumer has drained (it wakes links), before the relay flushes receipts.
         lifecycle.onShutdown('flush-producers', 'platform links', () => links.stop());
 
-        const commands = createCommandStore(pool, createFieldCipher(config.DATA_KEYS));
+        const commands = createCommandStore(pool, createFieldCipher(config.DATA_KEYS), {
+          lowerId: config.POLICE_UPLOAD_LOWER_ID,
+        });
         const subscriptions = createSubscriptionStore(pool);
         await subscriptions.refresh();
         const subscriptionRefresh = setInterval(() => {
@@ -128,6 +137,7 @@ const policeUploadService: ServiceModule = {
             secrets,
             commands,
             subscriptions,
+            cache: openCache(config, NAME, resources),
             lowerId: config.POLICE_UPLOAD_LOWER_ID,
             producer: config.OTEL_SERVICE_NAME,
             resultWaitMs: config.POLICE_UPLOAD_COMMAND_RESULT_WAIT_MS,

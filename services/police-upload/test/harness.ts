@@ -42,6 +42,8 @@ export interface FaceInput {
   readonly camera?: number;
   readonly eventId?: string;
   readonly compoundId?: string;
+  /** Adds a whole-person picture (a capture camera's body shot). */
+  readonly person?: boolean;
 }
 
 export interface Harness {
@@ -69,6 +71,8 @@ export interface Harness {
   passage(input?: { at?: Date; plate?: string; eventId?: string }): Promise<string>;
   /** Stops and starts the service again (same database). */
   restartService(): Promise<void>;
+  /** A second replica (same database, cache and group); stopped by close() if still running. */
+  startReplica(): Promise<RunningService>;
   close(): Promise<void>;
 }
 
@@ -117,6 +121,7 @@ export async function startHarness(
     },
   });
   let service = await policeUploadService.start(env, { ownsProcess: false });
+  const replicas: RunningService[] = [];
   const client: PoliceUploadClient = createGrpcClient(
     PoliceUploadService.definition,
     `127.0.0.1:${service.ports.grpc}`,
@@ -168,6 +173,18 @@ export async function startHarness(
             height: 16,
             capturedAt: timestampFromDate(at),
           },
+          ...(input.person
+            ? [
+                {
+                  objectKey: faceKey,
+                  contentType: 'image/jpeg',
+                  kind: ImageKind.IMAGE_KIND_PERSON,
+                  width: 16,
+                  height: 16,
+                  capturedAt: timestampFromDate(at),
+                },
+              ]
+            : []),
         ],
       },
       options: { eventId, occurredAt: at, compoundId: input.compoundId ?? compoundId },
@@ -256,8 +273,14 @@ export async function startHarness(
       await service.stop('restart');
       service = await policeUploadService.start(env, { ownsProcess: false });
     },
+    async startReplica() {
+      const replica = await policeUploadService.start(env, { ownsProcess: false });
+      replicas.push(replica);
+      return replica;
+    },
     async close() {
       client.close();
+      for (const replica of replicas) await replica.stop('test done');
       await service.stop('test done');
       await peer.close();
       await bus.close();

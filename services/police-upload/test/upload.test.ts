@@ -1,8 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isGat1400ObjectId, OBJECT_KIND, STATUS, validateFace, validateMotorVehicle } from '@anfang/gat1400';
+import {
+  isGat1400ObjectId,
+  OBJECT_KIND,
+  STATUS,
+  validateFace,
+  validateMotorVehicle,
+  validatePerson,
+} from '@anfang/gat1400';
 import { waitFor } from '@anfang/testing';
-import { expectedFaceId, LOWER_ID, startHarness, type Harness } from './harness.ts';
+import { expectedFaceId, LOWER_ID, PLATFORM_ID, startHarness, type Harness } from './harness.ts';
 
 let h: Harness;
 
@@ -68,6 +75,50 @@ describe('uploads to the upper platform', () => {
     expect(h.peer.counts('faces').get(id(good))).toBe(1);
     expect(h.peer.counts('faces').get(id(busy))).toBe(1);
     expect(h.peer.counts('faces').has(id(invalid))).toBe(false);
+  });
+});
+
+describe('persons', () => {
+  it('a capture with a whole-person picture reaches a platform only once it is entitled to persons', async () => {
+    const before = new Date();
+    const unentitled = await h.face({ person: true, at: before });
+    await h.peer.waitFor(
+      () => h.peer.counts('faces').has(expectedFaceId(unentitled, before)),
+      15_000,
+      'the face',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(h.peer.received('persons')).toEqual([]);
+
+    await h.client.updatePlatform(
+      {
+        platform: {
+          platformId: PLATFORM_ID,
+          name: 'conformance peer',
+          baseUrl: h.peer.url,
+          username: LOWER_ID,
+          passwordRef: 'peer-password',
+          compounds: [h.compoundId],
+          objectKinds: ['faces', 'motorVehicles', 'persons'],
+          keepaliveIntervalS: 1,
+          keepaliveMisses: 2,
+          enabled: true,
+        },
+      },
+      { metadata: h.police },
+    );
+    await h.peer.waitFor(() => h.peer.isRegistered(LOWER_ID), 10_000, 'the link back');
+    await h.face({ person: true });
+    await h.peer.waitFor(() => h.peer.received('persons').length > 0, 15_000, 'the person');
+    const person = h.peer.received('persons')[0]!.object;
+    expect(validatePerson(person)).toEqual([]);
+    const images = (person.SubImageList as { SubImageInfoObject: { ImageID: string; Type: string }[] })
+      .SubImageInfoObject;
+    expect(images.map((i) => i.Type)).toEqual(['10']);
+    expect(person.SourceID).toBe(images[0]!.ImageID);
+    expect(person).not.toHaveProperty('IDNumber');
+    expect(h.peer.received('persons')).toHaveLength(1);
+    expect(h.peer.rejections).toEqual([]);
   });
 });
 

@@ -105,13 +105,16 @@ export interface Gat1400Peer {
   readonly rejections: { kind: string; id: string; reasons: string[] }[];
   stats(): PeerStats;
   waitFor(predicate: () => boolean, timeoutMs: number, what?: string): Promise<void>;
-  /** Send a command down: POST/PUT under `lowerBase` (…/VIID), Digest with `credentials`. */
+  /**
+   * Send a command down (POST/PUT) or query (GET, `body` undefined) under `lowerBase` (…/VIID),
+   * Digest with `credentials`.
+   */
   command(
     lowerBase: string,
     path: string,
     body: unknown,
     credentials: { username: string; password: string },
-    method?: 'POST' | 'PUT',
+    method?: 'POST' | 'PUT' | 'GET',
   ): Promise<CallResult>;
   close(): Promise<void>;
 }
@@ -351,7 +354,7 @@ export async function startGat1400Peer(options: PeerOptions): Promise<Gat1400Pee
     command(lowerBase, path, body, credentials, method = 'POST') {
       return callGat1400(`${lowerBase.replace(/\/+$/, '')}${path}`, {
         method,
-        body,
+        ...(method === 'GET' ? {} : { body }),
         userIdentify: options.platformId,
         timeoutMs: 10_000,
         digest: credentials,

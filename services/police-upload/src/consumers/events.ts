@@ -1,13 +1,15 @@
 /**
  * The service's one subscription (group: the service name) over every topic it consumes:
- * - face captures and access records with pictures → Faces, vehicle passages (with InOut) and
+ * - face captures and access records with pictures → Faces (and Persons when a capture has a
+ *   whole-person picture), vehicle passages (with InOut) and
  *   plate reads of cameras without a barrier → MotorVehicles, enqueued once per entitled
  *   platform; the stable object id makes a redelivered event a no-op;
  * - registry changes and online/offline → the device catalogue (APEs, the DoorDevices extension);
  * - the same objects as SubscribeNotifications for every active subscription they match;
  * - vehicle and person watchlist hits of a police disposition → a DispositionNotification to
  *   the disposition's ReceiveAddr, through the same outbox (retried like any upload);
- * - police command results → recorded with the command.
+ * - police command results → recorded with the command; one that comes after the platform was
+ *   answered "being applied" is pushed to it as the disposition's new status.
  * An event that cannot become an object is skipped when it is not uploadable by nature (a
  * spoof), and sent to the DLQ when it is malformed.
  */
@@ -22,6 +24,7 @@ import {
   isEntitled,
   motorVehicleFromPassage,
   motorVehicleFromPlateRead,
+  personFromCapture,
   type BuildContext,
   type BuildResult,
 } from '../domain/objects.ts';
@@ -107,12 +110,9 @@ export async function consumeEvents(
     handler: async (event) => {
       switch (event.topic.name) {
         case topics.deviceFaceCaptured.name: {
-          const built = faceFromCapture(
-            event.eventId,
-            event.payload as anfang.device.v1.FaceCaptured,
-            deps.context,
-          );
-          return enqueue(built);
+          const payload = event.payload as anfang.device.v1.FaceCaptured;
+          await enqueue(faceFromCapture(event.eventId, payload, deps.context));
+          return enqueue(personFromCapture(event.eventId, payload, deps.context));
         }
         case topics.identityAccessRecorded.name:
           return enqueue(
@@ -175,8 +175,13 @@ export async function consumeEvents(
                 );
           return enqueue(built, [platform]);
         }
-        case topics.policeCommandResult.name:
-          return deps.commands.recordResult(event.payload as anfang.police.v1.PoliceCommandResult);
+        case topics.policeCommandResult.name: {
+          const late = await deps.commands.recordResult(
+            event.payload as anfang.police.v1.PoliceCommandResult,
+          );
+          if (late) deps.wake(late);
+          return;
+        }
       }
     },
   });

@@ -8,7 +8,14 @@ import type { anfang } from '@anfang/contracts';
 import { fromTimestamp } from '@anfang/platform/bus';
 import { COMMAND_KIND, commandId, formatGat1400Time, stableSerial } from '@anfang/gat1400';
 import type { ActiveDisposition } from '../store/commands.ts';
-import { motorVehicleFromPassage, personFromHit, type BuildContext, type BuildResult } from './objects.ts';
+import { dispositionStatus, type StoredDisposition } from './dispositions.ts';
+import {
+  motorVehicleFromPassage,
+  personFromHit,
+  type BuildContext,
+  type BuildResult,
+  type UploadObject,
+} from './objects.ts';
 
 const FIELD = { motorVehicles: 'MotorVehicleObject', faces: 'FaceObject', persons: 'PersonObject' } as const;
 
@@ -78,4 +85,42 @@ export function personDispositionNotification(
   ctx: BuildContext,
 ): BuildResult {
   return notification(eventId, personFromHit(eventId, hit, ctx), hit.meta?.occurredAt, disposition, ctx);
+}
+
+/**
+ * The result of setting or withdrawing a disposition came after the platform was answered
+ * "accepted, being applied": its new DispositionStatus (with the refusal's reason) goes to the
+ * disposition's ReceiveAddr, the NotificationID derived from the command (a re-send is a
+ * duplicate).
+ */
+export function dispositionStatusNotification(
+  commandIdOfResult: string,
+  disposition: StoredDisposition,
+  at: Date,
+  ctx: BuildContext,
+): UploadObject {
+  const notificationId = commandId(
+    ctx.lowerId.slice(0, 12),
+    COMMAND_KIND.NOTIFICATION,
+    at,
+    stableSerial(commandIdOfResult, 'status'),
+  );
+  return {
+    kind: 'dispositionNotifications',
+    objectId: notificationId,
+    sourceEventId: commandIdOfResult,
+    compoundId: '',
+    deviceId: '',
+    capturedAt: at,
+    images: [],
+    targetUrl: disposition.receiveAddr,
+    body: {
+      NotificationID: notificationId,
+      DispositionID: disposition.dispositionId,
+      Title: disposition.title,
+      TriggerTime: formatGat1400Time(at),
+      DispositionStatus: dispositionStatus(disposition, at),
+      ...(disposition.outcome === 'rejected' ? { Reason: disposition.outcomeDetail } : {}),
+    },
+  };
 }

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { anfang, timestampFromDate } from '@anfang/contracts';
-import { validateFace, validateMotorVehicle } from '@anfang/gat1400';
+import { validateFace, validateMotorVehicle, validatePerson } from '@anfang/gat1400';
 import {
   faceFromAccess,
   faceFromCapture,
   isEntitled,
   motorVehicleFromPassage,
   motorVehicleFromPlateRead,
+  personFromCapture,
 } from './objects.ts';
 
 const { ImageKind, SpoofCheckResult, PlateColor } = anfang.common.v1;
@@ -95,5 +96,45 @@ describe('isEntitled', () => {
     expect(isEntitled(p, 'doorDevices', 'c1')).toBe(true);
     expect(isEntitled(p, 'apes', 'c1')).toBe(false);
     expect(isEntitled(p, 'faces', 'c2')).toBe(false);
+  });
+});
+
+describe('persons from captures', () => {
+  const body = { ...image, kind: ImageKind.IMAGE_KIND_PERSON, objectKey: 'body.jpg' };
+  const scene = { ...image, kind: ImageKind.IMAGE_KIND_SCENE, objectKey: 'scene.jpg' };
+
+  it('a capture with a whole-person picture is also a PersonObject; its pictures keep their ImageIDs', () => {
+    const payload = { meta, device, images: [image, body, scene] };
+    const face = faceFromCapture('capture-9', payload, ctx);
+    const person = personFromCapture('capture-9', payload, ctx);
+    if (!face.ok || !person.ok) throw new Error('not built');
+    expect(person.object.kind).toBe('persons');
+    expect(person.object.images.map((i) => i.objectKey)).toEqual(['body.jpg', 'scene.jpg']);
+    const faceIds = face.object.images.map((i) => i.info.ImageID);
+    expect(person.object.images.map((i) => i.info.ImageID)).toEqual(faceIds.slice(1));
+    expect(person.object.body.SourceID).toBe(faceIds[1]);
+    expect(String(person.object.objectId).slice(0, 41)).toBe(faceIds[1]);
+    expect(validatePerson(person.object.body)).toEqual([]);
+    expect(person.object.body).toMatchObject({
+      DeviceID: device.gat1400Id,
+      PersonAppearTime: '20261128180000',
+      ShotTime: '20261128180000',
+    });
+    expect(personFromCapture('capture-9', payload, ctx)).toEqual(person);
+    expect(JSON.stringify(person.object.body)).not.toContain('IDNumber');
+  });
+
+  it('no person picture or a spoof: no person, with the reason', () => {
+    expect(personFromCapture('c', { meta, device, images: [image] }, ctx)).toEqual({
+      ok: false,
+      reason: 'the capture has no person picture',
+    });
+    expect(
+      personFromCapture(
+        'c',
+        { meta, device, images: [body], liveness: SpoofCheckResult.SPOOF_CHECK_RESULT_SPOOF_PHOTO },
+        ctx,
+      ),
+    ).toMatchObject({ ok: false });
   });
 });

@@ -169,6 +169,54 @@ export function faceFromCapture(
   return faceObject(eventId, eventId, new Date(occurred), payload, ctx);
 }
 
+/** SubImageInfo Types a PersonObject carries: the person and the scene. */
+const PERSON_IMAGE_TYPES = new Set(['10', '14']);
+
+/**
+ * anfang.device.v1.FaceCaptured with a whole-person picture → PersonObject, beside the capture's
+ * FaceObject. The pictures keep the ImageIDs the FaceObject gives them (same bytes, same id);
+ * the SourceID is the person picture's.
+ */
+export function personFromCapture(
+  eventId: string,
+  payload: anfang.device.v1.IFaceCaptured,
+  ctx: BuildContext,
+): BuildResult {
+  if (isSpoof(payload.liveness))
+    return { ok: false, reason: 'a spoofing attempt is not uploaded as a person' };
+  const occurred = fromTimestamp(payload.meta?.occurredAt);
+  if (occurred === undefined) return { ok: false, reason: 'meta.occurred_at is missing' };
+  const capturedAt = new Date(occurred);
+  const c = common(eventId, payload.device, capturedAt, payload.images ?? [], ctx);
+  const person = c.images.find((i) => i.info.Type === '10');
+  if (!person) return { ok: false, reason: 'the capture has no person picture' };
+  const source = String(person.info.ImageID);
+  const objectId = semanticObjectId(source, OBJECT_KIND.PERSON, stableSerial(eventId, 'person'));
+  const appeared = fromTimestamp(payload.appearedAt);
+  const disappeared = fromTimestamp(payload.disappearedAt);
+  return {
+    ok: true,
+    object: {
+      kind: 'persons',
+      objectId,
+      sourceEventId: eventId,
+      compoundId: payload.meta?.compoundId ?? '',
+      deviceId: payload.device?.deviceId ?? '',
+      capturedAt,
+      images: c.images.filter((i) => PERSON_IMAGE_TYPES.has(String(i.info.Type))),
+      body: {
+        PersonID: objectId,
+        InfoKind: 1,
+        SourceID: source,
+        DeviceID: c.gatDevice,
+        ShotTime: c.time,
+        PersonAppearTime: appeared === undefined ? c.time : formatGat1400Time(new Date(appeared)),
+        PersonDisAppearTime: disappeared === undefined ? c.time : formatGat1400Time(new Date(disappeared)),
+      },
+    },
+  };
+}
+
 interface FaceLike {
   meta?: anfang.common.v1.IEventMeta | null;
   device?: DeviceRefLike | null;

@@ -40,4 +40,12 @@ describe('validatePlatform', () => {
     ]);
     expect(validatePlatform({ ...good, baseUrl: 'https://u:p@host' })).toHaveProperty('violations');
   });
+
+  it('refuses an extension nothing uploads yet, rather than sending nothing', () => {
+    const r = validatePlatform({ ...good, extensions: ['doorDevices', 'carInfos', 'shops'] });
+    expect('violations' in r && r.violations.map((x) => x.description)).toEqual([
+      'carInfos is not uploaded yet',
+      'shops is not one of doorDevices',
+    ]);
+  });
 });

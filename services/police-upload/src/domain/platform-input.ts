@@ -6,7 +6,13 @@ import { isGat1400Id } from '@anfang/gat1400';
 import type { Platform } from '../store/platforms.ts';
 
 export const OBJECT_KINDS = ['faces', 'motorVehicles', 'persons', 'apes'] as const;
-export const EXTENSIONS = ['personInfos', 'houseInfos', 'carInfos', 'doorDevices'] as const;
+export const EXTENSIONS = ['doorDevices'] as const;
+/**
+ * Extensions the regional documents name that nothing builds yet (identity and vehicle-access
+ * publish no registry events for them): refused, so that a platform configured for them is not
+ * silently sent nothing.
+ */
+const NOT_YET = new Set(['personInfos', 'houseInfos', 'carInfos']);
 
 export interface PlatformInput {
   platformId?: string | null;
@@ -58,7 +64,8 @@ export function validatePlatform(input: PlatformInput): { platform: Platform } |
       add('platform.object_kinds', `${k} is not one of ${OBJECT_KINDS.join(', ')}`);
   const extensions = input.extensions ?? [];
   for (const e of extensions)
-    if (!(EXTENSIONS as readonly string[]).includes(e))
+    if (NOT_YET.has(e)) add('platform.extensions', `${e} is not uploaded yet`);
+    else if (!(EXTENSIONS as readonly string[]).includes(e))
       add('platform.extensions', `${e} is not one of ${EXTENSIONS.join(', ')}`);
   const compounds = input.compounds ?? [];
   for (const c of compounds)

@@ -49,6 +49,9 @@ describe('parseSubscribe', () => {
       parseSubscribe({ SubscribeID: ID, SubscribeDetail: '3,', ReceiveAddr: 'http://x' }, LOWER),
     ).toMatchObject({ ok: true, subscription: { kinds: ['apes'] } });
     expect(
+      parseSubscribe({ SubscribeID: ID, SubscribeDetail: '11,12', ReceiveAddr: 'http://x' }, LOWER),
+    ).toMatchObject({ ok: true, subscription: { kinds: ['persons', 'faces'] } });
+    expect(
       parseSubscribe(
         { SubscribeID: ID, SubscribeDetail: '12', ResourceURI: 'abc', ReceiveAddr: 'http://x' },
         LOWER,

@@ -16,13 +16,15 @@ import {
 import type { BuildContext, UploadObject } from './objects.ts';
 
 /** SubscribeDetail codes this platform serves → envelope. */
-const DETAIL: Readonly<Record<string, 'apes' | 'faces' | 'motorVehicles'>> = {
+const DETAIL: Readonly<Record<string, 'apes' | 'persons' | 'faces' | 'motorVehicles'>> = {
   '3': 'apes',
+  '11': 'persons',
   '12': 'faces',
   '13': 'motorVehicles',
 };
 const LIST: Readonly<Record<string, [string, string]>> = {
   apes: ['DeviceList', 'APEObject'],
+  persons: ['PersonObjectList', 'PersonObject'],
   faces: ['FaceObjectList', 'FaceObject'],
   motorVehicles: ['MotorVehicleObjectList', 'MotorVehicleObject'],
 };
@@ -67,7 +69,10 @@ export function parseSubscribe(o: Obj, lowerId: string, cancelId?: string): Subs
   const details = list(o.SubscribeDetail);
   const kinds = [...new Set(details.map((d) => DETAIL[d]).filter((k) => k !== undefined))];
   if (kinds.length === 0)
-    return fail('SubscribeDetail must name 3 (device catalogue), 12 (faces) or 13 (motor vehicles)', 4);
+    return fail(
+      'SubscribeDetail must name 3 (device catalogue), 11 (persons), 12 (faces) or 13 (motor vehicles)',
+      4,
+    );
   const resources = list(o.ResourceURI);
   if (resources.some((r) => !isGat1400Id(r))) return fail('ResourceURI must be 20-digit ids');
   const receiveAddr = text(o.ReceiveAddr);

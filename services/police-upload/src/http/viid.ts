@@ -1,27 +1,31 @@
 /**
  * The endpoints an upper platform calls on us (GA/T 1400, under /VIID on HTTP_PORT):
  * `POST /VIID/Dispositions` (set or withdraw, a list), `PUT /VIID/Dispositions/{ID}` (withdraw),
+ * `GET /VIID/Dispositions[/{ID}]` (the platform's dispositions and their status),
  * `POST /VIID/Subscribes` (subscribe or cancel, a list), `PUT /VIID/Subscribes/{ID}` (cancel).
  * Every call is HTTP Digest authenticated as the platform (User-Identify = its 20-digit id,
- * the password of its password_ref); nonces are single-use and short-lived. Each disposition is
+ * the password of its password_ref); nonces are single-use, short-lived and kept in the shared
+ * cache, so a challenge from one replica is answered at another. Each disposition is
  * answered in a ResponseStatusListObject — with identity's or vehicle-access's result when it
  * arrives within POLICE_UPLOAD_COMMAND_RESULT_WAIT_MS — and recorded with the command it became.
  */
 import type { Request, Response, Router } from 'express';
 import {
   CONTENT_TYPE,
-  formatDigestChallenge,
+  digestNonces,
   isObj,
-  newDigestChallenge,
   parseDigestAuthorization,
+  parseQueryConditions,
   responseStatus,
   STATUS,
   unwrap,
   verifyDigest,
+  wrap,
+  type NonceCache,
   type Obj,
 } from '@anfang/gat1400';
 import type { Logger } from '@anfang/platform/log';
-import { parseDisposition } from '../domain/dispositions.ts';
+import { dispositionObject, dispositionQuery, parseDisposition } from '../domain/dispositions.ts';
 import { parseSubscribe } from '../domain/subscriptions.ts';
 import type { CommandResult, CommandStore } from '../store/commands.ts';
 import type { SubscriptionStore } from '../store/subscriptions.ts';
@@ -35,6 +39,8 @@ export function viidRoutes(deps: {
   readonly secrets: SecretResolver;
   readonly commands: CommandStore;
   readonly subscriptions: SubscriptionStore;
+  /** The shared cache: Digest nonces, so that every replica accepts the others' challenges. */
+  readonly cache: NonceCache;
   readonly lowerId: string;
   readonly producer: string;
   /** How long a disposition's answer waits for identity's or vehicle-access's result. */
@@ -42,7 +48,7 @@ export function viidRoutes(deps: {
   readonly logger: Logger;
 }): (router: Router) => void {
   const log = deps.logger.child({ component: 'viid' });
-  const nonces = new Map<string, number>();
+  const nonces = digestNonces(deps.cache, NONCE_TTL_MS);
 
   const answer = (
     req: Request,
@@ -61,19 +67,14 @@ export function viidRoutes(deps: {
   /** The platform calling, Digest verified; otherwise answered (401 challenge or 403). */
   async function authenticate(req: Request, res: Response): Promise<Platform | undefined> {
     const sender = req.get('user-identify') ?? '';
-    const challenge = (text: string): void => {
-      const now = Date.now();
-      for (const [n, at] of nonces) if (now - at > NONCE_TTL_MS) nonces.delete(n);
-      const c = newDigestChallenge('anfang');
-      nonces.set(c.nonce, now);
-      res.set('WWW-Authenticate', formatDigestChallenge(c));
+    const challenge = async (text: string): Promise<void> => {
+      res.set('WWW-Authenticate', await nonces.challenge('anfang'));
       answer(req, res, 401, sender, STATUS.INVALID_OPERATION, text);
     };
     const credentials = parseDigestAuthorization(req.get('authorization'));
-    if (!credentials) return void challenge('authentication required');
-    const issued = nonces.get(credentials.nonce);
-    if (issued === undefined || Date.now() - issued > NONCE_TTL_MS || !nonces.delete(credentials.nonce))
-      return void challenge('nonce unknown, expired or used');
+    if (!credentials) return void (await challenge('authentication required'));
+    if (!(await nonces.consume(credentials.nonce)))
+      return void (await challenge('nonce unknown, expired or used'));
     const platform = await deps.platforms.get(credentials.username);
     const password = platform?.enabled ? await deps.secrets(platform.passwordRef) : undefined;
     if (!platform || password === undefined || credentials.uri !== req.originalUrl) {
@@ -87,7 +88,8 @@ export function viidRoutes(deps: {
         'not an upper platform of this system',
       );
     }
-    if (!verifyDigest(credentials, req.method, password)) return void challenge('digest verification failed');
+    if (!verifyDigest(credentials, req.method, password))
+      return void (await challenge('digest verification failed'));
     return platform;
   }
 
@@ -196,7 +198,48 @@ export function viidRoutes(deps: {
       .send(JSON.stringify({ ResponseStatusListObject: { ResponseStatusObject: statuses } }));
   }
 
+  /**
+   * `GET /VIID/Dispositions/{ID}` → `{DispositionObject}`; `GET /VIID/Dispositions?conditions` →
+   * `{DispositionListObject}`: the calling platform's own dispositions with their status.
+   */
+  async function queryDispositions(req: Request, res: Response, id?: string): Promise<void> {
+    const platform = await authenticate(req, res);
+    if (!platform) return;
+    // The raw query: express' parsed req.query would split `(A.B=1 AND A.C=2)` wrongly.
+    const q = req.originalUrl.indexOf('?');
+    const conditions = parseQueryConditions(q < 0 ? '' : req.originalUrl.slice(q));
+    const query = 'failure' in conditions ? conditions : dispositionQuery(conditions);
+    if ('failure' in query) return answer(req, res, 400, id ?? '', STATUS.INVALID_OPERATION, query.failure);
+    const found = await deps.commands.dispositions(
+      platform.platformId,
+      id === undefined ? query : { dispositionId: id, offset: 0, limit: 1 },
+    );
+    const now = new Date();
+    if (id === undefined)
+      return void res
+        .status(200)
+        .type(CONTENT_TYPE)
+        .send(
+          JSON.stringify(
+            wrap(
+              'dispositions',
+              found.map((d) => dispositionObject(d, now)),
+            ),
+          ),
+        );
+    const disposition = found[0];
+    if (!disposition) return answer(req, res, 404, id, STATUS.INVALID_OPERATION, 'no such disposition');
+    res
+      .status(200)
+      .type(CONTENT_TYPE)
+      .send(JSON.stringify({ DispositionObject: dispositionObject(disposition, now) }));
+  }
+
   return (router) => {
+    router.get('/VIID/Dispositions', (req, res, next) => queryDispositions(req, res).catch(next));
+    router.get('/VIID/Dispositions/:id', (req, res, next) =>
+      queryDispositions(req, res, String(req.params.id)).catch(next),
+    );
     router.post('/VIID/Subscribes', (req, res, next) => subscribes(req, res).catch(next));
     router.put('/VIID/Subscribes/:id', (req, res, next) =>
       subscribes(req, res, String(req.params.id)).catch(next),

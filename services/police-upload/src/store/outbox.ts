@@ -6,7 +6,7 @@
  * relays it); a rejected one moves to upload_dead_letter with the reason.
  */
 import { anfang, timestampFromDate as timestamp, topics } from '@anfang/contracts';
-import { outboxEventPublisher, withTransaction, type Pool } from '@anfang/platform/pg';
+import { outboxEventPublisher, withTransaction, type ClientBase, type Pool } from '@anfang/platform/pg';
 import type { EnvelopeName, Obj } from '@anfang/gat1400';
 import type { ImageToFetch, UploadObject } from '../domain/objects.ts';
 
@@ -115,45 +115,55 @@ export interface OutboxStore {
   retryDeadLetters(platformId: string, ids: readonly string[]): Promise<number>;
 }
 
+/**
+ * Enqueues within the caller's transaction (a command result and the notification it causes
+ * commit together); returns how many rows were new.
+ */
+export async function enqueueIn(
+  tx: ClientBase,
+  entries: readonly { platformId: string; object: UploadObject }[],
+): Promise<number> {
+  if (entries.length === 0) return 0;
+  const { rows } = await tx.query<{ id: string }>(
+    `INSERT INTO upload_outbox (platform_id, kind, object_id, source_event_id, compound_id, device_id, body,
+       images, captured_at, target_url, next_attempt_at)
+     SELECT a, b, c, d, e, f, g, h, i, j, coalesce(k, now())
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[],
+       $8::jsonb[], $9::timestamptz[], $10::text[], $11::timestamptz[]) AS x(a, b, c, d, e, f, g, h, i, j, k)
+     WHERE NOT EXISTS (SELECT 1 FROM upload_sent s WHERE s.platform_id = a AND s.kind = b AND s.object_id = c)
+     ON CONFLICT (platform_id, kind, object_id) DO NOTHING
+     RETURNING id`,
+    [
+      entries.map((e) => e.platformId),
+      entries.map((e) => e.object.kind),
+      entries.map((e) => e.object.objectId),
+      entries.map((e) => e.object.sourceEventId),
+      entries.map((e) => e.object.compoundId),
+      entries.map((e) => e.object.deviceId),
+      entries.map((e) => JSON.stringify(e.object.body)),
+      entries.map((e) => JSON.stringify(e.object.images)),
+      entries.map((e) => e.object.capturedAt),
+      entries.map((e) => e.object.targetUrl ?? ''),
+      entries.map((e) => e.object.notBefore ?? null),
+    ],
+  );
+  if (rows.length === 0) return 0;
+  // An insert that waited for a settling transaction deleting the same object saw neither
+  // that row nor its upload_sent entry; this statement's fresh snapshot sees the entry.
+  const { rowCount } = await tx.query(
+    `DELETE FROM upload_outbox o USING upload_sent s
+     WHERE o.id = ANY($1::bigint[]) AND s.platform_id = o.platform_id AND s.kind = o.kind
+       AND s.object_id = o.object_id`,
+    [rows.map((r) => r.id)],
+  );
+  return rows.length - (rowCount ?? 0);
+}
+
 export function createOutboxStore(pool: Pool): OutboxStore {
   return {
     async enqueue(entries) {
       if (entries.length === 0) return 0;
-      return withTransaction(pool, async (tx) => {
-        const { rows } = await tx.query<{ id: string }>(
-          `INSERT INTO upload_outbox (platform_id, kind, object_id, source_event_id, compound_id, device_id, body,
-           images, captured_at, target_url, next_attempt_at)
-         SELECT a, b, c, d, e, f, g, h, i, j, coalesce(k, now())
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[],
-           $8::jsonb[], $9::timestamptz[], $10::text[], $11::timestamptz[]) AS x(a, b, c, d, e, f, g, h, i, j, k)
-         WHERE NOT EXISTS (SELECT 1 FROM upload_sent s WHERE s.platform_id = a AND s.kind = b AND s.object_id = c)
-         ON CONFLICT (platform_id, kind, object_id) DO NOTHING
-         RETURNING id`,
-          [
-            entries.map((e) => e.platformId),
-            entries.map((e) => e.object.kind),
-            entries.map((e) => e.object.objectId),
-            entries.map((e) => e.object.sourceEventId),
-            entries.map((e) => e.object.compoundId),
-            entries.map((e) => e.object.deviceId),
-            entries.map((e) => JSON.stringify(e.object.body)),
-            entries.map((e) => JSON.stringify(e.object.images)),
-            entries.map((e) => e.object.capturedAt),
-            entries.map((e) => e.object.targetUrl ?? ''),
-            entries.map((e) => e.object.notBefore ?? null),
-          ],
-        );
-        if (rows.length === 0) return 0;
-        // An insert that waited for a settling transaction deleting the same object saw neither
-        // that row nor its upload_sent entry; this statement's fresh snapshot sees the entry.
-        const { rowCount } = await tx.query(
-          `DELETE FROM upload_outbox o USING upload_sent s
-         WHERE o.id = ANY($1::bigint[]) AND s.platform_id = o.platform_id AND s.kind = o.kind
-           AND s.object_id = o.object_id`,
-          [rows.map((r) => r.id)],
-        );
-        return rows.length - (rowCount ?? 0);
-      });
+      return withTransaction(pool, (tx) => enqueueIn(tx, entries));
     },
 
     async claim(platformId, limit, leaseMs) {
