@@ -16,6 +16,7 @@ import {
   OBJECT_KIND,
   parseGat1400Time,
   STATUS,
+  validateApe,
   type StatusCode,
 } from '@anfang/gat1400';
 
@@ -158,7 +159,7 @@ export function mapGat1400Object(
     return fail(`${spec.idField} must be 48 digits (41-char SourceID + kind ${spec.objectKind} + serial)`);
   if (object.SourceID !== undefined && !isGat1400SourceId(object.SourceID))
     return fail('SourceID must be 41 digits (device 20 + kind 2 + time 14 + serial 5)');
-  const device = resolveDevice(object.DeviceID, ctx);
+  const device = resolveObjectDevice(object.DeviceID, ctx);
   if ('failure' in device) return fail(device.failure);
   const event = spec.map(object, id, device);
   if ('failure' in event) return fail(event.failure);
@@ -170,7 +171,7 @@ export function mapGat1400Object(
  * or — for a collection system, tollgate or platform — a device of the sender's compound), else
  * the sender.
  */
-function resolveDevice(deviceId: unknown, ctx: Gat1400MapContext): RegisteredDevice | Failure {
+export function resolveObjectDevice(deviceId: unknown, ctx: Gat1400MapContext): RegisteredDevice | Failure {
   if (deviceId === undefined || deviceId === null || deviceId === '') return ctx.sender;
   if (typeof deviceId !== 'string' || !isGat1400Id(deviceId))
     return { failure: 'DeviceID must be 20 digits' };
@@ -180,6 +181,68 @@ function resolveDevice(deviceId: unknown, ctx: Gat1400MapContext): RegisteredDev
   if (!isAggregatingSender(ctx.sender.gat1400Id) || device.compoundId !== ctx.sender.compoundId)
     return { failure: `DeviceID ${deviceId} does not belong to the sender ${ctx.sender.gat1400Id}` };
   return device;
+}
+
+/** What a device may do with objects it pushed, and what it may report about itself. */
+export type Gat1400Verdict =
+  | { readonly ok: true; readonly id: string; readonly device: RegisteredDevice }
+  | { readonly ok: false; readonly id: string; readonly code: StatusCode; readonly reason: string };
+
+/**
+ * `DELETE /VIID/{Faces|MotorVehicles|Persons}?IDList=…` (or `/{ID}`): a device clearing objects
+ * from its own library (retention) or withdrawing one it pushed. The ids are checked — an object
+ * id of the kind, captured by the sender or (for a collection system) a device of its compound —
+ * but nothing is retracted: the events are facts other services have already acted on, and the
+ * platform's own retention governs them.
+ */
+export function checkDeletion(kind: Gat1400ObjectKind, id: string, ctx: Gat1400MapContext): Gat1400Verdict {
+  const spec = GAT1400_KINDS[kind];
+  if (!isGat1400ObjectId(id, spec.objectKind))
+    return {
+      ok: false,
+      id,
+      code: STATUS.INVALID_JSON_CONTENT,
+      reason: `${id || '(empty)'} is not a ${spec.idField} (48 digits, kind ${spec.objectKind})`,
+    };
+  const device = resolveObjectDevice(id.slice(0, 20), ctx);
+  if ('failure' in device) return { ok: false, id, code: STATUS.INVALID_OPERATION, reason: device.failure };
+  return { ok: true, id, device };
+}
+
+/** `IDList=a,b,c` of a DELETE: the ids, or why there are none. */
+export function deletionIds(idList: unknown): string[] | Failure {
+  if (typeof idList !== 'string' || idList.trim() === '') return { failure: 'IDList is missing' };
+  const ids = idList
+    .split(',')
+    .map((id) => id.trim())
+    .filter((id) => id !== '');
+  if (ids.length === 0) return { failure: 'IDList is empty' };
+  if (ids.length > 1000) return { failure: `IDList has ${ids.length} ids, at most 1000` };
+  return ids;
+}
+
+export type ApeReport =
+  | (Extract<Gat1400Verdict, { ok: true }> & { readonly online: boolean | undefined })
+  | Extract<Gat1400Verdict, { ok: false }>;
+
+/**
+ * One APEObject of `POST|PUT /VIID/APEs`: a camera describing itself, or a collection system
+ * its cameras. The registry is the only source of devices — an APE the registry does not know is
+ * refused (code 4), never registered from the payload — and `IsOnline` of a known one is its
+ * reported state (1 online, 2 offline).
+ */
+export function mapApe(object: unknown, ctx: Gat1400MapContext): ApeReport {
+  const raw = isObj(object) ? object.ApeID : undefined;
+  const id = typeof raw === 'string' || typeof raw === 'number' ? String(raw) : '';
+  if (!isObj(object))
+    return { ok: false, id, code: STATUS.INVALID_JSON_CONTENT, reason: 'APEObject is not an object' };
+  const problems = validateApe(object);
+  if (problems.length > 0)
+    return { ok: false, id, code: STATUS.INVALID_JSON_CONTENT, reason: problems.join('; ') };
+  const device = resolveObjectDevice(id, ctx);
+  if ('failure' in device) return { ok: false, id, code: STATUS.INVALID_OPERATION, reason: device.failure };
+  const state = String(object.IsOnline ?? '').trim();
+  return { ok: true, id, device, online: state === '1' ? true : state === '2' ? false : undefined };
 }
 
 function mapFace(o: Obj, id: string, device: RegisteredDevice): NormalisedEvent | Failure {
