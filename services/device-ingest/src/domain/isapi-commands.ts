@@ -167,10 +167,9 @@ export function isapiOutcome(httpStatus: number, body: string): IsapiOutcome {
   const sub = pick(body, 'subStatusCode');
   const message = pick(body, 'errorMsg') || pick(body, 'statusString');
   const detail = [`HTTP ${httpStatus}`, Number.isFinite(code) ? `statusCode ${code}` : '', sub, message]
-    .filter((s) => s !== '')
+    .filter((s, i, all) => s !== '' && all.indexOf(s) === i)
     .join(' ');
-  if (httpStatus >= 200 && httpStatus < 300 && (!Number.isFinite(code) || code === 1))
-    return { ok: true };
+  if (httpStatus >= 200 && httpStatus < 300 && (!Number.isFinite(code) || code === 1)) return { ok: true };
   if (httpStatus >= 500 || httpStatus === 429 || code === 2) return { ok: false, final: false, detail };
   return { ok: false, final: true, detail };
 }
