@@ -409,4 +409,56 @@ describe.skipIf(!existsSync(SERVICE))('GA/T 1400 receiving platform (real servic
       await pool.end();
     }
   }, 30_000);
+
+  it('takes Images with the objects found in them, answering each image', async () => {
+    const face = faceObject({ deviceId: faceCamId, time: '20250314100000', serial: 11 });
+    const { SubImageList: own, ...bare } = face;
+    const data = (own as { SubImageInfoObject: { Data: string }[] }).SubImageInfoObject[0]!.Data;
+    const imageId = String(face.SourceID);
+    const broken = faceObject({ deviceId: faceCamId, time: '20250314100000', serial: 13 });
+    const brokenImageId = String(broken.SourceID);
+    const res = await post(
+      '/VIID/Images',
+      {
+        ImageListObject: {
+          ImageObject: [
+            {
+              ImageInfo: {
+                ImageID: imageId,
+                DeviceID: faceCamId,
+                ShotTime: '20250314100000',
+                FileFormat: 'Jpeg',
+              },
+              Data: data,
+              FaceList: { FaceObject: [bare] },
+            },
+            {
+              ImageInfo: { ImageID: brokenImageId, DeviceID: faceCamId },
+              Data: data,
+              FaceList: { FaceObject: [{ ...broken, ShotTime: 'yesterday' }] },
+            },
+            { ImageInfo: { ImageID: 'x' } },
+          ],
+        },
+      },
+      { 'user-identify': faceCamId },
+    );
+    expect(res.status).toBe(200);
+    const answers = codes(res);
+    expect(answers).toEqual([
+      [imageId, 0],
+      [brokenImageId, 8],
+      ['x', 8],
+    ]);
+    expect(res.body.ResponseStatusListObject.ResponseStatusObject[1].StatusString).toBe(
+      `${String(broken.FaceID)}: ShotTime is not yyyyMMddHHmmss`,
+    );
+    const event = await waitFor(() => faces.find((e) => e.sourceObjectId === face.FaceID), {
+      timeoutMs: 30_000,
+      message: 'face of the image not on Kafka',
+    });
+    expect(event.images.map((i) => i.kind)).toEqual([anfang.common.v1.ImageKind.IMAGE_KIND_SCENE]);
+    const stat = await s3Client().statObject(bucket.bucket, event.images[0]!.objectKey ?? '');
+    expect(stat.size).toBe(Buffer.from(data, 'base64').length);
+  }, 60_000);
 });

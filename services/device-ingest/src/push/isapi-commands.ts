@@ -126,7 +126,7 @@ export function createIsapiCommandPusher(deps: IsapiCommandPusherDeps): IsapiCom
           verdict.final || IMMEDIATE.has(kind)
             ? { result: 'failed', detail: where.slice(0, 500) }
             : undefined;
-        if (!outcome) log.info({ deviceId, commandId, detail: where }, 'ISAPI command deferred');
+        if (!outcome) log.debug({ deviceId, commandId, detail: where }, 'ISAPI command deferred');
         break;
       }
       if (outcome) {

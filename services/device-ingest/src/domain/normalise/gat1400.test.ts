@@ -16,7 +16,9 @@ import {
   checkDeletion,
   decodeBase64,
   deletionIds,
+  imageObjects,
   mapApe,
+  mapGat1400Image,
   decodeSubImages,
   mapGat1400Object,
   normalisePlate,
@@ -366,5 +368,51 @@ describe('deletions and the APE catalogue', () => {
       ok: false,
       code: 4,
     });
+  });
+});
+
+describe('ImageObject (POST /VIID/Images)', () => {
+  const face = faceObject();
+  const imageId = String(face.SourceID);
+  const image = (over: Record<string, unknown> = {}) => ({
+    ImageInfo: {
+      ImageID: imageId,
+      DeviceID: GAT_IDS.faceCamera,
+      ShotTime: '20250314083015',
+      FileFormat: 'Jpeg',
+    },
+    Data: FACE_JPEG_BASE64,
+    ...over,
+  });
+
+  it('maps the objects in the picture, giving the picture to those without their own', () => {
+    const { SubImageList: _own, ...bare } = face;
+    const person = personObject();
+    const m = mapGat1400Image(
+      image({ FaceList: { FaceObject: [bare] }, PersonList: { PersonObject: person } }),
+      { sender: faceCam, lookup },
+    );
+    expect(m.id).toBe(imageId);
+    expect(m.failure).toBeUndefined();
+    const [f, p] = m.objects.map(ok);
+    expect(f!.event.images.map((i) => i.kind)).toEqual([ImageKind.IMAGE_KIND_SCENE]);
+    expect(f!.event.images[0]!.sourceName).toBe(imageId);
+    // The person brought its own picture.
+    expect(p!.event.images.map((i) => i.kind)).toEqual([ImageKind.IMAGE_KIND_PERSON]);
+  });
+
+  it('says why an image or its objects cannot be taken', () => {
+    const ctx = { sender: faceCam, lookup };
+    expect(mapGat1400Image({ Data: FACE_JPEG_BASE64 }, ctx).failure).toBe('ImageObject has no ImageInfo');
+    expect(mapGat1400Image(image({ ImageInfo: { ImageID: '12' } }), ctx).failure).toBe(
+      'ImageInfo.ImageID must be 41 digits',
+    );
+    expect(mapGat1400Image(image({ Data: '%%' }), ctx).failure).toBe('Data is not base64');
+    expect(mapGat1400Image(image({ FaceList: [] }), ctx).failure).toBe('FaceList has no FaceObject array');
+    expect(mapGat1400Image(image(), ctx)).toEqual({ id: imageId, objects: [] });
+    const bad = mapGat1400Image(image({ FaceList: { FaceObject: [{ ...face, FaceID: '1' }] } }), ctx);
+    expect(failed(bad.objects[0]!).reason).toMatch(/FaceID must be 48 digits/);
+    expect(imageObjects({ ImageListObject: { ImageObject: image() } })).toHaveLength(1);
+    expect(imageObjects({ ImageList: {} })).toEqual({ failure: 'body has no ImageListObject object' });
   });
 });

@@ -245,6 +245,78 @@ export function mapApe(object: unknown, ctx: Gat1400MapContext): ApeReport {
   return { ok: true, id, device, online: state === '1' ? true : state === '2' ? false : undefined };
 }
 
+/** The objects an ImageObject carries, by the list that carries them. */
+const IMAGE_OBJECT_LISTS: readonly [Gat1400ObjectKind, string, string][] = [
+  ['faces', 'FaceList', 'FaceObject'],
+  ['motorVehicles', 'MotorVehicleList', 'MotorVehicleObject'],
+  ['persons', 'PersonList', 'PersonObject'],
+];
+
+/** The ImageObjects of `{"ImageListObject":{"ImageObject":[…]}}` (one object accepted too). */
+export function imageObjects(body: unknown): unknown[] | Failure {
+  const list = isObj(body) ? body.ImageListObject : undefined;
+  if (!isObj(list)) return { failure: 'body has no ImageListObject object' };
+  const items = list.ImageObject;
+  if (Array.isArray(items)) return items;
+  if (isObj(items)) return [items];
+  return { failure: 'ImageListObject has no ImageObject array' };
+}
+
+export interface Gat1400ImageMapped {
+  /** `ImageInfo.ImageID`. */
+  readonly id: string;
+  /** Why the image as a whole is refused (StatusCode 8); its objects are then not looked at. */
+  readonly failure?: string;
+  readonly objects: readonly Gat1400Mapped[];
+}
+
+/**
+ * One ImageObject of `POST /VIID/Images`: a picture (`ImageInfo` + base64 `Data`) with the
+ * objects found in it (`FaceList`, `MotorVehicleList`, `PersonList`). Each object is mapped as if
+ * pushed to its own resource; one without pictures of its own gets the image (as SCENE, type 14).
+ * A picture without objects is no event and is not kept.
+ */
+export function mapGat1400Image(object: unknown, ctx: Gat1400MapContext): Gat1400ImageMapped {
+  const info = isObj(object) && isObj(object.ImageInfo) ? object.ImageInfo : undefined;
+  const rawId = info?.ImageID;
+  const id = typeof rawId === 'string' || typeof rawId === 'number' ? String(rawId) : '';
+  if (!isObj(object) || !info) return { id, failure: 'ImageObject has no ImageInfo', objects: [] };
+  if (!isGat1400SourceId(id)) return { id, failure: 'ImageInfo.ImageID must be 41 digits', objects: [] };
+  const hasData = object.Data !== undefined && object.Data !== null && object.Data !== '';
+  if (hasData && !decodeBase64(object.Data)) return { id, failure: 'Data is not base64', objects: [] };
+  const scene = hasData
+    ? {
+        SubImageInfoObject: [
+          {
+            ImageID: id,
+            Type: '14',
+            FileFormat: info.FileFormat,
+            ShotTime: info.ShotTime,
+            Data: object.Data,
+          },
+        ],
+      }
+    : undefined;
+  const objects: Gat1400Mapped[] = [];
+  for (const [kind, listName, itemName] of IMAGE_OBJECT_LISTS) {
+    const list = object[listName];
+    if (list === undefined || list === null) continue;
+    const inner = isObj(list) ? list[itemName] : undefined;
+    const items = Array.isArray(inner) ? inner : isObj(inner) ? [inner] : undefined;
+    if (!items) return { id, failure: `${listName} has no ${itemName} array`, objects: [] };
+    for (const item of items) {
+      const withPicture =
+        isObj(item) &&
+        scene &&
+        (item.SubImageList === undefined || item.SubImageList === null || item.SubImageList === '')
+          ? { ...item, SubImageList: scene }
+          : item;
+      objects.push(mapGat1400Object(kind, withPicture, ctx));
+    }
+  }
+  return { id, objects };
+}
+
 function mapFace(o: Obj, id: string, device: RegisteredDevice): NormalisedEvent | Failure {
   const images = decodeSubImages(o.SubImageList);
   if ('failure' in images) return images;

@@ -28,7 +28,9 @@ import {
   checkDeletion,
   deletionIds,
   GAT1400_KINDS,
+  imageObjects,
   mapApe,
+  mapGat1400Image,
   mapGat1400Object,
   objectIdOf,
   type Gat1400Mapped,
@@ -466,6 +468,58 @@ export function createGat1400Router(deps: ProtocolDeps, options: Gat1400Options 
       );
     };
 
+  /**
+   * `POST /VIID/Images`: pictures with the objects found in them. The objects are stored as if
+   * pushed to their own resources; each image is answered once: 0 when all its objects were stored
+   * (or it had none), 8 with the first invalid object's reason (its valid objects are stored),
+   * 1 when they could not be stored (HTTP 503, the device resends).
+   */
+  const images = async (req: Request, res: Response): Promise<void> => {
+    const receivedAt = deps.now();
+    const sender = await session(req, res, req.get('user-identify') ?? '');
+    if (!sender) return;
+    const body = await jsonBody(req, res, sender);
+    if (body === INVALID) return;
+    const items = imageObjects(body);
+    if (!Array.isArray(items)) {
+      await reject(req, res, {
+        http: 400,
+        code: STATUS.INVALID_JSON_CONTENT,
+        reason: 'malformed',
+        detail: items.failure,
+        deviceId: sender.deviceId,
+      });
+      return;
+    }
+    const lookup = (gat1400Id: string): RegisteredDevice | undefined => deps.directory.byGat1400Id(gat1400Id);
+    const mapped = items.map((item) => mapGat1400Image(item, { sender, lookup }));
+    const stored = await store(
+      mapped.flatMap((m) => m.objects),
+      { protocol: PROTOCOL, receivedAt },
+    );
+    let next = 0;
+    const answers = mapped.map((m): Answer => {
+      if (m.failure !== undefined) return { id: m.id, code: STATUS.INVALID_JSON_CONTENT, text: m.failure };
+      const own = stored.slice(next, (next += m.objects.length));
+      const bad = own.find((a) => a.code === STATUS.INVALID_JSON_CONTENT);
+      if (bad) return { id: m.id, code: bad.code, text: `${bad.id || '(no id)'}: ${bad.text}` };
+      const failed = own.find((a) => a.code !== STATUS.OK);
+      return failed
+        ? { id: m.id, code: failed.code, text: failed.text }
+        : { id: m.id, code: STATUS.OK, text: 'OK' };
+    });
+    await quarantineItems(
+      req,
+      sender,
+      answers.flatMap((a, i) =>
+        a.code === STATUS.INVALID_JSON_CONTENT
+          ? [{ id: a.id, reason: a.text, code: a.code, item: stripData(items[i]) }]
+          : [],
+      ),
+    );
+    sendList(req, res, answers.some((a) => a.code === STATUS.OTHER_ERROR) ? 503 : 200, answers);
+  };
+
   /** The device catalogue a camera or collection system reports (POST adds, PUT updates). */
   const apes = async (req: Request, res: Response): Promise<void> => {
     const receivedAt = deps.now();
@@ -579,6 +633,7 @@ export function createGat1400Router(deps: ProtocolDeps, options: Gat1400Options 
       );
     });
   }
+  viid.post('/Images', images);
   viid.post('/APEs', apes);
   viid.put('/APEs', apes);
 
@@ -641,6 +696,13 @@ function singleObject(kind: Gat1400ObjectKind, body: unknown): unknown[] | { rea
     return items;
   }
   return items.length === 1 ? items : { failure: `a PUT to /{ID} carries one ${spec.item}` };
+}
+
+/** An ImageObject as kept in quarantine: without its (megabytes of) picture data. */
+function stripData(item: unknown): unknown {
+  if (typeof item !== 'object' || item === null || Array.isArray(item)) return item;
+  const { Data: data, ...rest } = item as Record<string, unknown>;
+  return data === undefined ? rest : { ...rest, Data: `(${String(data).length} base64 characters)` };
 }
 
 function queryParam(req: Request, name: string): unknown {
