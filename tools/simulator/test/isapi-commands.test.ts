@@ -40,6 +40,7 @@ let bus: Bus;
 let statusWatch: Subscription;
 let deviceId: string;
 let refusingId: string;
+let silentId: string;
 const statuses = new Map<string, { status: number; detail: string }[]>();
 
 async function register(ip: string, name: string): Promise<string> {
@@ -105,6 +106,11 @@ beforeAll(async () => {
   );
   deviceId = await register(DEVICE_IP, '1号楼单元门');
   refusingId = await register(refusingIp, '2号楼单元门');
+  // Registered, but nothing answers at its address: a device that is switched off.
+  silentId = await register(
+    `${DEVICE_IP.split('.').slice(0, 3).join('.')}.${((Number(DEVICE_IP.split('.')[3]) + 1) % 250) + 1}`,
+    '3号楼单元门',
+  );
   bus = await createBus({
     kind: 'kafka',
     brokers: infraEnv().kafkaBrokers,
@@ -117,7 +123,11 @@ beforeAll(async () => {
     start: 'latest',
     handler: async (event) => {
       const e = event.payload;
-      if (e.deviceId !== deviceId && e.deviceId !== refusingId) return;
+      // Other device-ingest installs on the shared Kafka consume these commands too and reject
+      // them (the devices are not theirs): only this install queues them, so rejections are
+      // ignored and an accepted command is recognised by its `queued`.
+      if (![deviceId, refusingId, silentId].includes(e.deviceId) || e.status === S.COMMAND_STATUS_REJECTED)
+        return;
       statuses.set(e.commandId, [
         ...(statuses.get(e.commandId) ?? []),
         { status: e.status, detail: e.detail },
@@ -163,8 +173,11 @@ describe('ISAPI command push (real HTTP, Digest)', () => {
           openDoor: { doorNo: 1, holdSeconds: 5 },
           reason: 'visitor',
         });
-        const s = await waitFor(() => statuses.get(commandId)?.[0], { timeoutMs: 20_000 });
-        return s.status === S.COMMAND_STATUS_REJECTED ? undefined : commandId;
+        // Until the directory has learnt the device, this install rejects its commands: send again.
+        const queued = await waitFor(() => statuses.get(commandId)?.[0], { timeoutMs: 5_000 }).catch(
+          () => undefined,
+        );
+        return queued ? commandId : undefined;
       },
       { timeoutMs: 40_000, intervalMs: 500 },
     );
@@ -225,8 +238,11 @@ describe('ISAPI command push (real HTTP, Digest)', () => {
     const id = await waitFor(
       async () => {
         const commandId = await command(() => refusingId, { timeSync: {} });
-        const s = await waitFor(() => statuses.get(commandId)?.[0], { timeoutMs: 20_000 });
-        return s.status === S.COMMAND_STATUS_REJECTED ? undefined : commandId;
+        // Until the directory has learnt the device, this install rejects its commands: send again.
+        const queued = await waitFor(() => statuses.get(commandId)?.[0], { timeoutMs: 5_000 }).catch(
+          () => undefined,
+        );
+        return queued ? commandId : undefined;
       },
       { timeoutMs: 40_000, intervalMs: 500 },
     );
@@ -235,5 +251,33 @@ describe('ISAPI command push (real HTTP, Digest)', () => {
       detail: 'PUT /ISAPI/System/time: HTTP 400 statusCode 6 badParameters',
     });
     expect(refusing.state.calls).toEqual(['PUT /ISAPI/System/time']);
+  }, 90_000);
+
+  it('fails a door opening at once when the device is unreachable, and keeps a time sync open', async () => {
+    const open = await waitFor(
+      async () => {
+        const commandId = await command(() => silentId, { openDoor: { doorNo: 1 } });
+        // Until the directory has learnt the device, this install rejects its commands: send again.
+        const queued = await waitFor(() => statuses.get(commandId)?.[0], { timeoutMs: 5_000 }).catch(
+          () => undefined,
+        );
+        return queued ? commandId : undefined;
+      },
+      { timeoutMs: 40_000, intervalMs: 500 },
+    );
+    const final = await finalStatus(open);
+    expect(final.status).toBe(S.COMMAND_STATUS_FAILED);
+    expect(final.detail).toMatch(/^PUT \/ISAPI\/AccessControl\/RemoteControl\/door\/1: unreachable: /);
+
+    const sync = await command(() => silentId, { timeSync: {} });
+    await waitFor(() => statuses.get(sync)?.some((s) => s.status === S.COMMAND_STATUS_DELIVERED), {
+      timeoutMs: 20_000,
+    });
+    // Several retry rounds (every 500 ms here) later it is still open: delivered, not final.
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect(statuses.get(sync)!.map((s) => s.status)).toEqual([
+      S.COMMAND_STATUS_QUEUED,
+      S.COMMAND_STATUS_DELIVERED,
+    ]);
   }, 90_000);
 });
