@@ -41,6 +41,14 @@ export const deviceIngestEnv = envFragment({
     .string()
     .regex(/^[0-9]{20}$/, 'must be 20 digits')
     .default('37030300005030000001'),
+  /** Commands to Hikvision ISAPI devices are pushed to http(s)://<registered IP>:<this port>. */
+  ISAPI_COMMAND_PORT: z.coerce.number().int().min(1).max(65_535).default(80),
+  ISAPI_COMMAND_SCHEME: z.enum(['http', 'https']).default('http'),
+  /** Digest user name on the devices; the password is the device's registry secret. */
+  ISAPI_COMMAND_USER: z.string().min(1).default('admin'),
+  ISAPI_COMMAND_TIMEOUT_MS: positiveInt(5_000),
+  /** Open ISAPI commands are pushed again this often (an unreachable device, a busy one). */
+  ISAPI_COMMAND_RETRY_MS: positiveInt(15_000),
   /** Directory object store (embedded mode): HMAC key of presigned URLs (≥ 32 bytes). */
   OBJECTS_SIGNING_SECRET: secret(z.string().min(32, 'at least 32 characters').optional()),
   /** Directory object store: where presigned URLs point (the service's HTTP_PORT /objects). */

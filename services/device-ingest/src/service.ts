@@ -90,6 +90,13 @@ const deviceIngestService: ServiceModule = {
           options: {
             status: policy,
             quarantineRetentionMs: config.QUARANTINE_RETENTION_DAYS * 24 * 3_600_000,
+            isapiCommands: {
+              port: config.ISAPI_COMMAND_PORT,
+              scheme: config.ISAPI_COMMAND_SCHEME,
+              username: config.ISAPI_COMMAND_USER,
+              timeoutMs: config.ISAPI_COMMAND_TIMEOUT_MS,
+              retryIntervalMs: config.ISAPI_COMMAND_RETRY_MS,
+            },
           },
         });
         await ingest.start();

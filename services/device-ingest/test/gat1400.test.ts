@@ -129,11 +129,11 @@ describe.skipIf(!existsSync(SERVICE))('GA/T 1400 receiving platform (real servic
     await db?.drop();
   }, 60_000);
 
-  async function post(path: string, body: unknown, headers: Record<string, string>) {
+  async function post(path: string, body: unknown, headers: Record<string, string>, method = 'POST') {
     const res = await fetch(`${base}${path}`, {
-      method: 'POST',
+      method,
       headers: { 'content-type': 'application/VIID+JSON', ...headers },
-      body: JSON.stringify(body),
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     const text = await res.text();
     return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : {}) as Answer };
@@ -288,4 +288,177 @@ describe.skipIf(!existsSync(SERVICE))('GA/T 1400 receiving platform (real servic
       await pool.end();
     }
   }, 30_000);
+
+  const codes = (a: Answer): [string, number][] =>
+    a.body.ResponseStatusListObject.ResponseStatusObject.map((s: { Id: string; StatusCode: number }) => [
+      s.Id,
+      s.StatusCode,
+    ]);
+
+  it('takes updates and deletions of pushed objects, and answers each object', async () => {
+    const camera = { 'user-identify': plateCamId };
+    // An update whose add never arrived is the first we hear of the pass: it is published.
+    const v = motorVehicleObject({
+      deviceId: plateCamId,
+      time: '20250314091500',
+      serial: 7,
+      plate: '鲁C88888',
+    });
+    const id = String(v.MotorVehicleID);
+    const put = await post(`/VIID/MotorVehicles/${id}`, { MotorVehicleObject: v }, camera, 'PUT');
+    expect(put.status).toBe(200);
+    expect(codes(put)).toEqual([[id, 0]]);
+    // The correction of a published object is acknowledged; the first capture stands.
+    const corrected = { ...v, PlateNo: '鲁C88889' };
+    const again = await post('/VIID/MotorVehicles', motorVehicleBatch(corrected), camera, 'PUT');
+    expect(codes(again)).toEqual([[id, 0]]);
+    const sentinel = motorVehicleObject({ deviceId: plateCamId, time: '20250314091600', serial: 9 });
+    expect((await post('/VIID/MotorVehicles', motorVehicleBatch(sentinel), camera)).status).toBe(200);
+    await waitFor(() => plates.some((e) => e.sourceObjectId === sentinel.MotorVehicleID), {
+      timeoutMs: 30_000,
+      message: 'sentinel not on Kafka',
+    });
+    expect(plates.filter((e) => e.sourceObjectId === id).map((e) => e.plateNumber)).toEqual(['鲁C88888']);
+
+    // The id in the path must be the object's.
+    const mismatch = await post(
+      `/VIID/MotorVehicles/${String(sentinel.MotorVehicleID)}`,
+      { MotorVehicleObject: v },
+      camera,
+      'PUT',
+    );
+    expect(mismatch.status).toBe(400);
+    expect(mismatch.body.ResponseStatusObject.StatusString).toContain('the id in the path');
+
+    // Deletion: each id answered; another device's object or a malformed id refused with the reason.
+    const foreign = motorVehicleObject({ deviceId: '37030300001190999999', serial: 1 })
+      .MotorVehicleID as string;
+    const del = await post(`/VIID/MotorVehicles?IDList=${id},${foreign},12345`, undefined, camera, 'DELETE');
+    expect(del.status).toBe(200);
+    expect(codes(del)).toEqual([
+      [id, 0],
+      [foreign, 4],
+      ['12345', 8],
+    ]);
+    const one = await post(`/VIID/MotorVehicles/${id}`, undefined, camera, 'DELETE');
+    expect(codes(one)).toEqual([[id, 0]]);
+    const noList = await post('/VIID/MotorVehicles', undefined, camera, 'DELETE');
+    expect(noList.status).toBe(400);
+    expect(noList.body.ResponseStatusObject.StatusString).toBe('IDList is missing');
+
+    // Queries are not served to devices; an unregistered sender cannot delete.
+    const query = await post('/VIID/Faces?(Faces.DeviceID=1)', undefined, camera, 'GET');
+    expect(query.status).toBe(405);
+    expect(
+      (
+        await post(
+          `/VIID/MotorVehicles/${id}`,
+          undefined,
+          { 'user-identify': '37030300001190000000' },
+          'DELETE',
+        )
+      ).status,
+    ).toBe(401);
+  }, 90_000);
+
+  it('takes the APE catalogue a device reports, refusing devices the registry does not know', async () => {
+    const unknown = '37030300001190888888';
+    const res = await post(
+      '/VIID/APEs',
+      {
+        APEListObject: {
+          APEObject: [
+            {
+              ApeID: faceCamId,
+              Name: '东门人脸',
+              Model: 'iDS-2CD7A46G0',
+              IPAddr: '127.0.0.1',
+              IsOnline: '1',
+            },
+            { ApeID: unknown, Name: '不明设备', IsOnline: '1' },
+            { ApeID: '123', Name: 'x' },
+          ],
+        },
+      },
+      { 'user-identify': faceCamId },
+    );
+    expect(res.status).toBe(200);
+    expect(codes(res)).toEqual([
+      [faceCamId, 0],
+      [unknown, 4],
+      ['123', 8],
+    ]);
+    const update = await post(
+      '/VIID/APEs',
+      { APEListObject: { APEObject: [{ ApeID: faceCamId, Name: '东门人脸', IsOnline: '2' }] } },
+      { 'user-identify': faceCamId },
+      'PUT',
+    );
+    expect(codes(update)).toEqual([[faceCamId, 0]]);
+
+    const pool = new pg.Pool({ connectionString: db.url, max: 1 });
+    try {
+      const { rows } = await pool.query<{ reason: string }>(
+        `SELECT reason FROM quarantine WHERE protocol = 'gat1400' AND path = '/VIID/APEs' ORDER BY reason`,
+      );
+      expect(rows.map((r) => r.reason)).toEqual([
+        expect.stringMatching(/^invalid_event: 123: ApeID must be 20 digits/),
+        `unknown_device: ${unknown}: DeviceID ${unknown} is not a registered device`,
+      ]);
+    } finally {
+      await pool.end();
+    }
+  }, 30_000);
+
+  it('takes Images with the objects found in them, answering each image', async () => {
+    const face = faceObject({ deviceId: faceCamId, time: '20250314100000', serial: 11 });
+    const { SubImageList: own, ...bare } = face;
+    const data = (own as { SubImageInfoObject: { Data: string }[] }).SubImageInfoObject[0]!.Data;
+    const imageId = String(face.SourceID);
+    const broken = faceObject({ deviceId: faceCamId, time: '20250314100000', serial: 13 });
+    const brokenImageId = String(broken.SourceID);
+    const res = await post(
+      '/VIID/Images',
+      {
+        ImageListObject: {
+          ImageObject: [
+            {
+              ImageInfo: {
+                ImageID: imageId,
+                DeviceID: faceCamId,
+                ShotTime: '20250314100000',
+                FileFormat: 'Jpeg',
+              },
+              Data: data,
+              FaceList: { FaceObject: [bare] },
+            },
+            {
+              ImageInfo: { ImageID: brokenImageId, DeviceID: faceCamId },
+              Data: data,
+              FaceList: { FaceObject: [{ ...broken, ShotTime: 'yesterday' }] },
+            },
+            { ImageInfo: { ImageID: 'x' } },
+          ],
+        },
+      },
+      { 'user-identify': faceCamId },
+    );
+    expect(res.status).toBe(200);
+    const answers = codes(res);
+    expect(answers).toEqual([
+      [imageId, 0],
+      [brokenImageId, 8],
+      ['x', 8],
+    ]);
+    expect(res.body.ResponseStatusListObject.ResponseStatusObject[1].StatusString).toBe(
+      `${String(broken.FaceID)}: ShotTime is not yyyyMMddHHmmss`,
+    );
+    const event = await waitFor(() => faces.find((e) => e.sourceObjectId === face.FaceID), {
+      timeoutMs: 30_000,
+      message: 'face of the image not on Kafka',
+    });
+    expect(event.images.map((i) => i.kind)).toEqual([anfang.common.v1.ImageKind.IMAGE_KIND_SCENE]);
+    const stat = await s3Client().statObject(bucket.bucket, event.images[0]!.objectKey ?? '');
+    expect(stat.size).toBe(Buffer.from(data, 'base64').length);
+  }, 60_000);
 });

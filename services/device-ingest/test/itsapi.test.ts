@@ -145,4 +145,41 @@ describe.skipIf(!existsSync(SERVICE))('Dahua ITSAPI push (real service)', () => 
     ]);
     expect(malformed[0]!.reason).toContain('malformed JSON');
   }, 30_000);
+
+  it('coerces a PlateNumber sent as a number and quarantines one that is no plate', async () => {
+    const numeric = JSON.parse(tollgate(52, 1601)) as { Picture: { Plate: Record<string, unknown> } };
+    numeric.Picture.Plate['PlateNumber'] = 1234567;
+    numeric.Picture.Plate['Channel'] = '0';
+    numeric.Picture.Plate['IsExist'] = 'true';
+    const ok = await post(TOLLGATE, JSON.stringify(numeric));
+    expect(ok.status).toBe(200);
+    expect(JSON.parse(ok.text)).toEqual({ Result: true });
+    const read = await waitFor(
+      () =>
+        (svc.events.get(topics.devicePlateRead.name) ?? [])
+          .map((e) => e.value as unknown as anfang.device.v1.PlateRead)
+          .find((r) => r.sourceObjectId.endsWith(':1601')),
+      { timeoutMs: 30_000, message: 'coerced plate read not on Kafka' },
+    );
+    expect(read).toMatchObject({ hasPlate: true, plateNumber: '1234567' });
+
+    const bogus = JSON.parse(tollgate(53, 1602)) as { Picture: { Plate: Record<string, unknown> } };
+    bogus.Picture.Plate['PlateNumber'] = true;
+    const refused = await post(TOLLGATE, JSON.stringify(bogus));
+    expect(refused.status).toBe(400);
+    expect(JSON.parse(refused.text)).toEqual({
+      Result: false,
+      Reason: 'invalid_event: Plate.PlateNumber must be a string, got boolean true',
+    });
+    const row = await waitFor(
+      async () => (await svc.quarantine()).find((r) => r.reason.includes('Plate.PlateNumber')),
+      { timeoutMs: 10_000, message: 'refused plate not quarantined' },
+    );
+    expect([row.protocol, row.http_status, row.device_id]).toEqual(['itsapi', 400, cameraId]);
+    expect(
+      (svc.events.get(topics.devicePlateRead.name) ?? []).some((e) =>
+        (e.value as unknown as anfang.device.v1.PlateRead).sourceObjectId.endsWith(':1602'),
+      ),
+    ).toBe(false);
+  }, 60_000);
 });

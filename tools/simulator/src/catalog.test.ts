@@ -71,10 +71,11 @@ describe('catalog', () => {
     for (const d of gat) expect(isGat1400Id(d.gat1400Id) && d.gat1400Id.startsWith('370303')).toBe(true);
   });
 
-  it('equips each compound with gates, unit doors, plate cameras, capture cameras, perimeter, patrol and IoT', () => {
+  it('equips each compound with gates, kiosks, unit doors, plate, capture and analytics cameras, perimeter, patrol and IoT', () => {
     for (const c of compounds.slice(0, 37)) {
       const kinds = new Set(buildDevices(c).map((d) => d.kind));
       expect([...kinds].sort()).toEqual([
+        'analyticsCamera',
         'captureCamera',
         'faceGate',
         'iot',
@@ -82,6 +83,7 @@ describe('catalog', () => {
         'perimeter',
         'plateCamera',
         'unitDoor',
+        'visitorKiosk',
       ]);
     }
     const protocols = new Set(devices.map((d) => `${d.kind}:${d.protocol}`));
@@ -90,7 +92,10 @@ describe('catalog', () => {
       'faceGate:generic',
       'plateCamera:itsapi',
       'plateCamera:isapi',
+      'plateCamera:gat1400',
       'captureCamera:gat1400',
+      'analyticsCamera:generic',
+      'visitorKiosk:generic',
       'perimeter:isapi',
       'perimeter:generic',
       'patrol:generic',
@@ -99,6 +104,8 @@ describe('catalog', () => {
       expect(protocols).toContain(p);
     const captures = devices.filter((d) => d.kind === 'captureCamera');
     for (const d of captures) expect(d.gat1400Id.slice(10, 13)).toBe('119');
+    const analytics = new Set(devices.flatMap((d) => d.analytics ?? []));
+    expect([...analytics].sort()).toEqual(['high_altitude_throwing', 'intrusion', 'loitering']);
   });
 
   it('maps to a registry Device', () => {

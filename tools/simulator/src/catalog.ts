@@ -16,11 +16,20 @@ import {
   type GatType,
 } from './ids.ts';
 import { hashString, seededRandom, type Random } from './random.ts';
+import type { AnalyticsKind } from './events.ts';
 
 const { DeviceType, Module, Direction } = anfang.common.v1;
 
 export type DeviceKind =
-  'faceGate' | 'unitDoor' | 'plateCamera' | 'captureCamera' | 'perimeter' | 'patrol' | 'iot';
+  | 'faceGate'
+  | 'unitDoor'
+  | 'plateCamera'
+  | 'captureCamera'
+  | 'perimeter'
+  | 'patrol'
+  | 'iot'
+  | 'analyticsCamera'
+  | 'visitorKiosk';
 export type ProtocolName = 'generic' | 'gat1400' | 'isapi' | 'itsapi';
 export type PerimeterKind =
   | 'fielddetection'
@@ -77,6 +86,8 @@ export interface SimDevice {
   readonly iotKind?: IotKind;
   /** Position on the compound's patrol route (patrol readers), 0-based. */
   readonly routeIndex?: number;
+  /** What an analytics camera detects. */
+  readonly analytics?: readonly AnalyticsKind[];
 }
 
 /** Towns/streets of Zhangdian with a stable two-digit index (the GA/T region's last digits). */
@@ -264,7 +275,9 @@ export function buildDevices(compound: Compound, seed = 'anfang'): SimDevice[] {
 
   const carParks = compound.buildings > 12 ? 2 : 1;
   for (let c = 1; c <= carParks; c += 1) {
-    const protocol: ProtocolName = random.chance(0.5) ? 'itsapi' : 'isapi';
+    // One draw, as before GA/T plate cameras existed: the other devices' draws stay the same.
+    const roll = random.next();
+    const protocol: ProtocolName = roll < 0.4 ? 'itsapi' : roll < 0.5 ? 'gat1400' : 'isapi';
     for (const [dir, label, direction] of [
       ['in', '入口', Direction.DIRECTION_IN],
       ['out', '出口', Direction.DIRECTION_OUT],
@@ -369,6 +382,50 @@ export function buildDevices(compound: Compound, seed = 'anfang'): SimDevice[] {
       extra: { iotKind },
     });
   }
+  // Added after every other kind, so the earlier devices' seeded draws are unchanged.
+  const throwingCameras = Math.min(4, compound.buildings);
+  for (let b = 1; b <= throwingCameras; b += 1) {
+    add({
+      local: `throwing-b${b}`,
+      name: `${b}号楼高空抛物摄像机`,
+      kind: 'analyticsCamera',
+      protocol: 'generic',
+      deviceType: DeviceType.DEVICE_TYPE_VIDEO_CAMERA,
+      module: Module.MODULE_VIDEO_THROWING,
+      direction: Direction.DIRECTION_UNSPECIFIED,
+      gatType: GAT_TYPE.camera,
+      zoneId: `building${b}`,
+      extra: { building: b, analytics: ['high_altitude_throwing'] },
+    });
+  }
+  const publicCameras = compound.buildings > 10 ? 2 : 1;
+  for (let i = 1; i <= publicCameras; i += 1) {
+    add({
+      local: `analytics${i}`,
+      name: `公共区域智能分析摄像机${i}`,
+      kind: 'analyticsCamera',
+      protocol: 'generic',
+      deviceType: DeviceType.DEVICE_TYPE_VIDEO_CAMERA,
+      module: Module.MODULE_VIDEO_PUBLIC_AREAS,
+      direction: Direction.DIRECTION_UNSPECIFIED,
+      gatType: GAT_TYPE.camera,
+      zoneId: 'internal',
+      extra: { analytics: ['loitering', 'intrusion'] },
+    });
+  }
+  for (let g = 1; g <= gates; g += 1) {
+    add({
+      local: `kiosk${g}`,
+      name: `${g}号门访客机`,
+      kind: 'visitorKiosk',
+      protocol: 'generic',
+      deviceType: DeviceType.DEVICE_TYPE_VISITOR_KIOSK,
+      module: Module.MODULE_PEDESTRIAN_ACCESS,
+      direction: Direction.DIRECTION_IN,
+      gatType: GAT_TYPE.personnelEntrance,
+      zoneId: `gate${g}`,
+    });
+  }
   return devices;
 }
 
@@ -413,6 +470,7 @@ function vendorOf(
     case 'itsapi':
       return { vendor: 'Dahua', model: 'DHI-ITC237-PU1B-IR', serialPrefix: '6J0' };
     case 'gat1400':
+      if (kind === 'plateCamera') return { vendor: 'Hikvision', model: 'iDS-TCM203-A/R', serialPrefix: 'DS' };
       return random.chance(0.5)
         ? { vendor: 'Hikvision', model: 'iDS-2CD7A46G0-IZHS', serialPrefix: 'DS' }
         : { vendor: 'Dahua', model: 'DH-IPC-HFW8449K-Z-LED', serialPrefix: '7B0' };

@@ -73,6 +73,27 @@ export interface PerimeterTrigger extends Base {
   readonly regionId: string;
 }
 
+/** What the video analytics of a camera report (throwing from height, loitering, intrusion). */
+export type AnalyticsKind = 'high_altitude_throwing' | 'loitering' | 'intrusion';
+
+export interface AnalyticsTrigger extends Base {
+  readonly type: 'analytics';
+  readonly kind: AnalyticsKind;
+  readonly state: 'active' | 'inactive';
+  readonly target: 'human' | 'vehicle' | 'other';
+  readonly regionId: string;
+  /** 0–1. */
+  readonly confidence: number;
+}
+
+/** A visitor checking in at a kiosk: an ID card read (with the name) or an invitation QR code. */
+export interface VisitorCheckIn extends Base {
+  readonly type: 'visitorCheckIn';
+  readonly credential: 'id_card' | 'qr';
+  readonly value: string;
+  readonly name: string;
+}
+
 export interface PatrolCheckIn extends Base {
   readonly type: 'patrol';
   readonly guardTag: string;
@@ -102,6 +123,8 @@ export type SimEvent =
   | PlateCapture
   | FaceSighting
   | PerimeterTrigger
+  | AnalyticsTrigger
+  | VisitorCheckIn
   | PatrolCheckIn
   | IotReading
   | IotAlarm;

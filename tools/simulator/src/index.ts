@@ -46,3 +46,9 @@ export {
   register as registerGat1400,
   keepalive as gat1400Keepalive,
 } from './protocols/gat1400.ts';
+export {
+  startIsapiDevice,
+  type IsapiDevice,
+  type IsapiDeviceOptions,
+  type IsapiDeviceState,
+} from './protocols/isapi-device.ts';

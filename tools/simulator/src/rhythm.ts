@@ -4,7 +4,8 @@
  * them so that `--rate` is the day's average events per second.
  */
 
-export type Activity = 'resident' | 'visitor' | 'vehicle' | 'capture' | 'perimeter' | 'patrol' | 'iot';
+export type Activity =
+  'resident' | 'visitor' | 'vehicle' | 'capture' | 'perimeter' | 'analytics' | 'patrol' | 'iot';
 
 export const ACTIVITIES: readonly Activity[] = [
   'resident',
@@ -12,17 +13,19 @@ export const ACTIVITIES: readonly Activity[] = [
   'vehicle',
   'capture',
   'perimeter',
+  'analytics',
   'patrol',
   'iot',
 ];
 
 /** Share of each activity in a day's events. */
 const SHARE: Record<Activity, number> = {
-  resident: 0.42,
+  resident: 0.4,
   visitor: 0.05,
   vehicle: 0.16,
   capture: 0.15,
   perimeter: 0.08,
+  analytics: 0.02,
   patrol: 0.07,
   iot: 0.07,
 };
@@ -59,6 +62,9 @@ export function profile(activity: Activity, hour: number): number {
     case 'perimeter':
       // Wind, cats and climbers: more at night.
       return 0.6 + 0.8 * bump(hour, 2, 3);
+    case 'analytics':
+      // Things thrown from balconies in the daytime and evening; loiterers at night.
+      return 0.3 + 0.8 * bump(hour, 13, 3) + 0.8 * bump(hour, 20, 2) + 0.5 * bump(hour, 2, 2);
     case 'patrol':
     case 'iot':
       return 1;

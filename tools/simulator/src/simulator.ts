@@ -18,7 +18,7 @@ import {
   type ProtocolName,
   type SimDevice,
 } from './catalog.ts';
-import type { PlateColour, SimEvent, VehicleColour, VehicleKind } from './events.ts';
+import type { AnalyticsKind, PlateColour, SimEvent, VehicleColour, VehicleKind } from './events.ts';
 import * as gat from './protocols/gat1400.ts';
 import * as generic from './protocols/generic.ts';
 import * as isapi from './protocols/isapi.ts';
@@ -233,7 +233,9 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
       case 'gat1400':
         return event.type === 'faceSighting'
           ? gat.pushSighting(rt, io, event)
-          : Promise.resolve({ accepted: 0, rejected: 0, status: 0 });
+          : event.type === 'plate'
+            ? gat.pushMotorVehicle(rt, io, event)
+            : Promise.resolve({ accepted: 0, rejected: 0, status: 0 });
     }
   };
 
@@ -321,6 +323,23 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
         const cams = devicesOf(compound, 'plateCamera').filter((d) => d.device.direction === 1);
         if (cams.length > 0) return void plateEvent(random.pick(cams), randomPlate(random), 'none');
       }
+      // Most visitors check in at the kiosk: their ID card, or the QR code a resident sent them.
+      const kiosks = devicesOf(compound, 'visitorKiosk');
+      if (kiosks.length > 0 && random.chance(0.6)) {
+        const rt = random.pick(kiosks);
+        const idCard = random.chance(0.65);
+        return void deliver(
+          rt,
+          make(rt, {
+            type: 'visitorCheckIn',
+            credential: idCard ? 'id_card' : 'qr',
+            value: idCard
+              ? visitorIdNumber(random)
+              : `VQR-${random.int(100000, 999999)}-${random.int(1000, 9999)}`,
+            name: idCard ? random.pick(VISITOR_NAMES) : '',
+          }),
+        );
+      }
       const gates = devicesOf(compound, 'faceGate').filter((d) => d.device.direction === 1);
       if (gates.length === 0) return;
       const rt = random.pick(gates);
@@ -383,6 +402,23 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
         later(at, () => make(rt, { ...fields, state: 'active' }));
       }
       later(at + 3000 + random.next() * 20_000, () => make(rt, { ...fields, state: 'inactive' }));
+    },
+    analytics: () => {
+      const cams = devicesOf(pickCompound(), 'analyticsCamera');
+      if (cams.length === 0) return;
+      const rt = random.pick(cams);
+      const kind: AnalyticsKind = random.pick(rt.device.analytics ?? ['intrusion']);
+      const fields = {
+        type: 'analytics' as const,
+        kind,
+        target: kind === 'high_altitude_throwing' ? ('other' as const) : ('human' as const),
+        regionId: kind === 'high_altitude_throwing' ? 'facade' : '1',
+        confidence: Math.round((0.7 + random.next() * 0.29) * 100) / 100,
+      };
+      deliver(rt, make(rt, { ...fields, state: 'active' }));
+      // A thrown object is one moment; loitering and intrusion clear when the person leaves.
+      if (kind !== 'high_altitude_throwing')
+        later(Date.now() + 10_000 + random.next() * 50_000, () => make(rt, { ...fields, state: 'inactive' }));
     },
     patrol: () => {
       const compound = pickCompound();
@@ -611,6 +647,17 @@ type EventFields = SimEvent extends infer E
     ? Omit<E, 'device' | 'serial' | 'deviceTime' | 'seed'>
     : never
   : never;
+
+const VISITOR_NAMES = ['王磊', '李娜', '张伟', '刘洋', '陈静', '杨帆', '赵敏', '孙浩', '周婷', '吴强'];
+
+/** A well-formed 18-digit resident ID number (GB 11643 check digit) of a made-up person. */
+export function visitorIdNumber(random: Random): string {
+  const birth = new Date(Date.UTC(random.int(1950, 2005), random.int(0, 11), random.int(1, 28)));
+  const body = `370303${birth.toISOString().slice(0, 10).replace(/-/g, '')}${String(random.int(0, 999)).padStart(3, '0')}`;
+  const weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+  const sum = [...body].reduce((n, d, i) => n + Number(d) * weights[i]!, 0);
+  return body + '10X98765432'[sum % 11]!;
+}
 
 function initialClock(random: Random): { skewMs: number; driftMsPerHour: number } {
   const roll = random.next();

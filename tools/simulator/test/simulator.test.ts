@@ -87,9 +87,13 @@ describe('simulator against device-ingest', () => {
     const stats = await waitFor(
       () => {
         const s = simulator!.stats();
-        const ok = (['generic', 'gat1400', 'isapi', 'itsapi'] as const).every(
-          (p) => s.byProtocol[p].accepted > 0 && s.byProtocol[p].heartbeats > 0,
-        );
+        const ok =
+          (['generic', 'gat1400', 'isapi', 'itsapi'] as const).every(
+            (p) => s.byProtocol[p].accepted > 0 && s.byProtocol[p].heartbeats > 0,
+          ) &&
+          // The newer device kinds have spoken too (analytics cameras, kiosks; their refusals would show below).
+          (s.byEvent['analytics'] ?? 0) > 0 &&
+          (s.byEvent['visitorCheckIn'] ?? 0) > 0;
         return ok ? s : undefined;
       },
       { timeoutMs: 90_000 },

@@ -19,6 +19,8 @@ export interface CommandConsumerDeps {
   /** Consumer group: the service name. */
   readonly group: string;
   readonly start?: 'earliest' | 'latest';
+  /** Called once a command is queued (a push transport delivers it at once). */
+  readonly onQueued?: (deviceId: string) => void;
 }
 
 export function startCommandConsumer(deps: CommandConsumerDeps): Promise<Subscription> {
@@ -49,6 +51,7 @@ export function startCommandConsumer(deps: CommandConsumerDeps): Promise<Subscri
       }
       const device = deps.directory.byId(command.deviceId)!;
       await deps.commands.enqueue(command, { compoundId: device.compoundId });
+      deps.onQueued?.(device.deviceId);
     },
   });
 }

@@ -23,6 +23,7 @@ import { startCommandConsumer } from '../consumers/commands.ts';
 import { createActivityStore, type ActivityStore } from '../store/activity.ts';
 import { createCommandStore, type CommandStore } from '../store/commands.ts';
 import { createQuarantine, startQuarantineSweeper } from '../store/quarantine.ts';
+import { createIsapiCommandPusher, type IsapiCommandPushOptions } from '../push/isapi-commands.ts';
 import { createActivityTracker, type ActivityTracker } from './activity.ts';
 import { createIngestPipeline } from './pipeline.ts';
 import type { DeviceDirectory, IngestPipeline, QuarantineStore } from './types.ts';
@@ -46,6 +47,8 @@ export interface IngestOptions {
   readonly quarantineRetentionMs?: number;
   /** Quarantine sweep period, ms. Default 1 hour. */
   readonly quarantineSweepIntervalMs?: number;
+  /** Commands to Hikvision ISAPI devices are pushed to them (src/push/isapi-commands.ts). */
+  readonly isapiCommands?: IsapiCommandPushOptions;
 }
 
 export interface IngestCoreDeps {
@@ -105,6 +108,13 @@ export function createIngestCore(deps: IngestCoreDeps): IngestCore {
     producer: deps.producer,
   });
   const quarantine = createQuarantine({ pool: deps.pool, objects: deps.objects, logger: deps.logger, now });
+  const isapiPusher = createIsapiCommandPusher({
+    commands,
+    directory: deps.directory,
+    logger: deps.logger,
+    now,
+    ...(options.isapiCommands ? { options: options.isapiCommands } : {}),
+  });
   let subscription: Subscription | undefined;
   let expiry: NodeJS.Timeout | undefined;
   let sweeper: { stop(): Promise<void> } | undefined;
@@ -138,6 +148,7 @@ export function createIngestCore(deps: IngestCoreDeps): IngestCore {
         logger: deps.logger,
         now,
       });
+      isapiPusher.start();
       if (options.consumeCommands !== false)
         subscription = await startCommandConsumer({
           bus: deps.bus,
@@ -146,6 +157,7 @@ export function createIngestCore(deps: IngestCoreDeps): IngestCore {
           dedupe: deps.cache,
           logger: deps.logger,
           group: options.commandConsumerGroup ?? deps.producer,
+          onQueued: (deviceId) => void isapiPusher.push(deviceId),
           ...(options.commandConsumerStart ? { start: options.commandConsumerStart } : {}),
         });
     },
@@ -153,6 +165,7 @@ export function createIngestCore(deps: IngestCoreDeps): IngestCore {
       if (expiry) clearInterval(expiry);
       await sweeper?.stop();
       await subscription?.close();
+      await isapiPusher.stop();
       await activity.stop();
     },
   };

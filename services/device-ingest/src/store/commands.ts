@@ -60,6 +60,8 @@ export interface CommandStore {
   /** Expires open commands past their deadline (those whose device never came back). */
   expireDue(now?: Date, limit?: number): Promise<number>;
   get(commandId: string): Promise<CommandRecord | undefined>;
+  /** Devices with open commands (the push transports' retry round). */
+  openDeviceIds(limit?: number): Promise<string[]>;
   /** Whether the device has an open command of this kind (avoids piling up time syncs). */
   hasOpen(client: ClientBase, deviceId: string, kind: CommandKind): Promise<boolean>;
 }
@@ -305,6 +307,14 @@ export function createCommandStore({ pool, producer }: CommandStoreOptions): Com
             command: r.command,
           }
         : undefined;
+    },
+
+    async openDeviceIds(limit = 1000) {
+      const { rows } = await pool.query<{ device_id: string }>(
+        `SELECT DISTINCT device_id FROM device_commands WHERE status IN ('queued', 'delivered') LIMIT $1`,
+        [limit],
+      );
+      return rows.map((r) => r.device_id);
     },
 
     async hasOpen(client, deviceId, kind) {

@@ -1,8 +1,9 @@
 /**
  * GA/T 1400 capture cameras (../shared/protocols/GAT1400.md): Register with HTTP Digest,
- * Keepalive (re-register on 401), and POST /VIID/Faces and /VIID/Persons with base64 pictures.
+ * Keepalive (re-register on 401), and POST /VIID/Faces and /VIID/Persons with base64 pictures;
+ * GA/T plate cameras POST /VIID/MotorVehicles.
  */
-import type { FaceSighting } from '../events.ts';
+import type { FaceSighting, PlateCapture } from '../events.ts';
 import { gatTime } from '../events.ts';
 import { picture } from '../jpeg.ts';
 import { DigestSession } from '../transport.ts';
@@ -115,6 +116,73 @@ export function personListBody(sighting: FaceSighting): {
   };
 }
 
+/** GA/T colour codes (1 black, 2 white, 3 grey, 4 red, 5 blue, 6 yellow, 8 brown, 9 green). */
+const GAT_COLOUR: Record<string, string> = {
+  black: '1',
+  white: '2',
+  gray: '3',
+  silver: '3',
+  red: '4',
+  blue: '5',
+  yellow: '6',
+  brown: '8',
+  green: '9',
+};
+
+/** GA 24.4 vehicle classes. */
+const GAT_VEHICLE_CLASS: Record<string, string> = {
+  sedan: 'K33',
+  suv: 'K32',
+  mpv: 'K31',
+  van: 'K41',
+  truck: 'H31',
+};
+
+/** `{"MotorVehicleListObject":{"MotorVehicleObject":[…]}}` for a plate camera's pass. */
+export function motorVehicleListBody(capture: PlateCapture): {
+  MotorVehicleListObject: { MotorVehicleObject: Record<string, unknown>[] };
+} {
+  const gatId = capture.device.gat1400Id;
+  const shot = gatTime(capture.deviceTime);
+  const sourceId = gatImageId(gatId, capture.deviceTime, capture.serial);
+  const plateImageId = sourceId.slice(0, -5) + String((capture.serial + 50000) % 100000).padStart(5, '0');
+  return {
+    MotorVehicleListObject: {
+      MotorVehicleObject: [
+        {
+          MotorVehicleID: gatObjectId(sourceId, '02', 1),
+          InfoKind: 1,
+          SourceID: sourceId,
+          DeviceID: gatId,
+          LeftTopX: 420,
+          LeftTopY: 310,
+          RightBtmX: 1480,
+          RightBtmY: 1020,
+          LaneNo: capture.lane,
+          HasPlate: capture.plate === '' ? '0' : '1',
+          PlateClass: capture.plateColour === 'yellow' ? '01' : '02',
+          PlateColor: capture.plate === '' ? '' : GAT_COLOUR[capture.plateColour],
+          PlateNo: capture.plate === '' ? '无车牌' : capture.plate,
+          PlateReliability: String(capture.confidence),
+          VehicleClass: GAT_VEHICLE_CLASS[capture.vehicleKind],
+          VehicleBrand: capture.brand,
+          VehicleColor: GAT_COLOUR[capture.vehicleColour],
+          PassTime: shot,
+          InOut: capture.device.direction === 2 ? 'out' : 'in',
+          SubImageList: {
+            SubImageInfoObject: [
+              subImage(gatId, sourceId, '01', shot, picture('vehicle', capture.seed)),
+              ...(capture.plate === ''
+                ? []
+                : [subImage(gatId, plateImageId, '02', shot, picture('plate', capture.seed))]),
+            ],
+          },
+        },
+      ],
+    },
+  };
+}
+
 function headers(rt: DeviceRuntime): Record<string, string> {
   return { 'content-type': CONTENT_TYPE, 'user-identify': rt.device.gat1400Id };
 }
@@ -205,17 +273,33 @@ export function countStatuses(
   }
 }
 
-export async function pushSighting(
+export function pushSighting(rt: DeviceRuntime, io: ProtocolIo, sighting: FaceSighting): Promise<Delivery> {
+  const batches: [string, unknown, number][] = [['/VIID/Faces', faceListBody(sighting), sighting.faces]];
+  if (sighting.withPerson) batches.push(['/VIID/Persons', personListBody(sighting), 1]);
+  return pushBatches(rt, io, batches);
+}
+
+export function pushMotorVehicle(
   rt: DeviceRuntime,
   io: ProtocolIo,
-  sighting: FaceSighting,
+  capture: PlateCapture,
 ): Promise<Delivery> {
+  return pushBatches(rt, io, [['/VIID/MotorVehicles', motorVehicleListBody(capture), 1]]);
+}
+
+/** Posts object batches (registering first if needed, again on 401), counting per-object answers. */
+async function pushBatches(
+  rt: DeviceRuntime,
+  io: ProtocolIo,
+  batches: readonly [string, unknown, number][],
+): Promise<Delivery> {
+  const total = batches.reduce((n, [, , count]) => n + count, 0);
   if (!rt.registered) {
     const r = await register(rt, io);
     if (!rt.registered)
       return {
         accepted: 0,
-        rejected: sighting.faces,
+        rejected: total,
         status: r.status,
         ...(r.reason ? { reason: r.reason } : {}),
       };
@@ -224,8 +308,6 @@ export async function pushSighting(
   let rejected = 0;
   let status = 0;
   let reason: string | undefined;
-  const batches: [string, unknown, number][] = [['/VIID/Faces', faceListBody(sighting), sighting.faces]];
-  if (sighting.withPerson) batches.push(['/VIID/Persons', personListBody(sighting), 1]);
   for (const [path, body, count] of batches) {
     let res = await postJson(rt, io, path, body);
     if (res.status === 401) {

@@ -97,6 +97,31 @@ export function genericEvent(event: SimEvent): Record<string, unknown> | undefin
         regionId: event.regionId,
         target: event.target,
       };
+    case 'analytics':
+      return {
+        type: 'analytics_triggered',
+        ...base,
+        kind: event.kind,
+        state: event.state,
+        regionId: event.regionId,
+        target: event.target,
+        confidence: event.confidence,
+        vendorEventType: event.kind,
+        ...(event.state === 'active' ? { images: [jpeg('detection', event.seed)] } : {}),
+      };
+    case 'visitorCheckIn':
+      return {
+        type: 'credential_presented',
+        ...base,
+        credential: {
+          type: event.credential,
+          value: event.value,
+          ...(event.name ? { name: event.name } : {}),
+        },
+        readerNo: '1',
+        direction: 'in',
+        images: [jpeg('face', event.seed)],
+      };
     case 'patrol':
       return {
         type: 'patrol_check_in',

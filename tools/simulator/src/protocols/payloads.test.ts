@@ -11,7 +11,17 @@ import {
 } from '../catalog.ts';
 import type { FaceAccess, FaceSighting, PatrolCheckIn, PerimeterTrigger, PlateCapture } from '../events.ts';
 import { dahuaTime, gatTime, isoBeijing } from '../events.ts';
-import { faceListBody, gatImageId, gatObjectId, personListBody, countStatuses } from './gat1400.ts';
+import { validateMotorVehicle } from '@anfang/gat1400';
+import { seededRandom } from '../random.ts';
+import { visitorIdNumber } from '../simulator.ts';
+import {
+  faceListBody,
+  gatImageId,
+  gatObjectId,
+  motorVehicleListBody,
+  personListBody,
+  countStatuses,
+} from './gat1400.ts';
 import { genericEvent } from './generic.ts';
 import { accessControllerEvent, alertXml, anprAlert, isapiRequest, perimeterAlert } from './isapi.ts';
 import { tollgateInfo } from './itsapi.ts';
@@ -308,5 +318,101 @@ describe('generic API', () => {
     const images = face['images'] as { kind: string; data: string }[];
     expect(images[0]!.kind).toBe('face');
     expect(isJpeg(images[0]!.data)).toBe(true);
+  });
+});
+
+describe('GA/T 1400 plate cameras', () => {
+  const cam = device('plateCamera', 'gat1400');
+  const pass = (plate: string): PlateCapture => ({
+    type: 'plate',
+    device: cam,
+    serial: 9,
+    deviceTime: at,
+    seed: 3,
+    plate,
+    plateColour: 'blue',
+    vehicleColour: 'silver',
+    vehicleKind: 'suv',
+    brand: 'Haval',
+    list: 'none',
+    confidence: 93,
+    lane: 1,
+  });
+
+  it('writes a pass as a MotorVehicleObject the standard accepts', () => {
+    const [vehicle] = motorVehicleListBody(pass('鲁C12345')).MotorVehicleListObject.MotorVehicleObject;
+    expect(validateMotorVehicle(vehicle!)).toEqual([]);
+    expect(vehicle).toMatchObject({
+      HasPlate: '1',
+      PlateNo: '鲁C12345',
+      PlateColor: '5',
+      VehicleColor: '3',
+      VehicleClass: 'K32',
+      PassTime: '20240513092133',
+      InOut: cam.direction === 2 ? 'out' : 'in',
+    });
+    expect(String(vehicle!['MotorVehicleID']).slice(41, 43)).toBe('02');
+    const images = (vehicle!['SubImageList'] as { SubImageInfoObject: { Type: string; Data: string }[] })
+      .SubImageInfoObject;
+    expect(images.map((i) => i.Type)).toEqual(['01', '02']);
+    expect(images.every((i) => isJpeg(i.Data))).toBe(true);
+    const [unread] = motorVehicleListBody(pass('')).MotorVehicleListObject.MotorVehicleObject;
+    expect(validateMotorVehicle(unread!)).toEqual([]);
+    expect(unread).toMatchObject({ HasPlate: '0', PlateNo: '无车牌' });
+  });
+});
+
+describe('generic analytics cameras and visitor kiosks', () => {
+  it('writes throwing, loitering and intrusion as analytics_triggered', () => {
+    const cam = device(
+      'analyticsCamera',
+      'generic',
+      (d) => d.analytics?.includes('high_altitude_throwing') ?? false,
+    );
+    const event = genericEvent({
+      type: 'analytics',
+      device: cam,
+      serial: 3,
+      deviceTime: at,
+      seed: 2,
+      kind: 'high_altitude_throwing',
+      state: 'active',
+      target: 'other',
+      regionId: 'facade',
+      confidence: 0.91,
+    })!;
+    expect(event).toMatchObject({
+      type: 'analytics_triggered',
+      kind: 'high_altitude_throwing',
+      state: 'active',
+      target: 'other',
+      confidence: 0.91,
+    });
+    expect((event['images'] as { kind: string }[])[0]!.kind).toBe('detection');
+  });
+
+  it('writes a kiosk check-in as an ID card (or QR) credential with the visitor photo', () => {
+    const kiosk = device('visitorKiosk', 'generic');
+    const idNumber = visitorIdNumber(seededRandom(7));
+    expect(idNumber).toMatch(/^370303(19[5-9]\d|200[0-5])\d{7}[\dX]$/);
+    const weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    const sum = [...idNumber.slice(0, 17)].reduce((n, d, i) => n + Number(d) * weights[i]!, 0);
+    expect(idNumber[17]).toBe('10X98765432'[sum % 11]);
+    const event = genericEvent({
+      type: 'visitorCheckIn',
+      device: kiosk,
+      serial: 1,
+      deviceTime: at,
+      seed: 4,
+      credential: 'id_card',
+      value: idNumber,
+      name: '王磊',
+    })!;
+    expect(event).toMatchObject({
+      type: 'credential_presented',
+      credential: { type: 'id_card', value: idNumber, name: '王磊' },
+      direction: 'in',
+    });
+    expect((event['images'] as { kind: string }[])[0]!.kind).toBe('face');
   });
 });

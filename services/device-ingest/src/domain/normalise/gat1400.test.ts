@@ -13,7 +13,12 @@ import {
 } from '@anfang/gat1400/fixtures';
 import {
   batchObjects,
+  checkDeletion,
   decodeBase64,
+  deletionIds,
+  imageObjects,
+  mapApe,
+  mapGat1400Image,
   decodeSubImages,
   mapGat1400Object,
   normalisePlate,
@@ -299,5 +304,115 @@ describe('batches and pictures', () => {
     expect(r.images.map((i) => i.kind)).toEqual([ImageKind.IMAGE_KIND_OTHER, ImageKind.IMAGE_KIND_OTHER]);
     expect(r.shotTime?.toISOString()).toBe('2025-03-14T00:30:15.000Z');
     expect(createHash('sha256').update(r.images[0]!.bytes).digest('hex')).toHaveLength(64);
+  });
+});
+
+describe('deletions and the APE catalogue', () => {
+  const faceId = String(faceObject().FaceID);
+  const plateId = String(motorVehicleObject().MotorVehicleID);
+  const foreignId = String(faceObject({ deviceId: GAT_IDS.otherCompoundCamera }).FaceID);
+
+  it('parses IDList', () => {
+    expect(deletionIds(`${faceId}, ${plateId},`)).toEqual([faceId, plateId]);
+    expect(deletionIds(undefined)).toEqual({ failure: 'IDList is missing' });
+    expect(deletionIds(' , ')).toEqual({ failure: 'IDList is empty' });
+    expect(deletionIds(['a', 'b'])).toEqual({ failure: 'IDList is missing' });
+  });
+
+  it.each([
+    ['its own face', faceCam, 'faces', faceId, 0],
+    ['a plate id on /Faces', faceCam, 'faces', plateId, 8],
+    ['not an object id', faceCam, 'faces', '1234', 8],
+    [
+      "another camera's face",
+      faceCam,
+      'faces',
+      String(faceObject({ deviceId: GAT_IDS.plateCamera }).FaceID),
+      4,
+    ],
+    ["a compound camera's face, by the collection system", system, 'faces', faceId, 0],
+    ["another compound's face, by the collection system", system, 'faces', foreignId, 4],
+  ] as const)('deleting %s → %d', (_, sender, kind, id, code) => {
+    const verdict = checkDeletion(kind, id, { sender, lookup });
+    expect(verdict.ok ? 0 : verdict.code).toBe(code);
+    expect(verdict.id).toBe(id);
+  });
+
+  it('maps APEs the registry knows, with their reported state, and refuses the others', () => {
+    const ctx = { sender: system, lookup };
+    expect(mapApe({ ApeID: GAT_IDS.faceCamera, Name: 'a', IsOnline: '1' }, ctx)).toMatchObject({
+      ok: true,
+      device: faceCam,
+      online: true,
+    });
+    expect(mapApe({ ApeID: GAT_IDS.faceCamera, Name: 'a', IsOnline: 2 }, ctx)).toMatchObject({
+      online: false,
+    });
+    expect(mapApe({ ApeID: GAT_IDS.faceCamera, Name: 'a' }, ctx)).toMatchObject({ online: undefined });
+    expect(mapApe({ ApeID: GAT_IDS.otherCompoundCamera, Name: 'a' }, ctx)).toMatchObject({
+      ok: false,
+      code: 4,
+    });
+    expect(mapApe({ ApeID: '37030300001190777777', Name: 'a' }, ctx)).toMatchObject({
+      ok: false,
+      code: 4,
+      reason: 'DeviceID 37030300001190777777 is not a registered device',
+    });
+    expect(mapApe({ ApeID: GAT_IDS.faceCamera, Name: 'a', IsOnline: 'yes' }, ctx)).toMatchObject({
+      ok: false,
+      code: 8,
+      reason: 'IsOnline must be 1 (online) or 2 (offline)',
+    });
+    expect(mapApe('x', ctx)).toMatchObject({ ok: false, code: 8, id: '' });
+    expect(mapApe({ ApeID: GAT_IDS.plateCamera, Name: 'a' }, { sender: faceCam, lookup })).toMatchObject({
+      ok: false,
+      code: 4,
+    });
+  });
+});
+
+describe('ImageObject (POST /VIID/Images)', () => {
+  const face = faceObject();
+  const imageId = String(face.SourceID);
+  const image = (over: Record<string, unknown> = {}) => ({
+    ImageInfo: {
+      ImageID: imageId,
+      DeviceID: GAT_IDS.faceCamera,
+      ShotTime: '20250314083015',
+      FileFormat: 'Jpeg',
+    },
+    Data: FACE_JPEG_BASE64,
+    ...over,
+  });
+
+  it('maps the objects in the picture, giving the picture to those without their own', () => {
+    const { SubImageList: _own, ...bare } = face;
+    const person = personObject();
+    const m = mapGat1400Image(
+      image({ FaceList: { FaceObject: [bare] }, PersonList: { PersonObject: person } }),
+      { sender: faceCam, lookup },
+    );
+    expect(m.id).toBe(imageId);
+    expect(m.failure).toBeUndefined();
+    const [f, p] = m.objects.map(ok);
+    expect(f!.event.images.map((i) => i.kind)).toEqual([ImageKind.IMAGE_KIND_SCENE]);
+    expect(f!.event.images[0]!.sourceName).toBe(imageId);
+    // The person brought its own picture.
+    expect(p!.event.images.map((i) => i.kind)).toEqual([ImageKind.IMAGE_KIND_PERSON]);
+  });
+
+  it('says why an image or its objects cannot be taken', () => {
+    const ctx = { sender: faceCam, lookup };
+    expect(mapGat1400Image({ Data: FACE_JPEG_BASE64 }, ctx).failure).toBe('ImageObject has no ImageInfo');
+    expect(mapGat1400Image(image({ ImageInfo: { ImageID: '12' } }), ctx).failure).toBe(
+      'ImageInfo.ImageID must be 41 digits',
+    );
+    expect(mapGat1400Image(image({ Data: '%%' }), ctx).failure).toBe('Data is not base64');
+    expect(mapGat1400Image(image({ FaceList: [] }), ctx).failure).toBe('FaceList has no FaceObject array');
+    expect(mapGat1400Image(image(), ctx)).toEqual({ id: imageId, objects: [] });
+    const bad = mapGat1400Image(image({ FaceList: { FaceObject: [{ ...face, FaceID: '1' }] } }), ctx);
+    expect(failed(bad.objects[0]!).reason).toMatch(/FaceID must be 48 digits/);
+    expect(imageObjects({ ImageListObject: { ImageObject: image() } })).toHaveLength(1);
+    expect(imageObjects({ ImageList: {} })).toEqual({ failure: 'body has no ImageListObject object' });
   });
 });

@@ -16,6 +16,7 @@ import {
   OBJECT_KIND,
   parseGat1400Time,
   STATUS,
+  validateApe,
   type StatusCode,
 } from '@anfang/gat1400';
 
@@ -158,7 +159,7 @@ export function mapGat1400Object(
     return fail(`${spec.idField} must be 48 digits (41-char SourceID + kind ${spec.objectKind} + serial)`);
   if (object.SourceID !== undefined && !isGat1400SourceId(object.SourceID))
     return fail('SourceID must be 41 digits (device 20 + kind 2 + time 14 + serial 5)');
-  const device = resolveDevice(object.DeviceID, ctx);
+  const device = resolveObjectDevice(object.DeviceID, ctx);
   if ('failure' in device) return fail(device.failure);
   const event = spec.map(object, id, device);
   if ('failure' in event) return fail(event.failure);
@@ -170,7 +171,7 @@ export function mapGat1400Object(
  * or — for a collection system, tollgate or platform — a device of the sender's compound), else
  * the sender.
  */
-function resolveDevice(deviceId: unknown, ctx: Gat1400MapContext): RegisteredDevice | Failure {
+export function resolveObjectDevice(deviceId: unknown, ctx: Gat1400MapContext): RegisteredDevice | Failure {
   if (deviceId === undefined || deviceId === null || deviceId === '') return ctx.sender;
   if (typeof deviceId !== 'string' || !isGat1400Id(deviceId))
     return { failure: 'DeviceID must be 20 digits' };
@@ -180,6 +181,140 @@ function resolveDevice(deviceId: unknown, ctx: Gat1400MapContext): RegisteredDev
   if (!isAggregatingSender(ctx.sender.gat1400Id) || device.compoundId !== ctx.sender.compoundId)
     return { failure: `DeviceID ${deviceId} does not belong to the sender ${ctx.sender.gat1400Id}` };
   return device;
+}
+
+/** What a device may do with objects it pushed, and what it may report about itself. */
+export type Gat1400Verdict =
+  | { readonly ok: true; readonly id: string; readonly device: RegisteredDevice }
+  | { readonly ok: false; readonly id: string; readonly code: StatusCode; readonly reason: string };
+
+/**
+ * `DELETE /VIID/{Faces|MotorVehicles|Persons}?IDList=…` (or `/{ID}`): a device clearing objects
+ * from its own library (retention) or withdrawing one it pushed. The ids are checked — an object
+ * id of the kind, captured by the sender or (for a collection system) a device of its compound —
+ * but nothing is retracted: the events are facts other services have already acted on, and the
+ * platform's own retention governs them.
+ */
+export function checkDeletion(kind: Gat1400ObjectKind, id: string, ctx: Gat1400MapContext): Gat1400Verdict {
+  const spec = GAT1400_KINDS[kind];
+  if (!isGat1400ObjectId(id, spec.objectKind))
+    return {
+      ok: false,
+      id,
+      code: STATUS.INVALID_JSON_CONTENT,
+      reason: `${id || '(empty)'} is not a ${spec.idField} (48 digits, kind ${spec.objectKind})`,
+    };
+  const device = resolveObjectDevice(id.slice(0, 20), ctx);
+  if ('failure' in device) return { ok: false, id, code: STATUS.INVALID_OPERATION, reason: device.failure };
+  return { ok: true, id, device };
+}
+
+/** `IDList=a,b,c` of a DELETE: the ids, or why there are none. */
+export function deletionIds(idList: unknown): string[] | Failure {
+  if (typeof idList !== 'string' || idList.trim() === '') return { failure: 'IDList is missing' };
+  const ids = idList
+    .split(',')
+    .map((id) => id.trim())
+    .filter((id) => id !== '');
+  if (ids.length === 0) return { failure: 'IDList is empty' };
+  if (ids.length > 1000) return { failure: `IDList has ${ids.length} ids, at most 1000` };
+  return ids;
+}
+
+export type ApeReport =
+  | (Extract<Gat1400Verdict, { ok: true }> & { readonly online: boolean | undefined })
+  | Extract<Gat1400Verdict, { ok: false }>;
+
+/**
+ * One APEObject of `POST|PUT /VIID/APEs`: a camera describing itself, or a collection system
+ * its cameras. The registry is the only source of devices — an APE the registry does not know is
+ * refused (code 4), never registered from the payload — and `IsOnline` of a known one is its
+ * reported state (1 online, 2 offline).
+ */
+export function mapApe(object: unknown, ctx: Gat1400MapContext): ApeReport {
+  const raw = isObj(object) ? object.ApeID : undefined;
+  const id = typeof raw === 'string' || typeof raw === 'number' ? String(raw) : '';
+  if (!isObj(object))
+    return { ok: false, id, code: STATUS.INVALID_JSON_CONTENT, reason: 'APEObject is not an object' };
+  const problems = validateApe(object);
+  if (problems.length > 0)
+    return { ok: false, id, code: STATUS.INVALID_JSON_CONTENT, reason: problems.join('; ') };
+  const device = resolveObjectDevice(id, ctx);
+  if ('failure' in device) return { ok: false, id, code: STATUS.INVALID_OPERATION, reason: device.failure };
+  const state = String(object.IsOnline ?? '').trim();
+  return { ok: true, id, device, online: state === '1' ? true : state === '2' ? false : undefined };
+}
+
+/** The objects an ImageObject carries, by the list that carries them. */
+const IMAGE_OBJECT_LISTS: readonly [Gat1400ObjectKind, string, string][] = [
+  ['faces', 'FaceList', 'FaceObject'],
+  ['motorVehicles', 'MotorVehicleList', 'MotorVehicleObject'],
+  ['persons', 'PersonList', 'PersonObject'],
+];
+
+/** The ImageObjects of `{"ImageListObject":{"ImageObject":[…]}}` (one object accepted too). */
+export function imageObjects(body: unknown): unknown[] | Failure {
+  const list = isObj(body) ? body.ImageListObject : undefined;
+  if (!isObj(list)) return { failure: 'body has no ImageListObject object' };
+  const items = list.ImageObject;
+  if (Array.isArray(items)) return items;
+  if (isObj(items)) return [items];
+  return { failure: 'ImageListObject has no ImageObject array' };
+}
+
+export interface Gat1400ImageMapped {
+  /** `ImageInfo.ImageID`. */
+  readonly id: string;
+  /** Why the image as a whole is refused (StatusCode 8); its objects are then not looked at. */
+  readonly failure?: string;
+  readonly objects: readonly Gat1400Mapped[];
+}
+
+/**
+ * One ImageObject of `POST /VIID/Images`: a picture (`ImageInfo` + base64 `Data`) with the
+ * objects found in it (`FaceList`, `MotorVehicleList`, `PersonList`). Each object is mapped as if
+ * pushed to its own resource; one without pictures of its own gets the image (as SCENE, type 14).
+ * A picture without objects is no event and is not kept.
+ */
+export function mapGat1400Image(object: unknown, ctx: Gat1400MapContext): Gat1400ImageMapped {
+  const info = isObj(object) && isObj(object.ImageInfo) ? object.ImageInfo : undefined;
+  const rawId = info?.ImageID;
+  const id = typeof rawId === 'string' || typeof rawId === 'number' ? String(rawId) : '';
+  if (!isObj(object) || !info) return { id, failure: 'ImageObject has no ImageInfo', objects: [] };
+  if (!isGat1400SourceId(id)) return { id, failure: 'ImageInfo.ImageID must be 41 digits', objects: [] };
+  const hasData = object.Data !== undefined && object.Data !== null && object.Data !== '';
+  if (hasData && !decodeBase64(object.Data)) return { id, failure: 'Data is not base64', objects: [] };
+  const scene = hasData
+    ? {
+        SubImageInfoObject: [
+          {
+            ImageID: id,
+            Type: '14',
+            FileFormat: info.FileFormat,
+            ShotTime: info.ShotTime,
+            Data: object.Data,
+          },
+        ],
+      }
+    : undefined;
+  const objects: Gat1400Mapped[] = [];
+  for (const [kind, listName, itemName] of IMAGE_OBJECT_LISTS) {
+    const list = object[listName];
+    if (list === undefined || list === null) continue;
+    const inner = isObj(list) ? list[itemName] : undefined;
+    const items = Array.isArray(inner) ? inner : isObj(inner) ? [inner] : undefined;
+    if (!items) return { id, failure: `${listName} has no ${itemName} array`, objects: [] };
+    for (const item of items) {
+      const withPicture =
+        isObj(item) &&
+        scene &&
+        (item.SubImageList === undefined || item.SubImageList === null || item.SubImageList === '')
+          ? { ...item, SubImageList: scene }
+          : item;
+      objects.push(mapGat1400Object(kind, withPicture, ctx));
+    }
+  }
+  return { id, objects };
 }
 
 function mapFace(o: Obj, id: string, device: RegisteredDevice): NormalisedEvent | Failure {

@@ -114,3 +114,116 @@ describe('Dahua time and codes', () => {
     expect(dahuaVehicleType('Zeppelin')).toBe(VehicleType.VEHICLE_TYPE_OTHER);
   });
 });
+
+describe('TollgateInfo fields sent as numbers or other non-strings', () => {
+  /** The fixture with `changes` applied to Picture.<section>. */
+  function variant(section: 'Plate' | 'SnapInfo' | 'Vehicle', changes: Record<string, unknown>) {
+    const body = tollgateJson() as { Picture: Record<string, Record<string, unknown>> };
+    Object.assign(body.Picture[section]!, changes);
+    return body;
+  }
+
+  it.each([
+    ['a string', '鲁C12345', true, '鲁C12345'],
+    ['a string with separators', ' 鲁C·123-45 ', true, '鲁C12345'],
+    ['lower case', '鲁c12345', true, '鲁C12345'],
+    ['a new-energy plate', '鲁CD12345', true, '鲁CD12345'],
+    ['a number (digits-only read)', 1234567, true, '1234567'],
+    ['a five-digit number', 12345, true, '12345'],
+    ['a numeric string', '12345', true, '12345'],
+    ['"无车牌"', '无车牌', false, ''],
+    ['an empty string', '', false, ''],
+    ['null', null, false, ''],
+    ['absent', undefined, false, ''],
+  ])('PlateNumber as %s is read as a plate', (_, value, hasPlate, plateNumber) => {
+    const { event } = mapTollgateInfo(variant('Plate', { PlateNumber: value }), opts);
+    expect(event.payload).toMatchObject({ hasPlate, plateNumber });
+    expect(event.sourceKey).toContain(`tollgate:${plateNumber || 'none'}:`);
+  });
+
+  it.each([
+    ['a fraction', 12345.5, 'Plate.PlateNumber is not a plate: the number 12345.5'],
+    ['a negative number', -12345, 'Plate.PlateNumber is not a plate: the number -12345'],
+    ['a short number', 42, 'Plate.PlateNumber is not a plate: the number 42'],
+    ['zero', 0, 'Plate.PlateNumber is not a plate: the number 0'],
+    ['a huge number', 1e21, 'Plate.PlateNumber is not a plate: the number 1e+21'],
+    ['a boolean', true, 'Plate.PlateNumber must be a string, got boolean true'],
+    ['an object', { Text: '鲁C12345' }, 'Plate.PlateNumber must be a string, got an object'],
+    ['an array', ['鲁C12345'], 'Plate.PlateNumber must be a string, got an array'],
+    ['markup', '<b>鲁C12345</b>', 'Plate.PlateNumber is not a plate: "<b>鲁C12345</b>"'],
+    ['too long', '鲁C1234567890', 'Plate.PlateNumber is not a plate: "鲁C1234567890"'],
+  ])('PlateNumber as %s is refused with the reason', (_, value, reason) => {
+    const body = variant('Plate', { PlateNumber: value });
+    expect(() => mapTollgateInfo(body, opts)).toThrow(ItsapiPayloadError);
+    expect(() => mapTollgateInfo(body, opts)).toThrow(reason);
+  });
+
+  it.each([
+    [true, true],
+    ['true', true],
+    [1, true],
+    ['1', true],
+    [false, false],
+    ['false', false],
+    [0, false],
+    [null, true],
+  ])('IsExist %j', (value, hasPlate) => {
+    expect(mapTollgateInfo(variant('Plate', { IsExist: value }), opts).event.payload['hasPlate']).toBe(
+      hasPlate,
+    );
+  });
+
+  it.each([
+    [92, 0.92],
+    ['92', 0.92],
+    ['92%', 0.92],
+    [150, 1],
+    ['high', 0],
+    [null, 0],
+    [true, 0],
+  ])('Confidence %j → %d', (value, confidence) => {
+    expect(mapTollgateInfo(variant('Plate', { Confidence: value }), opts).event.payload['confidence']).toBe(
+      confidence,
+    );
+  });
+
+  it('reads Channel, UploadNum, Lane and VehicleSign given as numbers or strings alike', () => {
+    const numeric = mapTollgateInfo(variant('Plate', { Channel: 2, UploadNum: 7 }), opts).event.sourceKey;
+    const text = mapTollgateInfo(variant('Plate', { Channel: '2', UploadNum: '7' }), opts).event.sourceKey;
+    expect(numeric).toBe(text);
+    expect(numeric.endsWith(':2:7')).toBe(true);
+    expect(mapTollgateInfo(variant('SnapInfo', { Lane: '3' }), opts).event.payload['lane']).toBe(3);
+    expect(
+      mapTollgateInfo(variant('Vehicle', { VehicleSign: 1001 }), opts).event.payload['vehicleBrand'],
+    ).toBe('1001');
+    expect(mapTollgateInfo(variant('SnapInfo', { AllowUser: 'true' }), opts).cameraList).toBe('allow');
+  });
+
+  it.each([
+    ['Plate', { Channel: { id: 1 } }, 'Plate.Channel must be a string or number, got an object'],
+    ['Plate', { UploadNum: [1] }, 'Plate.UploadNum must be a string or number, got an array'],
+    ['Plate', { IsExist: 'yes' }, 'Plate.IsExist must be true or false, got string yes'],
+    ['SnapInfo', { BlockUser: 2 }, 'SnapInfo.BlockUser must be true or false, got number 2'],
+    [
+      'Vehicle',
+      { VehicleSign: { name: 'VW' } },
+      'Vehicle.VehicleSign must be a string or number, got an object',
+    ],
+    [
+      'SnapInfo',
+      { AccurateTime: 1715563293456 },
+      'SnapInfo.AccurateTime must be a "YYYY-mm-dd HH:MM:SS.fff" string, got number 1715563293456',
+    ],
+  ] as const)('%s %j is refused with the reason', (section, changes, reason) => {
+    expect(() => mapTollgateInfo(variant(section, changes), opts)).toThrow(reason);
+  });
+
+  it('maps numeric colour and type codes to other/unspecified rather than failing', () => {
+    const { event } = mapTollgateInfo(variant('Plate', { PlateColor: 3 }), opts);
+    expect(event.payload['plateColor']).toBe(PlateColor.PLATE_COLOR_OTHER);
+    const vehicle = mapTollgateInfo(variant('Vehicle', { VehicleColor: 0, VehicleType: 5 }), opts).event
+      .payload;
+    expect(vehicle['vehicleColor']).toBe(VehicleColor.VEHICLE_COLOR_OTHER);
+    expect(vehicle['vehicleType']).toBe(VehicleType.VEHICLE_TYPE_OTHER);
+  });
+});

@@ -169,22 +169,28 @@ export function mapTollgateInfo(body: Record<string, unknown>, options: ItsapiMa
   if (plate === undefined) throw new ItsapiPayloadError('Picture.Plate is missing');
   if (snap === undefined) throw new ItsapiPayloadError('Picture.SnapInfo is missing');
   const accurateTime = snap['AccurateTime'];
-  if (typeof accurateTime !== 'string') throw new ItsapiPayloadError('SnapInfo.AccurateTime is missing');
+  if (accurateTime === undefined || accurateTime === null || accurateTime === '') {
+    throw new ItsapiPayloadError('SnapInfo.AccurateTime is missing');
+  }
+  if (typeof accurateTime !== 'string') {
+    throw new ItsapiPayloadError(
+      `SnapInfo.AccurateTime must be a "YYYY-mm-dd HH:MM:SS.fff" string, got ${shapeOf(accurateTime)}`,
+    );
+  }
   const deviceTime = parseDahuaTime(accurateTime, snap['TimeZone']);
   if (deviceTime === undefined) {
     throw new ItsapiPayloadError(
       `SnapInfo.AccurateTime/TimeZone not understood: ${accurateTime.slice(0, 40)}`,
     );
   }
-  const rawPlate = typeof plate['PlateNumber'] === 'string' ? plate['PlateNumber'] : '';
-  const plateNumber = normalisePlate(rawPlate);
-  const present =
-    plate['IsExist'] === undefined ? plateNumber !== '' : plate['IsExist'] === true && plateNumber !== '';
-  const channel = String(plate['Channel'] ?? snap['Channel'] ?? '0');
-  const uploadNum = plate['UploadNum'];
+  const plateNumber = tollgatePlateNumber(plate['PlateNumber']);
+  const exists = flag(plate['IsExist'], 'Plate.IsExist');
+  const present = exists === undefined ? plateNumber !== '' : exists && plateNumber !== '';
+  const channel = scalar(plate['Channel'] ?? snap['Channel'], 'Plate.Channel') ?? '0';
+  const uploadNum = scalar(plate['UploadNum'], 'Plate.UploadNum');
   // A resend repeats plate, time, channel and upload number; a new pass differs in the time.
   const sourceKey = `tollgate:${plateNumber || 'none'}:${accurateTime.trim()}:${channel}${
-    uploadNum === undefined || uploadNum === null ? '' : `:${String(uploadNum)}`
+    uploadNum === undefined ? '' : `:${uploadNum}`
   }`;
 
   const normal = record(picture['NormalPic']);
@@ -203,10 +209,12 @@ export function mapTollgateInfo(body: Record<string, unknown>, options: ItsapiMa
       sourceName: typeof normal?.['PicName'] === 'string' ? normal['PicName'] : 'NormalPic',
     });
   }
-  const confidence = Number(plate['Confidence']);
+  const blocked = flag(snap['BlockUser'], 'SnapInfo.BlockUser');
+  const allowed = flag(snap['AllowUser'], 'SnapInfo.AllowUser');
+  const brand = scalar(vehicle?.['VehicleSign'], 'Vehicle.VehicleSign') ?? '';
   return {
     deviceTime,
-    cameraList: snap['BlockUser'] === true ? 'block' : snap['AllowUser'] === true ? 'allow' : 'none',
+    cameraList: blocked === true ? 'block' : allowed === true ? 'allow' : 'none',
     event: {
       topic: topics.devicePlateRead,
       sourceKey,
@@ -220,15 +228,75 @@ export function mapTollgateInfo(body: Record<string, unknown>, options: ItsapiMa
         plateColor: dahuaPlateColor(plate['PlateColor']),
         vehicleColor: dahuaVehicleColor(vehicle?.['VehicleColor']),
         vehicleType: dahuaVehicleType(vehicle?.['VehicleType']),
-        vehicleBrand: typeof vehicle?.['VehicleSign'] === 'string' ? vehicle['VehicleSign'] : '',
+        vehicleBrand: brand,
         direction: relativeDirection(dahuaRelative(snap['Direction']), options.deviceDirection),
         lane: laneOf(snap['Lane'] ?? vehicle?.['Lane']),
-        confidence: Number.isFinite(confidence) ? Math.min(1, Math.max(0, confidence / 100)) : 0,
+        confidence: confidenceOf(plate['Confidence']),
         spoofCheck: SpoofCheckResult.SPOOF_CHECK_RESULT_UNSPECIFIED,
         plateBox: boundingBox(plate['BoundingBox']),
       },
     },
   };
+}
+
+/**
+ * `Plate.PlateNumber` as the plate it names, '' for "no plate". Firmware sends it as a string, but
+ * some models (and integrators' relays) send a plate read as digits only as a JSON number: that
+ * is coerced when it is a whole number of a plate's length (5–8 digits — a serial read without
+ * its province and letter); anything else (a fraction, a boolean, an object, a string with
+ * characters no plate has) is refused with the reason, so the pass is quarantined rather than
+ * published as "no plate".
+ */
+export function tollgatePlateNumber(value: unknown): string {
+  if (value === undefined || value === null || value === '') return '';
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value) || value < 0 || !/^\d{5,8}$/.test(String(value))) {
+      throw new ItsapiPayloadError(`Plate.PlateNumber is not a plate: the number ${String(value)}`);
+    }
+    return String(value);
+  }
+  if (typeof value !== 'string') {
+    throw new ItsapiPayloadError(`Plate.PlateNumber must be a string, got ${shapeOf(value)}`);
+  }
+  const plate = normalisePlate(value);
+  if (plate !== '' && !PLATE_SHAPE.test(plate)) {
+    throw new ItsapiPayloadError(`Plate.PlateNumber is not a plate: ${JSON.stringify(value.slice(0, 40))}`);
+  }
+  return plate;
+}
+
+/** Letters (the province and suffix characters are CJK letters) and digits, up to 10 of them. */
+const PLATE_SHAPE = /^[\p{L}\p{N}]{1,10}$/u;
+
+/** A boolean flag, also as "true"/"false" or 1/0 (string or number); absent → undefined. */
+function flag(value: unknown, field: string): boolean | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  if (value === true || value === 1 || value === 'true' || value === '1') return true;
+  if (value === false || value === 0 || value === 'false' || value === '0') return false;
+  throw new ItsapiPayloadError(`${field} must be true or false, got ${shapeOf(value)}`);
+}
+
+/** A string or number field as its text; absent → undefined; anything else is refused. */
+function scalar(value: unknown, field: string): string | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value === 'string') return value.trim();
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  throw new ItsapiPayloadError(`${field} must be a string or number, got ${shapeOf(value)}`);
+}
+
+/** `Confidence` 0–100 as a number or numeric string ("92", "92%"); unreadable → 0 (unknown). */
+function confidenceOf(value: unknown): number {
+  const n = typeof value === 'string' ? Number(value.trim().replace(/%$/, '')) : Number(value);
+  return typeof value !== 'boolean' && value !== null && Number.isFinite(n)
+    ? Math.min(1, Math.max(0, n / 100))
+    : 0;
+}
+
+function shapeOf(value: unknown): string {
+  if (Array.isArray(value)) return 'an array';
+  if (value === null) return 'null';
+  if (typeof value === 'object') return 'an object';
+  return `${typeof value} ${String(value).slice(0, 40)}`;
 }
 
 function laneOf(value: unknown): number {

@@ -14,6 +14,7 @@ import {
   formatDigestChallenge,
   formatGat1400Time,
   isGat1400Id,
+  unwrap,
   newDigestChallenge,
   parseDigestAuthorization,
   responseStatus,
@@ -24,7 +25,14 @@ import {
 } from '@anfang/gat1400';
 import {
   batchObjects,
+  checkDeletion,
+  deletionIds,
+  GAT1400_KINDS,
+  imageObjects,
+  mapApe,
+  mapGat1400Image,
   mapGat1400Object,
+  objectIdOf,
   type Gat1400Mapped,
   type Gat1400ObjectKind,
 } from '../../domain/normalise/gat1400.ts';
@@ -322,30 +330,84 @@ export function createGat1400Router(deps: ProtocolDeps, options: Gat1400Options 
 
   // ---- objects ------------------------------------------------------------------------------
 
+  /** Per-object refusals: kept in quarantine with the object and the reason, never fatal. */
+  const quarantineItems = async (
+    req: Request,
+    sender: RegisteredDevice,
+    bad: readonly { id: string; reason: string; item: unknown; code: number }[],
+  ): Promise<void> => {
+    await Promise.all(
+      bad.map(({ id, reason, item, code }) =>
+        deps.quarantine
+          .keep({
+            protocol: PROTOCOL,
+            reason:
+              `${code === STATUS.INVALID_OPERATION ? 'unknown_device' : 'invalid_event'}: ${id || '(no id)'}: ${reason}`.slice(
+                0,
+                1000,
+              ),
+            status: 200,
+            remoteAddress: remoteAddressOf(req),
+            path: req.originalUrl,
+            contentType: req.get('content-type') ?? '',
+            body: Buffer.from(JSON.stringify(item ?? null)),
+            deviceId: sender.deviceId,
+          })
+          .catch((err: unknown) => log.warn({ err }, 'gat1400: quarantine failed')),
+      ),
+    );
+  };
+
+  /** The body of a request that must have one, or the refusal already answered. */
+  const jsonBody = async (req: Request, res: Response, sender: RegisteredDevice): Promise<unknown> => {
+    const body = parseJson(req);
+    if (body === INVALID || body === undefined) {
+      await reject(req, res, {
+        http: 400,
+        code: STATUS.INVALID_JSON_FORMAT,
+        reason: 'malformed',
+        detail: body === INVALID ? 'body is not JSON' : 'body is empty',
+        deviceId: sender.deviceId,
+      });
+      return INVALID;
+    }
+    return body;
+  };
+
+  const sendList = (req: Request, res: Response, http: number, answers: readonly Answer[]): void =>
+    send(res, http, {
+      ResponseStatusListObject: {
+        ResponseStatusObject: answers.map((a) => status(req, a.id, a.code, a.text)),
+      },
+    });
+
+  /**
+   * POST adds a batch; PUT updates objects the device pushed (batch, or one at `/{ID}`). Events are
+   * immutable facts: an update of an object already received is acknowledged and deduplicated by
+   * its id (the first capture stands); one whose add never arrived is accepted as new.
+   */
   const objects =
     (kind: Gat1400ObjectKind) =>
     async (req: Request, res: Response): Promise<void> => {
       const receivedAt = deps.now();
       const sender = await session(req, res, req.get('user-identify') ?? '');
       if (!sender) return;
-      const body = parseJson(req);
-      if (body === INVALID || body === undefined) {
-        await reject(req, res, {
-          http: 400,
-          code: STATUS.INVALID_JSON_FORMAT,
-          reason: 'malformed',
-          detail: 'body is not JSON',
-          deviceId: sender.deviceId,
-        });
-        return;
-      }
-      const items = batchObjects(kind, body);
-      if (!Array.isArray(items)) {
+      const body = await jsonBody(req, res, sender);
+      if (body === INVALID) return;
+      const single = typeof req.params['id'] === 'string' ? req.params['id'] : undefined;
+      const spec = GAT1400_KINDS[kind];
+      const items = single === undefined ? batchObjects(kind, body) : singleObject(kind, body);
+      const failure = !Array.isArray(items)
+        ? items.failure
+        : single !== undefined && objectIdOf(kind, items[0]) !== single
+          ? `${spec.item}.${spec.idField} must be ${single}, the id in the path`
+          : undefined;
+      if (failure !== undefined || !Array.isArray(items)) {
         await reject(req, res, {
           http: 400,
           code: STATUS.INVALID_JSON_CONTENT,
           reason: 'malformed',
-          detail: items.failure,
+          detail: failure ?? '',
           deviceId: sender.deviceId,
         });
         return;
@@ -354,42 +416,159 @@ export function createGat1400Router(deps: ProtocolDeps, options: Gat1400Options 
         deps.directory.byGat1400Id(gat1400Id);
       const mapped = items.map((item) => mapGat1400Object(kind, item, { sender, lookup }));
       const answers = await store(mapped, { protocol: PROTOCOL, receivedAt });
-      const bad = mapped.flatMap((m, i) => (m.ok ? [] : [{ m, item: items[i] }]));
-      await Promise.all(
-        bad.map(({ m, item }) =>
-          deps.quarantine
-            .keep({
-              protocol: PROTOCOL,
-              reason: `invalid_event: ${m.id || '(no id)'}: ${m.ok ? '' : m.reason}`.slice(0, 1000),
-              status: 200,
-              remoteAddress: remoteAddressOf(req),
-              path: req.originalUrl,
-              contentType: req.get('content-type') ?? '',
-              body: Buffer.from(JSON.stringify(item ?? null)),
-              deviceId: sender.deviceId,
-            })
-            .catch((err: unknown) => log.warn({ err }, 'gat1400: quarantine failed')),
-        ),
+      const bad = mapped.flatMap((m, i) =>
+        m.ok ? [] : [{ id: m.id, reason: m.reason, code: m.code, item: items[i] }],
       );
-      const list = answers.map((a) => status(req, a.id, a.code, a.text));
+      await quarantineItems(req, sender, bad);
       const failedToStore = answers.some((a) => a.code === STATUS.OTHER_ERROR);
       if (bad.length > 0 || failedToStore)
         log.info(
           { sender: sender.gat1400Id, kind, objects: items.length, invalid: bad.length, failedToStore },
           'gat1400: batch answered with failures',
         );
-      send(res, failedToStore ? 503 : 200, { ResponseStatusListObject: { ResponseStatusObject: list } });
+      sendList(req, res, failedToStore ? 503 : 200, answers);
     };
+
+  const deletion =
+    (kind: Gat1400ObjectKind) =>
+    async (req: Request, res: Response): Promise<void> => {
+      const sender = await session(req, res, req.get('user-identify') ?? '');
+      if (!sender) return;
+      const single = typeof req.params['id'] === 'string' ? req.params['id'] : undefined;
+      const ids = single === undefined ? deletionIds(queryParam(req, 'IDList')) : [single];
+      if (!Array.isArray(ids)) {
+        await reject(req, res, {
+          http: 400,
+          code: STATUS.INVALID_OPERATION,
+          reason: 'malformed',
+          detail: ids.failure,
+          deviceId: sender.deviceId,
+        });
+        return;
+      }
+      const lookup = (gat1400Id: string): RegisteredDevice | undefined =>
+        deps.directory.byGat1400Id(gat1400Id);
+      const verdicts = ids.map((id) => checkDeletion(kind, id, { sender, lookup }));
+      await quarantineItems(
+        req,
+        sender,
+        verdicts.flatMap((v) =>
+          v.ok ? [] : [{ id: v.id, reason: v.reason, code: v.code, item: { id: v.id } }],
+        ),
+      );
+      sendList(
+        req,
+        res,
+        200,
+        verdicts.map((v) =>
+          v.ok
+            ? { id: v.id, code: STATUS.OK, text: 'OK: the platform keeps its record' }
+            : { id: v.id, code: v.code, text: v.reason },
+        ),
+      );
+    };
+
+  /**
+   * `POST /VIID/Images`: pictures with the objects found in them. The objects are stored as if
+   * pushed to their own resources; each image is answered once: 0 when all its objects were stored
+   * (or it had none), 8 with the first invalid object's reason (its valid objects are stored),
+   * 1 when they could not be stored (HTTP 503, the device resends).
+   */
+  const images = async (req: Request, res: Response): Promise<void> => {
+    const receivedAt = deps.now();
+    const sender = await session(req, res, req.get('user-identify') ?? '');
+    if (!sender) return;
+    const body = await jsonBody(req, res, sender);
+    if (body === INVALID) return;
+    const items = imageObjects(body);
+    if (!Array.isArray(items)) {
+      await reject(req, res, {
+        http: 400,
+        code: STATUS.INVALID_JSON_CONTENT,
+        reason: 'malformed',
+        detail: items.failure,
+        deviceId: sender.deviceId,
+      });
+      return;
+    }
+    const lookup = (gat1400Id: string): RegisteredDevice | undefined => deps.directory.byGat1400Id(gat1400Id);
+    const mapped = items.map((item) => mapGat1400Image(item, { sender, lookup }));
+    const stored = await store(
+      mapped.flatMap((m) => m.objects),
+      { protocol: PROTOCOL, receivedAt },
+    );
+    let next = 0;
+    const answers = mapped.map((m): Answer => {
+      if (m.failure !== undefined) return { id: m.id, code: STATUS.INVALID_JSON_CONTENT, text: m.failure };
+      const own = stored.slice(next, (next += m.objects.length));
+      const bad = own.find((a) => a.code === STATUS.INVALID_JSON_CONTENT);
+      if (bad) return { id: m.id, code: bad.code, text: `${bad.id || '(no id)'}: ${bad.text}` };
+      const failed = own.find((a) => a.code !== STATUS.OK);
+      return failed
+        ? { id: m.id, code: failed.code, text: failed.text }
+        : { id: m.id, code: STATUS.OK, text: 'OK' };
+    });
+    await quarantineItems(
+      req,
+      sender,
+      answers.flatMap((a, i) =>
+        a.code === STATUS.INVALID_JSON_CONTENT
+          ? [{ id: a.id, reason: a.text, code: a.code, item: stripData(items[i]) }]
+          : [],
+      ),
+    );
+    sendList(req, res, answers.some((a) => a.code === STATUS.OTHER_ERROR) ? 503 : 200, answers);
+  };
+
+  /** The device catalogue a camera or collection system reports (POST adds, PUT updates). */
+  const apes = async (req: Request, res: Response): Promise<void> => {
+    const receivedAt = deps.now();
+    const sender = await session(req, res, req.get('user-identify') ?? '');
+    if (!sender) return;
+    const body = await jsonBody(req, res, sender);
+    if (body === INVALID) return;
+    const items = unwrap('apes', body);
+    if (!Array.isArray(items)) {
+      await reject(req, res, {
+        http: 400,
+        code: STATUS.INVALID_JSON_CONTENT,
+        reason: 'malformed',
+        detail: items.failure,
+        deviceId: sender.deviceId,
+      });
+      return;
+    }
+    const lookup = (gat1400Id: string): RegisteredDevice | undefined => deps.directory.byGat1400Id(gat1400Id);
+    const reports = items.map((item) => mapApe(item, { sender, lookup }));
+    await quarantineItems(
+      req,
+      sender,
+      reports.flatMap((r, i) => (r.ok ? [] : [{ id: r.id, reason: r.reason, code: r.code, item: items[i] }])),
+    );
+    // "Online" from the device's own report counts as contact (as a keepalive would); "offline"
+    // is left to the heartbeat timeout, which a later keepalive or push overrides anyway.
+    const answers = await Promise.all(
+      reports.map(async (r): Promise<Answer> => {
+        if (!r.ok) return { id: r.id, code: r.code, text: r.reason };
+        if (r.online !== true) return { id: r.id, code: STATUS.OK, text: 'OK' };
+        try {
+          await deps.pipeline.heartbeat(r.device, { protocol: PROTOCOL, receivedAt });
+          return { id: r.id, code: STATUS.OK, text: 'OK' };
+        } catch (err) {
+          log.warn({ err, gat1400Id: r.id }, 'gat1400: APE status not recorded');
+          return { id: r.id, code: STATUS.OTHER_ERROR, text: 'not recorded, retry' };
+        }
+      }),
+    );
+    sendList(req, res, answers.some((a) => a.code === STATUS.OTHER_ERROR) ? 503 : 200, answers);
+  };
 
   /**
    * Accepts the valid objects, one pipeline call per capturing device (a lower system's batch can
    * span several), and says per object what happened: 0 stored (or a known resend), 8 invalid,
    * 1 not stored — retry.
    */
-  const store = async (
-    mapped: readonly Gat1400Mapped[],
-    context: AcceptContext,
-  ): Promise<{ id: string; code: number; text: string }[]> => {
+  const store = async (mapped: readonly Gat1400Mapped[], context: AcceptContext): Promise<Answer[]> => {
     const groups = new Map<
       string,
       { device: RegisteredDevice; events: NormalisedEvent[]; keys: Set<string> }
@@ -430,9 +609,33 @@ export function createGat1400Router(deps: ProtocolDeps, options: Gat1400Options 
     });
   };
 
-  viid.post('/Faces', objects('faces'));
-  viid.post('/MotorVehicles', objects('motorVehicles'));
-  viid.post('/Persons', objects('persons'));
+  const paths: Readonly<Record<Gat1400ObjectKind, string>> = {
+    faces: '/Faces',
+    motorVehicles: '/MotorVehicles',
+    persons: '/Persons',
+  };
+  for (const [kind, path] of Object.entries(paths) as [Gat1400ObjectKind, string][]) {
+    viid.post(path, objects(kind));
+    viid.put(path, objects(kind));
+    viid.put(`${path}/:id`, objects(kind));
+    viid.delete(path, deletion(kind));
+    viid.delete(`${path}/:id`, deletion(kind));
+    // Queries are for the platforms above us (police-upload serves them), not for devices.
+    viid.get([path, `${path}/:id`], (req, res) => {
+      res.set('Allow', 'POST, PUT, DELETE');
+      answer(
+        req,
+        res,
+        405,
+        req.get('user-identify') ?? '',
+        STATUS.INVALID_OPERATION,
+        'this platform does not serve queries to devices',
+      );
+    });
+  }
+  viid.post('/Images', images);
+  viid.post('/APEs', apes);
+  viid.put('/APEs', apes);
 
   viid.use((req, res) => {
     answer(
@@ -473,6 +676,40 @@ createGat1400Router satisfies ProtocolRouterFactory;
 // ---- request bodies ---------------------------------------------------------------------------
 
 const INVALID = Symbol('invalid JSON');
+
+interface Answer {
+  readonly id: string;
+  readonly code: number;
+  readonly text: string;
+}
+
+/** The one object of a PUT to `/{ID}`: `{"FaceObject":{…}}`, the list envelope with one, or bare. */
+function singleObject(kind: Gat1400ObjectKind, body: unknown): unknown[] | { readonly failure: string } {
+  const spec = GAT1400_KINDS[kind];
+  const items =
+    typeof body === 'object' && body !== null && !(spec.list in body) && !(spec.item in body)
+      ? [body]
+      : batchObjects(kind, body);
+  if (!Array.isArray(items)) {
+    const inner = (body as Record<string, unknown> | null)?.[spec.item];
+    if (typeof inner === 'object' && inner !== null && !Array.isArray(inner)) return [inner];
+    return items;
+  }
+  return items.length === 1 ? items : { failure: `a PUT to /{ID} carries one ${spec.item}` };
+}
+
+/** An ImageObject as kept in quarantine: without its (megabytes of) picture data. */
+function stripData(item: unknown): unknown {
+  if (typeof item !== 'object' || item === null || Array.isArray(item)) return item;
+  const { Data: data, ...rest } = item as Record<string, unknown>;
+  return data === undefined ? rest : { ...rest, Data: `(${String(data).length} base64 characters)` };
+}
+
+function queryParam(req: Request, name: string): unknown {
+  const query = req.query as Record<string, unknown>;
+  const key = Object.keys(query).find((k) => k.toLowerCase() === name.toLowerCase());
+  return key === undefined ? undefined : query[key];
+}
 
 /** The device a stored session was opened for; undefined for an unreadable entry. */
 function sessionDeviceId(stored: string): string | undefined {
