@@ -129,3 +129,27 @@ export async function seedResident(
   });
   return { personId: person.personId, cardCredentialId: credential.credentialId };
 }
+
+/**
+ * A unit door of the kit set up with one resident of its unit: the addresses, the door, a door
+ * group of that door alone, and the resident with a new card (and a face when given).
+ */
+export async function residentOfDoor(
+  rest: Rest,
+  door: DeviceRuntime,
+  face?: { ref: string; imageKey: string },
+): Promise<{ doorId: string; card: string; personId: string; cardCredentialId: string }> {
+  const compound = door.device.compound;
+  await seedAddresses(rest, compound, [door]);
+  const doorId = await seedDoor(rest, door);
+  const doorGroupId = await seedDoorGroup(rest, compound, [doorId]);
+  const card = randomCard();
+  const resident = await seedResident(rest, {
+    compound,
+    room: unitCodes(compound, door.device.building!, door.device.unit!).room,
+    doorGroupId,
+    card,
+    ...(face ? { face } : {}),
+  });
+  return { doorId, card, ...resident };
+}
