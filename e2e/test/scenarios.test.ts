@@ -11,7 +11,7 @@
  * consumer groups and cache keys, so other installs on the same Kafka and Redis — another
  * checkout's tests — cannot take its partitions or its dedupe marks. The topics are shared: the
  * kit's device ids are the same in every install, so decisions are recognised by the ids this
- * install made (persons, visitor passes).
+ * install made (persons, visitor passes, doors).
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import { availableParallelism, loadavg } from 'node:os';
