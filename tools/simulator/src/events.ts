@@ -33,6 +33,8 @@ export interface FaceAccess extends Base {
 /** A card at a gate or door reader. */
 export interface CardAccess extends Base {
   readonly type: 'cardAccess';
+  /** What was presented (default a card): a visitor shows a QR code or an ID card at the same reader. */
+  readonly credential?: 'card' | 'id_card' | 'qr' | 'nfc';
   readonly cardNo: string;
   readonly valid: boolean;
 }

@@ -8,7 +8,15 @@ export {
 } from './simulator.ts';
 export { buildCompounds, buildDevices, readCompoundCsv, type Compound, type SimDevice } from './catalog.ts';
 export { openDeviceKit, type DeviceKit, type DeviceKitOptions } from './kit.ts';
-export type { FaceAccess, FaceSighting, PerimeterTrigger, PlateCapture, SimEvent } from './events.ts';
+export type {
+  CardAccess,
+  FaceAccess,
+  FaceSighting,
+  PatrolCheckIn,
+  PerimeterTrigger,
+  PlateCapture,
+  SimEvent,
+} from './events.ts';
 export type { DeviceRuntime, ProtocolIo, Delivery } from './protocols/types.ts';
 export { signRequest, newNonce, digestAuthorization } from './auth.ts';
 export { DigestSession, type HttpResponse } from './transport.ts';

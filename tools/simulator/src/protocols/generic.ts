@@ -68,7 +68,7 @@ export function genericEvent(event: SimEvent): Record<string, unknown> | undefin
       return {
         type: 'credential_presented',
         ...base,
-        credential: { type: 'card', value: event.cardNo },
+        credential: { type: event.credential ?? 'card', value: event.cardNo },
         readerNo: '1',
         ...(direction ? { direction } : {}),
         localDecision: event.valid ? 'allowed' : 'denied',
