@@ -536,7 +536,7 @@ describe.runIf(enabled).concurrent('scenarios', () => {
   );
 
   it(
-    'a patrol round that misses a checkpoint raises the missed-checkpoint violation',
+    'a patrol round that misses a checkpoint raises the missed-checkpoint violation and an alarm',
     { timeout: 180_000 },
     async () => {
       const compound = compoundOf('patrol');
@@ -607,12 +607,17 @@ describe.runIf(enabled).concurrent('scenarios', () => {
       );
       expect(violation.checkpointId).toBe(checkpoints[1]);
       expect(violation.status).toBe('VIOLATION_STATUS_RAISED');
+      // Whoever is on duty sees it on the alarm console: one alarm for the round.
+      const alarm = await waitFor(
+        async () =>
+          (await alarmsOf(compound.code)).find(
+            (a) => a.category === `patrol.missed_checkpoint.${violation.roundId}`,
+          ),
+        { timeoutMs: 30_000, message: 'no alarm for the missed checkpoint' },
+      );
+      expect(alarm).toMatchObject({ source: 'ALARM_SOURCE_PATROL', state: 'ALARM_STATE_NEW' });
     },
   );
-
-  // topics.ts names perimeter-alarms a consumer of anfang.patrol.violation.v1 and the alarm
-  // sources include ALARM_SOURCE_PATROL, but perimeter-alarms does not subscribe to the topic yet.
-  it.todo('a patrol violation opens an alarm (perimeter-alarms does not consume patrol violations yet)');
 
   it(
     "a required device going offline lowers the compound's standing, and it comes back when the device does",

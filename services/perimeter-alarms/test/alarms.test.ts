@@ -164,6 +164,47 @@ describe('sources', () => {
     expect(rows[0].n).toBeGreaterThanOrEqual(10);
     expect(await alarmOfDevice(d.stray!)).toBeUndefined();
   });
+
+  it('raises one alarm for the missed checkpoints of a round, and nothing for a withdrawal', async () => {
+    const { ViolationKind, ViolationStatus } = anfang.patrol.v1;
+    const roundId = randomUUID();
+    const violation = (status: number, checkpoint: string) => ({
+      violationId: randomUUID(),
+      kind: ViolationKind.VIOLATION_KIND_MISSED_CHECKPOINT,
+      status,
+      severity: anfang.common.v1.Priority.PRIORITY_HIGH,
+      roundId,
+      checkpointId: randomUUID(),
+      detail: `${checkpoint} 未巡`,
+    });
+    const compoundId = h.compoundId;
+    for (const checkpoint of ['东门', '北门'])
+      await h.patrol.publish(
+        topics.patrolViolation,
+        violation(ViolationStatus.VIOLATION_STATUS_RAISED, checkpoint),
+        { compoundId },
+      );
+    const withdrawnRound = randomUUID();
+    await h.patrol.publish(
+      topics.patrolViolation,
+      { ...violation(ViolationStatus.VIOLATION_STATUS_WITHDRAWN, '西门'), roundId: withdrawnRound },
+      { compoundId },
+    );
+    const ofRound = async (id: string) => {
+      const { alarms } = await h.client.listAlarms({ compoundId, limit: 1000 }, { metadata: h.manager });
+      return (alarms ?? []).filter((alarm) => alarm.category === `patrol.missed_checkpoint.${id}`);
+    };
+    const [alarm] = await waitFor(async () => {
+      const found = await ofRound(roundId);
+      return found.length === 1 && found[0]!.occurrenceCount === 2 && found;
+    });
+    expect(alarm).toMatchObject({
+      source: AlarmSource.ALARM_SOURCE_PATROL,
+      state: AlarmState.ALARM_STATE_NEW,
+    });
+    expect(alarm!.priority).toBe(anfang.common.v1.Priority.PRIORITY_HIGH);
+    expect(await ofRound(withdrawnRound)).toEqual([]);
+  });
 });
 
 describe('flood control', () => {

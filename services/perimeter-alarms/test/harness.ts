@@ -49,6 +49,7 @@ export interface Harness {
   readonly deviceIngest: EventPublisher;
   readonly identity: EventPublisher;
   readonly vehicleAccess: EventPublisher;
+  readonly patrol: EventPublisher;
   metadataFor(caller: Caller): Promise<Metadata>;
   /** Another replica: same database, same consumer group, its own escalation job. */
   startReplica(): Promise<RunningService>;
@@ -86,6 +87,7 @@ export async function startHarness(label: string, extra: Record<string, string> 
   const deviceIngest = createEventPublisher({ bus, producer: 'device-ingest' });
   const identity = createEventPublisher({ bus, producer: 'identity' });
   const vehicleAccess = createEventPublisher({ bus, producer: 'vehicle-access' });
+  const patrol = createEventPublisher({ bus, producer: 'patrol' });
 
   const env = serviceTestEnv({
     // A group of its own: parallel test files and a running platform must not share messages.
@@ -132,6 +134,7 @@ export async function startHarness(label: string, extra: Record<string, string> 
     deviceIngest,
     identity,
     vehicleAccess,
+    patrol,
     metadataFor,
     startReplica,
     async perimeterTrigger(input) {

@@ -22,6 +22,7 @@ import {
   clockDriftTrigger,
   deviceAlarmTrigger,
   iotTrigger,
+  patrolViolationTrigger,
   perimeterTrigger,
   personWatchlistTrigger,
   statusTrigger,
@@ -48,6 +49,7 @@ const READERS: ReadonlyMap<string, (payload: unknown) => Trigger | undefined> = 
     topics.vehicleWatchlistHit.name,
     (p) => vehicleWatchlistTrigger(p as anfang.vehicle.v1.IVehicleWatchlistHit),
   ],
+  [topics.patrolViolation.name, (p) => patrolViolationTrigger(p as anfang.patrol.v1.IPatrolViolationChanged)],
 ]);
 
 export const TRIGGER_TOPICS = [
@@ -60,6 +62,7 @@ export const TRIGGER_TOPICS = [
   topics.identityAccessAlarm,
   topics.identityPersonWatchlistHit,
   topics.vehicleWatchlistHit,
+  topics.patrolViolation,
 ] as const;
 
 export async function consumeTriggers(

@@ -5,6 +5,7 @@ import {
   analyticsTrigger,
   clockDriftTrigger,
   deviceAlarmTrigger,
+  patrolViolationTrigger,
   perimeterTrigger,
   personWatchlistTrigger,
   statusTrigger,
@@ -87,5 +88,37 @@ describe('sources', () => {
       cameraIds: ['cam-2'],
       category: 'watchlist.person.entry-9',
     });
+  });
+
+  it('reads a raised patrol violation as an alarm per round and kind, and a withdrawal as nothing', () => {
+    const { ViolationKind, ViolationStatus } = anfang.patrol.v1;
+    const raised = patrolViolationTrigger({
+      kind: ViolationKind.VIOLATION_KIND_MISSED_CHECKPOINT,
+      status: ViolationStatus.VIOLATION_STATUS_RAISED,
+      severity: Priority.PRIORITY_HIGH,
+      roundId: 'round-7',
+      detail: '东门 未巡',
+    });
+    expect(raised).toMatchObject({
+      source: 'patrol',
+      category: 'patrol.missed_checkpoint.round-7',
+      title: '巡更异常 (东门 未巡)',
+      priority: 'high',
+      deviceId: '',
+      zoneId: '',
+    });
+    expect(
+      patrolViolationTrigger({
+        kind: ViolationKind.VIOLATION_KIND_UNKNOWN_TAG,
+        status: ViolationStatus.VIOLATION_STATUS_RAISED,
+      }),
+    ).toMatchObject({ category: 'patrol.unknown_tag', priority: 'medium' });
+    expect(
+      patrolViolationTrigger({
+        kind: ViolationKind.VIOLATION_KIND_MISSED_CHECKPOINT,
+        status: ViolationStatus.VIOLATION_STATUS_WITHDRAWN,
+        roundId: 'round-7',
+      }),
+    ).toBeUndefined();
   });
 });

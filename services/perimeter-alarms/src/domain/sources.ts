@@ -17,6 +17,7 @@ const {
   ClockDriftSeverity,
 } = anfang.device.v1;
 const { AccessAlarmKind } = anfang.identity.v1;
+const { ViolationKind, ViolationStatus } = anfang.patrol.v1;
 const { AlarmSource } = anfang.alarm.v1;
 
 export type SourceKind =
@@ -27,7 +28,8 @@ export type SourceKind =
   | 'person_watchlist'
   | 'vehicle_watchlist'
   | 'device'
-  | 'spoof';
+  | 'spoof'
+  | 'patrol';
 
 export const SOURCE_TO_PROTO: Readonly<Record<SourceKind, anfang.alarm.v1.AlarmSource>> = {
   perimeter: AlarmSource.ALARM_SOURCE_PERIMETER,
@@ -38,6 +40,7 @@ export const SOURCE_TO_PROTO: Readonly<Record<SourceKind, anfang.alarm.v1.AlarmS
   vehicle_watchlist: AlarmSource.ALARM_SOURCE_VEHICLE_WATCHLIST,
   device: AlarmSource.ALARM_SOURCE_DEVICE,
   spoof: AlarmSource.ALARM_SOURCE_SPOOF,
+  patrol: AlarmSource.ALARM_SOURCE_PATROL,
 };
 
 export interface TriggerImage {
@@ -258,5 +261,23 @@ export function vehicleWatchlistTrigger(event: anfang.vehicle.v1.IVehicleWatchli
     // The plate is personal data: the title names the gate; the plate stays with vehicle-access.
     title: `布控车辆 ${where(event.device)}`,
     priority: PRIORITY_FROM_PROTO[event.priority ?? 0] ?? 'critical',
+  };
+}
+
+/**
+ * A raised patrol violation (missed checkpoint, round not started, …) is an alarm for whoever is
+ * on duty; the violations of one round and kind merge into one alarm. A withdrawal (a late
+ * check-in showed the round was walked) raises nothing: the open alarm stays for the operator to
+ * resolve, with the history of what happened.
+ */
+export function patrolViolationTrigger(event: anfang.patrol.v1.IPatrolViolationChanged): Trigger | undefined {
+  if (event.status !== ViolationStatus.VIOLATION_STATUS_RAISED) return undefined;
+  const kind = suffix(ViolationKind, event.kind, 'VIOLATION_KIND_');
+  return {
+    ...base(undefined, []),
+    source: 'patrol',
+    category: event.roundId ? `patrol.${kind}.${event.roundId}` : `patrol.${kind}`,
+    title: `巡更异常 (${event.detail || kind})`,
+    priority: PRIORITY_FROM_PROTO[event.severity ?? 0] ?? 'medium',
   };
 }
