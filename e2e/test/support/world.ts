@@ -91,10 +91,15 @@ export async function openWorld(options: {
       kit.compounds.map((c) => c.code),
     );
     closers.push(() => upper.peer.close());
-    const decided = (device: DeviceRuntime, match: (r: AccessRecorded) => boolean) =>
-      access.events
+    // By event id: the outbox relay publishes at least once (a kill between publishing and
+    // marking sends the same event again), and consumers dedupe by id — so does this.
+    const decided = (device: DeviceRuntime, match: (r: AccessRecorded) => boolean) => {
+      const seen = new Set<string>();
+      return access.events
+        .filter((e) => !seen.has(e.eventId) && seen.add(e.eventId))
         .map((e) => e.payload as AccessRecorded)
         .filter((r) => r.device?.deviceId === device.device.deviceId && match(r));
+    };
     return {
       platform,
       kit,

@@ -274,7 +274,10 @@ export function startPlatformLink(deps: LinkDeps): PlatformLink {
       transportFailures += 1;
       const pause = backoffMs(transportFailures, options.retryBaseMs, options.retryMaxMs);
       pausedUntil = Date.now() + pause;
-      await outbox.release(giveBack, new Date(pausedUntil));
+      // Due again at once: the pause holds this replica's senders back, and when it ends they
+      // claim by id, oldest first. (Released at the pause's end instead, a batch whose failure
+      // drew a longer jittered pause than the next failure's waited behind younger rows.)
+      await outbox.release(giveBack, new Date());
       if (transportFailures >= FAILURES_BEFORE_REREGISTER && registered) {
         log.warn({ failures: transportFailures }, 'uploads failing: buffering, will register again');
         reregister();
