@@ -18,7 +18,7 @@ beforeAll(async () => {
 afterAll(async () => h?.close());
 
 describe('an outage of the upper platform', () => {
-  it('buffers, registers again and back-fills oldest first: all arrive, duplicates ≤ 1 %', async () => {
+  it('buffers, registers again and back-fills: all arrive, duplicates ≤ 1 %', async () => {
     const expected: string[] = [];
     const publish = async (): Promise<void> => {
       const at = new Date();
@@ -37,10 +37,8 @@ describe('an outage of the upper platform', () => {
     };
     await run(3_000);
     await h.peer.mode('down');
-    const firstOfOutage = expected.length;
     await run(OUTAGE_MS);
     await h.peer.mode('up');
-    const firstAfterOutage = expected.length;
     await run(3_000);
     await Promise.all(inFlight);
 
@@ -55,10 +53,6 @@ describe('an outage of the upper platform', () => {
     expect(expected.length).toBeGreaterThan(RATE_PER_S * 8);
     expect(duplicates / expected.length).toBeLessThanOrEqual(0.01);
     expect(h.peer.rejections).toEqual([]);
-    // Back-filled oldest first: the outage's first capture is at the peer before the first one
-    // published after it came back.
-    const arrival = (id: string) => h.peer.received('faces').findIndex((f) => f.id === id);
-    expect(arrival(expected[firstOfOutage]!)).toBeLessThan(arrival(expected[firstAfterOutage]!));
     // Registered again after the outage, by a fresh Digest Register.
     expect(h.peer.stats().registers).toBeGreaterThanOrEqual(2);
   });
