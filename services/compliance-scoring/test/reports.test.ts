@@ -89,11 +89,12 @@ describe('acceptance report', () => {
     await waitFor(
       async () => {
         const report = await h.client.getAcceptanceReport({ compoundId }, await h.as());
-        return report.rows
-          .find((r) => r.row!.module === Module.MODULE_VIDEO_BUILDINGS)!
-          .evidence?.[0]?.includes('1 online');
+        // Each device's events come on their own partition: wait for both, not only the last.
+        const reported = (module: anfang.common.v1.Module) =>
+          report.rows.find((r) => r.row!.module === module)!.evidence?.[0]?.includes('1 online');
+        return reported(Module.MODULE_VIDEO_BUILDINGS) && reported(Module.MODULE_PEDESTRIAN_ACCESS);
       },
-      { timeoutMs: 30_000, message: 'the building camera did not reach the evidence' },
+      { timeoutMs: 30_000, message: 'the gate and the building camera did not reach the evidence' },
     );
     const report = await h.client.getAcceptanceReport({ compoundId }, await manager());
     expect(report.compound!.name).toBe(NAME);
