@@ -3,12 +3,13 @@
  * runner starts each service as a child process and names its pid on the status page; a killed
  * service is started again here the way the runner started it (same executable, arguments,
  * working directory and environment, read from /proc before the kill), and stopped by the test.
+ * A replica is started the same way, on ports of its own.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile, readlink } from 'node:fs/promises';
 import { Redis } from 'ioredis';
 import type { PlatformStatus } from '@anfang/runner';
-import { infraEnv, waitFor } from '@anfang/testing';
+import { freePort, infraEnv, waitFor } from '@anfang/testing';
 import type { LocalPlatform } from './platform.ts';
 
 async function pidOf(platform: LocalPlatform, service: string): Promise<number> {
@@ -35,9 +36,15 @@ export interface Restarted {
   stop(): Promise<void>;
 }
 
-/** SIGKILLs a service (no shutdown hook runs) and starts it again; resolves once it is ready. */
-export async function killAndRestart(platform: LocalPlatform, service: string): Promise<Restarted> {
-  const pid = await pidOf(platform, service);
+/** How the runner started a process: executable, arguments, working directory, environment. */
+interface Launch {
+  readonly executable: string;
+  readonly args: string[];
+  readonly cwd: string;
+  readonly env: Record<string, string>;
+}
+
+async function launchOf(pid: number): Promise<Launch> {
   const [environ, cmdline, cwd] = await Promise.all([
     readFile(`/proc/${pid}/environ`, 'utf8'),
     readFile(`/proc/${pid}/cmdline`, 'utf8'),
@@ -50,14 +57,17 @@ export async function killAndRestart(platform: LocalPlatform, service: string): 
       .map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]),
   );
   const [executable, ...args] = cmdline.split('\0').filter(Boolean);
-  process.kill(pid, 'SIGKILL');
-  await waitFor(() => (alive(pid) ? undefined : true), {
-    timeoutMs: 10_000,
-    message: `${service} survived SIGKILL`,
-  });
+  return { executable: executable!, args, cwd, env };
+}
 
+/** Starts a service process as launched; resolves once its /readyz answers. */
+async function launch(service: string, how: Launch): Promise<Restarted> {
   const output: string[] = [];
-  const child: ChildProcess = spawn(executable!, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(how.executable, how.args, {
+    cwd: how.cwd,
+    env: how.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   for (const stream of [child.stdout!, child.stderr!])
     stream.on('data', (chunk: Buffer) => output.push(...chunk.toString('utf8').split('\n').filter(Boolean)));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -71,19 +81,46 @@ export async function killAndRestart(platform: LocalPlatform, service: string): 
   try {
     await waitFor(
       async () => {
-        if (child.exitCode !== null) throw new Error(`${service} exited (${child.exitCode}) on restart`);
-        const response = await fetch(`http://127.0.0.1:${env.HTTP_PORT}/readyz`, {
+        if (child.exitCode !== null) throw new Error(`${service} exited (${child.exitCode}) on start`);
+        const response = await fetch(`http://127.0.0.1:${how.env.HTTP_PORT}/readyz`, {
           signal: AbortSignal.timeout(2_000),
         }).catch(() => undefined);
         return response?.ok ? true : undefined;
       },
-      { timeoutMs: 120_000, intervalMs: 500, message: `${service} not ready after its restart` },
+      { timeoutMs: 120_000, intervalMs: 500, message: `${service} not ready after its start` },
     );
   } catch (error) {
     await stop();
     throw new Error(`${(error as Error).message}\n${output.slice(-20).join('\n')}`, { cause: error });
   }
   return { pid: child.pid!, output, stop };
+}
+
+/** SIGKILLs a service (no shutdown hook runs) and starts it again; resolves once it is ready. */
+export async function killAndRestart(platform: LocalPlatform, service: string): Promise<Restarted> {
+  const pid = await pidOf(platform, service);
+  const how = await launchOf(pid);
+  process.kill(pid, 'SIGKILL');
+  await waitFor(() => (alive(pid) ? undefined : true), {
+    timeoutMs: 10_000,
+    message: `${service} survived SIGKILL`,
+  });
+  return launch(service, how);
+}
+
+/** The variables that name a port a service listens on (each replica needs its own). */
+const LISTENING_PORTS = ['HTTP_PORT', 'GRPC_PORT', 'DEVICE_HTTP_PORT'] as const;
+
+/**
+ * A second instance of a running service, exactly as the runner configured the first (same
+ * databases, consumer groups, caches and bucket), on ports of its own — a second replica of
+ * its Deployment. Resolves once it is ready.
+ */
+export async function startReplica(platform: LocalPlatform, service: string): Promise<Restarted> {
+  const how = await launchOf(await pidOf(platform, service));
+  const env = { ...how.env };
+  for (const name of LISTENING_PORTS) if (env[name] !== undefined) env[name] = String(await freePort());
+  return launch(`${service} (replica)`, { ...how, env });
 }
 
 /** Visits this install's keys in the shared Redis (its INSTALL_NAMESPACE prefix), a page at a time. */

@@ -15,6 +15,7 @@ export {
   type GroupMember,
   type TestTopic,
 } from './kafka.ts';
+export { cpuLimit, type CpuLimit } from './cpu-limit.ts';
 export { ephemeralPortStart, freePort, freePortBlock } from './ports.ts';
 export { createTestRedisNamespace, type TestRedisNamespace } from './redis.ts';
 export { TEST_CALLER_TOKEN_KEY, serviceTestEnv, type ServiceTestEnvOptions } from './service-env.ts';

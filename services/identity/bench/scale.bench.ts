@@ -13,9 +13,19 @@
  * measured rate per instance and its CPU, the sizing of a city: instances (and cores) to carry
  * `--city-compounds` compounds at `--peak-per-compound` access events per second each at peak
  * (0.5/s ≈ a 1,000-household compound's morning rush), with headroom to run at 50 % CPU.
+ *
+ * Each instance runs under a CPU limit of `--cpu-limit` cores (default 0.25, Kubernetes `250m`),
+ * enforced by the kernel's CFS quota on a cgroup of its own, exactly as a pod's limit is: what a
+ * replica adds in a cluster is its own share of CPU, while on this two-core machine an unlimited
+ * instance competes with the other one and with Kafka and Postgres for the same two cores, and
+ * the ratio then measures the machine rather than the service. The machine's CPU use is printed
+ * for each round so that the headroom is visible. `--cpu-limit 0` runs the instances unlimited
+ * (and so does a machine without a writable cgroup filesystem, which the output says).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { anfang, IdentityService, topics } from '@anfang/contracts';
 import { mintCallerMetadata, type Caller, type Role } from '@anfang/platform/auth';
@@ -23,6 +33,7 @@ import { createBus, createEventPublisher } from '@anfang/platform/bus';
 import { createGrpcClient } from '@anfang/platform/grpc';
 import { createLogger } from '@anfang/platform/log';
 import {
+  cpuLimit,
   createTestDatabase,
   ensureTopics,
   groupMembers,
@@ -42,12 +53,14 @@ const { values } = parseArgs({
     readers: { type: 'string', default: '96' },
     'city-compounds': { type: 'string', default: '5000' },
     'peak-per-compound': { type: 'string', default: '0.5' },
+    'cpu-limit': { type: 'string', default: '0.25' },
   },
 });
 const EVENTS = Number(values.events);
 const READERS = Number(values.readers);
 const CITY = Number(values['city-compounds']);
 const PEAK = Number(values['peak-per-compound']);
+const CPU_LIMIT = Number(values['cpu-limit']);
 const CARD = 'CC000001';
 
 const db = await createTestDatabase('identity-scale');
@@ -61,11 +74,17 @@ interface Instance {
   stop(): Promise<void>;
 }
 
+/** Whether the last instance started ran under the CPU limit (false: no writable cgroup here). */
+let limited = false;
+
 async function startInstance(group: string): Promise<Instance> {
   const proc = fork(SERVICE_CHILD, [new URL('../src/service.ts', import.meta.url).pathname], {
     env: { ...baseEnv, OTEL_SERVICE_NAME: group },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
+  const limit = CPU_LIMIT > 0 ? await cpuLimit(`anfang-bench-${proc.pid}`, CPU_LIMIT) : undefined;
+  limited = limit !== undefined;
+  await limit?.add(proc.pid!);
   const ports = await new Promise<{ grpc: number }>((resolve, reject) => {
     proc.once('exit', (code) => reject(new Error(`identity exited during start (code ${code})`)));
     proc.on('message', (m: { type: string; ports?: { grpc: number } }) => {
@@ -87,11 +106,19 @@ async function startInstance(group: string): Promise<Instance> {
         proc.send({ type: 'mem', id });
       }),
     stop: () =>
-      new Promise((resolve) => {
+      new Promise<void>((resolve) => {
         proc.once('exit', () => resolve());
         proc.send({ type: 'stop' });
-      }),
+      }).then(() => limit?.remove()),
   };
+}
+
+/** Busy and total CPU time of the whole machine so far, in clock ticks (/proc/stat). */
+async function machineTicks(): Promise<{ busy: number; total: number }> {
+  const cpu = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = cpu.reduce((a, b) => a + b, 0);
+  // idle and iowait are the 4th and 5th fields.
+  return { busy: total - cpu[3]! - cpu[4]!, total };
 }
 
 const logger = createLogger({ service: 'identity-scale-bench', level: 'warn' });
@@ -160,6 +187,7 @@ try {
       const warm = await publish(200);
       await waitFor(() => warm.every((id) => seen.has(id)), { timeoutMs: 120_000 });
       const cpuBefore = await Promise.all(running.map((i) => i.cpuMicros()));
+      const machineBefore = await machineTicks();
       const start = performance.now();
       const ids = await publish(EVENTS);
       await waitFor(() => ids.every((id) => seen.has(id)), {
@@ -168,12 +196,17 @@ try {
         message: `${instances} instance(s) did not record every event`,
       });
       const seconds = (lastSeenAt - start) / 1000;
+      const machineAfter = await machineTicks();
       const cpuAfter = await Promise.all(running.map((i) => i.cpuMicros()));
       const cpuSeconds = cpuAfter.reduce((sum, after, i) => sum + (after - cpuBefore[i]!), 0) / 1e6;
       const rate = EVENTS / seconds;
+      const machineBusy =
+        (machineAfter.busy - machineBefore.busy) / Math.max(1, machineAfter.total - machineBefore.total);
       console.log(
-        `${instances} instance(s): ${EVENTS} events in ${seconds.toFixed(1)} s = ${rate.toFixed(0)} events/s, ` +
-          `${(cpuSeconds / seconds).toFixed(2)} cores busy`,
+        `${instances} instance(s)${limited ? ` limited to ${CPU_LIMIT} core each` : ', unlimited'}: ` +
+          `${EVENTS} events in ${seconds.toFixed(1)} s = ${rate.toFixed(0)} events/s, ` +
+          `identity ${(cpuSeconds / seconds).toFixed(2)} cores busy; the machine ${(machineBusy * 100).toFixed(0)} % ` +
+          `of ${availableParallelism()} cores busy (everything: Kafka, Postgres, this bench, other work)`,
       );
       return { rate, cpuCores: cpuSeconds / seconds };
     } finally {
@@ -215,10 +248,13 @@ try {
   );
   reportGoals('scale', [
     {
-      figure: 'identity decisions recorded, two instances',
+      figure: `identity decisions recorded, two instances${limited ? ` of ${CPU_LIMIT * 1000}m CPU` : ''}`,
       value: two.rate,
       unit: 'events/s',
-      baseline: { label: 'one instance', value: one.rate },
+      baseline: {
+        label: limited ? `one instance of ${CPU_LIMIT * 1000}m CPU` : 'one instance',
+        value: one.rate,
+      },
       goal: '≥ 1.8 × one instance',
       met: two.rate >= 1.8 * one.rate,
     },
