@@ -117,13 +117,32 @@ export async function whileRetriable<T>(request: () => Promise<T>, timeoutMs = 9
 
 const noopLogger: BusLogger = { info() {}, warn() {}, error() {} };
 
-function toLogCreator(logger: BusLogger) {
+/**
+ * Answers of the group coordinator that are part of normal group life: kafkajs' connection logs
+ * every error answer at ERROR — one line per heartbeat while a group rebalances (each replica
+ * that starts or stops), dozens a minute — and then handles them itself (the runner re-joins, and
+ * logs that at WARN). At debug they stay findable without paging anyone.
+ */
+const ROUTINE_COORDINATOR_ANSWERS = new Set([
+  'The group is rebalancing, so a rejoin is needed',
+  'This is not the correct coordinator for this group',
+  "The coordinator is loading and hence can't process requests for this group",
+]);
+
+function isRoutineConnectionError(namespace: string, error: unknown): boolean {
+  return namespace === 'Connection' && typeof error === 'string' && ROUTINE_COORDINATOR_ANSWERS.has(error);
+}
+
+/** kafkajs' log entries into the service's logger (exported for its test). */
+export function toLogCreator(logger: BusLogger) {
   return () =>
     ({ namespace, level, log }: LogEntry): void => {
       const { message, timestamp: _timestamp, ...extra } = log;
       const fields = { component: 'kafkajs', namespace, ...extra };
       const text = `kafkajs: ${message}`;
-      if (level === logLevel.ERROR) logger.error(fields, text);
+      if (level === logLevel.ERROR && isRoutineConnectionError(namespace, extra.error))
+        logger.debug?.(fields, text);
+      else if (level === logLevel.ERROR) logger.error(fields, text);
       else if (level === logLevel.WARN) logger.warn(fields, text);
       else if (level === logLevel.INFO) logger.info(fields, text);
       else logger.debug?.(fields, text);
