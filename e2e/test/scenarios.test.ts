@@ -104,6 +104,7 @@ interface Alarm {
   state: string;
   source: string;
   category: string;
+  episode?: string;
   zoneId?: string;
   deviceIds?: string[];
   occurrenceCount: number;
@@ -611,7 +612,7 @@ describe.runIf(enabled).concurrent('scenarios', () => {
       const alarm = await waitFor(
         async () =>
           (await alarmsOf(compound.code)).find(
-            (a) => a.category === `patrol.missed_checkpoint.${violation.roundId}`,
+            (a) => a.category === 'patrol.missed_checkpoint' && a.episode === violation.roundId,
           ),
         { timeoutMs: 30_000, message: 'no alarm for the missed checkpoint' },
       );

@@ -192,7 +192,9 @@ describe('sources', () => {
     );
     const ofRound = async (id: string) => {
       const { alarms } = await h.client.listAlarms({ compoundId, limit: 1000 }, { metadata: h.manager });
-      return (alarms ?? []).filter((alarm) => alarm.category === `patrol.missed_checkpoint.${id}`);
+      return (alarms ?? []).filter(
+        (alarm) => alarm.category === 'patrol.missed_checkpoint' && alarm.episode === id,
+      );
     };
     const [alarm] = await waitFor(async () => {
       const found = await ofRound(roundId);

@@ -28,6 +28,27 @@ describe('floodKey', () => {
     });
     expect(a).not.toBe(b);
   });
+
+  it('keeps episodes of one category apart (two listed people at one gate), under the keys stored before', () => {
+    const entry = (episode: string) =>
+      floodKey({
+        compoundId: 'c',
+        zoneId: undefined,
+        deviceId: 'gate',
+        category: 'watchlist.person',
+        episode,
+      });
+    expect(entry('entry-9')).not.toBe(entry('entry-10'));
+    // Open alarms were stored with the entry as the category's last part: they still merge.
+    expect(entry('entry-9')).toBe(
+      floodKey({
+        compoundId: 'c',
+        zoneId: undefined,
+        deviceId: 'gate',
+        category: 'watchlist.person.entry-9',
+      }),
+    );
+  });
 });
 
 describe('mergesInto', () => {

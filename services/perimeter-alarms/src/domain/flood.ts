@@ -8,16 +8,21 @@ export type Arming = 'armed' | 'disarmed' | 'bypassed';
 
 /**
  * What merges: the zone when the trigger has one (several sensors of one wall are one
- * incident), else the device (a door held open, a camera's analytics).
+ * incident), else the device (a door held open, a camera's analytics); and within a category,
+ * the episode when it has one (a watchlist entry, a patrol round). The episode is appended as
+ * the category's last dotted part — the keys open alarms were stored under when it was part of
+ * the category, so they keep merging across the upgrade.
  */
 export function floodKey(input: {
   readonly compoundId: string;
   readonly zoneId: string | undefined;
   readonly deviceId: string;
   readonly category: string;
+  readonly episode?: string | undefined;
 }): string {
   const where = input.zoneId ? `zone:${input.zoneId}` : `device:${input.deviceId}`;
-  return `${input.compoundId}|${where}|${input.category}`;
+  const what = input.episode ? `${input.category}.${input.episode}` : input.category;
+  return `${input.compoundId}|${where}|${what}`;
 }
 
 /** The window runs from the latest occurrence, so a sensor chattering all night stays one alarm. */

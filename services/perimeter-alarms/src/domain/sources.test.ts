@@ -86,7 +86,8 @@ describe('sources', () => {
     expect(trigger).toMatchObject({
       priority: 'medium',
       cameraIds: ['cam-2'],
-      category: 'watchlist.person.entry-9',
+      category: 'watchlist.person',
+      episode: 'entry-9',
     });
   });
 
@@ -101,7 +102,8 @@ describe('sources', () => {
     });
     expect(raised).toMatchObject({
       source: 'patrol',
-      category: 'patrol.missed_checkpoint.round-7',
+      category: 'patrol.missed_checkpoint',
+      episode: 'round-7',
       title: '巡更异常 (东门 未巡)',
       priority: 'high',
       deviceId: '',

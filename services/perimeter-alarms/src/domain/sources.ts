@@ -51,8 +51,14 @@ export interface TriggerImage {
 
 export interface Trigger {
   readonly source: SourceKind;
-  /** Dotted lower case, e.g. "perimeter.infrared". */
+  /** Dotted lower case, e.g. "perimeter.infrared": what operators filter and count by. */
   readonly category: string;
+  /**
+   * What tells two incidents of one category at one place apart, when that is not the time: the
+   * watchlist entry (two listed people at one gate are two alarms), the patrol round. Part of the
+   * flood key, not of the category.
+   */
+  readonly episode?: string;
   readonly title: string;
   readonly priority: Priority;
   readonly deviceId: string;
@@ -245,8 +251,8 @@ export function personWatchlistTrigger(event: anfang.identity.v1.IPersonWatchlis
     ...base(event.device, event.images),
     cameraIds: videoCameras(event.video),
     source: 'person_watchlist',
-    // Per entry: two people on the list at one gate are two alarms.
-    category: `watchlist.person.${event.entryId ?? ''}`,
+    category: 'watchlist.person',
+    episode: event.entryId ?? '',
     title: `重点人员 ${where(event.device)}`,
     priority: PRIORITY_FROM_PROTO[event.priority ?? 0] ?? 'high',
   };
@@ -257,7 +263,8 @@ export function vehicleWatchlistTrigger(event: anfang.vehicle.v1.IVehicleWatchli
     ...base(event.device, event.images),
     cameraIds: videoCameras(event.video),
     source: 'vehicle_watchlist',
-    category: `watchlist.vehicle.${event.entryId ?? ''}`,
+    category: 'watchlist.vehicle',
+    episode: event.entryId ?? '',
     // The plate is personal data: the title names the gate; the plate stays with vehicle-access.
     title: `布控车辆 ${where(event.device)}`,
     priority: PRIORITY_FROM_PROTO[event.priority ?? 0] ?? 'critical',
@@ -276,7 +283,8 @@ export function patrolViolationTrigger(event: anfang.patrol.v1.IPatrolViolationC
   return {
     ...base(undefined, []),
     source: 'patrol',
-    category: event.roundId ? `patrol.${kind}.${event.roundId}` : `patrol.${kind}`,
+    category: `patrol.${kind}`,
+    episode: event.roundId ?? '',
     title: `巡更异常 (${event.detail || kind})`,
     priority: PRIORITY_FROM_PROTO[event.severity ?? 0] ?? 'medium',
   };

@@ -133,6 +133,7 @@ export function perimeterAlarmGrpcService(deps: {
       state: STATE_TO_PROTO[alarm.state],
       source: SOURCE_TO_PROTO[alarm.source],
       category: alarm.category,
+      episode: alarm.episode,
       title: alarm.title,
       priority: PRIORITY_TO_PROTO[alarm.priority],
       zoneId: alarm.zoneId,

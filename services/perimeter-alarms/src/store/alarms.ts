@@ -53,6 +53,8 @@ export interface AlarmRecord extends LifecycleState {
   readonly compoundId: string;
   readonly source: SourceKind;
   readonly category: string;
+  /** The watchlist entry or patrol round it is about ('' when none; see Trigger.episode). */
+  readonly episode: string;
   readonly title: string;
   readonly priority: Priority;
   readonly zoneId: string;
@@ -120,6 +122,7 @@ interface AlarmRow {
   state: AlarmState;
   source: SourceKind;
   category: string;
+  episode: string;
   title: string;
   priority: Priority;
   zone_id: string | null;
@@ -147,6 +150,7 @@ function recordOf(row: AlarmRow): AlarmRecord {
     state: row.state,
     source: row.source,
     category: row.category,
+    episode: row.episode,
     title: row.title,
     priority: row.priority,
     zoneId: row.zone_id ?? '',
@@ -249,16 +253,17 @@ async function insertHistory(
 async function upsertAlarms(tx: ClientBase, alarms: readonly AlarmRecord[]): Promise<void> {
   if (alarms.length === 0) return;
   await tx.query(
-    `INSERT INTO alarms (alarm_id, compound_id, state, source, category, title, priority, zone_id, flood_key,
-       device_ids, camera_ids, images, occurrence_count, first_occurred_at, last_occurred_at, assignee_user_id,
+    `INSERT INTO alarms (alarm_id, compound_id, state, source, category, episode, title, priority, zone_id,
+       flood_key, device_ids, camera_ids, images, occurrence_count, first_occurred_at, last_occurred_at, assignee_user_id,
        assignee_team_id, escalation_team_ids, acknowledge_deadline, escalation_level, source_event_ids,
        raised_at, updated_at)
-     SELECT alarm_id, compound_id, state, source, category, title, priority, zone_id, flood_key, device_ids,
+     SELECT alarm_id, compound_id, state, source, category, episode, title, priority, zone_id, flood_key,
+       device_ids,
        camera_ids, images, occurrence_count, first_occurred_at, last_occurred_at, assignee_user_id,
        assignee_team_id, escalation_team_ids, acknowledge_deadline, escalation_level, source_event_ids,
        raised_at, now()
        FROM jsonb_to_recordset($1::jsonb) AS a(alarm_id uuid, compound_id text, state text, source text,
-         category text, title text, priority text, zone_id uuid, flood_key text, device_ids text[],
+         category text, episode text, title text, priority text, zone_id uuid, flood_key text, device_ids text[],
          camera_ids text[], images jsonb, occurrence_count int, first_occurred_at timestamptz,
          last_occurred_at timestamptz, assignee_user_id text, assignee_team_id text, escalation_team_ids text[],
          acknowledge_deadline timestamptz, escalation_level int, source_event_ids text[], raised_at timestamptz)
@@ -274,6 +279,7 @@ async function upsertAlarms(tx: ClientBase, alarms: readonly AlarmRecord[]): Pro
           state: alarm.state,
           source: alarm.source,
           category: alarm.category,
+          episode: alarm.episode,
           title: alarm.title,
           priority: alarm.priority,
           zone_id: alarm.zoneId || null,
@@ -372,6 +378,7 @@ export function createAlarmStore(pool: Pool, options: AlarmStoreOptions): AlarmS
         state: STATE_TO_PROTO[alarm.state],
         source: SOURCE_TO_PROTO[alarm.source],
         category: alarm.category,
+        episode: alarm.episode,
         title: alarm.title,
         priority: PRIORITY_TO_PROTO[alarm.priority],
         zoneId: alarm.zoneId,
@@ -484,6 +491,7 @@ export function createAlarmStore(pool: Pool, options: AlarmStoreOptions): AlarmS
       state: 'new',
       source: trigger.source,
       category: trigger.category,
+      episode: trigger.episode ?? '',
       title: trigger.title,
       priority: trigger.priority,
       zoneId: zone?.zone_id ?? '',
@@ -661,6 +669,7 @@ export function createAlarmStore(pool: Pool, options: AlarmStoreOptions): AlarmS
             zoneId: zone?.zone_id,
             deviceId: input.trigger.deviceId,
             category: input.trigger.category,
+            episode: input.trigger.episode,
           });
           armed.push({ input, key, zone });
         });
