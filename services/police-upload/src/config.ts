@@ -64,6 +64,11 @@ export const policeUploadEnv = envFragment({
     .positive()
     .max(60_000, 'at most 60000: compliance scoring expires upload-health reports after 5 min')
     .default(30_000),
+  /**
+   * Upload health's success rate and p99 latency cover this much of the past, summed over every
+   * replica's samples (at least one interval).
+   */
+  POLICE_UPLOAD_HEALTH_WINDOW_MS: positiveInt(60_000),
   /** Backlog older than this means "not real time" for compliance scoring. */
   POLICE_UPLOAD_REAL_TIME_BOUND_MS: positiveInt(60_000),
   /**

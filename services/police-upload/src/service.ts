@@ -5,6 +5,8 @@
  * the health reporter publishes upload health. Shutdown: not ready, stop accepting, drain the
  * consumer, stop the links (UnRegister), flush the event relay, close pools.
  */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { createEventPublisher } from '@anfang/platform/bus';
 import { createCallerVerifier } from '@anfang/platform/auth';
 import { createFieldCipher } from '@anfang/platform/crypto';
@@ -24,7 +26,7 @@ import { consumeEvents } from './consumers/events.ts';
 import { viidRoutes } from './http/viid.ts';
 import { createCommandStore } from './store/commands.ts';
 import { createDeviceStore } from './store/devices.ts';
-import { createHealthKeyStore } from './store/health.ts';
+import { createHealthStore } from './store/health.ts';
 import { createSubscriptionStore } from './store/subscriptions.ts';
 import { policeUploadGrpcService } from './grpc/police-upload-service.ts';
 import { createOutboxStore } from './store/outbox.ts';
@@ -121,9 +123,12 @@ const policeUploadService: ServiceModule = {
           outbox,
           metrics,
           publisher: createEventPublisher({ bus, producer: config.OTEL_SERVICE_NAME }),
-          keys: createHealthKeyStore(pool),
+          store: createHealthStore(pool),
+          replica: `${hostname()}/${randomUUID().slice(0, 8)}`,
           platforms: () => links.platforms(),
+          session: async (platformId) => (await platforms.session(platformId)).state,
           intervalMs: config.POLICE_UPLOAD_HEALTH_INTERVAL_MS,
+          windowMs: config.POLICE_UPLOAD_HEALTH_WINDOW_MS,
           realTimeBoundMs: config.POLICE_UPLOAD_REAL_TIME_BOUND_MS,
           logger,
         });

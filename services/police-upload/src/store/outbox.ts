@@ -183,45 +183,40 @@ export function createOutboxStore(pool: Pool): OutboxStore {
     async settle(settlements, producer) {
       if (settlements.length === 0) return;
       await withTransaction(pool, async (client) => {
-        const done = settlements.filter((s) => s.outcome !== 'retry');
-        const rejected = settlements.filter((s) => s.outcome === 'rejected');
-        const retry = settlements.filter((s) => s.outcome === 'retry');
-        if (rejected.length > 0)
-          await client.query(
-            `INSERT INTO upload_dead_letter (platform_id, kind, object_id, source_event_id, compound_id, device_id,
+        // One statement for every outcome: accepted and rejected rows leave the outbox (the
+        // accepted id is remembered, the rejected row becomes a dead letter), the rest wait.
+        await client.query(
+          `WITH r AS (
+             SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
+               AS r(id, outcome, code, reason, retry_at)),
+           gone AS (
+             DELETE FROM upload_outbox o USING r WHERE o.id = r.id AND r.outcome <> 'retry'
+             RETURNING o.platform_id, o.kind, o.object_id, o.source_event_id, o.compound_id, o.device_id, o.body,
+               o.images, o.captured_at, o.enqueued_at, o.attempts, o.target_url, r.outcome, r.code, r.reason),
+           sent AS (
+             INSERT INTO upload_sent (platform_id, kind, object_id)
+             SELECT platform_id, kind, object_id FROM gone WHERE outcome = 'accepted' ON CONFLICT DO NOTHING),
+           dead AS (
+             INSERT INTO upload_dead_letter (platform_id, kind, object_id, source_event_id, compound_id, device_id,
                body, images, captured_at, enqueued_at, attempts, status_code, reason, target_url)
              SELECT platform_id, kind, object_id, source_event_id, compound_id, device_id, body, images, captured_at,
-               enqueued_at, attempts, r.code, r.reason, target_url
-             FROM upload_outbox o JOIN unnest($1::bigint[], $2::text[], $3::text[]) AS r(id, code, reason) ON o.id = r.id
+               enqueued_at, attempts, code, reason, target_url
+             FROM gone WHERE outcome = 'rejected'
              ON CONFLICT (platform_id, kind, object_id) DO UPDATE SET status_code = EXCLUDED.status_code,
-               reason = EXCLUDED.reason, attempts = EXCLUDED.attempts, rejected_at = now()`,
-            [
-              rejected.map((s) => s.row.id),
-              rejected.map((s) => s.code),
-              rejected.map((s) => s.text.slice(0, 2000)),
-            ],
-          );
-        const accepted = settlements.filter((s) => s.outcome === 'accepted');
-        if (accepted.length > 0)
-          await client.query(
-            `INSERT INTO upload_sent (platform_id, kind, object_id)
-             SELECT platform_id, kind, object_id FROM upload_outbox WHERE id = ANY($1::bigint[]) ON CONFLICT DO NOTHING`,
-            [accepted.map((s) => s.row.id)],
-          );
-        if (done.length > 0)
-          await client.query(`DELETE FROM upload_outbox WHERE id = ANY($1::bigint[])`, [
-            done.map((s) => s.row.id),
-          ]);
-        if (retry.length > 0)
-          await client.query(
-            `UPDATE upload_outbox o SET next_attempt_at = r.at, last_status = r.status
-             FROM unnest($1::bigint[], $2::timestamptz[], $3::text[]) AS r(id, at, status) WHERE o.id = r.id`,
-            [
-              retry.map((s) => s.row.id),
-              retry.map((s) => s.retryAt ?? new Date()),
-              retry.map((s) => `${s.code} ${s.text}`.trim().slice(0, 500)),
-            ],
-          );
+               reason = EXCLUDED.reason, attempts = EXCLUDED.attempts, rejected_at = now())
+           UPDATE upload_outbox o SET next_attempt_at = r.retry_at, last_status = r.reason
+           FROM r WHERE o.id = r.id AND r.outcome = 'retry'`,
+          [
+            settlements.map((s) => s.row.id),
+            settlements.map((s) => s.outcome),
+            settlements.map((s) => s.code),
+            settlements.map((s) =>
+              s.outcome === 'retry' ? `${s.code} ${s.text}`.trim().slice(0, 500) : s.text.slice(0, 2000),
+            ),
+            settlements.map((s) => s.retryAt ?? new Date()),
+          ],
+        );
+        const done = settlements.filter((s) => s.outcome !== 'retry');
         if (done.length > 0) {
           const answeredAt = new Date();
           await outboxEventPublisher(client, producer).publishMany(

@@ -71,9 +71,12 @@ export function startPlatformLink(deps: LinkDeps): PlatformLink {
   let transportFailures = 0;
   let pausedUntil = 0;
   let waiters: (() => void)[] = [];
+  /** Wake-ups so far: a sender that found nothing looks again at once if one came meanwhile. */
+  let signals = 0;
   let writes: Promise<void> = Promise.resolve();
 
   const wake = (): void => {
+    signals += 1;
     const w = waiters;
     waiters = [];
     for (const f of w) f();
@@ -206,7 +209,23 @@ export function startPlatformLink(deps: LinkDeps): PlatformLink {
     return list.filter((x): x is Obj & { Data: string } => x !== undefined);
   }
 
-  async function sendGroup(rows: readonly OutboxRow[]): Promise<'ok' | 'transport' | 'unauthorised'> {
+  /** One request's worth: the rows of one kind and target, with their pictures in the body. */
+  interface Group {
+    readonly rows: readonly OutboxRow[];
+    readonly path: string;
+    readonly body: unknown;
+  }
+  /** A claimed batch, ready to POST. */
+  interface Prepared {
+    readonly rows: readonly OutboxRow[];
+    readonly groups: readonly Group[];
+  }
+  type Answer = { readonly group: Group } & (
+    | { readonly outcome: 'ok'; readonly result: CallResult }
+    | { readonly outcome: 'transport' | 'unauthorised' }
+  );
+
+  async function buildGroup(rows: readonly OutboxRow[]): Promise<Group> {
     const kind = rows[0]!.kind;
     const objects = await Promise.all(
       rows.map(async (row) => {
@@ -217,20 +236,47 @@ export function startPlatformLink(deps: LinkDeps): PlatformLink {
         return into ? placeAt(row.body, into.split('.'), list) : { ...row.body, ...list };
       }),
     );
+    return { rows, path: rows[0]!.targetUrl || ENVELOPES[kind].path, body: wrap(kind, objects) };
+  }
+
+  /** Claims due rows, oldest first, and fetches their pictures; undefined when none is due. */
+  async function prepare(): Promise<Prepared | undefined> {
+    const rows = await outbox.claim(platform.platformId, options.batchSize, options.requestTimeoutMs * 3);
+    if (rows.length === 0) return undefined;
+    const byTarget = new Map<string, OutboxRow[]>();
+    for (const row of rows) {
+      const key = `${row.kind} ${row.targetUrl}`;
+      byTarget.set(key, [...(byTarget.get(key) ?? []), row]);
+    }
+    try {
+      return { rows, groups: await Promise.all([...byTarget.values()].map(buildGroup)) };
+    } catch (err) {
+      // The object store failed: give the rows back for a later attempt, in their order.
+      await outbox.release(rows, new Date(Date.now() + options.retryBaseMs));
+      throw err;
+    }
+  }
+
+  async function post(group: Group): Promise<Answer> {
     const started = Date.now();
     let r: CallResult;
     try {
-      r = await call(rows[0]!.targetUrl || ENVELOPES[kind].path, wrap(kind, objects));
+      r = await call(group.path, group.body);
     } catch (err) {
       failed('upload', err);
-      return 'transport';
+      return { group, outcome: 'transport' };
     }
     metrics.requestLatency(platform.platformId, Date.now() - started);
-    if (r.status === 401) return 'unauthorised';
+    if (r.status === 401) return { group, outcome: 'unauthorised' };
     if (r.status < 200 || r.status >= 300) {
       failed('upload', new Error(`HTTP ${r.status}`));
-      return 'transport';
+      return { group, outcome: 'transport' };
     }
+    return { group, outcome: 'ok', result: r };
+  }
+
+  async function settle(rows: readonly OutboxRow[], r: CallResult): Promise<void> {
+    const kind = rows[0]!.kind;
     const now = new Date();
     // By the id the receiver answers with: a device's state (APE) is one outbox row per
     // revision but one ApeID on the wire.
@@ -251,61 +297,87 @@ export function startPlatformLink(deps: LinkDeps): PlatformLink {
     });
     await outbox.settle(settlements, options.producer);
     metrics.settled(platform.platformId, settlements, now.getTime());
-    return 'ok';
   }
 
-  async function sendBatch(rows: readonly OutboxRow[]): Promise<void> {
-    const groups = new Map<string, OutboxRow[]>();
-    for (const row of rows) {
-      const key = `${row.kind} ${row.targetUrl}`;
-      groups.set(key, [...(groups.get(key) ?? []), row]);
-    }
-    const results = await Promise.all(
-      [...groups.values()].map(async (group) => ({ group, result: await sendGroup(group) })),
-    );
-    const giveBack = results.filter((x) => x.result !== 'ok').flatMap((x) => x.group);
-    if (results.some((x) => x.result === 'unauthorised')) {
+  /**
+   * What the answers mean for the link, decided at once (so that no sender posts into a pause),
+   * and the database work they cause, returned to run while the next batch is on the wire.
+   */
+  function conclude(answers: readonly Answer[]): Promise<unknown> {
+    const settled = answers.flatMap((a) => (a.outcome === 'ok' ? [settle(a.group.rows, a.result)] : []));
+    const giveBack = answers.filter((a) => a.outcome !== 'ok').flatMap((a) => a.group.rows);
+    if (answers.some((a) => a.outcome === 'unauthorised')) {
       log.info('upload answered 401: registering again');
-      await outbox.release(giveBack, new Date());
       reregister();
-      return;
-    }
-    if (results.some((x) => x.result === 'transport')) {
+    } else if (answers.some((a) => a.outcome === 'transport')) {
       transportFailures += 1;
-      const pause = backoffMs(transportFailures, options.retryBaseMs, options.retryMaxMs);
-      pausedUntil = Date.now() + pause;
       // Due again at once: the pause holds this replica's senders back, and when it ends they
       // claim by id, oldest first. (Released at the pause's end instead, a batch whose failure
       // drew a longer jittered pause than the next failure's waited behind younger rows.)
-      await outbox.release(giveBack, new Date());
+      pausedUntil = Date.now() + backoffMs(transportFailures, options.retryBaseMs, options.retryMaxMs);
       if (transportFailures >= FAILURES_BEFORE_REREGISTER && registered) {
         log.warn({ failures: transportFailures }, 'uploads failing: buffering, will register again');
         reregister();
       }
-      return;
+    } else {
+      transportFailures = 0;
+      if (session.state !== 'registered') record({ state: 'registered' });
     }
-    transportFailures = 0;
-    if (session.state !== 'registered') record({ state: 'registered' });
+    return Promise.all([...settled, outbox.release(giveBack, new Date())]);
   }
 
+  const sending = (): boolean => registered && Date.now() >= pausedUntil;
+
+  /**
+   * One POST slot of the platform. Its next batch is claimed and its pictures fetched while the
+   * current one is on the wire, and the current one is settled while the next one is: the slot
+   * does not sit idle through the database and object-store round trips.
+   */
   async function sender(): Promise<void> {
+    let next: { batch: Promise<Prepared | undefined>; signals: number } | undefined;
+    let settling: Promise<unknown> = Promise.resolve();
+    const ahead = () => {
+      const n = { batch: prepare(), signals };
+      // Awaited later or given back; a failure is handled where it is awaited.
+      n.batch.catch(() => undefined);
+      return n;
+    };
+    const giveBack = async (): Promise<void> => {
+      const batch = await next?.batch.catch(() => undefined);
+      next = undefined;
+      if (batch) await outbox.release(batch.rows, new Date());
+    };
     while (!stopped) {
       try {
-        if (!registered || Date.now() < pausedUntil) {
+        if (!sending()) {
+          await giveBack();
           await sleep(Math.max(options.pollMs, pausedUntil - Date.now()));
           continue;
         }
-        const rows = await outbox.claim(platform.platformId, options.batchSize, options.requestTimeoutMs * 3);
-        if (rows.length === 0) {
-          await sleep(options.pollMs);
+        const current = next ?? ahead();
+        next = undefined;
+        const batch = await current.batch;
+        if (!batch) {
+          if (signals === current.signals) await sleep(options.pollMs);
           continue;
         }
-        await sendBatch(rows);
+        if (!sending()) {
+          await outbox.release(batch.rows, new Date());
+          continue;
+        }
+        next = ahead();
+        const answers = await Promise.all(batch.groups.map(post));
+        await settling;
+        settling = conclude(answers).catch((err: unknown) =>
+          log.error({ err }, 'answers not recorded; the rows come back after their lease'),
+        );
       } catch (err) {
         log.error({ err }, 'sender failed; retrying');
         await sleep(options.retryBaseMs);
       }
     }
+    await settling;
+    await giveBack().catch((err: unknown) => log.warn({ err }, 'claimed rows not given back'));
   }
 
   // ---- schedule -----------------------------------------------------------------------------

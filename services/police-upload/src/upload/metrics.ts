@@ -1,7 +1,7 @@
 /**
  * Upload metrics per platform and compound: OpenTelemetry instruments for /metrics, and a
- * window of the same figures (accepted, failed, capture → accepted latency) that the health
- * reporter turns into UploadHealthReported and then starts afresh.
+ * window of the same figures (accepted, failed, capture → accepted latencies in buckets) that the
+ * health reporter flushes to the shared store, where every replica's windows are summed.
  */
 import { metrics } from '@opentelemetry/api';
 import type { Settlement } from '../store/outbox.ts';
@@ -12,7 +12,8 @@ export interface WindowFigures {
   readonly compoundId: string;
   readonly accepted: number;
   readonly failed: number;
-  readonly latencyP99Ms: number;
+  /** Accepted objects per bucket of LATENCY_BUCKETS_MS. */
+  readonly latencyBuckets: readonly number[];
   readonly lastSuccessAt?: Date;
 }
 
@@ -31,8 +32,41 @@ const STATE_VALUE: Readonly<Record<SessionStateName, number>> = {
   degraded: 0.5,
   unregistered: 0,
 };
-/** Latencies kept per window and key for the p99 (a uniform sample beyond this). */
-const SAMPLE = 2048;
+/**
+ * Upper bounds of the latency buckets: 1 ms, then 10 % wider each, up to an hour (one more
+ * bucket holds the rest). Counts in the same buckets add up across replicas; a percentile read
+ * from them is at most 10 % above the true one.
+ */
+export const LATENCY_BUCKETS_MS: readonly number[] = (() => {
+  const bounds = [1];
+  while (bounds.at(-1)! < 3_600_000) bounds.push(Math.ceil(bounds.at(-1)! * 1.1));
+  return bounds;
+})();
+
+/** The bucket of a latency: the first whose bound is not below it. */
+export function latencyBucket(ms: number): number {
+  let lo = 0;
+  let hi = LATENCY_BUCKETS_MS.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (LATENCY_BUCKETS_MS[mid]! < ms) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The `q` percentile of bucketed counts, as its bucket's upper bound (0 without counts). */
+export function bucketPercentile(counts: readonly number[], q: number): number {
+  const total = counts.reduce((a, b) => a + b, 0);
+  if (total === 0) return 0;
+  const rank = Math.ceil(q * total);
+  let seen = 0;
+  for (const [i, n] of counts.entries()) {
+    seen += n;
+    if (seen >= rank) return LATENCY_BUCKETS_MS[Math.min(i, LATENCY_BUCKETS_MS.length - 1)]!;
+  }
+  return LATENCY_BUCKETS_MS.at(-1)!;
+}
 
 export function createUploadMetrics(): UploadMetrics {
   const meter = metrics.getMeter('anfang-police-upload');
@@ -68,8 +102,7 @@ export function createUploadMetrics(): UploadMetrics {
   interface Window {
     accepted: number;
     failed: number;
-    seen: number;
-    latencies: number[];
+    latencyBuckets: number[];
     lastSuccessAt?: Date;
   }
   let windows = new Map<string, Window>();
@@ -80,19 +113,18 @@ export function createUploadMetrics(): UploadMetrics {
         const attributes = { platform_id: platformId, compound_id: s.row.compoundId, outcome: s.outcome };
         objects.add(1, attributes);
         const key = `${platformId}\u0000${s.row.compoundId}`;
-        const w = windows.get(key) ?? { accepted: 0, failed: 0, seen: 0, latencies: [] };
+        const w = windows.get(key) ?? {
+          accepted: 0,
+          failed: 0,
+          latencyBuckets: new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0),
+        };
         windows.set(key, w);
         if (s.outcome === 'accepted') {
           const ms = answeredAt - s.row.capturedAt.getTime();
           latency.record(ms, { platform_id: platformId, compound_id: s.row.compoundId });
           w.accepted += 1;
           w.lastSuccessAt = new Date(answeredAt);
-          w.seen += 1;
-          if (w.latencies.length < SAMPLE) w.latencies.push(ms);
-          else {
-            const slot = Math.floor(Math.random() * w.seen);
-            if (slot < SAMPLE) w.latencies[slot] = ms;
-          }
+          w.latencyBuckets[latencyBucket(ms)]! += 1;
         } else w.failed += 1;
       }
     },
@@ -116,7 +148,7 @@ export function createUploadMetrics(): UploadMetrics {
           compoundId,
           accepted: w.accepted,
           failed: w.failed,
-          latencyP99Ms: percentile(w.latencies, 0.99),
+          latencyBuckets: w.latencyBuckets,
           ...(w.lastSuccessAt ? { lastSuccessAt: w.lastSuccessAt } : {}),
         };
       });
