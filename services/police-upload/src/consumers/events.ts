@@ -5,6 +5,8 @@
  *   plate reads of cameras without a barrier → MotorVehicles, enqueued once per entitled
  *   platform; the stable object id makes a redelivered event a no-op;
  * - registry changes and online/offline → the device catalogue (APEs, the DoorDevices extension);
+ * - person, house and vehicle registry changes → the PersonInfos, HouseInfos and CarInfos
+ *   extensions (./registry.ts);
  * - the same objects as SubscribeNotifications for every active subscription they match;
  * - vehicle and person watchlist hits of a police disposition → a DispositionNotification to
  *   the disposition's ReceiveAddr, through the same outbox (retried like any upload);
@@ -29,6 +31,7 @@ import {
   type BuildResult,
 } from '../domain/objects.ts';
 import { matches, subscribeNotification } from '../domain/subscriptions.ts';
+import { REGISTRY_TOPICS, registryUploads } from './registry.ts';
 import type { CommandStore } from '../store/commands.ts';
 import type { DeviceStore } from '../store/devices.ts';
 import type { SubscriptionStore } from '../store/subscriptions.ts';
@@ -105,6 +108,7 @@ export async function consumeEvents(
       topics.vehicleWatchlistHit,
       topics.identityPersonWatchlistHit,
       topics.policeCommandResult,
+      ...REGISTRY_TOPICS,
     ],
     partitionsConcurrently: 8,
     handler: async (event) => {
@@ -175,6 +179,12 @@ export async function consumeEvents(
                 );
           return enqueue(built, [platform]);
         }
+        case topics.identityPersonRegistry.name:
+        case topics.identityHouseRegistry.name:
+        case topics.vehicleRegistry.name:
+          for (const u of registryUploads(event.topic.name, event.eventId, event.payload, deps.platforms()))
+            await enqueue(u.built, u.platforms);
+          return;
         case topics.policeCommandResult.name: {
           const late = await deps.commands.recordResult(
             event.payload as anfang.police.v1.PoliceCommandResult,
