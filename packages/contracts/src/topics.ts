@@ -16,7 +16,8 @@ import { TOPIC_NAME_PATTERN } from './ids.ts';
 export type { MessageCodec } from './codec.ts';
 
 /** What the message key is: the entity whose order matters. */
-export type TopicKey = 'device' | 'compound' | 'person' | 'vehicle' | 'alarm' | 'round' | 'disposition';
+export type TopicKey =
+  'device' | 'compound' | 'person' | 'house' | 'vehicle' | 'alarm' | 'round' | 'disposition';
 
 /** An event payload: every message on a catalogue topic has `EventMeta meta = 1`. */
 export interface EventPayload {
@@ -325,6 +326,30 @@ export const topics = {
     partitions: LOW,
     personalData: true,
   }),
+  identityPersonRegistry: topic({
+    name: 'anfang.identity.person-registry.v1',
+    description:
+      'A person of the real population registered, changed or moved out/removed, with the house (standard address) they live in; name and ID number sealed (compacted: the latest of each person).',
+    producers: ['identity'],
+    consumers: ['police-upload'],
+    key: 'person',
+    keyOf: (m) => m.person?.personId,
+    payload: 'anfang.identity.v1.PersonChanged',
+    partitions: LOW,
+    compacted: true,
+    personalData: true,
+  }),
+  identityHouseRegistry: topic({
+    name: 'anfang.identity.house-registry.v1',
+    description: 'A real house registered or its use changed (compacted: the latest of each house).',
+    producers: ['identity'],
+    consumers: ['police-upload'],
+    key: 'house',
+    keyOf: (m) => m.house?.houseId,
+    payload: 'anfang.identity.v1.HouseChanged',
+    partitions: LOW,
+    compacted: true,
+  }),
 
   // ---- vehicle-access ------------------------------------------------------------------------
   vehiclePassageRecorded: topic({
@@ -349,6 +374,18 @@ export const topics = {
     keyOf: (m) => m.plateNumber,
     payload: 'anfang.vehicle.v1.VehicleWatchlistHit',
     partitions: LOW,
+    personalData: true,
+  }),
+  vehicleRegistry: topic({
+    name: 'anfang.vehicle.registry.v1',
+    description: 'A resident vehicle registered, changed or removed (compacted: the latest of each vehicle).',
+    producers: ['vehicle-access'],
+    consumers: ['police-upload'],
+    key: 'vehicle',
+    keyOf: (m) => m.vehicle?.vehicleId,
+    payload: 'anfang.vehicle.v1.RegisteredVehicleChanged',
+    partitions: LOW,
+    compacted: true,
     personalData: true,
   }),
 

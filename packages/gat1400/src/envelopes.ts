@@ -30,6 +30,27 @@ export const ENVELOPES = {
     item: 'DoorDeviceObject',
     idField: 'DeviceID',
   },
+  /** Regional community extension: the real population (实有人口). */
+  personInfos: {
+    path: '/Community/PersonInfos',
+    list: 'PersonInfoListObject',
+    item: 'PersonInfoObject',
+    idField: 'PersonInfoID',
+  },
+  /** Regional community extension: real houses (实有房屋). */
+  houseInfos: {
+    path: '/Community/HouseInfos',
+    list: 'HouseInfoListObject',
+    item: 'HouseInfoObject',
+    idField: 'HouseInfoID',
+  },
+  /** Regional community extension: registered resident vehicles. */
+  carInfos: {
+    path: '/Community/CarInfos',
+    list: 'CarInfoListObject',
+    item: 'CarInfoObject',
+    idField: 'CarInfoID',
+  },
   subscribeNotifications: {
     path: '/SubscribeNotifications',
     list: 'SubscribeNotificationListObject',

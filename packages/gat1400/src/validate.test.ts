@@ -13,7 +13,10 @@ import {
 import {
   isImageData,
   validateDispositionNotification,
+  validateCarInfo,
   validateDoorDevice,
+  validateHouseInfo,
+  validatePersonInfo,
   validateFace,
   validateMotorVehicle,
   validatePerson,
@@ -168,5 +171,64 @@ describe('community DoorDevices extension', () => {
       'DoorType is missing',
     ]);
     expect(unwrap('doorDevices', wrap('doorDevices', [door]))).toEqual([door]);
+  });
+});
+
+describe('community registry extensions (PersonInfos, HouseInfos, CarInfos)', () => {
+  const record = {
+    CommunityCode: '370303001001007',
+    RecordStatus: '1',
+    UpdateTime: '20261129040000',
+  };
+  const person = {
+    ...record,
+    PersonInfoID: '0F3A9C1E2B4D4E5F8A6B7C8D9E0F1A2B',
+    Name: '王小明',
+    PersonType: '1',
+    HouseInfoID: '1F3A9C1E2B4D4E5F8A6B7C8D9E0F1A2B',
+    HouseCode: '370303001001007003020501',
+  };
+  it('accepts a person, a house and a car, and a removal with its time', () => {
+    expect(validatePersonInfo(person)).toEqual([]);
+    expect(validatePersonInfo({ ...person, IDType: '111', IDNumber: '11010519900101701X' })).toEqual([]);
+    expect(validatePersonInfo({ ...person, RecordStatus: '2', RemoveTime: '20261129050000' })).toEqual([]);
+    expect(
+      validateHouseInfo({
+        ...record,
+        HouseInfoID: person.HouseInfoID,
+        HouseCode: person.HouseCode,
+        HouseUse: '2',
+      }),
+    ).toEqual([]);
+    expect(
+      validateCarInfo({
+        ...record,
+        CarInfoID: '2F3A9C1E2B4D4E5F8A6B7C8D9E0F1A2B',
+        PlateNo: '鲁C7R001',
+        PlateColor: '5',
+        OwnerPersonInfoID: person.PersonInfoID,
+      }),
+    ).toEqual([]);
+    expect(unwrap('personInfos', wrap('personInfos', [person]))).toEqual([person]);
+  });
+  it('refuses masked personal data, an ID number without its type, a removal without its time', () => {
+    expect(validatePersonInfo({ ...person, Name: '王**', IDNumber: '110***********701X' })).toEqual([
+      'Name must be the name (not masked)',
+      'IDNumber must be an 18-character ID number (not masked)',
+      'IDType is missing',
+    ]);
+    expect(validatePersonInfo({ ...person, RecordStatus: '2' })).toEqual(['RemoveTime is missing']);
+    expect(validatePersonInfo({ ...person, PersonInfoID: 'abc', PersonType: '9' })).toEqual([
+      'PersonInfoID must be 32 upper-case hex characters',
+      'PersonType must be 1 owner, 2 family, 3 tenant, 4 floating, 5 staff',
+    ]);
+    expect(validateCarInfo({ ...record, CarInfoID: person.PersonInfoID })).toEqual(['PlateNo is missing']);
+    expect(validateHouseInfo({ HouseInfoID: person.HouseInfoID })).toEqual([
+      'CommunityCode is missing',
+      'RecordStatus is missing',
+      'UpdateTime is missing',
+      'HouseCode is missing',
+      'HouseUse is missing',
+    ]);
   });
 });

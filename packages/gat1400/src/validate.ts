@@ -189,6 +189,75 @@ export function validateDoorDevice(o: Obj): string[] {
   return p;
 }
 
+/**
+ * What the community registry extensions share, as the city documents them: a stable 32-character
+ * record id (the same id again is an update), the compound's standard-address code, whether the
+ * record is in effect (`RecordStatus` 1) or removed (2, with its `RemoveTime`), and when it
+ * changed.
+ */
+const RECORD_ID = /^[0-9A-F]{32}$/;
+const recordId = (v: unknown) => typeof v === 'string' && RECORD_ID.test(v);
+const ID32 = '32 upper-case hex characters';
+const addressCode = (v: unknown) => typeof v === 'string' && /^\d{6,30}$/.test(v);
+
+function registryRecord(o: Obj, p: string[], idField: string): void {
+  required(idField, recordId, ID32)(o, p);
+  required('CommunityCode', addressCode, 'a standard-address code')(o, p);
+  required('RecordStatus', oneOf(new Set(['1', '2'])), '1 (in effect) or 2 (removed)')(o, p);
+  required('UpdateTime', isStrictGat1400Time, TIME)(o, p);
+  if (text(o.RecordStatus) === '2') required('RemoveTime', isStrictGat1400Time, TIME)(o, p);
+  else optional('RemoveTime', isStrictGat1400Time, TIME)(o, p);
+}
+
+/** PersonInfos (实有人口): who lives where; the ID number only with its type. */
+export function validatePersonInfo(o: Obj): string[] {
+  const p: string[] = [];
+  registryRecord(o, p, 'PersonInfoID');
+  required('Name', (v) => typeof v === 'string' && !v.includes('*'), 'the name (not masked)')(o, p);
+  required(
+    'PersonType',
+    oneOf(new Set(['1', '2', '3', '4', '5'])),
+    '1 owner, 2 family, 3 tenant, 4 floating, 5 staff',
+  )(o, p);
+  optional(
+    'IDNumber',
+    (v) => typeof v === 'string' && /^\d{17}[\dX]$/.test(v),
+    'an 18-character ID number (not masked)',
+  )(o, p);
+  if (o.IDNumber !== undefined) required('IDType', oneOf(new Set(['111'])), '111 (resident ID card)')(o, p);
+  optional('HouseInfoID', recordId, ID32)(o, p);
+  optional('HouseCode', addressCode, 'a standard-address code')(o, p);
+  optional('PermitBeginTime', isStrictGat1400Time, TIME)(o, p);
+  optional('PermitEndTime', isStrictGat1400Time, TIME)(o, p);
+  return p;
+}
+
+/** HouseInfos (实有房屋): a house at its room-level standard address, and its use. */
+export function validateHouseInfo(o: Obj): string[] {
+  const p: string[] = [];
+  registryRecord(o, p, 'HouseInfoID');
+  required('HouseCode', addressCode, 'a standard-address code')(o, p);
+  required(
+    'HouseUse',
+    oneOf(new Set(['1', '2', '3', '4'])),
+    '1 owner-occupied, 2 rented, 3 vacant, 4 commercial',
+  )(o, p);
+  return p;
+}
+
+/** CarInfos: a registered resident vehicle. */
+export function validateCarInfo(o: Obj): string[] {
+  const p: string[] = [];
+  registryRecord(o, p, 'CarInfoID');
+  required('PlateNo', (v) => typeof v === 'string' && v.length >= 6 && v.length <= 10, 'the plate')(o, p);
+  optional('PlateColor', oneOf(COLOR_CODES), 'a colour code')(o, p);
+  optional('VehicleColor', oneOf(COLOR_CODES), 'a colour code')(o, p);
+  optional('OwnerPersonInfoID', recordId, ID32)(o, p);
+  optional('BeginTime', isStrictGat1400Time, TIME)(o, p);
+  optional('EndTime', isStrictGat1400Time, TIME)(o, p);
+  return p;
+}
+
 const nested: Readonly<Record<string, [string, (o: Obj) => string[]]>> = {
   FaceObjectList: ['FaceObject', validateFace],
   MotorVehicleObjectList: ['MotorVehicleObject', validateMotorVehicle],
@@ -253,6 +322,9 @@ export const VALIDATORS: Partial<Record<EnvelopeName, (o: Obj) => string[]>> = {
   persons: validatePerson,
   apes: validateApe,
   doorDevices: validateDoorDevice,
+  personInfos: validatePersonInfo,
+  houseInfos: validateHouseInfo,
+  carInfos: validateCarInfo,
   subscribeNotifications: validateSubscribeNotification,
   dispositionNotifications: validateDispositionNotification,
 };

@@ -97,6 +97,7 @@ const identityService: ServiceModule = {
           cipher,
           blindIndex,
           generation,
+          producer: config.OTEL_SERVICE_NAME,
           afterAccessChange: () => listSync.wake(),
         });
         const snapshots = createAccessSnapshots({

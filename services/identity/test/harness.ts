@@ -50,6 +50,8 @@ export interface Harness {
   /** Publishes as device-ingest (device events) — and as police-upload (police commands). */
   readonly devices: EventPublisher;
   readonly db: TestDatabase;
+  /** Its DATA_KEYS: what opens the sealed fields of its registry events. */
+  readonly dataKeys: string;
   /** The instance's service name, which is its consumer group. */
   readonly group: string;
   /** Another instance over the same database, Redis and keys (a second replica); stopped with the first. */
@@ -152,6 +154,7 @@ export async function startIdentity(label: string, devices: ReadonlySet<string>)
       client,
       callerKey,
       db,
+      dataKeys: env.DATA_KEYS!,
       events,
       devices: createEventPublisher({ bus, producer: 'device-ingest' }),
       as: async (role, extra = {}) => ({

@@ -23,6 +23,7 @@ import {
 import { PoliceUploadService, reflectionPackageDefinition } from '@anfang/contracts';
 import { loadPoliceUploadConfig } from './config.ts';
 import { consumeEvents } from './consumers/events.ts';
+import { openSealed } from './domain/sealed.ts';
 import { viidRoutes } from './http/viid.ts';
 import { createCommandStore } from './store/commands.ts';
 import { createDeviceStore } from './store/devices.ts';
@@ -73,10 +74,20 @@ const policeUploadService: ServiceModule = {
         const outbox = createOutboxStore(pool);
         const metrics = createUploadMetrics();
         const secrets = createSecretResolver(config.POLICE_UPLOAD_SECRETS_DIR, config.POLICE_UPLOAD_SECRETS);
+        const cipher = createFieldCipher(config.DATA_KEYS);
         const links = await startLinks({
           platforms,
           outbox,
           images,
+          reveal: (body) =>
+            openSealed(body, (ciphertext, aad) => {
+              try {
+                return cipher.decryptString(ciphertext, aad);
+              } catch (err) {
+                logger.warn({ err }, 'a sealed field does not open: the object goes without it');
+                return undefined;
+              }
+            }),
           metrics,
           secrets,
           options: {
@@ -95,7 +106,7 @@ const policeUploadService: ServiceModule = {
         // After the consumer has drained (it wakes links), before the relay flushes receipts.
         lifecycle.onShutdown('flush-producers', 'platform links', () => links.stop());
 
-        const commands = createCommandStore(pool, createFieldCipher(config.DATA_KEYS), {
+        const commands = createCommandStore(pool, cipher, {
           lowerId: config.POLICE_UPLOAD_LOWER_ID,
         });
         const subscriptions = createSubscriptionStore(pool);

@@ -87,7 +87,7 @@ const vehicleAccessService: ServiceModule = {
             vehicleAccessGrpcService({
               pool,
               access: createAccess(callers),
-              vehicles: createVehicleStore(pool),
+              vehicles: createVehicleStore(pool, config.OTEL_SERVICE_NAME),
               visitors: createVisitorStore(pool, cipher),
               watchlist,
               sites,

@@ -35,6 +35,7 @@ export type Passage = anfang.vehicle.v1.VehiclePassageRecorded;
 export type Hit = anfang.vehicle.v1.VehicleWatchlistHit;
 export type CommandResult = anfang.police.v1.PoliceCommandResult;
 export type DeviceCommand = anfang.device.v1.DeviceCommand;
+export type VehicleChanged = anfang.vehicle.v1.RegisteredVehicleChanged;
 
 const { Direction, PlateColor, SpoofCheckResult, ImageKind, DeviceType, Module } = anfang.common.v1;
 
@@ -49,6 +50,8 @@ export interface Harness {
   readonly hits: Hit[];
   readonly results: CommandResult[];
   readonly commands: DeviceCommand[];
+  /** Registry changes it published, in arrival order. */
+  readonly registryChanges: VehicleChanged[];
   as(caller: Partial<Caller> & Pick<Caller, 'role'>): Promise<Metadata>;
   /** Publishes a plate read as device-ingest would; resolves with its event id. */
   read(options: ReadOptions): Promise<string>;
@@ -90,6 +93,7 @@ export async function startHarness(label: string, extra: Record<string, string> 
       topics.vehicleWatchlistHit,
       topics.policeCommandResult,
       topics.deviceCommand,
+      topics.vehicleRegistry,
     ],
     producer: name,
   });
@@ -97,6 +101,7 @@ export async function startHarness(label: string, extra: Record<string, string> 
   const hits: Hit[] = watch.events(topics.vehicleWatchlistHit);
   const results: CommandResult[] = watch.events(topics.policeCommandResult);
   const commands: DeviceCommand[] = watch.events(topics.deviceCommand);
+  const registryChanges: VehicleChanged[] = watch.events(topics.vehicleRegistry);
 
   const service = await vehicleAccessService.start(
     serviceTestEnv({
@@ -129,6 +134,7 @@ export async function startHarness(label: string, extra: Record<string, string> 
     hits,
     results,
     commands,
+    registryChanges,
     as: (caller) =>
       mintCallerMetadata({ subject: `user-${caller.role}`, compounds: [compoundId], ...caller }, key, {
         ttlSeconds: 600,

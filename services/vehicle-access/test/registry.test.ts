@@ -16,9 +16,11 @@ import {
   UnauthenticatedError,
 } from '@anfang/platform/grpc';
 import { mintCallerMetadata } from '@anfang/platform/auth';
+import { waitFor } from '@anfang/testing';
 import { randomCompoundId, startHarness, type Harness } from './harness.ts';
 
 const { PlateColor, VehicleType, Priority } = anfang.common.v1;
+const { VehicleChange } = anfang.vehicle.v1;
 
 let h: Harness;
 let raw: pg.Client;
@@ -172,6 +174,63 @@ describe('vehicles', () => {
     await expect(h.client.getVehicle({ vehicleId: vehicle!.vehicleId }, { metadata: guard })).rejects.toThrow(
       NotFoundError,
     );
+  });
+
+  it('publishes every registration change through the outbox: added, updated, removed', async () => {
+    const staff = await h.as({ role: 'property_staff' });
+    const owner = randomUUID();
+    const { vehicle } = await h.client.createVehicle(
+      {
+        vehicle: {
+          compoundId: h.compoundId,
+          plateNumber: '鲁C7R001',
+          plateColor: PlateColor.PLATE_COLOR_BLUE,
+          ownerPersonId: owner,
+          parkingSpace: 'A-001',
+        },
+      },
+      { metadata: staff },
+    );
+    const vehicleId = vehicle!.vehicleId!;
+    const changes = () => h.registryChanges.filter((c) => c.vehicle?.vehicleId === vehicleId);
+    const wait = (n: number) =>
+      waitFor(() => changes()[n - 1], { timeoutMs: 30_000, message: `change ${n}` });
+    const added = await wait(1);
+    expect(added.change).toBe(VehicleChange.VEHICLE_CHANGE_ADDED);
+    expect(added.meta?.compoundId).toBe(h.compoundId);
+    expect(added.vehicle).toMatchObject({
+      plateNumber: '鲁C7R001',
+      ownerPersonId: owner,
+      parkingSpace: 'A-001',
+    });
+
+    await h.client.updateVehicle({ vehicle: { ...vehicle, parkingSpace: 'A-002' } }, { metadata: staff });
+    const updated = await wait(2);
+    expect(updated.change).toBe(VehicleChange.VEHICLE_CHANGE_UPDATED);
+    expect(updated.vehicle?.parkingSpace).toBe('A-002');
+
+    // A refused change publishes nothing: the event is in the transaction of the write.
+    await expect(
+      h.client.createVehicle(
+        { vehicle: { compoundId: h.compoundId, plateNumber: '鲁C7R001' } },
+        { metadata: staff },
+      ),
+    ).rejects.toThrow(AlreadyExistsError);
+
+    await h.client.deleteVehicle({ vehicleId }, { metadata: staff });
+    const removed = await wait(3);
+    expect(removed.change).toBe(VehicleChange.VEHICLE_CHANGE_REMOVED);
+    expect(removed.vehicle?.plateNumber).toBe('鲁C7R001');
+    // Deleting again is a no-op: nothing more is published.
+    await h.client.deleteVehicle({ vehicleId }, { metadata: staff });
+    const marker = await h.client.createVehicle(
+      { vehicle: { compoundId: h.compoundId, plateNumber: '鲁C7R002' } },
+      { metadata: staff },
+    );
+    await waitFor(() => h.registryChanges.find((c) => c.vehicle?.vehicleId === marker.vehicle?.vehicleId), {
+      timeoutMs: 30_000,
+    });
+    expect(changes()).toHaveLength(3);
   });
 
   it('refuses invalid vehicles with one violation per field', async () => {

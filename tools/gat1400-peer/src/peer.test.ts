@@ -58,6 +58,55 @@ describe('gat1400-peer', () => {
     expect(peer.received('motorVehicles')).toHaveLength(1);
   });
 
+  it('receives the community registry extensions strictly: counted by id, masked numbers refused', async () => {
+    peer = await start();
+    await register();
+    const person = {
+      PersonInfoID: '0F3A9C1E2B4D4E5F8A6B7C8D9E0F1A2B',
+      CommunityCode: '370303001001007',
+      Name: '王小明',
+      PersonType: '1',
+      RecordStatus: '1',
+      UpdateTime: '20261129040000',
+    };
+    const masked = {
+      ...person,
+      PersonInfoID: '1F3A9C1E2B4D4E5F8A6B7C8D9E0F1A2B',
+      IDNumber: '110***********701X',
+    };
+    const answer = await call('/Community/PersonInfos', wrap('personInfos', [person, masked]));
+    const codes = (
+      answer.body as { ResponseStatusListObject: { ResponseStatusObject: { StatusCode: number }[] } }
+    ).ResponseStatusListObject.ResponseStatusObject.map((s) => s.StatusCode);
+    expect(codes).toEqual([0, 8]);
+    // An update is the same id again: counted twice under one id.
+    await call('/Community/PersonInfos', wrap('personInfos', [{ ...person, PersonType: '2' }]));
+    expect(peer.counts('personInfos').get(person.PersonInfoID)).toBe(2);
+    const house = {
+      HouseInfoID: '2F3A9C1E2B4D4E5F8A6B7C8D9E0F1A2B',
+      HouseCode: '370303001001007003020501',
+      CommunityCode: '370303001001007',
+      HouseUse: '1',
+      RecordStatus: '1',
+      UpdateTime: '20261129040000',
+    };
+    const car = {
+      CarInfoID: '3F3A9C1E2B4D4E5F8A6B7C8D9E0F1A2B',
+      CommunityCode: '370303001001007',
+      PlateNo: '鲁C7R001',
+      RecordStatus: '2',
+      RemoveTime: '20261129040000',
+      UpdateTime: '20261129040000',
+    };
+    await call('/Community/HouseInfos', wrap('houseInfos', [house]));
+    await call('/Community/CarInfos', wrap('carInfos', [car]));
+    expect(peer.received('houseInfos').map((r) => r.id)).toEqual([house.HouseInfoID]);
+    expect(peer.received('carInfos').map((r) => r.id)).toEqual([car.CarInfoID]);
+    expect(peer.rejections.map((r) => r.reasons[0])).toEqual([
+      'IDNumber must be an 18-character ID number (not masked)',
+    ]);
+  });
+
   it('goes down, answers errors, stays silent, and restarts on the same port without sessions', async () => {
     peer = await start();
     await register();

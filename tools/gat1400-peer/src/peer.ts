@@ -1,7 +1,8 @@
 /**
  * A GA/T 1400 upper platform (视图库) for conformance tests, e2e and benchmarks: Digest Register,
  * Keepalive, UnRegister and Time; receivers for Faces, MotorVehicles, Persons, APEs, the community
- * DoorDevices extension, SubscribeNotifications and DispositionNotifications that validate
+ * extensions (DoorDevices, PersonInfos, HouseInfos, CarInfos), SubscribeNotifications and
+ * DispositionNotifications that validate
  * strictly and answer one
  * ResponseStatus per object; every received object counted by id (duplicates are visible);
  * switches to go down, answer errors, stay silent or fail chosen objects; and the commands an
@@ -40,6 +41,9 @@ export const RECEIVED_KINDS = [
   'persons',
   'apes',
   'doorDevices',
+  'personInfos',
+  'houseInfos',
+  'carInfos',
   'subscribeNotifications',
   'dispositionNotifications',
 ] as const satisfies readonly EnvelopeName[];

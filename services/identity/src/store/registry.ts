@@ -4,11 +4,14 @@
  * names of people) are encrypted with the platform cipher, found by blind index, and decrypted
  * only here; reading them unmasked writes an audit row in the same transaction. Every change
  * that can alter an access decision goes through `changeAccess`, which invalidates the access
- * caches before the change commits and again before it returns.
+ * caches before the change commits and again before it returns. Every change of a person or a
+ * house is published (PersonChanged, HouseChanged) through the outbox in its transaction; the
+ * name and ID number leave only as the row's own ciphertext and masked.
  */
 import { randomUUID } from 'node:crypto';
+import { anfang, timestampFromDate, topics } from '@anfang/contracts';
 import type { Caller } from '@anfang/platform/auth';
-import type { BlindIndex, FieldCipher } from '@anfang/platform/crypto';
+import { maskIdNumber, maskName, type BlindIndex, type FieldCipher } from '@anfang/platform/crypto';
 import {
   AlreadyExistsError,
   FailedPreconditionError,
@@ -16,7 +19,13 @@ import {
   NotFoundError,
   UnavailableError,
 } from '@anfang/platform/grpc';
-import { sqlState, withTransaction, type ClientBase, type Pool } from '@anfang/platform/pg';
+import {
+  outboxEventPublisher,
+  sqlState,
+  withTransaction,
+  type ClientBase,
+  type Pool,
+} from '@anfang/platform/pg';
 import {
   ID_NUMBER_SCOPE,
   PHONE_SCOPE,
@@ -28,7 +37,7 @@ import {
   type CredentialKind,
 } from '../domain/credentials.ts';
 import type { DoorDirection, GrantRole, Schedule } from '../domain/decision.ts';
-import type { DoorKindName, VisitChannelName } from '../domain/enums.ts';
+import { houseUses, personKinds, type DoorKindName, type VisitChannelName } from '../domain/enums.ts';
 import type { HouseUse, ImportRow, PersonKind } from '../domain/import-csv.ts';
 import { pathReachesDestination, visitPath } from '../domain/visit.ts';
 import type { Generation } from './generation.ts';
@@ -200,6 +209,8 @@ export interface RegistryStoreOptions {
   readonly cipher: FieldCipher;
   readonly blindIndex: BlindIndex;
   readonly generation: Generation;
+  /** The service name: the producer of the registry events. */
+  readonly producer: string;
   /** Told after every committed access change (the offline allow-list sync wakes on it). */
   readonly afterAccessChange?: () => void;
 }
@@ -209,16 +220,75 @@ const ADDRESS_LEVEL_ROOM = 7;
 /** Face similarity a police face disposition needs (the command carries none). */
 const DEFAULT_FACE_THRESHOLD = 0.8;
 
+const { RegistryChange } = anfang.identity.v1;
+type RegistryChangeKind = anfang.identity.v1.RegistryChange;
+
 function uniqueViolation(error: unknown, message: string): never {
   if (sqlState(error) === '23505') throw new AlreadyExistsError(message, { cause: error });
   throw error;
 }
 
 export function createRegistryStore(options: RegistryStoreOptions) {
-  const { pool, cipher, blindIndex, generation } = options;
+  const { pool, cipher, blindIndex, generation, producer } = options;
   // The row's id is the AAD: a ciphertext copied onto another row does not decrypt.
   const seal = (value: string, rowId: string) => cipher.encrypt(value, rowId);
   const open = (value: string, rowId: string) => cipher.decryptString(value, rowId);
+
+  async function publishHouse(client: ClientBase, change: RegistryChangeKind, house: HouseRecord) {
+    await outboxEventPublisher(client, producer).publish(
+      topics.identityHouseRegistry,
+      {
+        change,
+        house: {
+          houseId: house.houseId,
+          roomCode: house.roomCode,
+          compoundId: house.compoundId,
+          use: houseUses.toProto(house.use),
+          fullAddress: house.fullAddress,
+        },
+      },
+      { compoundId: house.compoundId },
+    );
+  }
+
+  /** The person as stored now (removed included), with their house's standard address. */
+  async function publishPerson(client: ClientBase, change: RegistryChangeKind, personId: string) {
+    const { rows } = await client.query(
+      `SELECT p.*, h.room_code, a.full_name AS address FROM persons p
+         LEFT JOIN houses h ON h.house_id = p.house_id LEFT JOIN addresses a ON a.code = h.room_code
+       WHERE p.person_id = $1`,
+      [personId],
+    );
+    const row = rows[0] as Record<string, unknown>;
+    const person = personFromRow(row);
+    const permit =
+      person.permitValidFrom || person.permitValidTo
+        ? {
+            ...(person.permitValidFrom ? { startTime: timestampFromDate(person.permitValidFrom) } : {}),
+            ...(person.permitValidTo ? { endTime: timestampFromDate(person.permitValidTo) } : {}),
+          }
+        : null;
+    await outboxEventPublisher(client, producer).publish(
+      topics.identityPersonRegistry,
+      {
+        change,
+        person: {
+          personId,
+          compoundId: person.compoundId,
+          nameSealed: row.name_enc as string,
+          nameMasked: maskName(person.name),
+          idNumberSealed: row.id_number_enc as string,
+          idNumberMasked: maskIdNumber(person.idNumber),
+          kind: personKinds.toProto(person.kind),
+          houseId: person.houseId ?? '',
+          roomCode: (row.room_code as string | null) ?? '',
+          address: (row.address as string | null) ?? '',
+          permit,
+        },
+      },
+      { compoundId: person.compoundId },
+    );
+  }
 
   async function bumpAfterCommit(): Promise<void> {
     let lastError: unknown;
@@ -318,10 +388,16 @@ export function createRegistryStore(options: RegistryStoreOptions) {
       use: row.use,
       fullAddress: room.fullName,
     };
-    return {
-      house,
-      change: row.inserted ? 'created' : row.old_use === use ? 'unchanged' : 'changed',
-    } as const;
+    const change = row.inserted ? 'created' : row.old_use === use ? 'unchanged' : 'changed';
+    if (change !== 'unchanged')
+      await publishHouse(
+        client,
+        change === 'created'
+          ? RegistryChange.REGISTRY_CHANGE_REGISTERED
+          : RegistryChange.REGISTRY_CHANGE_UPDATED,
+        house,
+      );
+    return { house, change } as const;
   }
 
   function personFromRow(row: Record<string, unknown>): PersonRecord {
@@ -373,6 +449,7 @@ export function createRegistryStore(options: RegistryStoreOptions) {
           person.enrolmentImageKey ?? null,
         ],
       );
+      await publishPerson(client, RegistryChange.REGISTRY_CHANGE_REGISTERED, personId);
       return personFromRow(rows[0]);
     } catch (error) {
       return uniqueViolation(error, 'a person with this ID number is already registered in the compound');
@@ -623,6 +700,7 @@ export function createRegistryStore(options: RegistryStoreOptions) {
             changes.enrolmentImageKey ?? null,
           ],
         );
+        await publishPerson(client, RegistryChange.REGISTRY_CHANGE_UPDATED, personId);
         return personFromRow(rows[0]);
       });
     },
@@ -635,6 +713,7 @@ export function createRegistryStore(options: RegistryStoreOptions) {
       return changeAccess(async (client) => {
         await personRow(client, personId, { lock: true });
         await client.query('UPDATE persons SET removed_at = now() WHERE person_id = $1', [personId]);
+        await publishPerson(client, RegistryChange.REGISTRY_CHANGE_REMOVED, personId);
         const credentials = await client.query(
           `UPDATE credentials SET revoked_at = now(), revoked_reason = $2
            WHERE person_id = $1 AND revoked_at IS NULL`,
@@ -702,13 +781,23 @@ export function createRegistryStore(options: RegistryStoreOptions) {
       input: Omit<RentalRecord, 'rentalId'>,
     ): Promise<RentalRecord & { compoundId: string }> {
       return withTransaction(pool, async (client) => {
-        const { rows } = await client.query<{ compound_id: string }>(
-          'UPDATE houses SET use = $2, updated_at = now() WHERE house_id = $1 RETURNING compound_id',
+        const { rows } = await client.query<{ compound_id: string; room_code: string; changed: boolean }>(
+          `UPDATE houses h SET use = $2, updated_at = now() FROM houses old
+           WHERE h.house_id = $1 AND old.house_id = h.house_id
+           RETURNING h.compound_id, h.room_code, old.use <> h.use AS changed`,
           [input.houseId, 'rented'],
         );
         const compoundId = rows[0]?.compound_id;
         if (!compoundId)
           throw new NotFoundError(`house ${input.houseId} not found`, { reason: 'HOUSE_NOT_FOUND' });
+        if (rows[0]!.changed)
+          await publishHouse(client, RegistryChange.REGISTRY_CHANGE_UPDATED, {
+            houseId: input.houseId,
+            roomCode: rows[0]!.room_code,
+            compoundId,
+            use: 'rented',
+            fullAddress: (await addressOf(client, rows[0]!.room_code))?.fullName ?? '',
+          });
         for (const id of [input.landlordPersonId, input.tenantPersonId]) await personRow(client, id);
         const { rowCount } = await client.query(
           `UPDATE persons SET house_id = $2 WHERE person_id = $1 AND compound_id = $3 AND kind IN ('tenant', 'floating')`,
@@ -721,6 +810,7 @@ export function createRegistryStore(options: RegistryStoreOptions) {
               reason: 'NOT_A_TENANT',
             },
           );
+        await publishPerson(client, RegistryChange.REGISTRY_CHANGE_UPDATED, input.tenantPersonId);
         const rentalId = randomUUID();
         await client.query(
           `INSERT INTO rentals (rental_id, house_id, landlord_person_id, tenant_person_id, valid_from, valid_to)

@@ -5,6 +5,8 @@
  *   plate reads of cameras without a barrier → MotorVehicles, enqueued once per entitled
  *   platform; the stable object id makes a redelivered event a no-op;
  * - registry changes and online/offline → the device catalogue (APEs, the DoorDevices extension);
+ * - person, house and vehicle registry changes → the PersonInfos, HouseInfos and CarInfos
+ *   extensions (./registry.ts);
  * - the same objects as SubscribeNotifications for every active subscription they match;
  * - vehicle and person watchlist hits of a police disposition → a DispositionNotification to
  *   the disposition's ReceiveAddr, through the same outbox (retried like any upload);
@@ -37,6 +39,7 @@ import {
   type UploadObject,
 } from '../domain/objects.ts';
 import { matches, subscribeNotification } from '../domain/subscriptions.ts';
+import { REGISTRY_TOPICS, registryUploads } from './registry.ts';
 import type { CommandStore } from '../store/commands.ts';
 import type { DeviceStore } from '../store/devices.ts';
 import type { SubscriptionStore } from '../store/subscriptions.ts';
@@ -55,6 +58,7 @@ const TOPICS = [
   topics.vehicleWatchlistHit,
   topics.identityPersonWatchlistHit,
   topics.policeCommandResult,
+  ...REGISTRY_TOPICS,
 ] as const;
 type Event = EventOf<(typeof TOPICS)[number]>;
 
@@ -183,6 +187,12 @@ export async function consumeEvents(
               );
         return entriesOf(built, [platform]);
       }
+      case topics.identityPersonRegistry.name:
+      case topics.identityHouseRegistry.name:
+      case topics.vehicleRegistry.name:
+        return registryUploads(event.topic.name, event.eventId, event.payload, deps.platforms()).flatMap(
+          (u) => entriesOf(u.built, u.platforms),
+        );
       case topics.policeCommandResult.name: {
         const late = await deps.commands.recordResult(event.payload as anfang.police.v1.PoliceCommandResult);
         if (late) deps.wake(late);

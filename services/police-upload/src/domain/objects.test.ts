@@ -8,6 +8,7 @@ import {
   motorVehicleFromPassage,
   motorVehicleFromPlateRead,
   personFromCapture,
+  personFromHit,
 } from './objects.ts';
 
 const { ImageKind, SpoofCheckResult, PlateColor } = anfang.common.v1;
@@ -136,5 +137,30 @@ describe('persons from captures', () => {
         ctx,
       ),
     ).toMatchObject({ ok: false });
+  });
+});
+
+describe('persons of watchlist hits', () => {
+  it('a hit without a picture is a PersonObject of the one builder, ids derived from the capture', () => {
+    const hit = personFromHit('hit-1', { meta, device, sourceEventId: 'capture-7' }, ctx);
+    if (!hit.ok) throw new Error(hit.reason);
+    expect(hit.object).toMatchObject({ kind: 'persons', sourceEventId: 'hit-1', images: [] });
+    expect(validatePerson(hit.object.body)).toEqual([]);
+    expect(hit.object.body).toMatchObject({
+      PersonID: hit.object.objectId,
+      DeviceID: device.gat1400Id,
+      ShotTime: '20261128180000',
+      PersonAppearTime: '20261128180000',
+    });
+    // The same capture seen again by another hit event: the same person for the receiver.
+    const again = personFromHit('hit-2', { meta, device, sourceEventId: 'capture-7' }, ctx);
+    expect(again.ok && again.object.objectId).toBe(hit.object.objectId);
+    // With a picture it is the capture's FaceObject instead.
+    expect(
+      personFromHit('hit-3', { meta, device, images: [image], sourceEventId: 'capture-7' }, ctx),
+    ).toMatchObject({
+      ok: true,
+      object: { kind: 'faces' },
+    });
   });
 });

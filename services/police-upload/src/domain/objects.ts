@@ -66,7 +66,7 @@ const GAT_IMAGE_TYPE: Readonly<Record<number, string>> = {
 };
 
 /** PlateColor → GA/T colour code. */
-const GAT_PLATE_COLOR: Readonly<Record<number, string>> = {
+export const GAT_PLATE_COLOR: Readonly<Record<number, string>> = {
   [PlateColor.PLATE_COLOR_BLUE]: '5',
   [PlateColor.PLATE_COLOR_YELLOW]: '6',
   [PlateColor.PLATE_COLOR_WHITE]: '2',
@@ -75,7 +75,7 @@ const GAT_PLATE_COLOR: Readonly<Record<number, string>> = {
 };
 
 /** VehicleColor values are the GA/T colour codes already (1–12, 99). */
-const vehicleColor = (value: number | null | undefined): string | undefined =>
+export const vehicleColor = (value: number | null | undefined): string | undefined =>
   value && ((value >= 1 && value <= 13) || value === 99) ? String(value) : undefined;
 
 const fileFormat = (contentType: string | null | undefined): string => {
@@ -190,24 +190,42 @@ export function personFromCapture(
   const c = common(eventId, payload.device, capturedAt, payload.images ?? [], ctx);
   const person = c.images.find((i) => i.info.Type === '10');
   if (!person) return { ok: false, reason: 'the capture has no person picture' };
-  const source = String(person.info.ImageID);
-  const objectId = semanticObjectId(source, OBJECT_KIND.PERSON, stableSerial(eventId, 'person'));
-  const appeared = fromTimestamp(payload.appearedAt);
-  const disappeared = fromTimestamp(payload.disappearedAt);
+  const images = c.images.filter((i) => PERSON_IMAGE_TYPES.has(String(i.info.Type)));
+  return personObject(eventId, capturedAt, payload, c, {
+    source: String(person.info.ImageID),
+    serial: stableSerial(eventId, 'person'),
+    images,
+  });
+}
+
+/**
+ * The one PersonObject builder (person captures and watchlist hits without a picture): the
+ * PersonID is the source's + kind 01 + `serial`; appearance times default to the shot time.
+ */
+function personObject(
+  eventId: string,
+  capturedAt: Date,
+  p: Pick<FaceLike, 'meta' | 'device' | 'appearedAt' | 'disappearedAt'>,
+  c: Common,
+  at: { readonly source: string; readonly serial: number; readonly images: ImageToFetch[] },
+): BuildResult {
+  const objectId = semanticObjectId(at.source, OBJECT_KIND.PERSON, at.serial);
+  const appeared = fromTimestamp(p.appearedAt);
+  const disappeared = fromTimestamp(p.disappearedAt);
   return {
     ok: true,
     object: {
       kind: 'persons',
       objectId,
       sourceEventId: eventId,
-      compoundId: payload.meta?.compoundId ?? '',
-      deviceId: payload.device?.deviceId ?? '',
+      compoundId: p.meta?.compoundId ?? '',
+      deviceId: p.device?.deviceId ?? '',
       capturedAt,
-      images: c.images.filter((i) => PERSON_IMAGE_TYPES.has(String(i.info.Type))),
+      images: at.images,
       body: {
         PersonID: objectId,
         InfoKind: 1,
-        SourceID: source,
+        SourceID: at.source,
         DeviceID: c.gatDevice,
         ShotTime: c.time,
         PersonAppearTime: appeared === undefined ? c.time : formatGat1400Time(new Date(appeared)),
@@ -278,26 +296,11 @@ export function personFromHit(
   const seed = hit.sourceEventId || eventId;
   if (hit.images?.some((i) => i.objectKey)) return faceObject(seed, eventId, capturedAt, hit, ctx);
   const c = common(seed, hit.device, capturedAt, [], ctx);
-  const objectId = semanticObjectId(c.source, OBJECT_KIND.PERSON, stableSerial(seed, 'object'));
-  return {
-    ok: true,
-    object: {
-      kind: 'persons',
-      objectId,
-      sourceEventId: eventId,
-      compoundId: hit.meta?.compoundId ?? '',
-      deviceId: hit.device?.deviceId ?? '',
-      capturedAt,
-      images: [],
-      body: {
-        PersonID: objectId,
-        InfoKind: 1,
-        SourceID: c.source,
-        DeviceID: c.gatDevice,
-        PersonAppearTime: c.time,
-      },
-    },
-  };
+  return personObject(eventId, capturedAt, hit, c, {
+    source: c.source,
+    serial: stableSerial(seed, 'object'),
+    images: [],
+  });
 }
 
 /** What passages and plate reads share. */

@@ -41,11 +41,13 @@ describe('validatePlatform', () => {
     expect(validatePlatform({ ...good, baseUrl: 'https://u:p@host' })).toHaveProperty('violations');
   });
 
-  it('refuses an extension nothing uploads yet, rather than sending nothing', () => {
-    const r = validatePlatform({ ...good, extensions: ['doorDevices', 'carInfos', 'shops'] });
-    expect('violations' in r && r.violations.map((x) => x.description)).toEqual([
-      'carInfos is not uploaded yet',
-      'shops is not one of doorDevices',
+  it('accepts the community extensions and refuses one it does not know', () => {
+    const all = ['doorDevices', 'personInfos', 'houseInfos', 'carInfos'];
+    const r = validatePlatform({ ...good, extensions: [...all, 'doorDevices'], includeIdNumbers: true });
+    expect('platform' in r && r.platform).toMatchObject({ extensions: all, includeIdNumbers: true });
+    const bad = validatePlatform({ ...good, extensions: ['carInfos', 'shops'] });
+    expect('violations' in bad && bad.violations.map((x) => x.description)).toEqual([
+      'shops is not one of doorDevices, personInfos, houseInfos, carInfos',
     ]);
   });
 });

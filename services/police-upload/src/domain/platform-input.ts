@@ -6,13 +6,8 @@ import { isGat1400Id } from '@anfang/gat1400';
 import type { Platform } from '../store/platforms.ts';
 
 export const OBJECT_KINDS = ['faces', 'motorVehicles', 'persons', 'apes'] as const;
-export const EXTENSIONS = ['doorDevices'] as const;
-/**
- * Extensions the regional documents name that nothing builds yet (identity and vehicle-access
- * publish no registry events for them): refused, so that a platform configured for them is not
- * silently sent nothing.
- */
-const NOT_YET = new Set(['personInfos', 'houseInfos', 'carInfos']);
+/** The regional community extensions built here (the city document decides which it wants). */
+export const EXTENSIONS = ['doorDevices', 'personInfos', 'houseInfos', 'carInfos'] as const;
 
 export interface PlatformInput {
   platformId?: string | null;
@@ -64,8 +59,7 @@ export function validatePlatform(input: PlatformInput): { platform: Platform } |
       add('platform.object_kinds', `${k} is not one of ${OBJECT_KINDS.join(', ')}`);
   const extensions = input.extensions ?? [];
   for (const e of extensions)
-    if (NOT_YET.has(e)) add('platform.extensions', `${e} is not uploaded yet`);
-    else if (!(EXTENSIONS as readonly string[]).includes(e))
+    if (!(EXTENSIONS as readonly string[]).includes(e))
       add('platform.extensions', `${e} is not one of ${EXTENSIONS.join(', ')}`);
   const compounds = input.compounds ?? [];
   for (const c of compounds)

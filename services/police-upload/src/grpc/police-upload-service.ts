@@ -36,6 +36,9 @@ const KIND = {
   persons: UploadObjectKind.UPLOAD_OBJECT_KIND_PERSON,
   apes: UploadObjectKind.UPLOAD_OBJECT_KIND_DEVICE,
   doorDevices: UploadObjectKind.UPLOAD_OBJECT_KIND_DEVICE,
+  personInfos: UploadObjectKind.UPLOAD_OBJECT_KIND_PERSON_INFO,
+  houseInfos: UploadObjectKind.UPLOAD_OBJECT_KIND_HOUSE_INFO,
+  carInfos: UploadObjectKind.UPLOAD_OBJECT_KIND_CAR_INFO,
 } as Readonly<Record<string, number>>;
 
 const ts = (d: Date | undefined) => (d ? timestampFromDate(d) : null);

@@ -63,6 +63,9 @@ const KIND_OF: Readonly<Partial<Record<EnvelopeName, number>>> = {
   persons: UploadObjectKind.UPLOAD_OBJECT_KIND_PERSON,
   apes: UploadObjectKind.UPLOAD_OBJECT_KIND_DEVICE,
   doorDevices: UploadObjectKind.UPLOAD_OBJECT_KIND_DEVICE,
+  personInfos: UploadObjectKind.UPLOAD_OBJECT_KIND_PERSON_INFO,
+  houseInfos: UploadObjectKind.UPLOAD_OBJECT_KIND_HOUSE_INFO,
+  carInfos: UploadObjectKind.UPLOAD_OBJECT_KIND_CAR_INFO,
   subscribeNotifications: UploadObjectKind.UPLOAD_OBJECT_KIND_SUBSCRIBE_NOTIFICATION,
   dispositionNotifications: UploadObjectKind.UPLOAD_OBJECT_KIND_DISPOSITION_NOTIFICATION,
 };

@@ -44,6 +44,8 @@ export interface LinkDeps {
   readonly platforms: PlatformStore;
   /** Reads picture bytes by their full bucket key. */
   readonly images: Pick<ObjectStore, 'get'>;
+  /** Opens the personal data sealed in a body (domain/sealed.ts) right before it is sent. */
+  readonly reveal: (body: Obj) => Obj;
   readonly metrics: UploadMetrics;
   readonly logger: Logger;
   readonly options: LinkOptions;
@@ -230,10 +232,11 @@ export function startPlatformLink(deps: LinkDeps): PlatformLink {
     const objects = await Promise.all(
       rows.map(async (row) => {
         const images = await fetchImages(row);
-        if (images.length === 0) return row.body;
+        const body = deps.reveal(row.body);
+        if (images.length === 0) return body;
         const list = { SubImageList: { SubImageInfoObject: images } };
         const into = row.images[0]?.into;
-        return into ? placeAt(row.body, into.split('.'), list) : { ...row.body, ...list };
+        return into ? placeAt(body, into.split('.'), list) : { ...body, ...list };
       }),
     );
     return { rows, path: rows[0]!.targetUrl || ENVELOPES[kind].path, body: wrap(kind, objects) };

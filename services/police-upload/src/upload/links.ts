@@ -3,6 +3,7 @@
  * (UpdatePlatform here or on another replica): a changed platform's link is stopped
  * (UnRegister) and started again with the new settings.
  */
+import type { Obj } from '@anfang/gat1400';
 import type { Logger } from '@anfang/platform/log';
 import type { ObjectStore } from '@anfang/platform/objects';
 import type { OutboxStore } from '../store/outbox.ts';
@@ -26,6 +27,7 @@ export async function startLinks(deps: {
   readonly platforms: PlatformStore;
   readonly outbox: OutboxStore;
   readonly images: Pick<ObjectStore, 'get'>;
+  readonly reveal: (body: Obj) => Obj;
   readonly metrics: UploadMetrics;
   readonly secrets: SecretResolver;
   readonly options: LinkOptions;
@@ -65,6 +67,7 @@ export async function startLinks(deps: {
         outbox: deps.outbox,
         platforms: deps.platforms,
         images: deps.images,
+        reveal: deps.reveal,
         metrics: deps.metrics,
         logger: deps.logger,
         options: deps.options,

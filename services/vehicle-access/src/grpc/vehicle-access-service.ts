@@ -5,6 +5,7 @@
  */
 import { anfang, isUuid, timestampFromDate, timestampToDate, VehicleAccessService } from '@anfang/contracts';
 import { maskPhone } from '@anfang/platform/crypto';
+import { toWindow, vehicleToProto } from '../domain/vehicle-proto.ts';
 import {
   InvalidArgumentError,
   NotFoundError,
@@ -47,7 +48,6 @@ import type {
   CarParkRecord,
   LaneRecord,
   SiteStore,
-  VehicleRecord,
   VehicleStore,
   VisitorRecord,
   VisitorStore,
@@ -113,28 +113,6 @@ const windowBounds = (window: TimeWindow) => ({
   start: timestampToDate(window?.startTime) ?? null,
   end: timestampToDate(window?.endTime) ?? null,
 });
-
-const toWindow = (start: Date | null, end: Date | null): anfang.common.v1.TimeWindow.$Properties => ({
-  ...(start ? { startTime: timestampFromDate(start) } : {}),
-  ...(end ? { endTime: timestampFromDate(end) } : {}),
-});
-
-function vehicleToProto(v: VehicleRecord): anfang.vehicle.v1.Vehicle.$Properties {
-  return {
-    vehicleId: v.vehicleId,
-    compoundId: v.compoundId,
-    plateNumber: v.plateNumber,
-    plateColor: v.plateColor,
-    vehicleType: v.vehicleType,
-    vehicleColor: v.vehicleColor,
-    ownerPersonId: v.ownerPersonId,
-    parkingSpace: v.parkingSpace,
-    validity: toWindow(v.validFrom, v.validUntil),
-    plateConfusable: v.plateConfusable,
-    createdAt: timestampFromDate(v.createdAt),
-    updatedAt: timestampFromDate(v.updatedAt),
-  };
-}
 
 function visitorToProto(v: VisitorRecord): anfang.vehicle.v1.VisitorAuthorisation.$Properties {
   return {

@@ -4,9 +4,10 @@
  * ones); lookups go by the confusion-tolerant key.
  */
 import { randomUUID } from 'node:crypto';
+import { anfang, topics } from '@anfang/contracts';
 import { AlreadyExistsError, FailedPreconditionError, NotFoundError } from '@anfang/platform/grpc';
 import type { FieldCipher } from '@anfang/platform/crypto';
-import type { ClientBase, Pool } from '@anfang/platform/pg';
+import { outboxEventPublisher, withTransaction, type ClientBase, type Pool } from '@anfang/platform/pg';
 import {
   DEFAULT_POLICY,
   type CompoundPolicy,
@@ -14,9 +15,13 @@ import {
   type WatchlistAction,
 } from '../domain/decision.ts';
 import type { NormalisedPlate } from '../domain/plate.ts';
+import { vehicleToProto } from '../domain/vehicle-proto.ts';
 import type { RawVehicleFields, VehicleFields } from '../domain/vehicle-input.ts';
 
 type Queryable = Pool | ClientBase;
+
+const { VehicleChange } = anfang.vehicle.v1;
+type VehicleChangeKind = anfang.vehicle.v1.VehicleChange;
 
 /** A registration as stored: the attributes with the canonical plate, and its bookkeeping. */
 export interface VehicleRecord extends RawVehicleFields {
@@ -88,7 +93,11 @@ function uniqueViolation(error: unknown): boolean {
 
 export type ImportOutcome = 'created' | 'updated' | 'unchanged';
 
-export function createVehicleStore(pool: Pool) {
+/**
+ * Every change of a registration is published (RegisteredVehicleChanged) through the outbox in
+ * its transaction: police-upload's CarInfos are built from them.
+ */
+export function createVehicleStore(pool: Pool, producer: string) {
   async function find(
     compoundId: string,
     plateKey: string,
@@ -101,71 +110,90 @@ export function createVehicleStore(pool: Pool) {
     return rows[0] ? vehicleFromRow(rows[0]) : null;
   }
 
+  const publish = (client: ClientBase, change: VehicleChangeKind, vehicle: VehicleRecord) =>
+    outboxEventPublisher(client, producer).publish(
+      topics.vehicleRegistry,
+      { change, vehicle: vehicleToProto(vehicle) },
+      { compoundId: vehicle.compoundId },
+    );
+
+  async function insert(client: ClientBase, input: VehicleFields): Promise<VehicleRecord | null> {
+    const { rows } = await client.query<VehicleRow>(
+      `INSERT INTO vehicles (vehicle_id, compound_id, plate_number, plate_key, plate_confusable, plate_color,
+         vehicle_type, vehicle_color, owner_person_id, parking_space, valid_from, valid_until)
+       VALUES ($12, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+       ON CONFLICT (compound_id, plate_key) DO NOTHING RETURNING *`,
+      [...vehicleParams(input), randomUUID()],
+    );
+    if (!rows[0]) return null;
+    const created = vehicleFromRow(rows[0]);
+    await publish(client, VehicleChange.VEHICLE_CHANGE_ADDED, created);
+    return created;
+  }
+
+  async function update(client: ClientBase, vehicleId: string, input: VehicleFields): Promise<VehicleRecord> {
+    const { rows: found } = await client.query<VehicleRow>(
+      'SELECT * FROM vehicles WHERE vehicle_id = $1 FOR UPDATE',
+      [vehicleId],
+    );
+    if (!found[0]) throw new NotFoundError(`vehicle ${vehicleId} not found`, { reason: 'VEHICLE_NOT_FOUND' });
+    if (found[0].compound_id !== input.compoundId)
+      throw new FailedPreconditionError(
+        'a vehicle cannot move to another compound: delete and register it there',
+        {
+          reason: 'COMPOUND_CHANGE',
+        },
+      );
+    try {
+      const { rows } = await client.query<VehicleRow>(
+        `UPDATE vehicles SET plate_number = $2, plate_key = $3, plate_confusable = $4, plate_color = $5,
+           vehicle_type = $6, vehicle_color = $7, owner_person_id = $8, parking_space = $9, valid_from = $10,
+           valid_until = $11, updated_at = now()
+         WHERE vehicle_id = $12 AND compound_id = $1 RETURNING *`,
+        [...vehicleParams(input), vehicleId],
+      );
+      const updated = vehicleFromRow(rows[0]!);
+      await publish(client, VehicleChange.VEHICLE_CHANGE_UPDATED, updated);
+      return updated;
+    } catch (error) {
+      if (uniqueViolation(error))
+        throw new AlreadyExistsError(`${input.plate.plate} is already registered in ${input.compoundId}`, {
+          reason: 'VEHICLE_EXISTS',
+        });
+      throw error;
+    }
+  }
+
   return {
     find,
 
     async create(input: VehicleFields): Promise<VehicleRecord> {
-      try {
-        const { rows } = await pool.query<VehicleRow>(
-          `INSERT INTO vehicles (vehicle_id, compound_id, plate_number, plate_key, plate_confusable, plate_color,
-             vehicle_type, vehicle_color, owner_person_id, parking_space, valid_from, valid_until)
-           VALUES ($12, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING *`,
-          [...vehicleParams(input), randomUUID()],
-        );
-        return vehicleFromRow(rows[0]!);
-      } catch (error) {
-        if (uniqueViolation(error))
-          throw new AlreadyExistsError(`${input.plate.plate} is already registered in ${input.compoundId}`, {
-            reason: 'VEHICLE_EXISTS',
-          });
-        throw error;
-      }
+      const created = await withTransaction(pool, (client) => insert(client, input));
+      if (!created)
+        throw new AlreadyExistsError(`${input.plate.plate} is already registered in ${input.compoundId}`, {
+          reason: 'VEHICLE_EXISTS',
+        });
+      return created;
     },
 
-    async update(vehicleId: string, input: VehicleFields): Promise<VehicleRecord> {
-      const existing = await this.get(vehicleId);
-      if (!existing)
-        throw new NotFoundError(`vehicle ${vehicleId} not found`, { reason: 'VEHICLE_NOT_FOUND' });
-      if (existing.compoundId !== input.compoundId)
-        throw new FailedPreconditionError(
-          'a vehicle cannot move to another compound: delete and register it there',
-          {
-            reason: 'COMPOUND_CHANGE',
-          },
-        );
-      try {
-        const { rows } = await pool.query<VehicleRow>(
-          `UPDATE vehicles SET plate_number = $2, plate_key = $3, plate_confusable = $4, plate_color = $5,
-             vehicle_type = $6, vehicle_color = $7, owner_person_id = $8, parking_space = $9, valid_from = $10,
-             valid_until = $11, updated_at = now()
-           WHERE vehicle_id = $12 AND compound_id = $1 RETURNING *`,
-          [...vehicleParams(input), vehicleId],
-        );
-        return vehicleFromRow(rows[0]!);
-      } catch (error) {
-        if (uniqueViolation(error))
-          throw new AlreadyExistsError(`${input.plate.plate} is already registered in ${input.compoundId}`, {
-            reason: 'VEHICLE_EXISTS',
-          });
-        throw error;
-      }
-    },
+    update: (vehicleId: string, input: VehicleFields): Promise<VehicleRecord> =>
+      withTransaction(pool, (client) => update(client, vehicleId, input)),
 
-    /** Import: match by compound and plate key; create, change or leave alone. */
+    /**
+     * Import: match by compound and plate key; create, change or leave alone. An unchanged row
+     * (a repeated file) costs one read and no transaction.
+     */
     async importRow(input: VehicleFields): Promise<ImportOutcome> {
-      const { rows } = await pool.query<VehicleRow & { inserted: boolean }>(
-        `INSERT INTO vehicles (vehicle_id, compound_id, plate_number, plate_key, plate_confusable, plate_color,
-           vehicle_type, vehicle_color, owner_person_id, parking_space, valid_from, valid_until)
-         VALUES ($12, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-         ON CONFLICT (compound_id, plate_key) DO NOTHING RETURNING *`,
-        [...vehicleParams(input), randomUUID()],
-      );
-      if (rows[0]) return 'created';
-      const existing = await find(input.compoundId, input.plate.key);
-      if (!existing) throw new Error('vehicle vanished during import');
-      if (sameVehicle(existing, input)) return 'unchanged';
-      await this.update(existing.vehicleId, input);
-      return 'updated';
+      const known = await find(input.compoundId, input.plate.key);
+      if (known && sameVehicle(known, input)) return 'unchanged';
+      return withTransaction(pool, async (client) => {
+        if (!known && (await insert(client, input))) return 'created';
+        const existing = await find(input.compoundId, input.plate.key, client);
+        if (!existing) throw new Error('vehicle vanished during import');
+        if (sameVehicle(existing, input)) return 'unchanged';
+        await update(client, existing.vehicleId, input);
+        return 'updated';
+      });
     },
 
     async get(vehicleId: string): Promise<VehicleRecord | null> {
@@ -176,7 +204,13 @@ export function createVehicleStore(pool: Pool) {
     },
 
     async remove(vehicleId: string): Promise<void> {
-      await pool.query('DELETE FROM vehicles WHERE vehicle_id = $1', [vehicleId]);
+      await withTransaction(pool, async (client) => {
+        const { rows } = await client.query<VehicleRow>(
+          'DELETE FROM vehicles WHERE vehicle_id = $1 RETURNING *',
+          [vehicleId],
+        );
+        if (rows[0]) await publish(client, VehicleChange.VEHICLE_CHANGE_REMOVED, vehicleFromRow(rows[0]));
+      });
     },
 
     /** Keyset page by plate key. */
