@@ -1,16 +1,20 @@
 /**
  * The simulator against the real device-ingest (its ServiceModule, in-process) on the real
  * infrastructure: devices are registered through the registry, every protocol's traffic is
- * accepted, the devices show online, and a second start reuses the registered devices.
+ * accepted, the devices show online, an operator's door opening reaches a simulated ISAPI
+ * terminal (pushed by device-ingest, over Digest), and a second start reuses the registered devices.
  */
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { anfang, DeviceRegistryService, allTopics } from '@anfang/contracts';
+import { anfang, DeviceRegistryService, allTopics, topics } from '@anfang/contracts';
 import { callerInterceptor } from '@anfang/platform/auth';
+import { consume, createBus, createEventPublisher, type Bus, type Subscription } from '@anfang/platform/bus';
 import { createGrpcClient } from '@anfang/platform/grpc';
+import { createLogger } from '@anfang/platform/log';
 import type { RunningService } from '@anfang/platform/service';
 import {
   createTestBucket,
@@ -19,6 +23,7 @@ import {
   waitFor,
   serviceTestEnv,
   ensureTopics,
+  infraEnv,
   TEST_CALLER_TOKEN_KEY,
 } from '@anfang/testing';
 import deviceIngestService from '@anfang/device-ingest';
@@ -27,6 +32,10 @@ import { buildCompounds, buildDevices, readCompoundCsv } from '../src/catalog.ts
 
 let service: RunningService;
 let devicePort: number;
+let isapiPort: number;
+let bus: Bus;
+let statusWatch: Subscription;
+const commandStatuses = new Map<string, number[]>();
 let stateDir: string;
 let simulator: RunningSimulator | undefined;
 
@@ -47,6 +56,7 @@ beforeAll(async () => {
   const bucket = await createTestBucket('simulator');
   const redis = createTestRedisNamespace('simulator');
   devicePort = await freePort();
+  isapiPort = await freePort();
   stateDir = await mkdtemp(join(tmpdir(), 'anfang-simulator-'));
   service = await deviceIngestService.start(
     serviceTestEnv({
@@ -54,13 +64,36 @@ beforeAll(async () => {
       databaseUrl: db.url,
       bucket: bucket.bucket,
       redisUrl: redis.url,
-      extra: { DEVICE_HTTP_PORT: String(devicePort) },
+      extra: {
+        DEVICE_HTTP_PORT: String(devicePort),
+        // Where the simulated ISAPI devices take commands (the runner sets both in embedded mode).
+        ISAPI_COMMAND_PORT: String(isapiPort),
+        // Its own command consumer group: the shared one would hand commands to other installs.
+        INSTALL_NAMESPACE: `sim-${randomBytes(4).toString('hex')}`,
+      },
     }),
     { ownsProcess: false },
   );
+  bus = await createBus({
+    kind: 'kafka',
+    brokers: infraEnv().kafkaBrokers,
+    clientId: 'simulator-test',
+    logger: createLogger({ service: 'simulator-test', level: 'warn' }),
+  });
+  statusWatch = await consume(bus, {
+    group: `simulator-test-${randomUUID()}`,
+    topics: [topics.deviceCommandStatus],
+    start: 'latest',
+    handler: async (event) => {
+      const e = event.payload;
+      commandStatuses.set(e.commandId, [...(commandStatuses.get(e.commandId) ?? []), e.status]);
+    },
+  });
 }, 120_000);
 
 afterAll(async () => {
+  await statusWatch?.close();
+  await bus?.close();
   await simulator?.stop();
   await service?.stop('test done');
   if (stateDir) await rm(stateDir, { recursive: true, force: true });
@@ -79,7 +112,14 @@ const options = () => ({
   statsSeconds: 0,
   statePath: join(stateDir, 'state.json'),
   log: () => undefined,
+  isapiCommandPort: isapiPort,
 });
+
+const simulatedDevices = () =>
+  buildCompounds(
+    readCompoundCsv(join(import.meta.dirname, '../data/zhangdian-old-communities.csv')),
+    2,
+  ).flatMap((c) => buildDevices(c));
 
 describe('simulator against device-ingest', () => {
   it('registers its devices and every protocol is accepted', async () => {
@@ -107,8 +147,7 @@ describe('simulator against device-ingest', () => {
   }, 120_000);
 
   it('shows the devices online in the registry', async () => {
-    const listed = readCompoundCsv(join(import.meta.dirname, '../data/zhangdian-old-communities.csv'));
-    const devices = buildCompounds(listed, 2).flatMap((c) => buildDevices(c));
+    const devices = simulatedDevices();
     const client = createGrpcClient(DeviceRegistryService.definition, `127.0.0.1:${service.ports.grpc}`, {
       interceptors: [
         callerInterceptor({ subject: 'u-guard', role: 'guard', compounds: 'all' }, TEST_CALLER_TOKEN_KEY),
@@ -128,6 +167,31 @@ describe('simulator against device-ingest', () => {
     } finally {
       client.close();
     }
+  }, 60_000);
+
+  it("delivers an operator's door opening to a simulated ISAPI terminal", async () => {
+    const S = anfang.device.v1.CommandStatus;
+    const door = simulatedDevices().find(
+      (d) => d.protocol === 'isapi' && (d.kind === 'unitDoor' || d.kind === 'faceGate'),
+    )!;
+    const commandId = randomUUID();
+    await createEventPublisher({ bus, producer: 'gateway' }).publish(topics.deviceCommand, {
+      commandId,
+      deviceId: door.deviceId,
+      requestedBy: 'guard-1',
+      reason: 'visitor at the door',
+      openDoor: { doorNo: 1, holdSeconds: 5 },
+    });
+    await waitFor(() => commandStatuses.get(commandId)?.includes(S.COMMAND_STATUS_SUCCEEDED) || undefined, {
+      timeoutMs: 45_000,
+      message: `door opening ${commandId}: ${JSON.stringify(commandStatuses.get(commandId))}`,
+    });
+    expect(commandStatuses.get(commandId)).toEqual([
+      S.COMMAND_STATUS_QUEUED,
+      S.COMMAND_STATUS_DELIVERED,
+      S.COMMAND_STATUS_SUCCEEDED,
+    ]);
+    expect(simulator!.stats().commands['PUT /ISAPI/AccessControl/RemoteControl/door/n']).toBeGreaterThan(0);
   }, 60_000);
 
   it('reuses the registered devices and their secrets on a second start', async () => {
