@@ -799,6 +799,9 @@ async function main(): Promise<void> {
         OBJECTS_CREATE_BUCKET: 'false',
         DATA_KEYS: `k1:${generateKey()}`,
         CALLER_TOKEN_KEY,
+        // Consumer groups of its own: in the shared `device-ingest` group it would take partitions
+        // of the command topic from other installs on this Kafka and reject their commands.
+        INSTALL_NAMESPACE: `bench-${runId}`,
       },
       o.cpuProf,
     );

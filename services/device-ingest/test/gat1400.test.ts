@@ -144,20 +144,26 @@ describe.skipIf(!existsSync(SERVICE))('GA/T 1400 receiving platform (real servic
     return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : {}) as Answer };
   }
 
-  async function register(id: string) {
+  /** Register's challenge (from the instance at `base`) answered with the camera's secret. */
+  async function answeredChallenge(id: string) {
     const body = { RegisterObject: { DeviceID: id } };
+    const first = await post('/VIID/System/Register', body, { 'user-identify': id });
+    expect(first.status).toBe(401);
+    const authorization = digestAuthorization({
+      username: id,
+      secret: SECRET,
+      method: 'POST',
+      uri: '/VIID/System/Register',
+      challenge: first.headers.get('www-authenticate') ?? '',
+    });
+    return { body, authorization };
+  }
+
+  async function register(id: string) {
     // The directory learns new devices asynchronously (NOTIFY): until then Register answers 403.
     return waitFor(
       async () => {
-        const first = await post('/VIID/System/Register', body, { 'user-identify': id });
-        expect(first.status).toBe(401);
-        const authorization = digestAuthorization({
-          username: id,
-          secret: SECRET,
-          method: 'POST',
-          uri: '/VIID/System/Register',
-          challenge: first.headers.get('www-authenticate') ?? '',
-        });
+        const { body, authorization } = await answeredChallenge(id);
         const second = await post('/VIID/System/Register', body, { 'user-identify': id, authorization });
         return second.status === 200 ? second : undefined;
       },
@@ -478,16 +484,7 @@ describe.skipIf(!existsSync(SERVICE))('GA/T 1400 receiving platform (real servic
     );
     try {
       const other = `http://127.0.0.1:${devicePort}`;
-      const body = { RegisterObject: { DeviceID: faceCamId } };
-      const first = await post('/VIID/System/Register', body, { 'user-identify': faceCamId });
-      expect(first.status).toBe(401);
-      const authorization = digestAuthorization({
-        username: faceCamId,
-        secret: SECRET,
-        method: 'POST',
-        uri: '/VIID/System/Register',
-        challenge: first.headers.get('www-authenticate') ?? '',
-      });
+      const { body, authorization } = await answeredChallenge(faceCamId);
       const answered = await post(
         '/VIID/System/Register',
         body,

@@ -8,11 +8,9 @@
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { anfang, allTopics, DeviceRegistryService, topics } from '@anfang/contracts';
+import { anfang, allTopics, DeviceRegistryService } from '@anfang/contracts';
 import { callerInterceptor } from '@anfang/platform/auth';
-import { consume, createBus, createEventPublisher, type Bus, type Subscription } from '@anfang/platform/bus';
 import { createGrpcClient } from '@anfang/platform/grpc';
-import { createLogger } from '@anfang/platform/log';
 import type { RunningService } from '@anfang/platform/service';
 import {
   createTestBucket,
@@ -20,7 +18,6 @@ import {
   createTestRedisNamespace,
   ensureTopics,
   freePort,
-  infraEnv,
   s3Client,
   serviceTestEnv,
   type TestBucket,
@@ -29,6 +26,7 @@ import {
 } from '@anfang/testing';
 import deviceIngestService from '@anfang/device-ingest';
 import { picture } from '../src/jpeg.ts';
+import { watchCommandStatuses, type CommandWatch } from './command-watch.ts';
 import { startIsapiDevice, type IsapiDevice } from '../src/protocols/isapi-device.ts';
 
 const S = anfang.device.v1.CommandStatus;
@@ -41,8 +39,7 @@ let service: RunningService;
 let bucket: TestBucket;
 let device: IsapiDevice;
 let refusing: IsapiDevice;
-let bus: Bus;
-let statusWatch: Subscription;
+let watch: CommandWatch;
 let deviceId: string;
 let refusingId: string;
 let silentId: string;
@@ -116,34 +113,18 @@ beforeAll(async () => {
     `${DEVICE_IP.split('.').slice(0, 3).join('.')}.${((Number(DEVICE_IP.split('.')[3]) + 1) % 250) + 1}`,
     '3号楼单元门',
   );
-  bus = await createBus({
-    kind: 'kafka',
-    brokers: infraEnv().kafkaBrokers,
-    clientId: 'isapi-commands-test',
-    logger: createLogger({ service: 'isapi-commands-test', level: 'warn' }),
-  });
-  statusWatch = await consume(bus, {
-    group: `isapi-commands-test-${randomUUID()}`,
-    topics: [topics.deviceCommandStatus],
-    start: 'latest',
-    handler: async (event) => {
-      const e = event.payload;
-      // Other device-ingest installs on the shared Kafka consume these commands too and reject
-      // them (the devices are not theirs): only this install queues them, so rejections are
-      // ignored and an accepted command is recognised by its `queued`.
-      if (![deviceId, refusingId, silentId].includes(e.deviceId) || e.status === S.COMMAND_STATUS_REJECTED)
-        return;
-      statuses.set(e.commandId, [
-        ...(statuses.get(e.commandId) ?? []),
-        { status: e.status, detail: e.detail },
-      ]);
-    },
+  watch = await watchCommandStatuses('isapi-commands-test', (e) => {
+    // Other device-ingest installs on the shared Kafka consume these commands too and reject
+    // them (the devices are not theirs): only this install queues them, so rejections are
+    // ignored and an accepted command is recognised by its `queued`.
+    if (![deviceId, refusingId, silentId].includes(e.deviceId) || e.status === S.COMMAND_STATUS_REJECTED)
+      return;
+    statuses.set(e.commandId, [...(statuses.get(e.commandId) ?? []), { status: e.status, detail: e.detail }]);
   });
 }, 120_000);
 
 afterAll(async () => {
-  await statusWatch?.close();
-  await bus?.close();
+  await watch?.close();
   await service?.stop('test done');
   await device?.close();
   await refusing?.close();
@@ -152,7 +133,7 @@ afterAll(async () => {
 
 async function command(target: () => string, body: Record<string, unknown>): Promise<string> {
   const commandId = randomUUID();
-  await createEventPublisher({ bus, producer: 'identity' }).publish(topics.deviceCommand, {
+  await watch.send('identity', {
     commandId,
     deviceId: target(),
     requestedBy: 'guard-1',

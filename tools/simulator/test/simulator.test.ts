@@ -10,11 +10,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { anfang, DeviceRegistryService, allTopics, topics } from '@anfang/contracts';
+import { anfang, DeviceRegistryService, allTopics } from '@anfang/contracts';
 import { callerInterceptor } from '@anfang/platform/auth';
-import { consume, createBus, createEventPublisher, type Bus, type Subscription } from '@anfang/platform/bus';
 import { createGrpcClient } from '@anfang/platform/grpc';
-import { createLogger } from '@anfang/platform/log';
 import type { RunningService } from '@anfang/platform/service';
 import {
   createTestBucket,
@@ -23,18 +21,17 @@ import {
   waitFor,
   serviceTestEnv,
   ensureTopics,
-  infraEnv,
   TEST_CALLER_TOKEN_KEY,
 } from '@anfang/testing';
 import deviceIngestService from '@anfang/device-ingest';
 import { startSimulator, type RunningSimulator } from '../src/simulator.ts';
 import { buildCompounds, buildDevices, readCompoundCsv } from '../src/catalog.ts';
+import { watchCommandStatuses, type CommandWatch } from './command-watch.ts';
 
 let service: RunningService;
 let devicePort: number;
 let isapiPort: number;
-let bus: Bus;
-let statusWatch: Subscription;
+let watch: CommandWatch;
 const commandStatuses = new Map<string, number[]>();
 let stateDir: string;
 let simulator: RunningSimulator | undefined;
@@ -74,26 +71,13 @@ beforeAll(async () => {
     }),
     { ownsProcess: false },
   );
-  bus = await createBus({
-    kind: 'kafka',
-    brokers: infraEnv().kafkaBrokers,
-    clientId: 'simulator-test',
-    logger: createLogger({ service: 'simulator-test', level: 'warn' }),
-  });
-  statusWatch = await consume(bus, {
-    group: `simulator-test-${randomUUID()}`,
-    topics: [topics.deviceCommandStatus],
-    start: 'latest',
-    handler: async (event) => {
-      const e = event.payload;
-      commandStatuses.set(e.commandId, [...(commandStatuses.get(e.commandId) ?? []), e.status]);
-    },
-  });
+  watch = await watchCommandStatuses('simulator-test', (e) =>
+    commandStatuses.set(e.commandId, [...(commandStatuses.get(e.commandId) ?? []), e.status]),
+  );
 }, 120_000);
 
 afterAll(async () => {
-  await statusWatch?.close();
-  await bus?.close();
+  await watch?.close();
   await simulator?.stop();
   await service?.stop('test done');
   if (stateDir) await rm(stateDir, { recursive: true, force: true });
@@ -175,7 +159,7 @@ describe('simulator against device-ingest', () => {
       (d) => d.protocol === 'isapi' && (d.kind === 'unitDoor' || d.kind === 'faceGate'),
     )!;
     const commandId = randomUUID();
-    await createEventPublisher({ bus, producer: 'gateway' }).publish(topics.deviceCommand, {
+    await watch.send('gateway', {
       commandId,
       deviceId: door.deviceId,
       requestedBy: 'guard-1',

@@ -356,17 +356,27 @@ export function createGat1400Router(deps: ProtocolDeps, options: Gat1400Options 
     );
   };
 
+  /** A sender's request that cannot be read: 400 with the GA/T status code and why. */
+  const malformed = (
+    req: Request,
+    res: Response,
+    sender: RegisteredDevice,
+    code: number,
+    detail: string,
+  ): Promise<void> =>
+    reject(req, res, { http: 400, code, reason: 'malformed', detail, deviceId: sender.deviceId });
+
   /** The body of a request that must have one, or the refusal already answered. */
   const jsonBody = async (req: Request, res: Response, sender: RegisteredDevice): Promise<unknown> => {
     const body = parseJson(req);
     if (body === INVALID || body === undefined) {
-      await reject(req, res, {
-        http: 400,
-        code: STATUS.INVALID_JSON_FORMAT,
-        reason: 'malformed',
-        detail: body === INVALID ? 'body is not JSON' : 'body is empty',
-        deviceId: sender.deviceId,
-      });
+      await malformed(
+        req,
+        res,
+        sender,
+        STATUS.INVALID_JSON_FORMAT,
+        body === INVALID ? 'body is not JSON' : 'body is empty',
+      );
       return INVALID;
     }
     return body;
@@ -388,13 +398,7 @@ export function createGat1400Router(deps: ProtocolDeps, options: Gat1400Options 
     if (body === INVALID) return undefined;
     const items = parse(body);
     if (!Array.isArray(items)) {
-      await reject(req, res, {
-        http: 400,
-        code: STATUS.INVALID_JSON_CONTENT,
-        reason: 'malformed',
-        detail: items.failure,
-        deviceId: sender.deviceId,
-      });
+      await malformed(req, res, sender, STATUS.INVALID_JSON_CONTENT, items.failure);
       return undefined;
     }
     return { sender, items, receivedAt };
@@ -451,13 +455,7 @@ export function createGat1400Router(deps: ProtocolDeps, options: Gat1400Options 
       const single = typeof req.params['id'] === 'string' ? req.params['id'] : undefined;
       const ids = single === undefined ? deletionIds(queryParam(req, 'IDList')) : [single];
       if (!Array.isArray(ids)) {
-        await reject(req, res, {
-          http: 400,
-          code: STATUS.INVALID_OPERATION,
-          reason: 'malformed',
-          detail: ids.failure,
-          deviceId: sender.deviceId,
-        });
+        await malformed(req, res, sender, STATUS.INVALID_OPERATION, ids.failure);
         return;
       }
       const verdicts = ids.map((id) => checkDeletion(kind, id, { sender, lookup }));
