@@ -349,12 +349,26 @@ async function registerDevices(
     const chunks: string[][] = [];
     for (let i = 0; i < rows.length; i += CHUNK) chunks.push(rows.slice(i, i + CHUNK));
     let done = 0;
-    const importChunk = async (chunk: string[]) => {
+    const importOnce = async (chunk: string[]) => {
       let last: anfang.device.v1.ImportDevicesResponse | undefined;
       for await (const m of client.importDevices({
         csv: Buffer.from([header, ...chunk].join('\n') + '\n'),
       }) as unknown as AsyncIterable<anfang.device.v1.ImportDevicesResponse>)
         last = m;
+      return last;
+    };
+    const importChunk = async (chunk: string[]) => {
+      let last: anfang.device.v1.ImportDevicesResponse | undefined;
+      // A stream dropped on a loaded machine is imported again: a re-import changes nothing.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          last = await importOnce(chunk);
+          break;
+        } catch (err) {
+          if (attempt === 3) throw err;
+          process.stderr.write(`\n  import interrupted (${(err as Error).message}), again\n`);
+        }
+      }
       if (!last?.done || last.failed > 0)
         throw new Error(
           `ImportDevices: ${last?.failed ?? '?'} rows failed: ${JSON.stringify(last?.errors.slice(0, 3))}`,
@@ -785,6 +799,9 @@ async function main(): Promise<void> {
         OBJECTS_CREATE_BUCKET: 'false',
         DATA_KEYS: `k1:${generateKey()}`,
         CALLER_TOKEN_KEY,
+        // Consumer groups of its own: in the shared `device-ingest` group it would take partitions
+        // of the command topic from other installs on this Kafka and reject their commands.
+        INSTALL_NAMESPACE: `bench-${runId}`,
       },
       o.cpuProf,
     );

@@ -49,6 +49,20 @@ export const deviceIngestEnv = envFragment({
   ISAPI_COMMAND_TIMEOUT_MS: positiveInt(5_000),
   /** Open ISAPI commands are pushed again this often (an unreachable device, a busy one). */
   ISAPI_COMMAND_RETRY_MS: positiveInt(15_000),
+  /**
+   * The services whose part of the bucket (`<name>/`) enrolment faces are read from when an
+   * access list is pushed to ISAPI terminals (src/push/face-images.ts); comma-separated.
+   */
+  ENROLMENT_FACE_SOURCES: z
+    .string()
+    .default('identity')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((x) => x.trim())
+        .filter((x) => x !== ''),
+    )
+    .pipe(z.array(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'service names (a-z, 0-9, -)'))),
   /** Directory object store (embedded mode): HMAC key of presigned URLs (≥ 32 bytes). */
   OBJECTS_SIGNING_SECRET: secret(z.string().min(32, 'at least 32 characters').optional()),
   /** Directory object store: where presigned URLs point (the service's HTTP_PORT /objects). */

@@ -28,6 +28,7 @@ import { createDeviceListener } from './http/device-listener.ts';
 import { deviceStatusRoutes } from './http/status-routes.ts';
 import { createIngestCore } from './ingest/index.ts';
 import { registerDeviceStatusMetrics } from './ingest/status-metrics.ts';
+import { grantedFaceImages } from './push/face-images.ts';
 import { createRegistryStore } from './store/registry.ts';
 
 const NAME = 'device-ingest';
@@ -62,6 +63,13 @@ const deviceIngestService: ServiceModule = {
           resources,
         );
 
+        // Read-only use: the owners' enrolment faces, granted by the install (face-images.ts).
+        const faceSources = await Promise.all(
+          config.ENROLMENT_FACE_SOURCES.map((owner) =>
+            openObjectStore(config, { prefix: owner, createBucket: false, granted: true }, resources),
+          ),
+        );
+
         const directory = await startDeviceDirectory({
           pool,
           databaseUrl: config.DATABASE_URL,
@@ -84,6 +92,7 @@ const deviceIngestService: ServiceModule = {
           bus,
           cache,
           objects,
+          faceImages: grantedFaceImages(faceSources),
           directory,
           logger,
           producer: config.OTEL_SERVICE_NAME,

@@ -57,6 +57,7 @@ describe.skipIf(!existsSync(SERVICE))('GA/T 1400 receiving platform (real servic
   let bucket: TestBucket;
   let watch: TopicWatch | undefined;
   let base: string;
+  let env: ReturnType<typeof serviceTestEnv>;
   const faces: anfang.device.v1.FaceCaptured[] = [];
   const plates: anfang.device.v1.PlateRead[] = [];
   const deviceIds: Record<string, string> = {};
@@ -67,15 +68,13 @@ describe.skipIf(!existsSync(SERVICE))('GA/T 1400 receiving platform (real servic
     bucket = await createTestBucket('device-ingest-gat');
     const devicePort = await freePort();
     const module = (await import(SERVICE.href)).default as ServiceModule;
-    running = await module.start(
-      serviceTestEnv({
-        service: 'device-ingest',
-        databaseUrl: db.url,
-        bucket: bucket.bucket,
-        extra: { DEVICE_HTTP_PORT: String(devicePort), GAT1400_PLATFORM_ID: PLATFORM_ID },
-      }),
-      { ownsProcess: false },
-    );
+    env = serviceTestEnv({
+      service: 'device-ingest',
+      databaseUrl: db.url,
+      bucket: bucket.bucket,
+      extra: { DEVICE_HTTP_PORT: String(devicePort), GAT1400_PLATFORM_ID: PLATFORM_ID },
+    });
+    running = await module.start(env, { ownsProcess: false });
     base = `http://127.0.0.1:${devicePort}`;
 
     const registry = registryClient(running.ports.grpc!);
@@ -129,8 +128,14 @@ describe.skipIf(!existsSync(SERVICE))('GA/T 1400 receiving platform (real servic
     await db?.drop();
   }, 60_000);
 
-  async function post(path: string, body: unknown, headers: Record<string, string>, method = 'POST') {
-    const res = await fetch(`${base}${path}`, {
+  async function post(
+    path: string,
+    body: unknown,
+    headers: Record<string, string>,
+    method = 'POST',
+    at = base,
+  ) {
+    const res = await fetch(`${at}${path}`, {
       method,
       headers: { 'content-type': 'application/VIID+JSON', ...headers },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -139,20 +144,26 @@ describe.skipIf(!existsSync(SERVICE))('GA/T 1400 receiving platform (real servic
     return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : {}) as Answer };
   }
 
-  async function register(id: string) {
+  /** Register's challenge (from the instance at `base`) answered with the camera's secret. */
+  async function answeredChallenge(id: string) {
     const body = { RegisterObject: { DeviceID: id } };
+    const first = await post('/VIID/System/Register', body, { 'user-identify': id });
+    expect(first.status).toBe(401);
+    const authorization = digestAuthorization({
+      username: id,
+      secret: SECRET,
+      method: 'POST',
+      uri: '/VIID/System/Register',
+      challenge: first.headers.get('www-authenticate') ?? '',
+    });
+    return { body, authorization };
+  }
+
+  async function register(id: string) {
     // The directory learns new devices asynchronously (NOTIFY): until then Register answers 403.
     return waitFor(
       async () => {
-        const first = await post('/VIID/System/Register', body, { 'user-identify': id });
-        expect(first.status).toBe(401);
-        const authorization = digestAuthorization({
-          username: id,
-          secret: SECRET,
-          method: 'POST',
-          uri: '/VIID/System/Register',
-          challenge: first.headers.get('www-authenticate') ?? '',
-        });
+        const { body, authorization } = await answeredChallenge(id);
         const second = await post('/VIID/System/Register', body, { 'user-identify': id, authorization });
         return second.status === 200 ? second : undefined;
       },
@@ -461,4 +472,44 @@ describe.skipIf(!existsSync(SERVICE))('GA/T 1400 receiving platform (real servic
     const stat = await s3Client().statObject(bucket.bucket, event.images[0]!.objectKey ?? '');
     expect(stat.size).toBe(Buffer.from(data, 'base64').length);
   }, 60_000);
+
+  it("accepts the answer to one replica's challenge on another, once (nonces in the shared cache)", async () => {
+    // A second instance of the service (same configuration and keys, its own listener), as
+    // behind a load balancer.
+    const devicePort = await freePort();
+    const module = (await import(SERVICE.href)).default as ServiceModule;
+    const replica = await module.start(
+      { ...env, DEVICE_HTTP_PORT: String(devicePort) },
+      { ownsProcess: false },
+    );
+    try {
+      const other = `http://127.0.0.1:${devicePort}`;
+      const { body, authorization } = await answeredChallenge(faceCamId);
+      const answered = await post(
+        '/VIID/System/Register',
+        body,
+        { 'user-identify': faceCamId, authorization },
+        'POST',
+        other,
+      );
+      expect(answered.status).toBe(200);
+      expect(answered.body.ResponseStatusObject).toMatchObject({ Id: faceCamId, StatusCode: 0 });
+      // Spent on every replica: the same answer again, to the first one, is challenged anew.
+      const replayed = await post('/VIID/System/Register', body, {
+        'user-identify': faceCamId,
+        authorization,
+      });
+      expect(replayed.status).toBe(401);
+      expect(replayed.headers.get('www-authenticate')).toMatch(/stale=true/);
+      // The session the replica opened holds on the first instance too.
+      const k = await post(
+        '/VIID/System/Keepalive',
+        { KeepaliveObject: { DeviceID: faceCamId } },
+        { 'user-identify': faceCamId },
+      );
+      expect(k.status).toBe(200);
+    } finally {
+      await replica.stop('test done');
+    }
+  }, 120_000);
 });

@@ -66,6 +66,22 @@ describe('device status and clock', () => {
     expect(again.payload.status).toBe(S.DEVICE_STATUS_ONLINE);
   }, 40_000);
 
+  it('devices coming online together (one transaction per batch) each get their own online event', async () => {
+    const crowd = await Promise.all(Array.from({ length: 60 }, () => h.addDevice()));
+    const answers = await Promise.all(crowd.map(({ device, secret }) => heartbeat(device, secret)));
+    expect(answers.map((r) => r.status)).toEqual(crowd.map(() => 200));
+    for (const { device } of crowd) {
+      const online = await waitFor(() => h.watcher.of(topics.deviceStatusChanged, device.deviceId)[0]);
+      expect(online.payload).toMatchObject({
+        status: S.DEVICE_STATUS_ONLINE,
+        previousStatus: S.DEVICE_STATUS_OFFLINE,
+        reason: anfang.device.v1.StatusChangeReason.STATUS_CHANGE_REASON_HEARTBEAT,
+        device: { deviceId: device.deviceId },
+      });
+      expect(online.payload.lastSeenAt).toBeDefined();
+    }
+  }, 60_000);
+
   it('a 2 s offset flags drift and queues a time sync; 6 s raises an alarm', async () => {
     const { device, secret } = await h.addDevice();
     expect((await heartbeat(device, secret, Date.now() - 2000)).status).toBe(200);

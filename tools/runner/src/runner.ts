@@ -36,6 +36,11 @@ export interface RunnerOptions {
   /** device-ingest's device listener (DEVICE_HTTP_PORT). Default 8088, the service's own default. */
   readonly devicePort?: number;
   /**
+   * With the simulator: the port its ISAPI devices take commands on, at their registered loopback
+   * addresses (device-ingest's ISAPI_COMMAND_PORT). Default 8480.
+   */
+  readonly isapiDevicePort?: number;
+  /**
    * Local mode: a second install on the same infrastructure (tests) keeps its own databases
    * (`<namespace>_<service>`) and bucket (`anfang-<namespace>`) — its keys in dataDir could not
    * read another install's data — and its own consumer groups and cache keys (INSTALL_NAMESPACE),
@@ -51,6 +56,8 @@ export interface RunnerOptions {
 }
 
 const DEFAULT_DEVICE_PORT = 8088;
+/** Clear of the services' HTTP ports (8081 + i), which listen on every address. */
+const DEFAULT_ISAPI_DEVICE_PORT = 8480;
 
 export interface RunningPlatform {
   readonly statusUrl: string;
@@ -141,6 +148,9 @@ export async function startPlatform(options: RunnerOptions): Promise<RunningPlat
   stack.push(() => bus.close());
   Object.assign(baseEnv, await ensureInstallSecrets(options.dataDir));
   baseEnv.DEVICE_HTTP_PORT = String(options.devicePort ?? DEFAULT_DEVICE_PORT);
+  // device-ingest pushes commands to the simulated ISAPI devices where they listen.
+  if (options.simulate)
+    baseEnv.ISAPI_COMMAND_PORT = String(options.isapiDevicePort ?? DEFAULT_ISAPI_DEVICE_PORT);
   // police-upload's GA/T 1400 id as a lower platform: a district sets its own (the chart's value
   // POLICE_UPLOAD_LOWER_ID); a local install uses the chart's example unless told otherwise.
   baseEnv.POLICE_UPLOAD_LOWER_ID = process.env.POLICE_UPLOAD_LOWER_ID ?? EXAMPLE_LOWER_PLATFORM_ID;
@@ -291,6 +301,7 @@ async function startSimulatorFor(
     // The devices' secrets belong to this install's registry.
     statePath: join(options.dataDir, 'simulator', 'state.json'),
     rate: options.simulate!.rate,
+    isapiCommandPort: options.isapiDevicePort ?? DEFAULT_ISAPI_DEVICE_PORT,
     statsSeconds: 60,
     log: (line) => log(`simulator: ${line}`),
   });

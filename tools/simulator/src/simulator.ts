@@ -22,6 +22,7 @@ import type { AnalyticsKind, PlateColour, SimEvent, VehicleColour, VehicleKind }
 import * as gat from './protocols/gat1400.ts';
 import * as generic from './protocols/generic.ts';
 import * as isapi from './protocols/isapi.ts';
+import { startIsapiDevice, type IsapiDevice } from './protocols/isapi-device.ts';
 import * as itsapi from './protocols/itsapi.ts';
 import { deviceNow, type Delivery, type DeviceRuntime, type ProtocolIo } from './protocols/types.ts';
 import { seededRandom, type Random } from './random.ts';
@@ -56,6 +57,11 @@ export interface SimulatorOptions {
   /** Where device secrets are kept. Default .cache/simulator/state.json under the repo. */
   readonly statePath?: string;
   readonly rotateSecrets?: boolean;
+  /**
+   * Serve commands on every ISAPI device: each listens at its registered (loopback) address on
+   * this port, where device-ingest pushes commands (its ISAPI_COMMAND_PORT). Unset: they do not.
+   */
+  readonly isapiCommandPort?: number;
   readonly log?: (line: string) => void;
 }
 
@@ -80,6 +86,8 @@ export interface SimulatorStats {
   readonly byEvent: Record<string, number>;
   readonly lastRejections: readonly string[];
   readonly sourceAddresses: boolean;
+  /** Commands the ISAPI devices carried out (door opened, clock set, …), by `METHOD path`. */
+  readonly commands: Record<string, number>;
 }
 
 export interface RunningSimulator {
@@ -141,6 +149,23 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     kinds.set(rt.device.kind, [...(kinds.get(rt.device.kind) ?? []), rt]);
   }
   const compoundWeights = compounds.map((c) => c.residents);
+
+  const commands: Record<string, number> = {};
+  const isapiDevices = options.isapiCommandPort
+    ? await serveIsapiCommands(
+        runtimes.filter((rt) => rt.device.protocol === 'isapi'),
+        options.isapiCommandPort,
+        (rt, call) => {
+          const what = call.replace(/\/\d+(?=\/|$)/g, '/n');
+          commands[what] = (commands[what] ?? 0) + 1;
+          // The platform set the clock: the device runs on time again (and drifts anew).
+          if (call === 'PUT /ISAPI/System/time') rt.skewMs = 0;
+          if (call.includes('RemoteControl/door') || call.includes('barrierGate'))
+            log(`${rt.device.key}: ${call} by the platform`);
+        },
+        log,
+      )
+    : [];
 
   const emptyStats = (): ProtocolStats => ({ sent: 0, accepted: 0, rejected: 0, errors: 0, heartbeats: 0 });
   const byProtocol: Record<ProtocolName, ProtocolStats> = {
@@ -607,6 +632,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     byEvent: { ...byEvent },
     lastRejections: [...lastRejections],
     sourceAddresses: transport.bindsSource,
+    commands: { ...commands },
   });
 
   const timers = [
@@ -636,6 +662,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
         new Promise((r) => setTimeout(r, 3000).unref()),
       ]);
       transport.close();
+      await Promise.all(isapiDevices.map((d) => d.close()));
       log(formatStats(stats()));
     },
   };
@@ -738,5 +765,42 @@ export function formatStats(s: SimulatorStats): string {
     )
     .join(' | ');
   const last = s.lastRejections.at(-1);
-  return `sim ${s.simulatedHour.toFixed(2)}h, ${s.online}/${s.devices} online, in flight ${s.inFlight}, dropped ${s.dropped} — ${protocols}${last ? ` — last refusal: ${last}` : ''}`;
+  const commands = Object.entries(s.commands)
+    .map(([call, n]) => `${call} ${n}`)
+    .join(', ');
+  return `sim ${s.simulatedHour.toFixed(2)}h, ${s.online}/${s.devices} online, in flight ${s.inFlight}, dropped ${s.dropped} — ${protocols}${commands ? ` — commands: ${commands}` : ''}${last ? ` — last refusal: ${last}` : ''}`;
+}
+
+/**
+ * One ISAPI command server per ISAPI device, at the device's registered loopback address (the
+ * platform addresses ISAPI devices by IP). Where such addresses cannot be bound (not Linux), the
+ * devices take no commands and this is said once.
+ */
+async function serveIsapiCommands(
+  runtimes: readonly DeviceRuntime[],
+  port: number,
+  onCall: (rt: DeviceRuntime, call: string) => void,
+  log: (line: string) => void,
+): Promise<IsapiDevice[]> {
+  const started: IsapiDevice[] = [];
+  for (const rt of runtimes) {
+    try {
+      started.push(
+        await startIsapiDevice({
+          host: rt.device.ipAddress,
+          port,
+          secret: rt.secret,
+          onCall: (call) => onCall(rt, call),
+        }),
+      );
+    } catch (err) {
+      log(
+        `ISAPI devices take no commands: cannot listen on ${rt.device.ipAddress}:${port} (${(err as Error).message})`,
+      );
+      await Promise.all(started.map((d) => d.close()));
+      return [];
+    }
+  }
+  log(`${started.length} ISAPI devices take commands on port ${port} of their addresses`);
+  return started;
 }

@@ -2,16 +2,15 @@
  * Commands pushed to a Hikvision device over ISAPI, end to end: device-ingest (its ServiceModule,
  * in-process, on the real Kafka, Postgres, Redis and S3) consumes DeviceCommands from the real
  * topic and calls the simulator's ISAPI device over real HTTP with Digest; the device's state
- * shows the door opened and the access list written, and the status events (queued, delivered,
+ * shows the door opened and the access list written (with an enrolment face read from identity's
+ * part of the real bucket and uploaded to the terminal), and the status events (queued, delivered,
  * succeeded / failed with the device's reason) are read back from the real status topic.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { anfang, allTopics, DeviceRegistryService, topics } from '@anfang/contracts';
+import { anfang, allTopics, DeviceRegistryService } from '@anfang/contracts';
 import { callerInterceptor } from '@anfang/platform/auth';
-import { consume, createBus, createEventPublisher, type Bus, type Subscription } from '@anfang/platform/bus';
 import { createGrpcClient } from '@anfang/platform/grpc';
-import { createLogger } from '@anfang/platform/log';
 import type { RunningService } from '@anfang/platform/service';
 import {
   createTestBucket,
@@ -19,12 +18,15 @@ import {
   createTestRedisNamespace,
   ensureTopics,
   freePort,
-  infraEnv,
+  s3Client,
   serviceTestEnv,
+  type TestBucket,
   TEST_CALLER_TOKEN_KEY,
   waitFor,
 } from '@anfang/testing';
 import deviceIngestService from '@anfang/device-ingest';
+import { picture } from '../src/jpeg.ts';
+import { watchCommandStatuses, type CommandWatch } from './command-watch.ts';
 import { startIsapiDevice, type IsapiDevice } from '../src/protocols/isapi-device.ts';
 
 const S = anfang.device.v1.CommandStatus;
@@ -34,10 +36,10 @@ const DEVICE_IP = `127.0.${2 + (randomBytes(1)[0]! % 200)}.${2 + (randomBytes(1)
 const PERSON = randomUUID();
 
 let service: RunningService;
+let bucket: TestBucket;
 let device: IsapiDevice;
 let refusing: IsapiDevice;
-let bus: Bus;
-let statusWatch: Subscription;
+let watch: CommandWatch;
 let deviceId: string;
 let refusingId: string;
 let silentId: string;
@@ -85,7 +87,7 @@ beforeAll(async () => {
     refuseWith: { http: 400, statusCode: 6, subStatusCode: 'badParameters' },
   });
   const db = await createTestDatabase('isapi-commands');
-  const bucket = await createTestBucket('isapi-commands');
+  bucket = await createTestBucket('isapi-commands');
   const redis = createTestRedisNamespace('isapi-commands');
   service = await deviceIngestService.start(
     serviceTestEnv({
@@ -111,42 +113,27 @@ beforeAll(async () => {
     `${DEVICE_IP.split('.').slice(0, 3).join('.')}.${((Number(DEVICE_IP.split('.')[3]) + 1) % 250) + 1}`,
     '3号楼单元门',
   );
-  bus = await createBus({
-    kind: 'kafka',
-    brokers: infraEnv().kafkaBrokers,
-    clientId: 'isapi-commands-test',
-    logger: createLogger({ service: 'isapi-commands-test', level: 'warn' }),
-  });
-  statusWatch = await consume(bus, {
-    group: `isapi-commands-test-${randomUUID()}`,
-    topics: [topics.deviceCommandStatus],
-    start: 'latest',
-    handler: async (event) => {
-      const e = event.payload;
-      // Other device-ingest installs on the shared Kafka consume these commands too and reject
-      // them (the devices are not theirs): only this install queues them, so rejections are
-      // ignored and an accepted command is recognised by its `queued`.
-      if (![deviceId, refusingId, silentId].includes(e.deviceId) || e.status === S.COMMAND_STATUS_REJECTED)
-        return;
-      statuses.set(e.commandId, [
-        ...(statuses.get(e.commandId) ?? []),
-        { status: e.status, detail: e.detail },
-      ]);
-    },
+  watch = await watchCommandStatuses('isapi-commands-test', (e) => {
+    // Other device-ingest installs on the shared Kafka consume these commands too and reject
+    // them (the devices are not theirs): only this install queues them, so rejections are
+    // ignored and an accepted command is recognised by its `queued`.
+    if (![deviceId, refusingId, silentId].includes(e.deviceId) || e.status === S.COMMAND_STATUS_REJECTED)
+      return;
+    statuses.set(e.commandId, [...(statuses.get(e.commandId) ?? []), { status: e.status, detail: e.detail }]);
   });
 }, 120_000);
 
 afterAll(async () => {
-  await statusWatch?.close();
-  await bus?.close();
+  await watch?.close();
   await service?.stop('test done');
   await device?.close();
   await refusing?.close();
+  await bucket?.drop();
 }, 60_000);
 
 async function command(target: () => string, body: Record<string, unknown>): Promise<string> {
   const commandId = randomUUID();
-  await createEventPublisher({ bus, producer: 'identity' }).publish(topics.deviceCommand, {
+  await watch.send('identity', {
     commandId,
     deviceId: target(),
     requestedBy: 'guard-1',
@@ -232,6 +219,51 @@ describe('ISAPI command push (real HTTP, Digest)', () => {
     expect((await finalStatus(remove)).status).toBe(S.COMMAND_STATUS_SUCCEEDED);
     expect(device.state.users.has(employeeNo)).toBe(false);
     expect(device.state.cards.size).toBe(0);
+  }, 90_000);
+
+  it("enrols a face read from identity's part of the bucket; refuses one it may not read", async () => {
+    // Stored by its owner (identity) under its own prefix, named by full bucket key in the command.
+    const face = picture('face', 21);
+    const objectKey = `identity/enrol/${randomUUID()}.jpg`;
+    await s3Client().putObject(bucket.bucket, objectKey, face, face.length, { 'Content-Type': 'image/jpeg' });
+    const sha256 = createHash('sha256').update(face).digest('hex');
+    const person = randomUUID();
+    const entry = (faceImage: Record<string, unknown>) => ({
+      accessListUpdate: {
+        listVersion: 3,
+        entries: [
+          {
+            entryId: 'f1',
+            operation: anfang.device.v1.AccessListOperation.ACCESS_LIST_OPERATION_UPSERT,
+            personId: person,
+            credentialType: anfang.common.v1.CredentialType.CREDENTIAL_TYPE_FACE,
+            faceImage: {
+              contentType: 'image/jpeg',
+              kind: anfang.common.v1.ImageKind.IMAGE_KIND_FACE,
+              ...faceImage,
+            },
+          },
+        ],
+      },
+    });
+    const enrol = await command(() => deviceId, entry({ objectKey, sha256 }));
+    expect(await finalStatus(enrol)).toEqual({ status: S.COMMAND_STATUS_SUCCEEDED, detail: '' });
+    const employeeNo = person.replace(/-/g, '');
+    expect(device.state.faces.get(employeeNo)).toEqual({ bytes: face.length, sha256 });
+
+    // Outside the granted sources (another service's captures): never read, the command fails.
+    const foreign = `video-index/snapshots/${randomUUID()}.jpg`;
+    await s3Client().putObject(bucket.bucket, foreign, face, face.length, { 'Content-Type': 'image/jpeg' });
+    const refused = await command(() => deviceId, entry({ objectKey: foreign }));
+    const final = await finalStatus(refused);
+    expect(final.status).toBe(S.COMMAND_STATUS_FAILED);
+    expect(final.detail).toBe(
+      `PUT /ISAPI/Intelligent/FDLib/FDSetUp: face ${foreign} is outside the granted sources (ENROLMENT_FACE_SOURCES: identity/)`,
+    );
+    // A picture that is not the one the command names (sha256) is not enrolled either.
+    const tampered = await command(() => deviceId, entry({ objectKey, sha256: 'f'.repeat(64) }));
+    expect((await finalStatus(tampered)).detail).toMatch(/does not match its sha256$/);
+    expect(device.state.faces.get(employeeNo)).toEqual({ bytes: face.length, sha256 });
   }, 90_000);
 
   it("fails a command the device refuses, with the device's reason", async () => {

@@ -1,8 +1,10 @@
 /**
  * The simulator against the real device-ingest (its ServiceModule, in-process) on the real
  * infrastructure: devices are registered through the registry, every protocol's traffic is
- * accepted, the devices show online, and a second start reuses the registered devices.
+ * accepted, the devices show online, an operator's door opening reaches a simulated ISAPI
+ * terminal (pushed by device-ingest, over Digest), and a second start reuses the registered devices.
  */
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -24,9 +26,13 @@ import {
 import deviceIngestService from '@anfang/device-ingest';
 import { startSimulator, type RunningSimulator } from '../src/simulator.ts';
 import { buildCompounds, buildDevices, readCompoundCsv } from '../src/catalog.ts';
+import { watchCommandStatuses, type CommandWatch } from './command-watch.ts';
 
 let service: RunningService;
 let devicePort: number;
+let isapiPort: number;
+let watch: CommandWatch;
+const commandStatuses = new Map<string, number[]>();
 let stateDir: string;
 let simulator: RunningSimulator | undefined;
 
@@ -47,6 +53,7 @@ beforeAll(async () => {
   const bucket = await createTestBucket('simulator');
   const redis = createTestRedisNamespace('simulator');
   devicePort = await freePort();
+  isapiPort = await freePort();
   stateDir = await mkdtemp(join(tmpdir(), 'anfang-simulator-'));
   service = await deviceIngestService.start(
     serviceTestEnv({
@@ -54,13 +61,23 @@ beforeAll(async () => {
       databaseUrl: db.url,
       bucket: bucket.bucket,
       redisUrl: redis.url,
-      extra: { DEVICE_HTTP_PORT: String(devicePort) },
+      extra: {
+        DEVICE_HTTP_PORT: String(devicePort),
+        // Where the simulated ISAPI devices take commands (the runner sets both in embedded mode).
+        ISAPI_COMMAND_PORT: String(isapiPort),
+        // Its own command consumer group: the shared one would hand commands to other installs.
+        INSTALL_NAMESPACE: `sim-${randomBytes(4).toString('hex')}`,
+      },
     }),
     { ownsProcess: false },
+  );
+  watch = await watchCommandStatuses('simulator-test', (e) =>
+    commandStatuses.set(e.commandId, [...(commandStatuses.get(e.commandId) ?? []), e.status]),
   );
 }, 120_000);
 
 afterAll(async () => {
+  await watch?.close();
   await simulator?.stop();
   await service?.stop('test done');
   if (stateDir) await rm(stateDir, { recursive: true, force: true });
@@ -79,7 +96,14 @@ const options = () => ({
   statsSeconds: 0,
   statePath: join(stateDir, 'state.json'),
   log: () => undefined,
+  isapiCommandPort: isapiPort,
 });
+
+const simulatedDevices = () =>
+  buildCompounds(
+    readCompoundCsv(join(import.meta.dirname, '../data/zhangdian-old-communities.csv')),
+    2,
+  ).flatMap((c) => buildDevices(c));
 
 describe('simulator against device-ingest', () => {
   it('registers its devices and every protocol is accepted', async () => {
@@ -107,8 +131,7 @@ describe('simulator against device-ingest', () => {
   }, 120_000);
 
   it('shows the devices online in the registry', async () => {
-    const listed = readCompoundCsv(join(import.meta.dirname, '../data/zhangdian-old-communities.csv'));
-    const devices = buildCompounds(listed, 2).flatMap((c) => buildDevices(c));
+    const devices = simulatedDevices();
     const client = createGrpcClient(DeviceRegistryService.definition, `127.0.0.1:${service.ports.grpc}`, {
       interceptors: [
         callerInterceptor({ subject: 'u-guard', role: 'guard', compounds: 'all' }, TEST_CALLER_TOKEN_KEY),
@@ -128,6 +151,31 @@ describe('simulator against device-ingest', () => {
     } finally {
       client.close();
     }
+  }, 60_000);
+
+  it("delivers an operator's door opening to a simulated ISAPI terminal", async () => {
+    const S = anfang.device.v1.CommandStatus;
+    const door = simulatedDevices().find(
+      (d) => d.protocol === 'isapi' && (d.kind === 'unitDoor' || d.kind === 'faceGate'),
+    )!;
+    const commandId = randomUUID();
+    await watch.send('gateway', {
+      commandId,
+      deviceId: door.deviceId,
+      requestedBy: 'guard-1',
+      reason: 'visitor at the door',
+      openDoor: { doorNo: 1, holdSeconds: 5 },
+    });
+    await waitFor(() => commandStatuses.get(commandId)?.includes(S.COMMAND_STATUS_SUCCEEDED) || undefined, {
+      timeoutMs: 45_000,
+      message: `door opening ${commandId}: ${JSON.stringify(commandStatuses.get(commandId))}`,
+    });
+    expect(commandStatuses.get(commandId)).toEqual([
+      S.COMMAND_STATUS_QUEUED,
+      S.COMMAND_STATUS_DELIVERED,
+      S.COMMAND_STATUS_SUCCEEDED,
+    ]);
+    expect(simulator!.stats().commands['PUT /ISAPI/AccessControl/RemoteControl/door/n']).toBeGreaterThan(0);
   }, 60_000);
 
   it('reuses the registered devices and their secrets on a second start', async () => {

@@ -166,6 +166,11 @@ export interface ObjectStoreChoices {
   readonly publicUrl?: string | undefined;
   /** Directory store: HMAC key of its presigned URLs. */
   readonly signingSecret?: string | undefined;
+  /**
+   * Another service's part of the same bucket, opened to read what its owner grants (e.g.
+   * enrolment faces): the bucket is the service's own store's, whose readiness check covers it.
+   */
+  readonly granted?: boolean;
 }
 
 export async function openObjectStore(
@@ -195,6 +200,6 @@ export async function openObjectStore(
         },
   );
   lifecycle.onShutdown('close-pools', 'objects', () => objects.close());
-  lifecycle.readiness.addCheck('objects', () => objects.check());
+  if (!choices.granted) lifecycle.readiness.addCheck('objects', () => objects.check());
   return objects;
 }

@@ -90,11 +90,44 @@ describe('device commands as ISAPI requests', () => {
     const face = {
       command: 'accessListUpdate',
       accessListUpdate: {
-        entries: [{ operation: 1, personId: PERSON, faceImage: { objectKey: 'identity/f.jpg' } }],
+        entries: [{ operation: 1, personId: PERSON, faceImage: { contentType: 'image/jpeg' } }],
       },
     };
     expect(isapiRequestsFor(face, NOW)).toEqual({
-      unsupported: 'entries[0]: enrolment faces are not pushed over ISAPI yet',
+      unsupported: 'entries[0]: faceImage has no objectKey',
+    });
+  });
+
+  it("enrols a face into the terminal's face library after its person, naming the picture", () => {
+    const plan = isapiRequestsFor(
+      {
+        command: 'accessListUpdate',
+        accessListUpdate: {
+          entries: [
+            {
+              operation: 'ACCESS_LIST_OPERATION_UPSERT',
+              personId: PERSON,
+              credentialType: 'CREDENTIAL_TYPE_FACE',
+              faceImage: { objectKey: 'identity/enrol/21.jpg', sha256: 'AB'.repeat(32) },
+            },
+          ],
+        },
+      },
+      NOW,
+    );
+    if (!('requests' in plan)) throw new Error(plan.unsupported);
+    expect(plan.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      'POST /ISAPI/AccessControl/UserInfo/SetUp?format=json',
+      'PUT /ISAPI/Intelligent/FDLib/FDSetUp?format=json',
+    ]);
+    expect(plan.requests[1]).toMatchObject({
+      contentType: 'multipart/form-data',
+      image: { objectKey: 'identity/enrol/21.jpg', sha256: 'ab'.repeat(32) },
+    });
+    expect(JSON.parse(plan.requests[1]!.body)).toEqual({
+      faceLibType: 'blackFD',
+      FDID: '1',
+      FPID: employeeNoOf(PERSON),
     });
   });
 });

@@ -6,6 +6,11 @@
  * Person numbers: ISAPI `employeeNo` is at most 32 characters, a platform person id (UUID) is
  * 36 — the UUID without its dashes (32 hex digits) is the device-side person number, so the
  * same person has the same number on every terminal and a removal finds what an upsert created.
+ *
+ * Enrolment faces go to the terminal's face library (`PUT /ISAPI/Intelligent/FDLib/FDSetUp`,
+ * multipart: the `FaceDataRecord` document and the picture as `img`), bound to the person by
+ * `FPID` = employeeNo. The plan names the picture by its `ImageRef`; the pusher reads the bytes
+ * when it sends (src/push/face-images.ts says from where, and why not a URL or inline bytes).
  */
 import { anfang } from '@anfang/contracts';
 import type { CommandKind } from './commands.ts';
@@ -17,8 +22,18 @@ export interface IsapiRequest {
   readonly method: 'PUT' | 'POST';
   /** Path and query on the device. */
   readonly path: string;
-  readonly contentType: 'application/xml' | 'application/json';
+  readonly contentType: 'application/xml' | 'application/json' | 'multipart/form-data';
+  /** The document: the whole body, or (multipart) its `FaceDataRecord` part. */
   readonly body: string;
+  /** Multipart only: the picture sent as the `img` part, read when the request is sent. */
+  readonly image?: FaceImageRef;
+}
+
+/** An enrolment face as the command names it (anfang.common.v1.ImageRef: full bucket key). */
+export interface FaceImageRef {
+  readonly objectKey: string;
+  /** Lowercase hex; empty when the command does not say. */
+  readonly sha256: string;
 }
 
 /** The queued command as stored (commandJson: the DeviceCommand's JSON with `command` = its kind). */
@@ -136,10 +151,21 @@ function accessListRequests(update: Record<string, unknown>): IsapiPlan {
           CardInfo: { employeeNo, cardNo: value, cardType: 'normalCard' },
         }),
       );
-    // The face would go as FaceDataRecord with a URL the terminal fetches; the image is in
-    // another service's part of the bucket, which this service cannot presign yet.
-    if (Object.keys(record(entry['faceImage'])).length > 0)
-      return { unsupported: `entries[${index}]: enrolment faces are not pushed over ISAPI yet` };
+    const face = record(entry['faceImage']);
+    if (Object.keys(face).length > 0) {
+      const objectKey = typeof face['objectKey'] === 'string' ? face['objectKey'].trim() : '';
+      if (objectKey === '') return { unsupported: `entries[${index}]: faceImage has no objectKey` };
+      const sha256 = typeof face['sha256'] === 'string' ? face['sha256'].trim().toLowerCase() : '';
+      requests.push({
+        method: 'PUT',
+        path: '/ISAPI/Intelligent/FDLib/FDSetUp?format=json',
+        contentType: 'multipart/form-data',
+        // Library 1 of the access terminal's faces ("blackFD" is Hikvision's name for the list
+        // it matches against, not a block list).
+        body: JSON.stringify({ faceLibType: 'blackFD', FDID: '1', FPID: employeeNo }),
+        image: { objectKey, sha256 },
+      });
+    }
   }
   if (removed.length > 0)
     requests.push(

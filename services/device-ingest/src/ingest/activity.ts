@@ -34,6 +34,7 @@ import { offlineCutoff, silenceTimeoutMs, type DeviceStatus, type StatusPolicy }
 import {
   setClock,
   setStatus,
+  setStatuses,
   type ActivityRow,
   type ActivitySample,
   type ActivityStore,
@@ -99,6 +100,8 @@ interface Entry {
 }
 
 const STATUS = { online: 1, offline: 2 } as const;
+/** Most devices set online in one transaction. */
+const ONLINE_BATCH = 500;
 const REASON = { heartbeat: 1, traffic: 2, timeout: 5 } as const;
 const SEVERITY: Record<DriftSeverity, number> = { ok: 1, warning: 2, alarm: 3 };
 const ALARM_KIND_CLOCK_DRIFT = 4;
@@ -149,7 +152,8 @@ export function createActivityTracker(deps: ActivityTrackerDeps): ActivityTracke
    * failure the transaction runs as before.
    */
   let peekBatch: { ids: Set<string>; rows: Promise<Map<string, ActivityRow>> } | undefined;
-  function peek(deviceId: string): Promise<ActivityRow | undefined> {
+  /** `{ row }` (undefined: the device has no row yet), or undefined when the read failed. */
+  function peek(deviceId: string): Promise<{ row: ActivityRow | undefined } | undefined> {
     if (!peekBatch) {
       const ids = new Set<string>();
       const rows = new Promise<Map<string, ActivityRow>>((resolve, reject) => {
@@ -162,7 +166,7 @@ export function createActivityTracker(deps: ActivityTrackerDeps): ActivityTracke
     }
     peekBatch.ids.add(deviceId);
     return peekBatch.rows.then(
-      (m) => m.get(deviceId),
+      (m) => ({ row: m.get(deviceId) }),
       () => undefined,
     );
   }
@@ -186,31 +190,79 @@ export function createActivityTracker(deps: ActivityTrackerDeps): ActivityTracke
     schedule(deviceId, e, 'online', async () => {
       e.onlineQueued = false;
       if (e.status === undefined) {
-        const stored = await peek(deviceId);
+        const stored = (await peek(deviceId))?.row;
         if (stored?.status === 'online') {
           e.status = 'online';
           return;
         }
       }
-      const seenAt = e.lastSeenAt ?? now();
-      const { ref, compoundId } = refOf(deviceId, e);
-      await store.withDevice(deviceId, seenAt, async (row, tx) => {
-        if (row.status === 'online') return;
-        await setStatus(tx, deviceId, 'online', now(), seenAt);
-        await outboxEventPublisher(tx, producer).publish(
-          topics.deviceStatusChanged,
-          {
-            device: ref,
-            previousStatus: STATUS[row.status],
-            status: STATUS.online,
-            reason: heartbeat ? REASON.heartbeat : REASON.traffic,
-            lastSeenAt: ts(seenAt),
-          },
-          { occurredAt: seenAt, ...(compoundId ? { compoundId } : {}) },
-        );
-      });
+      await goOnline({ deviceId, entry: e, seenAt: e.lastSeenAt ?? now(), heartbeat });
       e.status = 'online';
     });
+  }
+
+  /**
+   * Devices going online, one transaction per event-loop turn (up to ONLINE_BATCH devices each):
+   * after a restart, a mass registration or an outage every device comes back at once, and a
+   * transaction each would hold the pool for minutes (20 000 devices, 20 000 transactions) while
+   * the flush, the commands and the relay wait for a connection.
+   */
+  type OnlineRequest = {
+    readonly deviceId: string;
+    readonly entry: Entry;
+    readonly seenAt: Date;
+    readonly heartbeat: boolean;
+    readonly done: (err?: unknown) => void;
+  };
+  let onlineBatch: OnlineRequest[] | undefined;
+  function goOnline(request: Omit<OnlineRequest, 'done'>): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (!onlineBatch) {
+        const batch: OnlineRequest[] = (onlineBatch = []);
+        setImmediate(() => {
+          onlineBatch = undefined;
+          for (let i = 0; i < batch.length; i += ONLINE_BATCH)
+            void commitOnline(batch.slice(i, i + ONLINE_BATCH));
+        });
+      }
+      onlineBatch.push({ ...request, done: (err) => (err === undefined ? resolve() : reject(err)) });
+    });
+  }
+  async function commitOnline(batch: readonly OnlineRequest[]): Promise<void> {
+    try {
+      await store.withDevices(batch, async (rows, tx) => {
+        const at = now();
+        const going = batch.flatMap((r, i) => (rows[i]!.status === 'online' ? [] : [{ r, row: rows[i]! }]));
+        await setStatuses(
+          tx,
+          going.map(({ r }) => ({
+            deviceId: r.deviceId,
+            status: 'online' as const,
+            at,
+            lastSeenAt: r.seenAt,
+          })),
+        );
+        await outboxEventPublisher(tx, producer).publishMany(
+          topics.deviceStatusChanged,
+          going.map(({ r, row }) => {
+            const { ref, compoundId } = refOf(r.deviceId, r.entry);
+            return {
+              payload: {
+                device: ref,
+                previousStatus: STATUS[row.status],
+                status: STATUS.online,
+                reason: r.heartbeat ? REASON.heartbeat : REASON.traffic,
+                lastSeenAt: ts(r.seenAt),
+              },
+              options: { occurredAt: r.seenAt, ...(compoundId ? { compoundId } : {}) },
+            };
+          }),
+        );
+      });
+      for (const r of batch) r.done();
+    } catch (err) {
+      for (const r of batch) r.done(err);
+    }
   }
 
   function scheduleOffline(deviceId: string, e: Entry): void {
@@ -255,9 +307,12 @@ export function createActivityTracker(deps: ActivityTrackerDeps): ActivityTracke
       const sampledAt = e.sampledAt ?? now();
       if (offset === undefined) return;
       if (e.severity === undefined) {
+        // A device without a row yet gets one at the column's default, 'ok': a first sample
+        // within bounds changes nothing (20 000 first sightings, 20 000 transactions saved).
         const stored = await peek(deviceId);
-        if (stored && !driftChange(stored.clockSeverity, offset, thresholds)) {
-          e.severity = stored.clockSeverity;
+        const severity = stored ? (stored.row?.clockSeverity ?? 'ok') : undefined;
+        if (severity !== undefined && !driftChange(severity, offset, thresholds)) {
+          e.severity = severity;
           return;
         }
       }

@@ -24,6 +24,7 @@ import { createActivityStore, type ActivityStore } from '../store/activity.ts';
 import { createCommandStore, type CommandStore } from '../store/commands.ts';
 import { createQuarantine, startQuarantineSweeper } from '../store/quarantine.ts';
 import { createIsapiCommandPusher, type IsapiCommandPushOptions } from '../push/isapi-commands.ts';
+import type { FaceImages } from '../push/face-images.ts';
 import { createActivityTracker, type ActivityTracker } from './activity.ts';
 import { createIngestPipeline } from './pipeline.ts';
 import type { DeviceDirectory, IngestPipeline, QuarantineStore } from './types.ts';
@@ -56,6 +57,8 @@ export interface IngestCoreDeps {
   readonly bus: Bus;
   readonly cache: Cache;
   readonly objects: ObjectStore;
+  /** Enrolment faces pushed to ISAPI terminals (src/push/face-images.ts). */
+  readonly faceImages?: FaceImages;
   readonly directory: DeviceDirectory;
   readonly logger: Logger;
   /** The service name: event producer and consumer group. */
@@ -113,6 +116,7 @@ export function createIngestCore(deps: IngestCoreDeps): IngestCore {
     directory: deps.directory,
     logger: deps.logger,
     now,
+    ...(deps.faceImages ? { faceImages: deps.faceImages } : {}),
     ...(options.isapiCommands ? { options: options.isapiCommands } : {}),
   });
   let subscription: Subscription | undefined;

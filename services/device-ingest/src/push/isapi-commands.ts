@@ -13,9 +13,15 @@ import { anfang } from '@anfang/contracts';
 import { digestAuthorization } from '@anfang/gat1400';
 import type { Logger } from '@anfang/platform/log';
 import type { RegisteredDevice } from '../domain/device.ts';
-import { isapiOutcome, isapiRequestsFor, type IsapiRequest } from '../domain/isapi-commands.ts';
+import {
+  isapiOutcome,
+  isapiRequestsFor,
+  type FaceImageRef,
+  type IsapiRequest,
+} from '../domain/isapi-commands.ts';
 import type { CommandStore } from '../store/commands.ts';
 import type { DeviceDirectory } from '../ingest/types.ts';
+import type { FaceImageRead, FaceImages } from './face-images.ts';
 
 const ISAPI = anfang.device.v1.DeviceProtocol.DEVICE_PROTOCOL_HIKVISION_ISAPI;
 const IMMEDIATE = new Set(['openDoor', 'openBarrier']);
@@ -35,6 +41,8 @@ export interface IsapiCommandPusherDeps {
   readonly directory: DeviceDirectory;
   readonly logger: Logger;
   readonly options?: IsapiCommandPushOptions;
+  /** Where enrolment faces are read; without it an access list with faces fails. */
+  readonly faceImages?: FaceImages;
   readonly now?: () => Date;
 }
 
@@ -60,17 +68,31 @@ export function createIsapiCommandPusher(deps: IsapiCommandPusherDeps): IsapiCom
   const running = new Map<string, Promise<void>>();
   let timer: NodeJS.Timeout | undefined;
 
-  const send = async (device: RegisteredDevice, secret: string, request: IsapiRequest): Promise<Sent> => {
+  const send = async (
+    device: RegisteredDevice,
+    secret: string,
+    request: IsapiRequest,
+    image?: Buffer,
+  ): Promise<Sent> => {
     const host = device.ipAddress.includes(':') ? `[${device.ipAddress}]` : device.ipAddress;
     const url = `${scheme}://${host}:${port}${request.path}`;
+    const multipart = request.contentType === 'multipart/form-data';
+    const body = (): string | FormData => {
+      if (!multipart) return request.body;
+      const form = new FormData();
+      form.append('FaceDataRecord', request.body);
+      if (image) form.append('img', new Blob([image], { type: 'image/jpeg' }), 'face.jpg');
+      return form;
+    };
     const call = async (authorization?: string) => {
       const res = await fetch(url, {
         method: request.method,
         headers: {
-          'content-type': request.contentType,
+          // fetch writes a multipart's content type itself (with its boundary).
+          ...(multipart ? {} : { 'content-type': request.contentType }),
           ...(authorization ? { authorization } : {}),
         },
-        body: request.body,
+        body: body(),
         signal: AbortSignal.timeout(timeoutMs),
       });
       return { res, body: await res.text() };
@@ -88,6 +110,10 @@ export function createIsapiCommandPusher(deps: IsapiCommandPusherDeps): IsapiCom
       return { error: (err as Error).message };
     }
   };
+
+  const readFace = (ref: FaceImageRef): Promise<FaceImageRead> =>
+    deps.faceImages?.read(ref) ??
+    Promise.resolve({ ok: false, final: true, detail: 'no enrolment face sources are granted' });
 
   const pushNow = async (deviceId: string): Promise<void> => {
     const device = deps.directory.byId(deviceId);
@@ -113,9 +139,11 @@ export function createIsapiCommandPusher(deps: IsapiCommandPusherDeps): IsapiCom
         detail: '',
       };
       for (const request of plan.requests) {
-        const sent = await send(device, secret, request);
-        const verdict =
-          'error' in sent
+        const face = request.image ? await readFace(request.image) : undefined;
+        const sent = face && !face.ok ? undefined : await send(device, secret, request, face?.bytes);
+        const verdict = !sent
+          ? face!
+          : 'error' in sent
             ? { ok: false as const, final: false, detail: `unreachable: ${sent.error}` }
             : sent.status === 401
               ? { ok: false as const, final: true, detail: 'HTTP 401: the device refused the credentials' }

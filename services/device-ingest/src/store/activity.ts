@@ -73,6 +73,11 @@ export interface ActivityStore {
     seenAt: Date,
     fn: (row: ActivityRow, client: ClientBase) => Promise<T>,
   ): Promise<T>;
+  /** `withDevice` for several devices in one transaction (rows locked in id order, in `fn`'s order). */
+  withDevices<T>(
+    devices: readonly { readonly deviceId: string; readonly seenAt: Date }[],
+    fn: (rows: ActivityRow[], client: ClientBase) => Promise<T>,
+  ): Promise<T>;
 }
 
 export function createActivityStore(pool: Pool): ActivityStore {
@@ -158,7 +163,49 @@ export function createActivityStore(pool: Pool): ActivityStore {
         return fn(toRow(rows[0]!), tx);
       });
     },
+
+    withDevices(devices, fn) {
+      return withTransaction(pool, async (tx) => {
+        const ids = devices.map((d) => d.deviceId);
+        await tx.query(
+          `INSERT INTO device_activity (device_id, last_seen_at, status, status_changed_at)
+           SELECT d, s, 'offline', s FROM unnest($1::text[], $2::timestamptz[]) AS x(d, s)
+           ON CONFLICT (device_id) DO NOTHING`,
+          [ids, devices.map((d) => d.seenAt)],
+        );
+        // In id order, as every replica locks them: two batches never wait on each other in a cycle.
+        const { rows } = await tx.query<Row>(
+          'SELECT * FROM device_activity WHERE device_id = ANY($1::text[]) ORDER BY device_id FOR UPDATE',
+          [ids],
+        );
+        const byId = new Map(rows.map((r) => [r.device_id, toRow(r)]));
+        return fn(
+          ids.map((id) => byId.get(id)!),
+          tx,
+        );
+      });
+    },
   };
+}
+
+/** Status transitions of several locked rows in one statement. */
+export async function setStatuses(
+  client: ClientBase,
+  changes: readonly { deviceId: string; status: DeviceStatus; at: Date; lastSeenAt?: Date }[],
+): Promise<void> {
+  if (changes.length === 0) return;
+  await client.query(
+    `UPDATE device_activity AS a SET status = c.status, status_changed_at = c.at,
+            last_seen_at = GREATEST(a.last_seen_at, COALESCE(c.seen, a.last_seen_at))
+       FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[]) AS c(id, status, at, seen)
+      WHERE a.device_id = c.id`,
+    [
+      changes.map((c) => c.deviceId),
+      changes.map((c) => c.status),
+      changes.map((c) => c.at),
+      changes.map((c) => c.lastSeenAt ?? null),
+    ],
+  );
 }
 
 /** Applies a status transition to a locked row. */

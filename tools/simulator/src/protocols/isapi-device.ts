@@ -2,10 +2,11 @@
  * A Hikvision access terminal / ANPR camera as the platform sees it when it pushes commands:
  * an HTTP server that demands Digest (MD5, qop=auth, one nonce per challenge) with the device's
  * secret and accepts the ISAPI calls device-ingest makes — remote door control, barrier gate,
- * clock, reboot, and the access list (UserInfo, CardInfo, UserInfo/Delete, UserInfoDetail/Delete)
- * — answering `ResponseStatus` as the firmware does (XML for XML calls, JSON for `?format=json`).
+ * clock, reboot, the access list (UserInfo, CardInfo, UserInfo/Delete, UserInfoDetail/Delete) and
+ * enrolment faces (FDLib/FDSetUp, multipart: `FaceDataRecord` + the JPEG as `img`) — answering `ResponseStatus` as the firmware does (XML for XML calls, JSON for `?format=json`).
  * What it was told is kept in `state`, so a test (or the simulator's log) can see the door open.
  */
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
@@ -27,7 +28,12 @@ export interface IsapiDeviceOptions {
     readonly statusCode: number;
     readonly subStatusCode: string;
   };
+  /** Told after each call the device carried out, `METHOD path` (the simulator follows its clock). */
+  readonly onCall?: (call: string, body: string) => void;
 }
+
+/** The largest face picture the terminal's face library takes. */
+const MAX_FACE_BYTES = 200 * 1024;
 
 export interface IsapiDeviceState {
   readonly doorsOpened: number[];
@@ -36,6 +42,8 @@ export interface IsapiDeviceState {
   readonly users: Map<string, Record<string, unknown>>;
   /** cardNo → employeeNo. */
   readonly cards: Map<string, string>;
+  /** employeeNo (FPID) → the enrolled face picture. */
+  readonly faces: Map<string, { readonly bytes: number; readonly sha256: string }>;
   readonly clock: string[];
   reboots: number;
   /** Every authenticated call, `METHOD path`. */
@@ -60,6 +68,7 @@ export async function startIsapiDevice(options: IsapiDeviceOptions): Promise<Isa
     barriersOpened: [],
     users: new Map(),
     cards: new Map(),
+    faces: new Map(),
     clock: [],
     reboots: 0,
     calls: [],
@@ -73,7 +82,8 @@ export async function startIsapiDevice(options: IsapiDeviceOptions): Promise<Isa
     res.end(status(false, 4, 'Invalid Operation', 'notAuthenticated'));
   };
 
-  const handle = (req: IncomingMessage, res: ServerResponse, body: string) => {
+  const handle = async (req: IncomingMessage, res: ServerResponse, raw: Buffer) => {
+    const body = raw.toString('utf8');
     const credentials = parseDigestAuthorization(req.headers.authorization);
     if (!credentials) return challenge(res);
     const valid =
@@ -109,7 +119,10 @@ export async function startIsapiDevice(options: IsapiDeviceOptions): Promise<Isa
         'Invalid Operation',
         options.refuseWith.subStatusCode,
       );
-    const ok = () => answer(200, true, 1, 'OK', 'ok');
+    const ok = () => {
+      options.onCall?.(route, body);
+      answer(200, true, 1, 'OK', 'ok');
+    };
     const bad = (sub: string) => answer(400, false, 6, 'Invalid Content', sub);
     const route = `${req.method} ${url.pathname}`;
     let m: RegExpExecArray | null;
@@ -131,6 +144,28 @@ export async function startIsapiDevice(options: IsapiDeviceOptions): Promise<Isa
     }
     if (route === 'PUT /ISAPI/System/reboot') {
       state.reboots += 1;
+      return ok();
+    }
+    if (route === 'PUT /ISAPI/Intelligent/FDLib/FDSetUp') {
+      const form = await new Response(raw, {
+        headers: { 'content-type': req.headers['content-type'] ?? '' },
+      })
+        .formData()
+        .catch(() => undefined);
+      const faceRecord = parseJson(String(form?.get('FaceDataRecord') ?? ''));
+      const img = form?.get('img');
+      const employeeNo = String(faceRecord?.['FPID'] ?? '');
+      if (!faceRecord || faceRecord['faceLibType'] !== 'blackFD' || String(faceRecord['FDID']) !== '1')
+        return bad('badJsonContent');
+      if (!state.users.has(employeeNo)) return bad('employeeNoNotExist');
+      if (!(img instanceof Blob)) return bad('faceDataPictureMissing');
+      const picture = Buffer.from(await img.arrayBuffer());
+      if (picture.length > MAX_FACE_BYTES || picture[0] !== 0xff || picture[1] !== 0xd8)
+        return bad('faceDataFormatError');
+      state.faces.set(employeeNo, {
+        bytes: picture.length,
+        sha256: createHash('sha256').update(picture).digest('hex'),
+      });
       return ok();
     }
     const doc = parseJson(body);
@@ -166,13 +201,18 @@ export async function startIsapiDevice(options: IsapiDeviceOptions): Promise<Isa
 
   const deleteUser = (employeeNo: string) => {
     state.users.delete(employeeNo);
+    state.faces.delete(employeeNo);
     for (const [card, owner] of state.cards) if (owner === employeeNo) state.cards.delete(card);
   };
 
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => handle(req, res, Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => {
+      handle(req, res, Buffer.concat(chunks)).catch(() => {
+        if (!res.headersSent) res.writeHead(500).end();
+      });
+    });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

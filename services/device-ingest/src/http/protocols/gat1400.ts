@@ -11,11 +11,10 @@ import { createHash } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { RegisteredDevice } from '../../domain/device.ts';
 import {
-  formatDigestChallenge,
+  digestNonces,
   formatGat1400Time,
   isGat1400Id,
   unwrap,
-  newDigestChallenge,
   parseDigestAuthorization,
   responseStatus,
   STATUS,
@@ -77,7 +76,6 @@ interface Session {
 }
 
 const sessionKey = (gat1400Id: string): string => `gat1400:session:${gat1400Id}`;
-const nonceKey = (nonce: string): string => `gat1400:nonce:${nonce}`;
 
 export function createGat1400Router(deps: ProtocolDeps, options: Gat1400Options = {}): Router {
   const registrationTtlMs = options.registrationTtlMs ?? GAT1400_DEFAULTS.registrationTtlMs;
@@ -85,6 +83,9 @@ export function createGat1400Router(deps: ProtocolDeps, options: Gat1400Options 
   const acceptEmptyNonce = options.acceptEmptyNonce ?? GAT1400_DEFAULTS.acceptEmptyNonce;
   const realm = options.realm ?? deps.platformId;
   const log = deps.logger.child({ component: 'gat1400' });
+  // In the shared cache: a camera answering through another replica than the one that
+  // challenged it is accepted (the load balancer owes it no stickiness).
+  const nonces = digestNonces(deps.cache, nonceTtlMs);
 
   const viid = express.Router();
   viid.use(readRawBody(deps.limits));
@@ -133,11 +134,8 @@ export function createGat1400Router(deps: ProtocolDeps, options: Gat1400Options 
     });
 
   /** A new challenge whose nonce is remembered (single use) for nonceTtlMs. */
-  const newChallenge = async (stale = false): Promise<string> => {
-    const c = newDigestChallenge(realm);
-    await deps.cache.set(nonceKey(c.nonce), '1', nonceTtlMs);
-    return formatDigestChallenge(c) + (stale ? ', stale=true' : '');
-  };
+  const newChallenge = async (stale = false): Promise<string> =>
+    (await nonces.challenge(realm)) + (stale ? ', stale=true' : '');
 
   /** The protocol's normal 401 (first request, expired nonce): no refusal, nothing kept. */
   const challenge = async (
@@ -282,7 +280,7 @@ export function createGat1400Router(deps: ProtocolDeps, options: Gat1400Options 
    * nonce (some cameras): the response value itself is made single-use.
    */
   const consumeNonce = async (credentials: DigestCredentials, id: string): Promise<boolean> => {
-    if (credentials.nonce !== '') return deps.cache.deleteIfEquals(nonceKey(credentials.nonce), '1');
+    if (credentials.nonce !== '') return nonces.consume(credentials.nonce);
     if (!acceptEmptyNonce) return false;
     const seen = createHash('sha256')
       .update(`${id}:${credentials.cnonce}:${credentials.nc}:${credentials.response}`)
@@ -358,21 +356,55 @@ export function createGat1400Router(deps: ProtocolDeps, options: Gat1400Options 
     );
   };
 
+  /** A sender's request that cannot be read: 400 with the GA/T status code and why. */
+  const malformed = (
+    req: Request,
+    res: Response,
+    sender: RegisteredDevice,
+    code: number,
+    detail: string,
+  ): Promise<void> =>
+    reject(req, res, { http: 400, code, reason: 'malformed', detail, deviceId: sender.deviceId });
+
   /** The body of a request that must have one, or the refusal already answered. */
   const jsonBody = async (req: Request, res: Response, sender: RegisteredDevice): Promise<unknown> => {
     const body = parseJson(req);
     if (body === INVALID || body === undefined) {
-      await reject(req, res, {
-        http: 400,
-        code: STATUS.INVALID_JSON_FORMAT,
-        reason: 'malformed',
-        detail: body === INVALID ? 'body is not JSON' : 'body is empty',
-        deviceId: sender.deviceId,
-      });
+      await malformed(
+        req,
+        res,
+        sender,
+        STATUS.INVALID_JSON_FORMAT,
+        body === INVALID ? 'body is not JSON' : 'body is empty',
+      );
       return INVALID;
     }
     return body;
   };
+
+  /**
+   * What every list endpoint (objects, Images, APEs) starts with: a registered sender, a JSON body
+   * and its items as `parse` reads them — or undefined, the refusal already answered.
+   */
+  const listRequest = async (
+    req: Request,
+    res: Response,
+    parse: (body: unknown) => unknown[] | { readonly failure: string },
+  ): Promise<{ sender: RegisteredDevice; items: unknown[]; receivedAt: Date } | undefined> => {
+    const receivedAt = deps.now();
+    const sender = await session(req, res, req.get('user-identify') ?? '');
+    if (!sender) return undefined;
+    const body = await jsonBody(req, res, sender);
+    if (body === INVALID) return undefined;
+    const items = parse(body);
+    if (!Array.isArray(items)) {
+      await malformed(req, res, sender, STATUS.INVALID_JSON_CONTENT, items.failure);
+      return undefined;
+    }
+    return { sender, items, receivedAt };
+  };
+
+  const lookup = (gat1400Id: string): RegisteredDevice | undefined => deps.directory.byGat1400Id(gat1400Id);
 
   const sendList = (req: Request, res: Response, http: number, answers: readonly Answer[]): void =>
     send(res, http, {
@@ -389,31 +421,17 @@ export function createGat1400Router(deps: ProtocolDeps, options: Gat1400Options 
   const objects =
     (kind: Gat1400ObjectKind) =>
     async (req: Request, res: Response): Promise<void> => {
-      const receivedAt = deps.now();
-      const sender = await session(req, res, req.get('user-identify') ?? '');
-      if (!sender) return;
-      const body = await jsonBody(req, res, sender);
-      if (body === INVALID) return;
       const single = typeof req.params['id'] === 'string' ? req.params['id'] : undefined;
       const spec = GAT1400_KINDS[kind];
-      const items = single === undefined ? batchObjects(kind, body) : singleObject(kind, body);
-      const failure = !Array.isArray(items)
-        ? items.failure
-        : single !== undefined && objectIdOf(kind, items[0]) !== single
-          ? `${spec.item}.${spec.idField} must be ${single}, the id in the path`
-          : undefined;
-      if (failure !== undefined || !Array.isArray(items)) {
-        await reject(req, res, {
-          http: 400,
-          code: STATUS.INVALID_JSON_CONTENT,
-          reason: 'malformed',
-          detail: failure ?? '',
-          deviceId: sender.deviceId,
-        });
-        return;
-      }
-      const lookup = (gat1400Id: string): RegisteredDevice | undefined =>
-        deps.directory.byGat1400Id(gat1400Id);
+      const request = await listRequest(req, res, (body) => {
+        if (single === undefined) return batchObjects(kind, body);
+        const items = singleObject(kind, body);
+        return !Array.isArray(items) || objectIdOf(kind, items[0]) === single
+          ? items
+          : { failure: `${spec.item}.${spec.idField} must be ${single}, the id in the path` };
+      });
+      if (!request) return;
+      const { sender, items, receivedAt } = request;
       const mapped = items.map((item) => mapGat1400Object(kind, item, { sender, lookup }));
       const answers = await store(mapped, { protocol: PROTOCOL, receivedAt });
       const bad = mapped.flatMap((m, i) =>
@@ -437,17 +455,9 @@ export function createGat1400Router(deps: ProtocolDeps, options: Gat1400Options 
       const single = typeof req.params['id'] === 'string' ? req.params['id'] : undefined;
       const ids = single === undefined ? deletionIds(queryParam(req, 'IDList')) : [single];
       if (!Array.isArray(ids)) {
-        await reject(req, res, {
-          http: 400,
-          code: STATUS.INVALID_OPERATION,
-          reason: 'malformed',
-          detail: ids.failure,
-          deviceId: sender.deviceId,
-        });
+        await malformed(req, res, sender, STATUS.INVALID_OPERATION, ids.failure);
         return;
       }
-      const lookup = (gat1400Id: string): RegisteredDevice | undefined =>
-        deps.directory.byGat1400Id(gat1400Id);
       const verdicts = ids.map((id) => checkDeletion(kind, id, { sender, lookup }));
       await quarantineItems(
         req,
@@ -475,23 +485,9 @@ export function createGat1400Router(deps: ProtocolDeps, options: Gat1400Options 
    * 1 when they could not be stored (HTTP 503, the device resends).
    */
   const images = async (req: Request, res: Response): Promise<void> => {
-    const receivedAt = deps.now();
-    const sender = await session(req, res, req.get('user-identify') ?? '');
-    if (!sender) return;
-    const body = await jsonBody(req, res, sender);
-    if (body === INVALID) return;
-    const items = imageObjects(body);
-    if (!Array.isArray(items)) {
-      await reject(req, res, {
-        http: 400,
-        code: STATUS.INVALID_JSON_CONTENT,
-        reason: 'malformed',
-        detail: items.failure,
-        deviceId: sender.deviceId,
-      });
-      return;
-    }
-    const lookup = (gat1400Id: string): RegisteredDevice | undefined => deps.directory.byGat1400Id(gat1400Id);
+    const request = await listRequest(req, res, imageObjects);
+    if (!request) return;
+    const { sender, items, receivedAt } = request;
     const mapped = items.map((item) => mapGat1400Image(item, { sender, lookup }));
     const stored = await store(
       mapped.flatMap((m) => m.objects),
@@ -522,23 +518,9 @@ export function createGat1400Router(deps: ProtocolDeps, options: Gat1400Options 
 
   /** The device catalogue a camera or collection system reports (POST adds, PUT updates). */
   const apes = async (req: Request, res: Response): Promise<void> => {
-    const receivedAt = deps.now();
-    const sender = await session(req, res, req.get('user-identify') ?? '');
-    if (!sender) return;
-    const body = await jsonBody(req, res, sender);
-    if (body === INVALID) return;
-    const items = unwrap('apes', body);
-    if (!Array.isArray(items)) {
-      await reject(req, res, {
-        http: 400,
-        code: STATUS.INVALID_JSON_CONTENT,
-        reason: 'malformed',
-        detail: items.failure,
-        deviceId: sender.deviceId,
-      });
-      return;
-    }
-    const lookup = (gat1400Id: string): RegisteredDevice | undefined => deps.directory.byGat1400Id(gat1400Id);
+    const request = await listRequest(req, res, (body) => unwrap('apes', body));
+    if (!request) return;
+    const { sender, items, receivedAt } = request;
     const reports = items.map((item) => mapApe(item, { sender, lookup }));
     await quarantineItems(
       req,
