@@ -35,8 +35,16 @@ export interface Restarted {
   stop(): Promise<void>;
 }
 
-/** SIGKILLs a service (no shutdown hook runs) and starts it again; resolves once it is ready. */
-export async function killAndRestart(platform: LocalPlatform, service: string): Promise<Restarted> {
+/**
+ * SIGKILLs a service (no shutdown hook runs) and starts it again; resolves once it is ready.
+ * `whileDown` runs after the process is gone and before it is started again: what happens to
+ * traffic the service was not there to see.
+ */
+export async function killAndRestart(
+  platform: LocalPlatform,
+  service: string,
+  whileDown?: () => Promise<void>,
+): Promise<Restarted> {
   const pid = await pidOf(platform, service);
   const [environ, cmdline, cwd] = await Promise.all([
     readFile(`/proc/${pid}/environ`, 'utf8'),
@@ -55,6 +63,7 @@ export async function killAndRestart(platform: LocalPlatform, service: string): 
     timeoutMs: 10_000,
     message: `${service} survived SIGKILL`,
   });
+  await whileDown?.();
 
   const output: string[] = [];
   const child: ChildProcess = spawn(executable!, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -57,6 +57,30 @@ export const withLog =
     );
   };
 
+/**
+ * Waits until the runner's status page says every service is ready and returns it; a failure
+ * names the services not ready and the runner's last log lines.
+ */
+export async function waitReady(
+  platform: RunningPlatform,
+  lines: readonly string[],
+  timeoutMs: number,
+): Promise<PlatformStatus> {
+  let waiting = '';
+  return waitFor(
+    async () => {
+      const response = await fetch(new URL('/status', platform.statusUrl));
+      const body = (await response.json()) as PlatformStatus;
+      waiting = body.services
+        .filter((s) => !s.ok)
+        .map((s) => `${s.name}: ${s.detail}`)
+        .join('; ');
+      return response.status === 200 && body.services.every((s) => s.ok) ? body : undefined;
+    },
+    { timeoutMs, intervalMs: 1000, message: 'platform not ready' },
+  ).catch(withLog(lines, () => waiting));
+}
+
 export async function dropNamespace(namespace: string): Promise<void> {
   const admin = new pg.Client({ connectionString: infraEnv().pgUrl });
   await admin.connect();
@@ -130,20 +154,8 @@ export async function startLocalPlatform(options: {
       startInfrastructure: false,
       log: (line) => lines.push(line),
     });
-    let waiting = '';
-    await waitFor(
-      async () => {
-        const response = await fetch(new URL('/status', platform!.statusUrl));
-        const body = (await response.json()) as PlatformStatus;
-        waiting = body.services
-          .filter((s) => !s.ok)
-          .map((s) => `${s.name}: ${s.detail}`)
-          .join('; ');
-        return response.status === 200 && body.services.every((s) => s.ok) ? body : undefined;
-      },
-      // Nine services starting at once on a busy 2-CPU machine.
-      { timeoutMs: 300_000, intervalMs: 1000, message: 'platform not ready' },
-    ).catch(withLog(lines, () => waiting));
+    // Nine services starting at once on a busy 2-CPU machine.
+    await waitReady(platform, lines, 300_000);
   } catch (error) {
     await stop().catch(() => undefined);
     throw error;
