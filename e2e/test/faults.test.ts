@@ -85,7 +85,11 @@ async function residentAt(compoundIndex: number, nth = 0) {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** `send` again and again for `durationMs` with a pause between, and `fault` `faultAtMs` in. */
+/**
+ * `send` again and again with a pause between, and `fault` `faultAtMs` in: for `durationMs`,
+ * and at least five seconds more once the fault is over (a restart may take longer than the
+ * stream on a busy machine, and the load must go on after it).
+ */
 async function underLoad(
   durationMs: number,
   pauseMs: number,
@@ -94,16 +98,21 @@ async function underLoad(
   fault: () => Promise<void>,
 ): Promise<void> {
   const started = Date.now();
+  let faultOver = Number.POSITIVE_INFINITY;
   await Promise.all([
     (async () => {
-      while (Date.now() - started < durationMs) {
+      while (Date.now() - started < durationMs || Date.now() - faultOver < 5_000) {
         await send();
         await sleep(pauseMs);
       }
     })(),
     (async () => {
       await sleep(faultAtMs);
-      await fault();
+      try {
+        await fault();
+      } finally {
+        faultOver = Date.now();
+      }
     })(),
   ]);
 }
@@ -542,7 +551,7 @@ describe.runIf(enabled).concurrent('faults', () => {
       const perZone = async () => {
         const { alarms = [] } = await world.rest<{ alarms?: Alarm[] }>(
           'GET',
-          `/v1/alarm/alarms?compoundId=${compound.code}&page.pageSize=1000`,
+          `/v1/alarm/alarms?compoundId=${compound.code}&limit=1000`,
         );
         return sensors.map((sensor) =>
           alarms.filter((a) => a.zoneId === zones.get(sensor) && a.source === 'ALARM_SOURCE_PERIMETER'),
@@ -603,18 +612,21 @@ describe.runIf(enabled).concurrent('faults', () => {
         );
         return images;
       };
-      // The topics are shared with other installs of the same devices: at least ours.
       await eventually(async () => {
-        for (const rt of doors) if ((await indexed(rt)).length < sent.get(rt)!) return undefined;
+        for (const rt of doors)
+          if (new Set((await indexed(rt)).map((i) => i.objectKey)).size < sent.get(rt)!) return undefined;
         return true;
       }, 'not every image was indexed');
+      // Rows are per (object key, capture time); another install's kit sends the same event ids
+      // (so the same keys) with its own device times: distinct keys are this install's images.
       const counts: string[] = [];
       for (const rt of doors) {
         const images = await indexed(rt);
-        expect(new Set(images.map((i) => i.objectKey)).size, 'an image indexed twice').toBe(images.length);
-        counts.push(`${images.length}/${sent.get(rt)}`);
+        const keys = new Set(images.map((i) => i.objectKey)).size;
+        expect(keys).toBeGreaterThanOrEqual(sent.get(rt)!);
+        counts.push(`${keys} keys in ${images.length} rows for ${sent.get(rt)} captures`);
       }
-      console.log(`video-index SIGKILL: images indexed per door ${counts.join(', ')}`);
+      console.log(`video-index SIGKILL: per door ${counts.join(', ')}`);
     },
   );
 
@@ -757,13 +769,17 @@ describe.runIf(enabled).concurrent('faults', () => {
         openViolations?: number;
         stops?: { checkpointId: string; checkedInAt?: string; outcome?: string }[];
       }
+      let seen: Round[] = [];
       const round = await eventually(async () => {
         const { rounds = [] } = await world.rest<{ rounds?: Round[] }>(
           'GET',
           `/v1/patrol/rounds?compoundId=${compound.code}&routeId=${route.routeId}`,
         );
+        seen = rounds;
         return rounds.find((r) => r.status === 'ROUND_STATUS_COMPLETED' && !r.openViolations);
-      }, 'the round walked in full was not completed');
+      }, 'the round walked in full was not completed').catch((error: unknown) => {
+        throw new Error(`${(error as Error).message}: rounds ${JSON.stringify(seen)}`, { cause: error });
+      });
       expect(round.stops?.map((s) => s.checkpointId)).toEqual(checkpoints);
       for (const stop of round.stops ?? []) expect(stop.checkedInAt, stop.checkpointId).toBeDefined();
       const { violations = [] } = await world.rest<{ violations?: { kind: string; status: string }[] }>(
@@ -828,8 +844,17 @@ describe.runIf(enabled)('faults at the edges', () => {
       ).catch((error: unknown) => {
         const ids = new Set(decided().map((r) => r.sourceEventId));
         const lost = [...acknowledged].filter((id) => !ids.has(id));
+        // What identity did decide at the door, and what the restarted identity complained of.
+        const atDoor = world
+          .accessRecords(door, () => true)
+          .slice(-5)
+          .map((r) => `${r.sourceEventId} ${r.decision}/${r.reason} person ${r.personId || '-'}`);
+        const complaints = restarted
+          .filter((r) => r.service === 'identity')
+          .flatMap((r) => r.output.filter((line) => !line.includes('"level":"info"')))
+          .slice(-10);
         throw new Error(
-          `${(error as Error).message}: ${lost.length} lost, e.g. ${lost.slice(0, 5).join(' ')}`,
+          `${(error as Error).message}: ${lost.length} lost, e.g. ${lost.slice(0, 5).join(' ')}; last decisions at the door: ${atDoor.join('; ') || 'none'}; identity: ${complaints.join('\n') || 'nothing'}`,
           {
             cause: error,
           },

@@ -60,7 +60,7 @@ describe.each([{ mode: 'embedded' as const }, { mode: 'local' as const }])(
           log: (line) => lines.push(line),
         });
 
-        const status = await waitReady(platform, lines, 120_000);
+        const status = await waitReady(platform.statusUrl, lines, 120_000);
         expect(status.services.map((s) => s.name).sort()).toEqual([...services, 'simulator'].sort());
         expect(status.infrastructure.every((c) => c.ok)).toBe(true);
 

@@ -30,6 +30,7 @@ const alive = (pid: number): boolean => {
 };
 
 export interface Restarted {
+  readonly service: string;
   readonly pid: number;
   readonly output: string[];
   stop(): Promise<void>;
@@ -92,7 +93,7 @@ export async function killAndRestart(
     await stop();
     throw new Error(`${(error as Error).message}\n${output.slice(-20).join('\n')}`, { cause: error });
   }
-  return { pid: child.pid!, output, stop };
+  return { service, pid: child.pid!, output, stop };
 }
 
 /** Visits this install's keys in the shared Redis (its INSTALL_NAMESPACE prefix), a page at a time. */

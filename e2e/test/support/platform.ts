@@ -11,19 +11,10 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { discoverServices, startPlatform, type PlatformStatus, type RunningPlatform } from '@anfang/runner';
 import { emptyBucket, freePortBlock, infraEnv, s3Client, waitFor } from '@anfang/testing';
+import { portBase } from './ports.ts';
 
 export const root = join(import.meta.dirname, '..', '..', '..');
 export const serviceNames = discoverServices(root).map((s) => s.name);
-
-/** Where the search for a block of ports starts: `ANFANG_E2E_PORT_BASE`, default 21100. */
-function portBase(): number {
-  const raw = process.env.ANFANG_E2E_PORT_BASE;
-  if (raw === undefined || raw === '') return 21_100;
-  const base = Number(raw);
-  if (!Number.isInteger(base) || base < 1024 || base > 64_000)
-    throw new Error(`ANFANG_E2E_PORT_BASE must be a port number between 1024 and 64000, not ${raw}`);
-  return base;
-}
 
 /** A platform's ports, from the first block of 100 that is free now. */
 export async function platformPorts() {
@@ -62,14 +53,14 @@ export const withLog =
  * names the services not ready and the runner's last log lines.
  */
 export async function waitReady(
-  platform: RunningPlatform,
+  statusUrl: string,
   lines: readonly string[],
   timeoutMs: number,
 ): Promise<PlatformStatus> {
   let waiting = '';
   return waitFor(
     async () => {
-      const response = await fetch(new URL('/status', platform.statusUrl));
+      const response = await fetch(new URL('/status', statusUrl));
       const body = (await response.json()) as PlatformStatus;
       waiting = body.services
         .filter((s) => !s.ok)
@@ -155,7 +146,7 @@ export async function startLocalPlatform(options: {
       log: (line) => lines.push(line),
     });
     // Nine services starting at once on a busy 2-CPU machine.
-    await waitReady(platform, lines, 300_000);
+    await waitReady(platform.statusUrl, lines, 300_000);
   } catch (error) {
     await stop().catch(() => undefined);
     throw error;

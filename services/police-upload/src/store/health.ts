@@ -15,7 +15,17 @@ export interface HealthKeyStore {
 
 export function createHealthKeyStore(pool: Pool): HealthKeyStore {
   return {
-    async remember(keys) {
+    async remember(given) {
+      // One row per pair: one statement may not update a row twice (ON CONFLICT), and a report
+      // names a pair once per source (backlog, this window's uploads, the platform's compounds).
+      const latest = new Map<string, HealthKey>();
+      for (const k of given) {
+        const id = `${k.platformId}\u0000${k.compoundId}`;
+        const seen = latest.get(id);
+        if (!seen?.lastSuccessAt || (k.lastSuccessAt && k.lastSuccessAt > seen.lastSuccessAt))
+          latest.set(id, k);
+      }
+      const keys = [...latest.values()];
       if (keys.length === 0) return;
       await pool.query(
         `INSERT INTO upload_health_key (platform_id, compound_id, last_success_at)
