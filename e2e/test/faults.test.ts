@@ -8,22 +8,21 @@
  *   counted once, none lost), video-index (every image indexed), compliance-scoring (device
  *   status it missed while down counts once it is back), patrol (check-ins made while it was
  *   down complete the round), police-upload (every capture at the upper platform); then, one at
- *   a time since every other fault needs them, device-ingest (every event it acknowledged
- *   before the kill is on the bus and decided once) and the gateway (back, serving, sessions
- *   kept);
+ *   a time since every other fault needs them, device-ingest (every event it acknowledged is
+ *   on the bus, under one id) and the gateway (back, serving, sessions kept);
  * - Redis flushed — only this install's keys (its INSTALL_NAMESPACE prefix; other checkouts use
  *   the same Redis): caches rebuild, decisions stay right, a revocation holds;
  * - the police's upper platform down for 60 s under a steady inflow of captures: uploads queue
  *   and drain, nothing is lost, each device's captures arrive in capture order.
  *
- * The Kafka broker and Postgres are not restarted: on this machine they are shared with the
- * other engineers' checkouts and CI, and the infra tooling can only restart them for everyone.
+ * The Kafka broker and Postgres are shared with every checkout on the machine: their restarts
+ * run on infrastructure of their own (infra-restarts.test.ts).
  *
  * ANFANG_E2E_FAULTS=0 skips the file.
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { anfang } from '@anfang/contracts';
+import { anfang, topics } from '@anfang/contracts';
 import {
   sendGenericEvents,
   sendGenericHeartbeat,
@@ -35,6 +34,7 @@ import {
   type PlateCapture,
 } from '@anfang/simulator';
 import { waitFor } from '@anfang/testing';
+import { watch } from './support/bus.ts';
 import { flushInstallKeys, installKeyCount, killAndRestart, type Restarted } from './support/faults.ts';
 import { residentOfDoor } from './support/site.ts';
 import { openWorld, type World } from './support/world.ts';
@@ -61,7 +61,9 @@ beforeAll(async () => {
   if (!enabled) return;
   world = await openWorld({
     prefix: 'flt',
-    compounds: 4,
+    // Three: identity decides for every known device on the shared topics, other installs'
+    // traffic included — each compound more is more of it to work through.
+    compounds: 3,
     env: {
       // Rounds close right after their planned end; the scheduler looks often.
       PATROL_CLOSE_GRACE_MINUTES: '0',
@@ -210,7 +212,7 @@ async function allAtThePeer(doors: readonly DeviceRuntime[], uploads: Uploads): 
 describe.runIf(enabled).concurrent('faults', () => {
   it(
     'SIGKILL of identity under load: every accepted presentation is decided exactly once, allowed',
-    { timeout: 240_000 },
+    { timeout: 420_000 },
     async () => {
       try {
         await sigkillIdentityUnderLoad();
@@ -247,7 +249,9 @@ describe.runIf(enabled).concurrent('faults', () => {
     await waitFor(
       () => (new Set(mine().map((r) => r.sourceEventId)).size >= sent.length ? true : undefined),
       {
-        timeoutMs: 120_000,
+        // The restarted member waits for the group to give up on the killed one (its session
+        // and the rebalance), then works off the backlog: minutes on a machine at load 30.
+        timeoutMs: 240_000,
         message: `not every accepted swipe was decided (${sent.length} sent)`,
       },
     ).catch((error: unknown) => {
@@ -288,7 +292,7 @@ describe.runIf(enabled).concurrent('faults', () => {
   it(
     "Redis flushed (this install's keys only): caches rebuild, decisions stay right, a revocation holds",
     // It waits for the SIGKILL fault to end first.
-    { timeout: 420_000 },
+    { timeout: 720_000 },
     async () => {
       await identityFree;
       const { door, doorId, card, cardCredentialId } = await residentAt(1);
@@ -297,7 +301,7 @@ describe.runIf(enabled).concurrent('faults', () => {
         const delivery = await world.presentCard(door, card);
         expect(delivery, delivery.reason).toMatchObject({ accepted: 1 });
         return waitFor(() => world.accessRecords(door, (r) => r.doorId === doorId)[before], {
-          timeoutMs: 60_000,
+          timeoutMs: 120_000,
           message: `no decision: ${what}`,
         });
       };
@@ -634,7 +638,9 @@ describe.runIf(enabled).concurrent('faults', () => {
     'SIGKILL of compliance-scoring: a device that came online while it was down counts once it is back, the level stays right',
     { timeout: 300_000 },
     async () => {
-      const compound = world.kit.compounds[3]!;
+      // The outage's compound: every generic device heartbeats from the start, so the captures
+      // of the doors the outage and police-upload faults use change no device's status.
+      const compound = world.kit.compounds[2]!;
       await world.rest('POST', '/v1/compounds', {
         compound: {
           compoundId: compound.code,
@@ -650,7 +656,7 @@ describe.runIf(enabled).concurrent('faults', () => {
       const devices = world.kit.devices.filter(
         (rt) => rt.device.compound === compound && rt.device.protocol === 'generic',
       );
-      const late = genericUnitDoors(3).at(-1)!;
+      const late = genericUnitDoors(2).at(-1)!;
       let lateOn = false;
       let beating = true;
       const heartbeats = (async () => {
@@ -792,86 +798,79 @@ describe.runIf(enabled).concurrent('faults', () => {
       expect(violations.filter((v) => v.status === 'VIOLATION_STATUS_RAISED')).toEqual([]);
     },
   );
-
-  it.todo(
-    'Kafka broker restarted under load — the broker is shared on this machine; restarting it disturbs every install',
-  );
-  it.todo('Postgres restarted under load — shared as the broker is; not restarted here');
 });
 
 // Every fault above sends device traffic and reads through the gateway: the edges are killed
 // after them, one at a time.
 describe.runIf(enabled)('faults at the edges', () => {
   it(
-    'SIGKILL of device-ingest under a stream of card swipes: every swipe it acknowledged is decided, exactly once',
+    'SIGKILL of device-ingest under a stream of card swipes: every swipe it acknowledged is on the bus, once',
     { timeout: 300_000 },
     async () => {
-      const { door, card, personId } = await residentAt(0, 1);
-      // Acknowledged: device-ingest answered "accepted". A swipe in flight at the kill or sent
-      // while it is down gets no answer (a device sends it again later; this one does not).
-      const acknowledged = new Set<string>();
-      let unanswered = 0;
-      let before = 0;
-      await underLoad(
-        20_000,
-        150,
-        async () => {
-          try {
-            const delivery = await world.presentCard(door, card);
-            if (delivery.accepted === 1) acknowledged.add(sourceEventId(door));
-            else unanswered++;
-          } catch {
-            unanswered++;
-          }
-        },
-        5_000,
-        async () => {
-          before = acknowledged.size;
-          restarted.push(await killAndRestart(world.platform, 'device-ingest'));
-        },
-      );
-      console.log(
-        `device-ingest SIGKILL: ${acknowledged.size} swipes acknowledged (${before} before the kill), ${unanswered} unanswered`,
-      );
-      expect(before).toBeGreaterThan(0);
-      expect(acknowledged.size).toBeGreaterThan(before);
-
-      const decided = () => world.accessRecords(door, (r) => r.personId === personId);
-      await waitFor(
-        () =>
-          [...acknowledged].every((id) => decided().some((r) => r.sourceEventId === id)) ? true : undefined,
-        { timeoutMs: 120_000, message: 'an acknowledged swipe was never decided' },
-      ).catch((error: unknown) => {
-        const ids = new Set(decided().map((r) => r.sourceEventId));
-        const lost = [...acknowledged].filter((id) => !ids.has(id));
-        // What identity did decide at the door, and what the restarted identity complained of.
-        const atDoor = world
-          .accessRecords(door, () => true)
-          .slice(-5)
-          .map((r) => `${r.sourceEventId} ${r.decision}/${r.reason} person ${r.personId || '-'}`);
-        const complaints = restarted
-          .filter((r) => r.service === 'identity')
-          .flatMap((r) => r.output.filter((line) => !line.includes('"level":"info"')))
-          .slice(-10);
-        throw new Error(
-          `${(error as Error).message}: ${lost.length} lost, e.g. ${lost.slice(0, 5).join(' ')}; last decisions at the door: ${atDoor.join('; ') || 'none'}; identity: ${complaints.join('\n') || 'nothing'}`,
-          {
-            cause: error,
+      const { door, card } = await residentAt(0, 1);
+      // What device-ingest published, read by a group of the test's own (started before the load).
+      const onBus = await watch([topics.deviceCredentialPresented]);
+      try {
+        // Acknowledged: device-ingest answered "accepted". A swipe in flight at the kill or sent
+        // while it is down gets no answer (a device sends it again; this one does not).
+        const acknowledged = new Set<string>();
+        let unanswered = 0;
+        let before = 0;
+        await underLoad(
+          20_000,
+          150,
+          async () => {
+            try {
+              const delivery = await world.presentCard(door, card);
+              if (delivery.accepted === 1) acknowledged.add(sourceEventId(door));
+              else unanswered++;
+            } catch {
+              unanswered++;
+            }
+          },
+          5_000,
+          async () => {
+            before = acknowledged.size;
+            restarted.push(await killAndRestart(world.platform, 'device-ingest'));
           },
         );
-      });
-      await sleep(5_000);
-      const records = decided();
-      const perEvent = new Map<string, number>();
-      for (const r of records) perEvent.set(r.sourceEventId, (perEvent.get(r.sourceEventId) ?? 0) + 1);
-      expect(
-        [...perEvent].filter(([, n]) => n > 1),
-        'swipes decided twice',
-      ).toEqual([]);
-      expect(
-        records.filter((r) => r.decision !== AccessDecision.ACCESS_DECISION_ALLOWED),
-        'swipes refused',
-      ).toEqual([]);
+        console.log(
+          `device-ingest SIGKILL: ${acknowledged.size} swipes acknowledged (${before} before the kill), ${unanswered} unanswered`,
+        );
+        expect(before).toBeGreaterThan(0);
+        expect(acknowledged.size).toBeGreaterThan(before);
+
+        // The device's event id → the bus ids it was published under. This card is this test's
+        // alone: other installs' kits send the same device event ids.
+        const published = () => {
+          const ids = new Map<string, Set<string>>();
+          for (const e of onBus.events) {
+            const p = e.payload as anfang.device.v1.CredentialPresented;
+            if (p.device?.deviceId !== door.device.deviceId || p.card?.cardNumber !== card) continue;
+            ids.set(p.sourceObjectId, (ids.get(p.sourceObjectId) ?? new Set()).add(e.eventId));
+          }
+          return ids;
+        };
+        await waitFor(() => ([...acknowledged].every((id) => published().has(id)) ? true : undefined), {
+          timeoutMs: 60_000,
+          message: 'an acknowledged swipe is not on the bus',
+        }).catch((error: unknown) => {
+          const lost = [...acknowledged].filter((id) => !published().has(id));
+          throw new Error(
+            `${(error as Error).message}: ${lost.length} lost, e.g. ${lost.slice(0, 5).join(' ')}`,
+            {
+              cause: error,
+            },
+          );
+        });
+        // Published again after the kill (at least once) is fine under one id: consumers dedupe.
+        expect(
+          [...published()].filter(([, ids]) => ids.size > 1).map(([id]) => id),
+          'a swipe published under two ids',
+        ).toEqual([]);
+      } finally {
+        await onBus.close();
+      }
     },
   );
 
