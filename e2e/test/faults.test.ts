@@ -11,7 +11,8 @@
  *   a time since every other fault needs them, device-ingest (every event it acknowledged is
  *   on the bus, under one id) and the gateway (back, serving, sessions kept);
  * - Redis flushed — only this install's keys (its INSTALL_NAMESPACE prefix; other checkouts use
- *   the same Redis): caches rebuild, decisions stay right, a revocation holds;
+ *   the same Redis), after the side-by-side faults (it ends the sessions they read with):
+ *   caches rebuild, decisions stay right, a revocation holds;
  * - the police's upper platform down for 60 s under a steady inflow of captures: uploads queue
  *   and drain, nothing is lost, each device's captures arrive in capture order.
  *
@@ -47,12 +48,6 @@ const OUTAGE_MS = Number(process.env.ANFANG_E2E_OUTAGE_S ?? 60) * 1000;
 
 let world: World;
 const restarted: Restarted[] = [];
-/**
- * The identity faults run one after the other (the flush must not land on a service being
- * restarted), beside the upper platform's outage, which needs no identity.
- */
-let identityFaultDone!: () => void;
-const identityFree = new Promise<void>((resolve) => (identityFaultDone = resolve));
 /** And so do the two faults on police-upload's link to the upper platform. */
 let outageDone!: () => void;
 const outageOver = new Promise<void>((resolve) => (outageDone = resolve));
@@ -214,11 +209,7 @@ describe.runIf(enabled).concurrent('faults', () => {
     'SIGKILL of identity under load: every accepted presentation is decided exactly once, allowed',
     { timeout: 420_000 },
     async () => {
-      try {
-        await sigkillIdentityUnderLoad();
-      } finally {
-        identityFaultDone();
-      }
+      await sigkillIdentityUnderLoad();
     },
   );
 
@@ -288,44 +279,6 @@ describe.runIf(enabled).concurrent('faults', () => {
       `identity SIGKILL: the gateway reached identity again ${Date.now() - readyAt} ms after it was ready`,
     );
   }
-
-  it(
-    "Redis flushed (this install's keys only): caches rebuild, decisions stay right, a revocation holds",
-    // It waits for the SIGKILL fault to end first.
-    { timeout: 720_000 },
-    async () => {
-      await identityFree;
-      const { door, doorId, card, cardCredentialId } = await residentAt(1);
-      const decide = async (what: string) => {
-        const before = world.accessRecords(door, (r) => r.doorId === doorId).length;
-        const delivery = await world.presentCard(door, card);
-        expect(delivery, delivery.reason).toMatchObject({ accepted: 1 });
-        return waitFor(() => world.accessRecords(door, (r) => r.doorId === doorId)[before], {
-          timeoutMs: 120_000,
-          message: `no decision: ${what}`,
-        });
-      };
-      expect((await decide('warm')).decision).toBe(AccessDecision.ACCESS_DECISION_ALLOWED);
-      expect(await installKeyCount(world.platform)).toBeGreaterThan(0);
-
-      const flushed = await flushInstallKeys(world.platform);
-      console.log(`redis: ${flushed} keys of this install flushed`);
-      expect(await installKeyCount(world.platform)).toBe(0);
-      // Sessions may live in the flushed store: sign in again as a user would.
-      world.rest = await world.signInAdmin();
-      expect((await decide('after the flush')).decision).toBe(AccessDecision.ACCESS_DECISION_ALLOWED);
-      expect(await installKeyCount(world.platform), 'the caches did not rebuild').toBeGreaterThan(0);
-
-      await world.rest('POST', `/v1/credentials/${cardCredentialId}:revoke`, { reason: 'card lost' });
-      await flushInstallKeys(world.platform);
-      world.rest = await world.signInAdmin();
-      const revoked = await decide('after the revocation and a second flush');
-      expect(revoked).toMatchObject({
-        decision: AccessDecision.ACCESS_DECISION_DENIED,
-        reason: AccessReason.ACCESS_REASON_REVOKED,
-      });
-    },
-  );
 
   it(
     'the upper platform down for 60 s under a steady inflow: uploads queue and drain oldest first, nothing lost, nothing duplicated',
@@ -800,9 +753,45 @@ describe.runIf(enabled).concurrent('faults', () => {
   );
 });
 
-// Every fault above sends device traffic and reads through the gateway: the edges are killed
-// after them, one at a time.
+// Every fault above sends device traffic and reads through the gateway with the admin's session:
+// the Redis flush (which ends the sessions) and the edges come after them, one at a time.
 describe.runIf(enabled)('faults at the edges', () => {
+  it(
+    "Redis flushed (this install's keys only): caches rebuild, decisions stay right, a revocation holds",
+    { timeout: 300_000 },
+    async () => {
+      const { door, doorId, card, cardCredentialId } = await residentAt(1);
+      const decide = async (what: string) => {
+        const before = world.accessRecords(door, (r) => r.doorId === doorId).length;
+        const delivery = await world.presentCard(door, card);
+        expect(delivery, delivery.reason).toMatchObject({ accepted: 1 });
+        return waitFor(() => world.accessRecords(door, (r) => r.doorId === doorId)[before], {
+          timeoutMs: 120_000,
+          message: `no decision: ${what}`,
+        });
+      };
+      expect((await decide('warm')).decision).toBe(AccessDecision.ACCESS_DECISION_ALLOWED);
+      expect(await installKeyCount(world.platform)).toBeGreaterThan(0);
+
+      const flushed = await flushInstallKeys(world.platform);
+      console.log(`redis: ${flushed} keys of this install flushed`);
+      expect(await installKeyCount(world.platform)).toBe(0);
+      // Sessions may live in the flushed store: sign in again as a user would.
+      world.rest = await world.signInAdmin();
+      expect((await decide('after the flush')).decision).toBe(AccessDecision.ACCESS_DECISION_ALLOWED);
+      expect(await installKeyCount(world.platform), 'the caches did not rebuild').toBeGreaterThan(0);
+
+      await world.rest('POST', `/v1/credentials/${cardCredentialId}:revoke`, { reason: 'card lost' });
+      await flushInstallKeys(world.platform);
+      world.rest = await world.signInAdmin();
+      const revoked = await decide('after the revocation and a second flush');
+      expect(revoked).toMatchObject({
+        decision: AccessDecision.ACCESS_DECISION_DENIED,
+        reason: AccessReason.ACCESS_REASON_REVOKED,
+      });
+    },
+  );
+
   it(
     'SIGKILL of device-ingest under a stream of card swipes: every swipe it acknowledged is on the bus, once',
     { timeout: 300_000 },
