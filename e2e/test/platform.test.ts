@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { removePostgresData } from '@anfang/infra';
-import { startPlatform, type PlatformStatus, type RunningPlatform } from '@anfang/runner';
+import { startPlatform, type RunningPlatform } from '@anfang/runner';
 import { waitFor } from '@anfang/testing';
-import { dropNamespace, platformPorts, root, serviceNames, withLog } from './support/platform.ts';
+import { dropNamespace, platformPorts, root, serviceNames, waitReady, withLog } from './support/platform.ts';
 
 const services = serviceNames;
 
@@ -60,19 +60,7 @@ describe.each([{ mode: 'embedded' as const }, { mode: 'local' as const }])(
           log: (line) => lines.push(line),
         });
 
-        let waiting = '';
-        const status = await waitFor(
-          async () => {
-            const response = await fetch(new URL('/status', platform!.statusUrl));
-            const body = (await response.json()) as PlatformStatus;
-            waiting = body.services
-              .filter((s) => !s.ok)
-              .map((s) => `${s.name}: ${s.detail}`)
-              .join('; ');
-            return response.status === 200 && body.services.every((s) => s.ok) ? body : undefined;
-          },
-          { timeoutMs: 120_000, message: 'platform not ready' },
-        ).catch(withLog(lines, () => waiting));
+        const status = await waitReady(platform.statusUrl, lines, 120_000);
         expect(status.services.map((s) => s.name).sort()).toEqual([...services, 'simulator'].sort());
         expect(status.infrastructure.every((c) => c.ok)).toBe(true);
 

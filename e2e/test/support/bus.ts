@@ -20,10 +20,14 @@ export interface Watcher<D extends AnyTopicDefinition> {
 }
 
 /**
- * Starts reading `topics` from their end. Start it before the traffic it should see (a group
- * joins in seconds; the platform's start takes longer).
+ * Starts reading `topics` from their end (or, `start: 'earliest'`, from their beginning: on a
+ * broker of the test's own, everything there is the test's). Start it before the traffic it
+ * should see (a group joins in seconds; the platform's start takes longer).
  */
-export async function watch<D extends AnyTopicDefinition>(topics: readonly D[]): Promise<Watcher<D>> {
+export async function watch<D extends AnyTopicDefinition>(
+  topics: readonly D[],
+  options: { readonly start?: 'earliest' | 'latest' } = {},
+): Promise<Watcher<D>> {
   const bus: Bus = await createBus({
     kind: 'kafka',
     brokers: infraEnv().kafkaBrokers,
@@ -35,7 +39,7 @@ export async function watch<D extends AnyTopicDefinition>(topics: readonly D[]):
     subscription = await consume(bus, {
       group: uniqueName('e2e-watch'),
       topics,
-      start: 'latest',
+      start: options.start ?? 'latest',
       handler: async (event) => {
         events.push(event);
       },

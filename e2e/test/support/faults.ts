@@ -31,6 +31,7 @@ const alive = (pid: number): boolean => {
 };
 
 export interface Restarted {
+  readonly service: string;
   readonly pid: number;
   readonly output: string[];
   stop(): Promise<void>;
@@ -93,11 +94,19 @@ async function launch(service: string, how: Launch): Promise<Restarted> {
     await stop();
     throw new Error(`${(error as Error).message}\n${output.slice(-20).join('\n')}`, { cause: error });
   }
-  return { pid: child.pid!, output, stop };
+  return { service, pid: child.pid!, output, stop };
 }
 
-/** SIGKILLs a service (no shutdown hook runs) and starts it again; resolves once it is ready. */
-export async function killAndRestart(platform: LocalPlatform, service: string): Promise<Restarted> {
+/**
+ * SIGKILLs a service (no shutdown hook runs) and starts it again; resolves once it is ready.
+ * `whileDown` runs after the process is gone and before it is started again: what happens to
+ * traffic the service was not there to see.
+ */
+export async function killAndRestart(
+  platform: LocalPlatform,
+  service: string,
+  whileDown?: () => Promise<void>,
+): Promise<Restarted> {
   const pid = await pidOf(platform, service);
   const how = await launchOf(pid);
   process.kill(pid, 'SIGKILL');
@@ -105,6 +114,7 @@ export async function killAndRestart(platform: LocalPlatform, service: string): 
     timeoutMs: 10_000,
     message: `${service} survived SIGKILL`,
   });
+  await whileDown?.();
   return launch(service, how);
 }
 

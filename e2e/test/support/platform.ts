@@ -11,19 +11,10 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { discoverServices, startPlatform, type PlatformStatus, type RunningPlatform } from '@anfang/runner';
 import { emptyBucket, freePortBlock, infraEnv, s3Client, waitFor } from '@anfang/testing';
+import { portBase } from './ports.ts';
 
 export const root = join(import.meta.dirname, '..', '..', '..');
 export const serviceNames = discoverServices(root).map((s) => s.name);
-
-/** Where the search for a block of ports starts: `ANFANG_E2E_PORT_BASE`, default 21100. */
-function portBase(): number {
-  const raw = process.env.ANFANG_E2E_PORT_BASE;
-  if (raw === undefined || raw === '') return 21_100;
-  const base = Number(raw);
-  if (!Number.isInteger(base) || base < 1024 || base > 64_000)
-    throw new Error(`ANFANG_E2E_PORT_BASE must be a port number between 1024 and 64000, not ${raw}`);
-  return base;
-}
 
 /** A platform's ports, from the first block of 100 that is free now. */
 export async function platformPorts() {
@@ -56,6 +47,30 @@ export const withLog =
       { cause: error },
     );
   };
+
+/**
+ * Waits until the runner's status page says every service is ready and returns it; a failure
+ * names the services not ready and the runner's last log lines.
+ */
+export async function waitReady(
+  statusUrl: string,
+  lines: readonly string[],
+  timeoutMs: number,
+): Promise<PlatformStatus> {
+  let waiting = '';
+  return waitFor(
+    async () => {
+      const response = await fetch(new URL('/status', statusUrl));
+      const body = (await response.json()) as PlatformStatus;
+      waiting = body.services
+        .filter((s) => !s.ok)
+        .map((s) => `${s.name}: ${s.detail}`)
+        .join('; ');
+      return response.status === 200 && body.services.every((s) => s.ok) ? body : undefined;
+    },
+    { timeoutMs, intervalMs: 1000, message: 'platform not ready' },
+  ).catch(withLog(lines, () => waiting));
+}
 
 export async function dropNamespace(namespace: string): Promise<void> {
   const admin = new pg.Client({ connectionString: infraEnv().pgUrl });
@@ -130,20 +145,8 @@ export async function startLocalPlatform(options: {
       startInfrastructure: false,
       log: (line) => lines.push(line),
     });
-    let waiting = '';
-    await waitFor(
-      async () => {
-        const response = await fetch(new URL('/status', platform!.statusUrl));
-        const body = (await response.json()) as PlatformStatus;
-        waiting = body.services
-          .filter((s) => !s.ok)
-          .map((s) => `${s.name}: ${s.detail}`)
-          .join('; ');
-        return response.status === 200 && body.services.every((s) => s.ok) ? body : undefined;
-      },
-      // Nine services starting at once on a busy 2-CPU machine.
-      { timeoutMs: 300_000, intervalMs: 1000, message: 'platform not ready' },
-    ).catch(withLog(lines, () => waiting));
+    // Nine services starting at once on a busy 2-CPU machine.
+    await waitReady(platform.statusUrl, lines, 300_000);
   } catch (error) {
     await stop().catch(() => undefined);
     throw error;

@@ -205,6 +205,30 @@ export function busContract(label: string, setup: () => Promise<BusFixture>): vo
       expect(received.map((m) => text(m.value))).toEqual(['after']);
     });
 
+    it('a group with start "latest" that was down gets what was published meanwhile, on partitions it never read too', async () => {
+      const bus = await newBus();
+      const topic = await makeTopic(bus, 'latest-down', 4);
+      const group = uniqueName('g-latest-down');
+      const first = await collect(bus, topic, group, { start: 'latest' });
+      await first.sub.close();
+      // No member runs now, and the group has never had a message on any partition.
+      const keys = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
+      await bus.publish(
+        topic,
+        keys.map((k) => ({ key: k, value: bytes(`while down ${k}`) })),
+      );
+      const second = await collect(bus, topic, group, { start: 'latest' });
+      await waitFor(() => second.received.length >= keys.length, {
+        timeoutMs: 30_000,
+        message: 'what was published while the group was down',
+      }).catch((error: unknown) => {
+        throw new Error(`${(error as Error).message}: ${second.received.length} of ${keys.length}`, {
+          cause: error,
+        });
+      });
+      expect(second.received.map((m) => text(m.value)).sort()).toEqual(keys.map((k) => `while down ${k}`));
+    });
+
     it('keeps per-key order across many keys and partitions, with partitions handled concurrently', async () => {
       const bus = await newBus();
       const topic = await makeTopic(bus, 'order', 6);

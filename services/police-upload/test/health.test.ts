@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { anfang } from '@anfang/contracts';
 import { topics } from '@anfang/contracts';
 import { waitFor, watchTopics, type TopicWatch } from '@anfang/testing';
+import { createHealthStore } from '../src/store/health.ts';
 import { LOWER_ID, PLATFORM_ID, startHarness, type Harness } from './harness.ts';
 
 type Health = anfang.police.v1.UploadHealthReported;
@@ -40,6 +41,27 @@ async function nextReports(compoundId: string, count: number): Promise<Health[]>
     { timeoutMs: 30_000, intervalMs: 100, message: `${count} more upload-health reports of ${compoundId}` },
   );
 }
+
+describe('upload-health keys', () => {
+  it('a pair named by several sources at once is kept once, with its latest success', async () => {
+    // A configured compound that also uploaded: the backlog, the window and the platform name it.
+    const store = createHealthStore(h.sql);
+    const compoundId = `${h.compoundId.slice(0, -2)}97`;
+    const earlier = new Date(Date.now() - 60_000);
+    const later = new Date();
+    await store.remember([
+      { platformId: PLATFORM_ID, compoundId },
+      { platformId: PLATFORM_ID, compoundId, lastSuccessAt: later },
+      { platformId: PLATFORM_ID, compoundId, lastSuccessAt: earlier },
+      { platformId: PLATFORM_ID, compoundId },
+    ]);
+    const { rows } = await h.sql.query<{ last_success_at: Date }>(
+      'SELECT last_success_at FROM upload_health_key WHERE platform_id = $1 AND compound_id = $2',
+      [PLATFORM_ID, compoundId],
+    );
+    expect(rows.map((r) => r.last_success_at.getTime())).toEqual([later.getTime()]);
+  });
+});
 
 describe('upload-health cadence', () => {
   it('a configured compound is reported every interval with no traffic at all', async () => {

@@ -8,8 +8,13 @@ export const repoRoot: string = process.env.ANFANG_ROOT
   : resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 export const cacheDir = join(repoRoot, '.cache');
-/** Runtime state of the servers: one folder per server (pid, logs, data), plus env.json. */
-export const infraDir = join(cacheDir, 'infra');
+/**
+ * Runtime state of the servers: one folder per server (pid, logs, data), plus env.json — in
+ * `.cache/infra`, or in ANFANG_INFRA_STATE_DIR for a second infrastructure beside the checkout's
+ * (a test's own, on its own ports), which then shares nothing with the first but the installs.
+ */
+export const ownStateDir: string | undefined = process.env.ANFANG_INFRA_STATE_DIR?.trim() || undefined;
+export const infraDir = ownStateDir ? resolve(ownStateDir) : join(cacheDir, 'infra');
 export const envJsonPath = join(infraDir, 'env.json');
 export const binDir = join(cacheDir, 'bin');
 

@@ -436,6 +436,11 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<KafkaBus
     let firstJoin = true;
     let onJoined: (() => void) | undefined;
     const joinedOnce = new Promise<void>((resolve) => (onJoined = resolve));
+    // The positions sought on the first join are committed as well (once the consumer runs: a
+    // commit before that is dropped). Otherwise a partition that gets its first message while
+    // the service is down (killed, restarted) has still no committed offset when it is back,
+    // and would start at the end as of then, skipping that message.
+    let pin: { topic: string; partition: number; offset: string }[] = [];
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
       joined = true;
       if (firstJoin) {
@@ -444,11 +449,21 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<KafkaBus
         for (const [topic, positions] of seekOnJoin) {
           for (const partition of assignment[topic] ?? []) {
             const offset = positions.get(partition);
-            if (offset !== undefined) consumer.seek({ topic, partition, offset });
+            if (offset === undefined) continue;
+            consumer.seek({ topic, partition, offset });
+            pin.push({ topic, partition, offset });
           }
         }
       }
       onJoined?.();
+    });
+    consumer.on(consumer.events.FETCH_START, () => {
+      if (pin.length === 0) return;
+      const offsets = pin;
+      pin = [];
+      consumer.commitOffsets(offsets).catch((error: unknown) => {
+        logger.warn({ group, error: String(error) }, 'bus: committing the start positions failed');
+      });
     });
     consumer.on(consumer.events.CRASH, (event) => {
       logger.error(

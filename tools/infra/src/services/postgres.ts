@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { credentials, ports } from '../config.ts';
+import { credentials, ownStateDir, ports } from '../config.ts';
 import {
   chooseDataDir,
   type DataLocations,
@@ -19,10 +19,13 @@ import { installLog, type LaunchSpec, type Service, stateDir } from '../service.
 
 /**
  * The data folder: .cache/infra/postgres/data, or, when root runs the launcher in a checkout
- * that user postgres cannot traverse, /var/lib/anfang/<hash of the checkout>/infra-postgres.
+ * that user postgres cannot traverse, /var/lib/anfang/<hash of the checkout>/infra-postgres. An
+ * own state folder (ANFANG_INFRA_STATE_DIR) relocates to a place named after that folder, never
+ * to the checkout's.
  */
 export function infraPostgresLocations(): DataLocations {
-  return dataLocations(join(stateDir('postgres'), 'data'), systemDataDir('infra-postgres'));
+  const data = join(stateDir('postgres'), 'data');
+  return ownStateDir ? dataLocations(data) : dataLocations(data, systemDataDir('infra-postgres'));
 }
 
 export function postgresService(): Service {
