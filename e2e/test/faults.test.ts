@@ -27,14 +27,13 @@ import { anfang, topics } from '@anfang/contracts';
 import {
   sendGenericEvents,
   sendGenericHeartbeat,
-  sendIsapiEvent,
   sendTollgate,
   type DeviceRuntime,
   type PatrolCheckIn,
-  type PerimeterTrigger,
   type PlateCapture,
 } from '@anfang/simulator';
 import { waitFor } from '@anfang/testing';
+import { armedWall, intrusion } from './support/perimeter.ts';
 import { watch } from './support/bus.ts';
 import { flushInstallKeys, installKeyCount, killAndRestart, type Restarted } from './support/faults.ts';
 import { residentOfDoor } from './support/site.ts';
@@ -453,35 +452,10 @@ describe.runIf(enabled).concurrent('faults', () => {
         .slice(0, 4);
       expect(sensors).toHaveLength(4);
       const zones = new Map<DeviceRuntime, string>();
-      for (const [i, sensor] of sensors.entries()) {
-        const { zone } = await world.rest<{ zone: { zoneId: string } }>('POST', '/v1/alarm/zones', {
-          zone: {
-            compoundId: compound.code,
-            name: `围墙 ${i + 1} e2e`,
-            kind: 'ZONE_KIND_WALL',
-            sensorDeviceIds: [sensor.device.deviceId],
-          },
-        });
-        await world.rest('POST', `/v1/alarm/zones/${zone.zoneId}:arming`, {
-          arming: 'ARMING_STATE_ARMED',
-          reason: 'night',
-        });
-        zones.set(sensor, zone.zoneId);
-      }
+      for (const [i, sensor] of sensors.entries())
+        zones.set(sensor, await armedWall(world.rest, sensor, `围墙 ${i + 1} e2e`, 'night'));
       const trigger = async (sensor: DeviceRuntime, times: number) => {
-        for (let i = 0; i < times; i++) {
-          const delivery = await sendIsapiEvent(
-            sensor,
-            world.kit.io,
-            world.kit.event<PerimeterTrigger>(sensor, {
-              type: 'perimeter',
-              state: 'active',
-              target: 'human',
-              regionId: '1',
-            }),
-          );
-          expect(delivery, delivery.reason).toMatchObject({ accepted: 1, status: 200 });
-        }
+        for (let i = 0; i < times; i++) await intrusion(world.kit, sensor);
       };
       const [first, across, whileDown, after] = sensors as [
         DeviceRuntime,

@@ -12,14 +12,9 @@
 import { randomInt } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topics } from '@anfang/contracts';
-import {
-  sendIsapiEvent,
-  sendTollgate,
-  type DeviceRuntime,
-  type PerimeterTrigger,
-  type PlateCapture,
-} from '@anfang/simulator';
+import { sendTollgate, type DeviceRuntime, type PlateCapture } from '@anfang/simulator';
 import { groupMembers, kafkaClient, waitFor, type GroupMember } from '@anfang/testing';
+import { armedWall, intrusion } from './support/perimeter.ts';
 import { watch, type Watcher } from './support/bus.ts';
 import { startReplica, type Restarted } from './support/faults.ts';
 import { serviceNames } from './support/platform.ts';
@@ -197,37 +192,12 @@ describe.runIf(enabled)('two instances of every consuming service', () => {
       const sensors = devicesOf('perimeter', 'isapi');
       expect(sensors.length).toBeGreaterThan(1);
       const zones = new Map<string, string>();
-      for (const sensor of sensors) {
-        const { zone } = await world.rest<{ zone: { zoneId: string } }>('POST', '/v1/alarm/zones', {
-          zone: {
-            compoundId: sensor.device.compound.code,
-            name: `围界 ${sensor.device.key}`,
-            kind: 'ZONE_KIND_WALL',
-            sensorDeviceIds: [sensor.device.deviceId],
-          },
-        });
-        await world.rest('POST', `/v1/alarm/zones/${zone.zoneId}:arming`, {
-          arming: 'ARMING_STATE_ARMED',
-          reason: 'scale-out',
-        });
-        zones.set(zone.zoneId, sensor.device.compound.code);
-      }
-      for (let i = 0; i < 3; i++)
-        await Promise.all(
-          sensors.map(async (sensor) => {
-            const delivery = await sendIsapiEvent(
-              sensor,
-              world.kit.io,
-              world.kit.event<PerimeterTrigger>(sensor, {
-                type: 'perimeter',
-                state: 'active',
-                target: 'human',
-                regionId: '1',
-              }),
-            );
-            expect(delivery, delivery.reason).toMatchObject({ accepted: 1, status: 200 });
-          }),
+      for (const sensor of sensors)
+        zones.set(
+          await armedWall(world.rest, sensor, `围界 ${sensor.device.key}`, 'scale-out'),
+          sensor.device.compound.code,
         );
+      for (let i = 0; i < 3; i++) await Promise.all(sensors.map((sensor) => intrusion(world.kit, sensor)));
 
       // identity: every capture decided exactly once — one stored record each, in this install's
       // own database (the bus is shared with other installs on a busy machine, whose simulated

@@ -22,15 +22,14 @@ import { dispositionBody } from '@anfang/gat1400-peer';
 import {
   sendGenericEvents,
   sendGenericHeartbeat,
-  sendIsapiEvent,
   sendTollgate,
   type DeviceKit,
   type DeviceRuntime,
   type PatrolCheckIn,
-  type PerimeterTrigger,
   type PlateCapture,
 } from '@anfang/simulator';
 import { waitFor } from '@anfang/testing';
+import { armedWall, intrusion } from './support/perimeter.ts';
 import { signInNewAccount, type Rest } from './support/gateway.ts';
 import type { LocalPlatform } from './support/platform.ts';
 import {
@@ -160,33 +159,10 @@ describe.runIf(enabled).concurrent('scenarios', () => {
     async () => {
       const sensor = deviceOf('perimeter', 'perimeter', 'isapi');
       const compoundId = sensor.device.compound.code;
-      const { zone } = await rest<{ zone: { zoneId: string } }>('POST', '/v1/alarm/zones', {
-        zone: {
-          compoundId,
-          name: '北墙 e2e',
-          kind: 'ZONE_KIND_WALL',
-          sensorDeviceIds: [sensor.device.deviceId],
-        },
-      });
-      await rest('POST', `/v1/alarm/zones/${zone.zoneId}:arming`, {
-        arming: 'ARMING_STATE_ARMED',
-        reason: 'night',
-      });
+      const zone = { zoneId: await armedWall(rest, sensor, '北墙 e2e', 'night') };
 
       // A burst: four triggers within seconds, each with its detection picture.
-      for (let i = 0; i < 4; i++) {
-        const delivery = await sendIsapiEvent(
-          sensor,
-          kit.io,
-          kit.event<PerimeterTrigger>(sensor, {
-            type: 'perimeter',
-            state: 'active',
-            target: 'human',
-            regionId: '1',
-          }),
-        );
-        expect(delivery, delivery.reason).toMatchObject({ accepted: 1, status: 200 });
-      }
+      for (let i = 0; i < 4; i++) await intrusion(kit, sensor);
 
       const alarm = await waitFor(
         async () => {
