@@ -1,4 +1,4 @@
-import { AssignerProtocol, Kafka, type KafkaConfig, logLevel } from 'kafkajs';
+import { AssignerProtocol, Kafka, type Admin, type KafkaConfig, logLevel } from 'kafkajs';
 import { infraEnv, withHint } from './env.ts';
 import { uniqueName } from './names.ts';
 
@@ -28,8 +28,10 @@ export async function createTestTopic(
   const admin = kafkaClient().admin();
   try {
     await admin.connect();
+    // Not kafkajs' own wait: it gives up when a busy broker answers UNKNOWN_TOPIC_OR_PARTITION
+    // for the topic it has just created.
     await admin.createTopics({
-      waitForLeaders: true,
+      waitForLeaders: false,
       topics: [
         {
           topic,
@@ -39,6 +41,7 @@ export async function createTestTopic(
         },
       ],
     });
+    await waitForLeaders(admin, [topic]);
   } catch (err) {
     throw withHint(err, `creating test topic ${topic}`);
   } finally {
@@ -92,20 +95,29 @@ export async function ensureTopics(specs: readonly { name: string; partitions: n
         if (!/exist/i.test(String((error as Error).message))) throw error;
       }
     }
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const ready = await admin
-        .fetchTopicMetadata({ topics: specs.map((s) => s.name) })
-        .then((m) =>
-          m.topics.every((t) => t.partitions.every((p) => p.leader >= 0 && p.partitionErrorCode === 0)),
-        )
-        .catch(() => false);
-      if (ready) return;
-      if (Date.now() > deadline) throw new Error('ensureTopics: partitions still without leaders after 30 s');
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    await waitForLeaders(
+      admin,
+      specs.map((s) => s.name),
+    );
   } finally {
     await admin.disconnect();
+  }
+}
+
+/** Until every partition of the topics has a leader (at most 30 s). */
+async function waitForLeaders(admin: Admin, topics: string[]): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const ready = await admin
+      .fetchTopicMetadata({ topics })
+      .then((m) =>
+        m.topics.every((t) => t.partitions.every((p) => p.leader >= 0 && p.partitionErrorCode === 0)),
+      )
+      .catch(() => false);
+    if (ready) return;
+    if (Date.now() > deadline)
+      throw new Error(`partitions of ${topics.join(', ')} still without leaders after 30 s`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
 

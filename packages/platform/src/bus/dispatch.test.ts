@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffMs, createDispatcher, describeError, type RawMessage } from './dispatch.ts';
+import { backoffMs, createDispatcher, describeError, isUnavailable, type RawMessage } from './dispatch.ts';
 import { createBusMetrics } from './metrics.ts';
 import {
   HEADER,
@@ -217,5 +217,66 @@ describe('dispatch', () => {
       expect(result.outcome.kind).toBe('wait');
       expect(calls).toEqual([['a'], ['b']]);
     });
+  });
+});
+
+describe('dispatch: a dependency that cannot be reached', () => {
+  const refused = () =>
+    Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+
+  it('tells unreachable dependencies from other errors', () => {
+    expect(isUnavailable(refused())).toBe(true);
+    expect(isUnavailable(Object.assign(new Error('terminating connection'), { code: '57P01' }))).toBe(true);
+    expect(
+      isUnavailable(Object.assign(new Error('the database system is starting up'), { code: '57P03' })),
+    ).toBe(true);
+    expect(isUnavailable(Object.assign(new Error('connection failure'), { code: '08006' }))).toBe(true);
+    expect(isUnavailable(new Error('Connection terminated unexpectedly'))).toBe(true);
+    expect(isUnavailable(new Error('identity: could not decide', { cause: refused() }))).toBe(true);
+    expect(isUnavailable(new AggregateError([refused(), refused()], 'connect failed'))).toBe(true);
+    expect(isUnavailable(Object.assign(new Error('duplicate key'), { code: '23505' }))).toBe(false);
+    expect(isUnavailable(new Error('boom'))).toBe(false);
+    expect(isUnavailable(new PermanentError('bad payload'))).toBe(false);
+    expect(isUnavailable('ECONNREFUSED')).toBe(false);
+  });
+
+  it('holds the message without using up attempts until the dependency is back: no retry topic, no DLQ', async () => {
+    let calls = 0;
+    // More failures than the policy's attempts (3): an outage longer than the back-off.
+    const { dispatcher, published } = setup(async () => {
+      if (++calls <= 5) throw refused();
+    });
+    expect(await dispatcher.handle(raw())).toEqual({ kind: 'done' });
+    expect(calls).toBe(6);
+    expect(published).toEqual([]);
+  });
+
+  it('holds a retried message too, keeping its attempt', async () => {
+    let calls = 0;
+    const { dispatcher, published } = setup(async () => {
+      calls++;
+      if (calls <= 3) throw refused();
+      throw new Error('its own fault');
+    });
+    const retried = raw({
+      topic: 't.retry',
+      headers: { [HEADER.retryGroup]: 'g', [HEADER.retryAttempt]: '2', [HEADER.retryNotBefore]: '0' },
+    });
+    expect(await dispatcher.handle(retried)).toEqual({ kind: 'done' });
+    expect(calls).toBe(4);
+    // The failure of its own after the outage is its attempt 2 of 3: on to the retry topic.
+    expect(published.map((p) => [p.topic, p.messages[0]!.headers![HEADER.retryAttempt]])).toEqual([
+      ['t.retry', '3'],
+    ]);
+  });
+
+  it('lets go of a held message when the subscription closes, without routing it', async () => {
+    const { dispatcher, published, abort } = setup(async () => {
+      throw refused();
+    });
+    const outcome = dispatcher.handle(raw());
+    setTimeout(() => abort.abort(), 300);
+    expect(await outcome).toEqual({ kind: 'stopped' });
+    expect(published).toEqual([]);
   });
 });

@@ -12,6 +12,13 @@
  * handler reports as failed are routed one by one after it returned. Messages of a retry topic
  * are handled one at a time (each has its own attempt and not-before time).
  *
+ * An error that says a dependency cannot be reached (`isUnavailable`: the database or a server
+ * refusing or dropping connections) is not the message's fault: the message is held where it is
+ * and tried again with back-off, using up no attempt, until the dependency is back. Otherwise an
+ * outage longer than the attempts' back-off (1+2+4+8 s by default) sent every message of it to
+ * the DLQ — seen when Postgres restarted under load (e2e infra-restarts: identity dead-lettered
+ * acknowledged swipes while its database was down 34 s).
+ *
  * Errors from the handler never escape; an error escaping from here means the bus itself could
  * not publish to the retry topic or DLQ, and the caller must not commit past the message.
  */
@@ -87,6 +94,39 @@ export function describeError(error: unknown): string {
 }
 
 const errorType = (error: unknown): string => (error instanceof Error ? error.name : typeof error);
+
+/** Socket errors of a server that is down, restarting or unreachable. */
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+]);
+/**
+ * Postgres: class 08 (connection exception) and the server shutting down or starting up
+ * (57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now).
+ */
+const PG_UNAVAILABLE = /^(08...|57P0[123])$/;
+/** node-postgres reports a dropped connection or a pool that cannot connect in time without a code. */
+const PG_UNAVAILABLE_MESSAGE =
+  /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error)/;
+
+/** Whether an error means a dependency cannot be reached (see the file's comment), through `cause`s and aggregates. */
+export function isUnavailable(error: unknown, depth = 0): boolean {
+  if (!(error instanceof Error) || depth > 5) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && (UNREACHABLE_CODES.has(code) || PG_UNAVAILABLE.test(code))) return true;
+  if (PG_UNAVAILABLE_MESSAGE.test(error.message)) return true;
+  if (error instanceof AggregateError && error.errors.some((e) => isUnavailable(e, depth + 1))) return true;
+  return isUnavailable(error.cause, depth + 1);
+}
+
+/** The longest a message held for an unavailable dependency waits between tries: back soon after it is. */
+const UNAVAILABLE_MAX_BACKOFF_MS = 5_000;
 
 export function isRetryTopic(topic: string): boolean {
   return topic.endsWith(RETRY_SUFFIX);
@@ -190,6 +230,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     }
     const message: ReceivedMessage = topic === raw.topic ? raw : { ...raw, topic };
     let pending = failure;
+    let unavailableFor = 0;
     for (;;) {
       let error: unknown;
       if (pending) {
@@ -210,6 +251,16 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       if (isPermanent(error)) {
         await deadLetter(topic, raw, `permanent: ${reason}`, 'permanent');
         return DONE;
+      }
+      if (isUnavailable(error)) {
+        unavailableFor++;
+        const delay = Math.min(UNAVAILABLE_MAX_BACKOFF_MS, backoffMs(policy, unavailableFor));
+        logger.warn(
+          { topic, group, partition: raw.partition, offset: raw.offset, attempt, delayMs: delay, reason },
+          'bus: a dependency is unavailable; holding the message',
+        );
+        if (!(await pauseFor(delay, heartbeat))) return STOPPED;
+        continue;
       }
       if (attempt >= policy.maxAttempts) {
         await deadLetter(topic, raw, `exhausted after ${attempt} attempts: ${reason}`, 'exhausted');

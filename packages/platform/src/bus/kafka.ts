@@ -6,8 +6,9 @@
  * @confluentinc/kafka-javascript) without touching them.
  *
  * Producer: idempotent, acks=all, one request in flight per broker (what kafkajs' idempotent
- * sequence handling needs), Java-compatible murmur2 partitioner. Concurrent `publish` calls are
- * coalesced into one `sendBatch` by `PublishBatcher`.
+ * sequence handling needs), Java-compatible murmur2 partitioner, replaced by a new one after a
+ * failed send (see `producerSuspect`). Concurrent `publish` calls are coalesced into one
+ * `sendBatch` by `PublishBatcher`.
  *
  * Consumer: one kafkajs consumer per subscription, `eachBatch` with manual offset resolution: an
  * offset is resolved only after its handler succeeded (or the message went to the retry topic or
@@ -228,17 +229,41 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<KafkaBus
   });
 
   const admin: Admin = kafka.admin();
-  const producer: Producer = kafka.producer({
-    // Explicit, so kafkajs does not warn: the Java client's murmur2 partitioner (kafkajs v2 default).
-    createPartitioner: Partitioners.DefaultPartitioner,
-    idempotent: true,
-    // kafkajs serialises idempotent produce requests per broker; 1 keeps its sequence numbers right.
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-    // An idempotent producer must not give up (kafkajs warns otherwise); publishTimeoutMs bounds the caller's wait.
-    retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 5_000 },
-  });
+  const newProducer = (): Producer =>
+    kafka.producer({
+      // Explicit, so kafkajs does not warn: the Java client's murmur2 partitioner (kafkajs v2 default).
+      createPartitioner: Partitioners.DefaultPartitioner,
+      idempotent: true,
+      // kafkajs serialises idempotent produce requests per broker; 1 keeps its sequence numbers right.
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      // An idempotent producer must not give up (kafkajs warns otherwise); publishTimeoutMs bounds the caller's wait.
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 5_000 },
+    });
+  let producer = newProducer();
   await Promise.all([admin.connect(), producer.connect()]);
+
+  /**
+   * Whether the producer's sequence numbers can no longer be trusted. A send that failed may
+   * still have been written (a broker going down writes what it took and closes the connection
+   * before answering), but kafkajs takes its sequence numbers back on any failure and gives them
+   * to the next send. The broker takes that send, when it has as many messages per partition, for
+   * a resend of the written one: it answers "written" with the old offset and drops it — an
+   * acknowledged message lost (seen when the broker restarted under load: contract test
+   * bus.kafka.restart.test.ts). So after a failed send the next one goes through a new producer
+   * (a new producer id: sequence numbers of its own, nothing to mistake for a resend). The failed
+   * send's messages were refused to their callers, who send them again: at worst a duplicate,
+   * which consumers drop by event id.
+   */
+  let producerSuspect = false;
+  const renewProducer = async (): Promise<void> => {
+    const old = producer;
+    producer = newProducer();
+    await withTimeout(old.disconnect(), 5_000, 'disconnect of the old producer').catch(() => undefined);
+    await producer.connect();
+    producerSuspect = false;
+    logger.info({}, 'bus: a send failed; publishing through a new producer');
+  };
 
   let knownTopics = new Set<string>();
   const refreshTopics = async (): Promise<Set<string>> => {
@@ -264,6 +289,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<KafkaBus
     }
     const started = performance.now();
     try {
+      if (producerSuspect) await renewProducer();
       await producer.sendBatch({
         topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
         acks: -1,
@@ -271,6 +297,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<KafkaBus
         compression,
       });
     } catch (error) {
+      producerSuspect = true;
       const seconds = (performance.now() - started) / 1000;
       for (const [topic] of byTopic)
         metrics.published(topic, 0, seconds, error instanceof Error ? error.name : 'error');

@@ -147,8 +147,14 @@ export function kafkaService(): Service {
     async prepare(report): Promise<LaunchSpec> {
       mkdirSync(dataDir, { recursive: true });
       writeFileSync(propsFile, serverProperties());
-      if (!existsSync(clusterIdFile))
-        writeFileSync(clusterIdFile, `${randomBytes(16).toString('base64url')}\n`);
+      if (!existsSync(clusterIdFile)) {
+        // As Kafka's own Uuid.randomUuid: an id starting with '-' would read as an option to the
+        // storage tool (`-t -x…`: "expected one argument"), one fresh state folder in 64.
+        let id: string;
+        do id = randomBytes(16).toString('base64url');
+        while (id.startsWith('-'));
+        writeFileSync(clusterIdFile, `${id}\n`);
+      }
       const clusterId = readFileSync(clusterIdFile, 'utf8').trim();
       const java = await ensureCommand('java', 'openjdk-17-jre-headless', report, installLog('kafka'));
       const classpath = `${libsDir}/*`;
