@@ -27,7 +27,8 @@ import {
   type PlateCapture,
 } from '@anfang/simulator';
 import { s3Client, waitFor } from '@anfang/testing';
-import { levelOf, rank, registerCompound, settledLevel, type Level } from './support/compliance.ts';
+import { levelOf, rank, settledLevel, type Level } from './support/compliance.ts';
+import { registerCompound } from './support/compound.ts';
 import { heartbeating, installGenericDevice, uninstall, type DeviceSpec } from './support/devices.ts';
 import { armedWall, intrusion } from './support/perimeter.ts';
 import { signInNewAccount, type Rest } from './support/gateway.ts';

@@ -1,31 +1,10 @@
 /**
- * A compound as the district registers it for compliance scoring, and its level as the district
- * reads it (SPEC §4), through the gateway.
+ * A compound's level as the district reads it (SPEC §4), through the gateway (the compound is
+ * registered with `registerCompound` of compound.ts).
  */
 import type { Compound } from '@anfang/simulator';
 import { waitFor } from '@anfang/testing';
 import type { Rest } from './gateway.ts';
-
-/** Registers a kit compound (no building codes: per-building rows are checked compound-wide). */
-export async function registerCompound(
-  rest: Rest,
-  compound: Compound,
-  /** The physical category: it picks the table (open old → B; closed → A). */
-  category = 'COMPOUND_CATEGORY_OPEN_OLD',
-): Promise<void> {
-  await rest('POST', '/v1/compounds', {
-    compound: {
-      compoundId: compound.code,
-      name: compound.name,
-      townStreet: compound.town,
-      neighbourhoodCommittee: compound.committee,
-      category,
-      programmeGroup: 'PROGRAMME_GROUP_OLD_TO_CLOSE',
-      buildingsCount: compound.buildings,
-      unitsCount: compound.buildings * compound.unitsPerBuilding,
-    },
-  });
-}
 
 export interface MissingItem {
   module: string;

@@ -8,12 +8,19 @@ import { PatrolService, reflectionPackageDefinition } from '@anfang/contracts';
 import { createCallerVerifier } from '@anfang/platform/auth';
 import { createEventPublisher } from '@anfang/platform/bus';
 import { startOutboxRelay } from '@anfang/platform/pg';
-import { openBus, openDatabase, type ServiceModule, startService, serveApis } from '@anfang/platform/service';
+import {
+  openBus,
+  openDatabase,
+  type ServiceModule,
+  startPeriodic,
+  startService,
+  serveApis,
+} from '@anfang/platform/service';
 import { loadPatrolConfig } from './config.ts';
 import { consumeCheckIns } from './consumers/check-ins.ts';
 import { patrolGrpcService } from './grpc/patrol-service.ts';
 import { noticingPlanningChanges, noticingRoundChanges, startPatrolEvidence } from './scheduler/evidence.ts';
-import { startScheduler } from './scheduler/scheduler.ts';
+import { roundSchedulerPass } from './scheduler/scheduler.ts';
 import { createPlanningStore } from './store/planning.ts';
 import { createReportStore } from './store/reports.ts';
 import { createRoundStore } from './store/rounds.ts';
@@ -59,17 +66,23 @@ const patrolService: ServiceModule = {
         const checkIns = await consumeCheckIns(bus, rounds, { group: config.OTEL_SERVICE_NAME, logger });
         lifecycle.onShutdown('drain-consumers', 'check-ins', () => checkIns.close());
 
-        const scheduler = startScheduler({
+        const schedulerPass = roundSchedulerPass({
           rounds,
           window: {
             lookbackHours: config.PATROL_SCHEDULE_LOOKBACK_HOURS,
             aheadHours: config.PATROL_SCHEDULE_AHEAD_HOURS,
           },
-          intervalMs: config.PATROL_SCHEDULER_INTERVAL_MS,
           logger,
         });
+        // One pass before the service is ready, so rounds exist before the first check-in.
+        await schedulerPass();
+        const scheduler = startPeriodic(
+          'round scheduler',
+          config.PATROL_SCHEDULER_INTERVAL_MS,
+          schedulerPass,
+          logger,
+        );
         lifecycle.onShutdown('drain-consumers', 'scheduler', () => scheduler.stop());
-        await scheduler.tick();
 
         // Probes and metrics only; the API is gRPC (REST through the gateway's annotations).
         const callers = createCallerVerifier({ key: config.CALLER_TOKEN_KEY });

@@ -12,6 +12,7 @@ import {
   openBus,
   openDatabase,
   type ServiceModule,
+  startPeriodic,
   startProcessedPruning,
   startService,
   serveApis,
@@ -19,7 +20,7 @@ import {
 import { loadAlarmsConfig } from './config.ts';
 import { consumeTriggers } from './consumers/triggers.ts';
 import { perimeterAlarmGrpcService } from './grpc/perimeter-alarm-service.ts';
-import { startEscalationJob } from './jobs/escalation.ts';
+import { escalationPass } from './jobs/escalation.ts';
 import { registerAlarmMetrics } from './metrics.ts';
 import { createAlarmStore } from './store/alarms.ts';
 import { createZoneStore } from './store/zones.ts';
@@ -75,11 +76,12 @@ const perimeterAlarmsService: ServiceModule = {
 
         startProcessedPruning(pool, resources);
 
-        const escalation = startEscalationJob({
-          alarms,
-          intervalMs: config.ALARM_ESCALATION_INTERVAL_MS,
+        const escalation = startPeriodic(
+          'escalation',
+          config.ALARM_ESCALATION_INTERVAL_MS,
+          escalationPass({ alarms, logger }),
           logger,
-        });
+        );
         lifecycle.onShutdown('drain-consumers', 'escalation', () => escalation.stop());
 
         const gauges = registerAlarmMetrics(alarms, logger);

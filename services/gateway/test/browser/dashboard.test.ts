@@ -7,8 +7,8 @@ import { randomInt } from 'node:crypto';
 import { Secret, TOTP } from 'otpauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '@anfang/testing';
+import { launchBrowser, type Browser } from '@anfang/testing/chromium';
 import { KNOWN_CARD, STAFF_NAME, recordPass, seedAccessSite, type RestCall } from '../access-seed.ts';
-import { launchBrowser, type Browser } from './chromium.ts';
 import { startStack, type Stack } from './stack.ts';
 
 const code = (): string => `370303${String(randomInt(1e9)).padStart(9, '0')}`;
@@ -86,7 +86,7 @@ describe('dashboard in headless Chromium', () => {
         sensorDeviceIds: [sensor],
       },
     });
-    browser = await launchBrowser();
+    browser = await launchBrowser({ artefacts: 'gateway-dashboard' });
   });
 
   afterAll(async () => {

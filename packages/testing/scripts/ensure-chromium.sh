@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs the system Chromium the dashboard's browser tests drive (playwright-core with
-# executablePath /usr/bin/chromium), when it is missing. Idempotent: a machine that has it
+# Installs the system Chromium the browser tests drive (`@anfang/testing/chromium`: playwright-core
+# with executablePath /usr/bin/chromium), when it is missing. Idempotent: a machine that has it
 # returns at once. Debian/Ubuntu (apt) only; needs root or passwordless sudo.
 set -euo pipefail
 
