@@ -21,22 +21,19 @@
  *
  * ANFANG_E2E_FAULTS=0 skips the file.
  */
-import { randomInt, randomUUID } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { anfang, topics } from '@anfang/contracts';
-import {
-  sendGenericEvents,
-  sendGenericHeartbeat,
-  sendTollgate,
-  type DeviceRuntime,
-  type PatrolCheckIn,
-  type PlateCapture,
-} from '@anfang/simulator';
+import { sendGenericHeartbeat, type DeviceRuntime } from '@anfang/simulator';
 import { waitFor } from '@anfang/testing';
 import { armedWall, intrusion } from './support/perimeter.ts';
+import { levelOf, settledLevel } from './support/compliance.ts';
+import { registerCompound } from './support/compound.ts';
+import { heartbeating } from './support/devices.ts';
 import { watch } from './support/bus.ts';
 import { flushInstallKeys, installKeyCount, killAndRestart, type Restarted } from './support/faults.ts';
-import { residentOfDoor } from './support/site.ts';
+import { endedRound, residentOfDoor } from './support/site.ts';
+import { holdingLane, plateRead } from './support/vehicles.ts';
 import { openWorld, type World } from './support/world.ts';
 
 const { AccessDecision, AccessReason } = anfang.identity.v1;
@@ -351,48 +348,14 @@ describe.runIf(enabled).concurrent('faults', () => {
         (rt) =>
           rt.device.compound === compound && rt.device.protocol === 'itsapi' && rt.device.direction === 1,
       );
-      const carParkId = randomUUID();
-      await world.rest('PUT', `/v1/car-parks/${carParkId}`, {
-        carPark: { carParkId, compoundId: compound.code, name: '地面停车场 e2e', capacity: 500 },
-      });
-      await world.rest('PUT', `/v1/lanes/${camera.device.deviceId}`, {
-        lane: {
-          deviceId: camera.device.deviceId,
-          carParkId,
-          direction: 'DIRECTION_IN',
-          name: camera.device.name,
-          compoundId: compound.code,
-        },
-      });
-      await world.rest('PUT', `/v1/compounds/${compound.code}/vehicle-policy`, {
-        policy: {
-          compoundId: compound.code,
-          unknownVehicleAction: 'UNKNOWN_VEHICLE_ACTION_HOLD',
-          minConfidence: 0.5,
-        },
-      });
+      const carParkId = await holdingLane(world.rest, camera, '地面停车场 e2e');
       // Plates nobody registered, each read once: a decision per plate, hold by the policy.
       const plates = new Set<string>();
       const read = async () => {
         let plate: string;
         do plate = `鲁F${randomInt(10_000, 100_000)}`;
         while (plates.has(plate));
-        const delivery = await sendTollgate(
-          camera,
-          world.kit.io,
-          world.kit.event<PlateCapture>(camera, {
-            type: 'plate',
-            plate,
-            plateColour: 'blue',
-            vehicleColour: 'white',
-            vehicleKind: 'sedan',
-            brand: '比亚迪',
-            list: 'none',
-            confidence: 95,
-            lane: 1,
-          }),
-        );
-        expect(delivery, delivery.reason).toMatchObject({ accepted: 1 });
+        await plateRead(world.kit, camera, plate);
         plates.add(plate);
       };
       let before = 0;
@@ -568,57 +531,22 @@ describe.runIf(enabled).concurrent('faults', () => {
       // The outage's compound: every generic device heartbeats from the start, so the captures
       // of the doors the outage and police-upload faults use change no device's status.
       const compound = world.kit.compounds[2]!;
-      await world.rest('POST', '/v1/compounds', {
-        compound: {
-          compoundId: compound.code,
-          name: compound.name,
-          townStreet: compound.town,
-          neighbourhoodCommittee: compound.committee,
-          category: 'COMPOUND_CATEGORY_OPEN_OLD',
-          programmeGroup: 'PROGRAMME_GROUP_OLD_TO_CLOSE',
-          buildingsCount: compound.buildings,
-          unitsCount: compound.buildings * compound.unitsPerBuilding,
-        },
-      });
+      await registerCompound(world.rest, compound);
       const devices = world.kit.devices.filter(
         (rt) => rt.device.compound === compound && rt.device.protocol === 'generic',
       );
       const late = genericUnitDoors(2).at(-1)!;
-      let lateOn = false;
-      let beating = true;
-      const heartbeats = (async () => {
-        while (beating) {
-          await Promise.all(
-            devices.filter((rt) => lateOn || rt !== late).map((rt) => sendGenericHeartbeat(rt, world.kit.io)),
-          );
-          await sleep(5_000);
-        }
-      })();
-      interface Level {
-        level: string;
-        devicesOnline?: number;
-        devicesRequired?: number;
-      }
-      const level = () => world.rest<Level>('GET', `/v1/compounds/${compound.code}/level`);
+      const heartbeats = heartbeating(world.kit, devices, 5_000, [late]);
       try {
-        let last: Level | undefined;
-        const online = await waitFor(
-          async () => {
-            const now = await level();
-            const steady = (now.devicesOnline ?? 0) > 0 && now.devicesOnline === last?.devicesOnline;
-            last = now;
-            return steady ? now : undefined;
-          },
-          { timeoutMs: 120_000, intervalMs: 5_000, message: 'the compound never showed its devices online' },
-        );
+        const online = await settledLevel(world.rest, compound, 5_000);
         restarted.push(
           await killAndRestart(world.platform, 'compliance-scoring', async () => {
-            lateOn = true;
+            heartbeats.silent.delete(late);
             await sendGenericHeartbeat(late, world.kit.io);
           }),
         );
         const back = await eventually(async () => {
-          const now = await level();
+          const now = await levelOf(world.rest, compound);
           return now.devicesOnline === online.devicesOnline! + 1 ? now : undefined;
         }, 'the unit door that came online while compliance-scoring was down was never counted');
         console.log(
@@ -628,8 +556,7 @@ describe.runIf(enabled).concurrent('faults', () => {
         // One more device online never lowers the level; the door alone does not lift this one.
         expect(back.level).toBe(online.level);
       } finally {
-        beating = false;
-        await heartbeats;
+        await heartbeats.stop();
       }
     },
   );
@@ -639,62 +566,10 @@ describe.runIf(enabled).concurrent('faults', () => {
     { timeout: 300_000 },
     async () => {
       const compound = world.kit.compounds[2]!;
-      const [first, second] = world.kit.devices.filter(
-        (rt) =>
-          rt.device.compound === compound && rt.device.kind === 'patrol' && rt.device.protocol === 'generic',
-      ) as [DeviceRuntime, DeviceRuntime];
-      const tag = (what: string) => `E2E-${what}-${randomInt(1e6, 1e7)}`;
-      const tags = [tag('cp1'), tag('cp2')] as const;
-      const checkpoints: string[] = [];
-      for (const [i, rt] of [first, second].entries()) {
-        const { checkpoint } = await world.rest<{ checkpoint: { checkpointId: string } }>(
-          'POST',
-          '/v1/patrol/checkpoints',
-          { checkpoint: { compoundId: compound.code, name: rt.device.name, tagId: tags[i] } },
-        );
-        checkpoints.push(checkpoint.checkpointId);
-      }
-      const guardTag = tag('guard');
-      const { guard } = await world.rest<{ guard: { guardId: string } }>('POST', '/v1/patrol/guards', {
-        guard: { compoundId: compound.code, name: '保安 e2e', tagId: guardTag },
-      });
-      const { route } = await world.rest<{ route: { routeId: string } }>('POST', '/v1/patrol/routes', {
-        route: {
-          compoundId: compound.code,
-          name: '夜巡 e2e',
-          stops: [
-            { checkpointId: checkpoints[0], minutesFromPrevious: 0, toleranceMinutes: 1 },
-            { checkpointId: checkpoints[1], minutesFromPrevious: 1, toleranceMinutes: 1 },
-          ],
-        },
-      });
-      // A round that started six minutes ago (Beijing time) and is over whatever the time of day;
-      // the guard walked it on time and the wand uploads the taps now.
-      const start = new Date(Math.floor((Date.now() - 6 * 60_000) / 60_000) * 60_000);
-      const local = new Date(start.getTime() + 8 * 3600_000);
-      const day = local.toISOString().slice(0, 10);
-      await world.rest('POST', '/v1/patrol/schedules', {
-        schedule: {
-          compoundId: compound.code,
-          routeId: route.routeId,
-          guardId: guard.guardId,
-          shiftName: '夜班 e2e',
-          weekdays: [local.getUTCDay() === 0 ? 7 : local.getUTCDay()],
-          startTime: local.toISOString().slice(11, 16),
-          utcOffsetMinutes: 480,
-          validFrom: day,
-          validUntil: day,
-        },
-      });
-      const tap = async (rt: DeviceRuntime, checkpointTag: string, afterStartMs: number) => {
-        const event = world.kit.event<PatrolCheckIn>(rt, { type: 'patrol', guardTag, checkpointTag });
-        const delivery = await sendGenericEvents(rt, world.kit.io, [
-          { ...event, deviceTime: new Date(start.getTime() + afterStartMs) },
-        ]);
-        expect(delivery, delivery.reason).toMatchObject({ accepted: 1 });
-      };
-      await tap(first, tags[0], 20_000);
-      restarted.push(await killAndRestart(world.platform, 'patrol', () => tap(second, tags[1], 80_000)));
+      // The guard walked the round on time; the wand uploads the taps now.
+      const walked = await endedRound(world.rest, world.kit, compound);
+      await walked.tap(0, 20_000);
+      restarted.push(await killAndRestart(world.platform, 'patrol', () => walked.tap(1, 80_000)));
 
       interface Round {
         roundId: string;
@@ -706,14 +581,14 @@ describe.runIf(enabled).concurrent('faults', () => {
       const round = await eventually(async () => {
         const { rounds = [] } = await world.rest<{ rounds?: Round[] }>(
           'GET',
-          `/v1/patrol/rounds?compoundId=${compound.code}&routeId=${route.routeId}`,
+          `/v1/patrol/rounds?compoundId=${compound.code}&routeId=${walked.routeId}`,
         );
         seen = rounds;
         return rounds.find((r) => r.status === 'ROUND_STATUS_COMPLETED' && !r.openViolations);
       }, 'the round walked in full was not completed').catch((error: unknown) => {
         throw new Error(`${(error as Error).message}: rounds ${JSON.stringify(seen)}`, { cause: error });
       });
-      expect(round.stops?.map((s) => s.checkpointId)).toEqual(checkpoints);
+      expect(round.stops?.map((s) => s.checkpointId)).toEqual(walked.checkpointIds);
       for (const stop of round.stops ?? []) expect(stop.checkedInAt, stop.checkpointId).toBeDefined();
       const { violations = [] } = await world.rest<{ violations?: { kind: string; status: string }[] }>(
         'GET',

@@ -5,10 +5,10 @@
 import { randomBytes } from 'node:crypto';
 import type { LocalPlatform } from './platform.ts';
 
-export type Rest = <T>(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown) => Promise<T>;
+export type Rest = <T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH', path: string, body?: unknown) => Promise<T>;
 
 function caller(platform: LocalPlatform, token: string): Rest {
-  return async <T>(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): Promise<T> => {
+  return async <T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH', path: string, body?: unknown): Promise<T> => {
     const response = await fetch(`${platform.httpUrl('gateway')}${path}`, {
       method,
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },

@@ -4,7 +4,15 @@
  * their credentials and grants. Everything is made by REST calls a district admin may make.
  */
 import { randomInt, randomUUID } from 'node:crypto';
-import { picture, type Compound, type DeviceRuntime } from '@anfang/simulator';
+import {
+  picture,
+  sendGenericEvents,
+  type Compound,
+  type DeviceKit,
+  type DeviceRuntime,
+  type PatrolCheckIn,
+} from '@anfang/simulator';
+import { expect } from 'vitest';
 import { s3Client } from '@anfang/testing';
 import type { Rest } from './gateway.ts';
 import type { LocalPlatform } from './platform.ts';
@@ -152,4 +160,86 @@ export async function residentOfDoor(
     ...(face ? { face } : {}),
   });
   return { doorId, card, ...resident };
+}
+
+export interface EndedRound {
+  /** The two generic patrol readers of the compound, the route's checkpoints in order. */
+  readonly readers: readonly [DeviceRuntime, DeviceRuntime];
+  readonly checkpointIds: readonly [string, string];
+  readonly routeId: string;
+  /** When the round started (the stops are due at +0 and +1 minute, a minute's tolerance each). */
+  readonly start: Date;
+  /** The guard's tap at the `stop`th checkpoint `afterStartMs` into the round, uploaded now. */
+  tap(stop: 0 | 1, afterStartMs: number): Promise<void>;
+}
+
+/**
+ * A patrol round over two checkpoints of the compound, walked by a guard of its own, that started
+ * six minutes ago (Beijing time) and ended four minutes ago: whatever the time of day it is over,
+ * and the scheduler closes it on its next pass. Taps are uploaded late, as a wand does.
+ */
+export async function endedRound(rest: Rest, kit: DeviceKit, compound: Compound): Promise<EndedRound> {
+  const [first, second] = kit.devices.filter(
+    (rt) =>
+      rt.device.compound === compound && rt.device.kind === 'patrol' && rt.device.protocol === 'generic',
+  );
+  if (!first || !second) throw new Error(`compound ${compound.code} has no two generic patrol readers`);
+  const tag = (what: string) => `E2E-${what}-${randomInt(1e6, 1e7)}`;
+  const tags = [tag('cp1'), tag('cp2')] as const;
+  const checkpointIds: string[] = [];
+  for (const [i, rt] of [first, second].entries()) {
+    const { checkpoint } = await rest<{ checkpoint: { checkpointId: string } }>(
+      'POST',
+      '/v1/patrol/checkpoints',
+      {
+        checkpoint: { compoundId: compound.code, name: rt.device.name, tagId: tags[i] },
+      },
+    );
+    checkpointIds.push(checkpoint.checkpointId);
+  }
+  const guardTag = tag('guard');
+  const { guard } = await rest<{ guard: { guardId: string } }>('POST', '/v1/patrol/guards', {
+    guard: { compoundId: compound.code, name: '保安 e2e', tagId: guardTag },
+  });
+  const { route } = await rest<{ route: { routeId: string } }>('POST', '/v1/patrol/routes', {
+    route: {
+      compoundId: compound.code,
+      name: '夜巡 e2e',
+      stops: [
+        { checkpointId: checkpointIds[0], minutesFromPrevious: 0, toleranceMinutes: 1 },
+        { checkpointId: checkpointIds[1], minutesFromPrevious: 1, toleranceMinutes: 1 },
+      ],
+    },
+  });
+  const start = new Date(Math.floor((Date.now() - 6 * 60_000) / 60_000) * 60_000);
+  const local = new Date(start.getTime() + 8 * 3600_000);
+  const day = local.toISOString().slice(0, 10);
+  await rest('POST', '/v1/patrol/schedules', {
+    schedule: {
+      compoundId: compound.code,
+      routeId: route.routeId,
+      guardId: guard.guardId,
+      shiftName: '夜班 e2e',
+      weekdays: [local.getUTCDay() === 0 ? 7 : local.getUTCDay()],
+      startTime: local.toISOString().slice(11, 16),
+      utcOffsetMinutes: 480,
+      validFrom: day,
+      validUntil: day,
+    },
+  });
+  const readers = [first, second] as const;
+  return {
+    readers,
+    checkpointIds: [checkpointIds[0]!, checkpointIds[1]!],
+    routeId: route.routeId,
+    start,
+    async tap(stop, afterStartMs) {
+      const rt = readers[stop];
+      const event = kit.event<PatrolCheckIn>(rt, { type: 'patrol', guardTag, checkpointTag: tags[stop] });
+      const delivery = await sendGenericEvents(rt, kit.io, [
+        { ...event, deviceTime: new Date(start.getTime() + afterStartMs) },
+      ]);
+      expect(delivery, delivery.reason).toMatchObject({ accepted: 1 });
+    },
+  };
 }
