@@ -1,7 +1,9 @@
+import { createHash, createHmac } from 'node:crypto';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { Readable, Transform } from 'node:stream';
 import { Client } from 'minio';
+import { Pool as HttpPool } from 'undici';
 import type { LifecycleConfig, LifecycleRule as MinioLifecycleRule } from 'minio';
 import type { LifecycleRule, ObjectInfo, ObjectStore, PutOptions } from './types.ts';
 import { ObjectNotFoundError } from './types.ts';
@@ -177,6 +179,23 @@ export async function createS3ObjectStore(options: S3ObjectStoreOptions): Promis
     }
   };
 
+  const readWhole = async (key: string): Promise<Buffer> => {
+    const stream = await open(key);
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  };
+  const reader = pathStyle
+    ? wholeObjectReader(
+        endpoint,
+        bucket,
+        region,
+        options.accessKey,
+        options.secretKey,
+        agentOptions.maxSockets,
+      )
+    : undefined;
+
   return {
     kind: 's3',
     prefix,
@@ -213,12 +232,7 @@ export async function createS3ObjectStore(options: S3ObjectStoreOptions): Promis
       };
     },
 
-    async get(key) {
-      const stream = await open(key);
-      const chunks: Buffer[] = [];
-      for await (const chunk of stream) chunks.push(chunk as Buffer);
-      return Buffer.concat(chunks);
-    },
+    get: reader ? (key) => reader.get(full(key), key) : readWhole,
 
     getStream: open,
 
@@ -303,6 +317,90 @@ export async function createS3ObjectStore(options: S3ObjectStoreOptions): Promis
 
     async close() {
       transportAgent.destroy();
+      await reader?.close();
     },
+  };
+}
+
+/** RFC 3986 escaping of each key segment, as SigV4's canonical URI wants it. */
+const escapePath = (name: string): string =>
+  name
+    .split('/')
+    .map((seg) =>
+      encodeURIComponent(seg).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`),
+    )
+    .join('/');
+
+const S3_ERROR_CODE = /<Code>([^<]+)<\/Code>/;
+
+const hmac = (key: string | Buffer, data: string): Buffer => createHmac('sha256', key).update(data).digest();
+
+/**
+ * Whole-object GETs, the hot path of a service that reads many small pictures (police-upload
+ * fetches one per uploaded object): one keep-alive undici pool and a SigV4 signature whose
+ * signing key is derived once a day, instead of minio's request pipeline and signer, which
+ * derives the key again for every request (4 of its 6 HMACs). Measured against the local
+ * versitygw in one run, client CPU per GET fell from 213–295 µs to 98–150 µs (police-upload's
+ * README). A GET without a query string and with an unsigned payload is the whole canonical
+ * request; path-style only. Streams, puts, lists and the rest stay with the minio client.
+ */
+function wholeObjectReader(
+  endpoint: Endpoint,
+  bucket: string,
+  region: string,
+  accessKey: string,
+  secretKey: string,
+  connections: number,
+) {
+  const defaultPort = endpoint.useSSL ? 443 : 80;
+  const host =
+    endpoint.port && endpoint.port !== defaultPort
+      ? `${endpoint.endPoint}:${endpoint.port}`
+      : endpoint.endPoint;
+  const pool = new HttpPool(`${endpoint.useSSL ? 'https' : 'http'}://${host}`, {
+    connections,
+    // Below common S3 servers' idle timeouts, so a reused socket is not one being closed.
+    keepAliveTimeout: 4_000,
+    headersTimeout: 60_000,
+    bodyTimeout: 60_000,
+  });
+  let keyDay = '';
+  let signingKey: Buffer = Buffer.alloc(0);
+  const authorization = (path: string, amzDate: string): string => {
+    const day = amzDate.slice(0, 8);
+    if (day !== keyDay) {
+      signingKey = hmac(hmac(hmac(hmac(`AWS4${secretKey}`, day), region), 's3'), 'aws4_request');
+      keyDay = day;
+    }
+    const scope = `${day}/${region}/s3/aws4_request`;
+    const canonical = `GET\n${path}\n\nhost:${host}\nx-amz-content-sha256:UNSIGNED-PAYLOAD\nx-amz-date:${amzDate}\n\nhost;x-amz-content-sha256;x-amz-date\nUNSIGNED-PAYLOAD`;
+    const toSign = `AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${createHash('sha256').update(canonical).digest('hex')}`;
+    return `AWS4-HMAC-SHA256 Credential=${accessKey}/${scope}, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=${createHmac('sha256', signingKey).update(toSign).digest('hex')}`;
+  };
+  return {
+    async get(name: string, key: string): Promise<Buffer> {
+      const path = `/${bucket}/${escapePath(name)}`;
+      const amzDate = new Date().toISOString().replace(/[-:]|\.\d{3}/g, '');
+      const response = await pool.request({
+        method: 'GET',
+        path,
+        headers: {
+          host,
+          'x-amz-date': amzDate,
+          'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',
+          authorization: authorization(path, amzDate),
+        },
+      });
+      const body = Buffer.from(await response.body.arrayBuffer());
+      if (response.statusCode === 200) return body;
+      const code = S3_ERROR_CODE.exec(body.toString('utf8'))?.[1];
+      if (response.statusCode === 404 && (code === undefined || isNotFound({ code })))
+        throw new ObjectNotFoundError(key);
+      throw Object.assign(
+        new Error(`s3 object store: GET ${key} answered ${response.statusCode} ${code ?? ''}`.trim()),
+        code ? { code } : {},
+      );
+    },
+    close: () => pool.close(),
   };
 }
