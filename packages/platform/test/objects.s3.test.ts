@@ -68,4 +68,17 @@ describe('s3 store specifics', () => {
     expect(url.pathname).toBe(`/${bucket.bucket}/pub/a/b.jpg`);
     expect(url.searchParams.get('X-Amz-Signature')).toBeTruthy();
   });
+
+  it("a whole-object read with the wrong secret is refused with the server's code, not taken for a missing object", async () => {
+    const store = await createS3ObjectStore({ ...base(), prefix: 'signed' });
+    await store.put('a b/ü.jpg', Buffer.from('pixels'));
+    expect((await store.get('a b/ü.jpg')).toString()).toBe('pixels');
+    const wrong = await createS3ObjectStore({ ...base(), prefix: 'signed', secretKey: `${s3.secretKey}x` });
+    const refused: unknown = await wrong.get('a b/ü.jpg').catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(Error);
+    expect(refused).not.toHaveProperty('name', 'ObjectNotFoundError');
+    expect((refused as { code?: string }).code).toMatch(/Signature|AccessDenied|InvalidAccessKey/);
+    await store.delete(['a b/ü.jpg']);
+    await Promise.all([store.close(), wrong.close()]);
+  });
 });

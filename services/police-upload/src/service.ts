@@ -32,6 +32,7 @@ import { createSubscriptionStore } from './store/subscriptions.ts';
 import { policeUploadGrpcService } from './grpc/police-upload-service.ts';
 import { createOutboxStore } from './store/outbox.ts';
 import { createPlatformStore } from './store/platforms.ts';
+import { createEntitlementStore } from './store/registry.ts';
 import { startHealthReporter } from './upload/health.ts';
 import { startLinks } from './upload/links.ts';
 import { createUploadMetrics } from './upload/metrics.ts';
@@ -72,6 +73,7 @@ const policeUploadService: ServiceModule = {
 
         const platforms = createPlatformStore(pool);
         const outbox = createOutboxStore(pool);
+        const entitlements = createEntitlementStore(pool);
         const metrics = createUploadMetrics();
         const secrets = createSecretResolver(config.POLICE_UPLOAD_SECRETS_DIR, config.POLICE_UPLOAD_SECRETS);
         const cipher = createFieldCipher(config.DATA_KEYS);
@@ -120,6 +122,7 @@ const policeUploadService: ServiceModule = {
         const events = await consumeEvents(bus, {
           group: config.OTEL_SERVICE_NAME,
           outbox,
+          entitlements,
           commands,
           subscriptions,
           devices: createDeviceStore(pool),
@@ -163,6 +166,7 @@ const policeUploadService: ServiceModule = {
             policeUploadGrpcService({
               verifier: callers,
               platforms,
+              entitlements,
               outbox,
               liveState: (id) => links.state(id),
               changed: () => links.refresh(),

@@ -4,7 +4,8 @@
  * ID number only where configured) with their house as a HouseInfo, a vehicle registered in
  * vehicle-access as a CarInfo; a platform not entitled to a kind receives none of it; an update
  * is the same id again, a removal the same id with RecordStatus 2. Nothing personal is stored in
- * clear in police-upload's outbox.
+ * clear in police-upload's outbox. A platform given the extensions after a resident, their house
+ * and a vehicle exist is back-filled with them, once.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,6 +30,8 @@ const { AddressLevel } = anfang.common.v1;
 const { PersonKind } = anfang.identity.v1;
 /** The second platform: persons only, no ID numbers. */
 const OTHER_PLATFORM = '37030300005030009002';
+/** The third platform: given the registry extensions only after the records exist. */
+const LATE_PLATFORM = '37030300005030009003';
 /** A valid GB 11643 number. */
 const ID_NUMBER = '370303199001011239';
 const DATA_KEYS = `k1:${randomBytes(32).toString('base64')}`;
@@ -241,5 +244,95 @@ describe('community registry extensions', () => {
     expect(h.peer.counts('carInfos').get(carInfoId)).toBe(3);
     // The other platform wants persons only.
     expect(other.received('carInfos')).toEqual([]);
+  });
+
+  it('a platform given the extensions after the records exist is back-filled with them, once', async () => {
+    const late = await startGat1400Peer({ platformId: LATE_PLATFORM, users: { [LOWER_ID]: h.password } });
+    stops.push(() => late.close());
+    const lateAs = (extensions: string[]) => ({
+      platform: {
+        platformId: LATE_PLATFORM,
+        baseUrl: late.url,
+        username: LOWER_ID,
+        passwordRef: 'peer-password',
+        compounds: [h.compoundId],
+        objectKinds: ['faces'],
+        extensions,
+        keepaliveIntervalS: 1,
+        enabled: true,
+      },
+    });
+    await h.client.updatePlatform(lateAs([]), { metadata: h.police });
+    await late.waitFor(() => late.isRegistered(LOWER_ID), 10_000, 'police-upload to register');
+
+    const staff = await as('property_staff');
+    const { person } = await identity.createPerson(
+      {
+        compoundId: h.compoundId,
+        name: '李四',
+        idNumber: ID_NUMBER,
+        kind: PersonKind.PERSON_KIND_TENANT,
+        roomCode: room(),
+      },
+      staff,
+    );
+    const { vehicle } = await vehicles.createVehicle(
+      { vehicle: { compoundId: h.compoundId, plateNumber: '鲁C7R002', parkingSpace: 'B-001' } },
+      staff,
+    );
+    const personInfoId = hex(person!.personId!);
+    const houseInfoId = hex(person!.houseId!);
+    const carInfoId = hex(vehicle!.vehicleId!);
+    // At the entitled platform: consumed, so in police-upload's registry snapshot too.
+    await h.peer.waitFor(
+      () =>
+        h.peer.counts('personInfos').has(personInfoId) &&
+        h.peer.counts('houseInfos').has(houseInfoId) &&
+        h.peer.counts('carInfos').has(carInfoId),
+      20_000,
+      'the records at the entitled platform',
+    );
+
+    await h.client.updatePlatform(lateAs(['personInfos', 'houseInfos', 'carInfos']), { metadata: h.police });
+    await late.waitFor(
+      () =>
+        late.counts('personInfos').has(personInfoId) &&
+        late.counts('houseInfos').has(houseInfoId) &&
+        late.counts('carInfos').has(carInfoId),
+      20_000,
+      'the back-fill',
+    );
+    const sent = late.received('personInfos').find((r) => r.id === personInfoId)!.object;
+    expect(sent).toMatchObject({
+      Name: '李四',
+      PersonType: '3',
+      HouseInfoID: houseInfoId,
+      RecordStatus: '1',
+    });
+    expect(sent).not.toHaveProperty('IDNumber');
+    expect(late.received('carInfos').find((r) => r.id === carInfoId)!.object).toMatchObject({
+      PlateNo: '鲁C7R002',
+      ParkingSpaceNo: 'B-001',
+    });
+    // The earlier test's resident moved out and its vehicle was removed: not current, not sent.
+    expect(late.received('personInfos').map((r) => r.id)).toEqual([personInfoId]);
+    expect(late.received('carInfos').map((r) => r.id)).toEqual([carInfoId]);
+
+    // The same entitlements again (once the back-fill is settled): nothing new to send.
+    const pending = async () =>
+      Number(
+        (
+          await h.sql.query<{ n: string }>('SELECT count(*) AS n FROM upload_outbox WHERE platform_id = $1', [
+            LATE_PLATFORM,
+          ])
+        ).rows[0]!.n,
+      );
+    for (const until = Date.now() + 10_000; (await pending()) > 0 && Date.now() < until;)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(await pending()).toBe(0);
+    await h.client.updatePlatform(lateAs(['personInfos', 'houseInfos', 'carInfos']), { metadata: h.police });
+    expect(await pending()).toBe(0);
+    expect(late.counts('personInfos').get(personInfoId)).toBe(1);
+    expect(late.rejections).toEqual([]);
   });
 });

@@ -36,15 +36,15 @@ import {
   personFromCapture,
   type BuildContext,
   type BuildResult,
-  type UploadObject,
 } from '../domain/objects.ts';
 import { matches, subscribeNotification } from '../domain/subscriptions.ts';
-import { REGISTRY_TOPICS, registryUploads } from './registry.ts';
+import { isRegistryTopic, REGISTRY_TOPICS, registryUploads, snapshotRecord } from './registry.ts';
 import type { CommandStore } from '../store/commands.ts';
 import type { DeviceStore } from '../store/devices.ts';
 import type { SubscriptionStore } from '../store/subscriptions.ts';
-import type { OutboxStore } from '../store/outbox.ts';
+import type { OutboxEntry, OutboxStore } from '../store/outbox.ts';
 import type { Platform } from '../store/platforms.ts';
+import type { EntitlementStore, RegistryRecord } from '../store/registry.ts';
 
 const { DeviceStatus } = anfang.device.v1;
 
@@ -67,6 +67,8 @@ export async function consumeEvents(
   deps: {
     readonly group: string;
     readonly outbox: OutboxStore;
+    /** Registry events: enqueued under the entitlement lock and kept in the snapshot. */
+    readonly entitlements: EntitlementStore;
     readonly commands: CommandStore;
     readonly subscriptions: SubscriptionStore;
     readonly devices: DeviceStore;
@@ -78,7 +80,7 @@ export async function consumeEvents(
 ): Promise<Subscription> {
   const log = deps.logger.child({ component: 'events' });
 
-  type Entry = { platformId: string; object: UploadObject };
+  type Entry = OutboxEntry;
 
   /** The outbox rows of one built object: its entitled platforms and matching subscriptions. */
   const entriesOf = (built: BuildResult, platforms: readonly Platform[] = entitled(built)): Entry[] => {
@@ -187,12 +189,6 @@ export async function consumeEvents(
               );
         return entriesOf(built, [platform]);
       }
-      case topics.identityPersonRegistry.name:
-      case topics.identityHouseRegistry.name:
-      case topics.vehicleRegistry.name:
-        return registryUploads(event.topic.name, event.eventId, event.payload, deps.platforms()).flatMap(
-          (u) => entriesOf(u.built, u.platforms),
-        );
       case topics.policeCommandResult.name: {
         const late = await deps.commands.recordResult(event.payload as anfang.police.v1.PoliceCommandResult);
         if (late) deps.wake(late);
@@ -213,7 +209,12 @@ export async function consumeEvents(
     handler: async (events) => {
       const failed = new Map<number, unknown>();
       const entries: Entry[] = [];
+      const registry: { n: number; event: Event }[] = [];
       for (const [n, event] of events.entries()) {
+        if (isRegistryTopic(event.topic.name)) {
+          registry.push({ n, event });
+          continue;
+        }
         try {
           entries.push(...(await entriesFor(event)));
         } catch (err) {
@@ -221,11 +222,35 @@ export async function consumeEvents(
           failed.set(n, err);
         }
       }
-      if (entries.length > 0) {
-        await deps.outbox.enqueue(entries);
-        for (const id of new Set(entries.map((e) => e.platformId))) deps.wake(id);
-      }
+      let enqueued = entries;
+      if (registry.length > 0) {
+        const done = await deps.entitlements.enqueue(entries, (platforms) =>
+          registryBatch(registry, platforms),
+        );
+        for (const [n, err] of done.failed) failed.set(n, err);
+        enqueued = done.entries;
+      } else if (entries.length > 0) await deps.outbox.enqueue(entries);
+      for (const id of new Set(enqueued.map((e) => e.platformId))) deps.wake(id);
       return { failed };
     },
   });
+
+  /** Registry events → their outbox rows for the platforms given and their snapshot rows. */
+  function registryBatch(registry: readonly { n: number; event: Event }[], platforms: readonly Platform[]) {
+    const entries: Entry[] = [];
+    const records: RegistryRecord[] = [];
+    const failed = new Map<number, unknown>();
+    for (const { n, event } of registry) {
+      try {
+        const uploads = registryUploads(event.topic.name, event.eventId, event.payload, platforms);
+        entries.push(...uploads.flatMap((u) => entriesOf(u.built, u.platforms)));
+        const record = snapshotRecord(event.topic.name, event.eventId, event.payload, uploads);
+        if (record) records.push(record);
+      } catch (err) {
+        if (!(err instanceof PermanentError)) throw err;
+        failed.set(n, err);
+      }
+    }
+    return { entries, records, failed };
+  }
 }

@@ -11,12 +11,24 @@ import type { BuildResult } from '../domain/objects.ts';
 import { isEntitled } from '../domain/objects.ts';
 import { carInfoObject, houseInfoObject, personInfoObject, type RegistryBuild } from '../domain/registry.ts';
 import type { Platform } from '../store/platforms.ts';
+import type { RegistryRecord } from '../store/registry.ts';
 
 export const REGISTRY_TOPICS = [
   topics.identityPersonRegistry,
   topics.identityHouseRegistry,
   topics.vehicleRegistry,
 ] as const;
+
+const ENCODE: Readonly<Record<string, (payload: unknown) => Uint8Array>> = {
+  [topics.identityPersonRegistry.name]: (p) =>
+    topics.identityPersonRegistry.payload.encode(p as anfang.identity.v1.PersonChanged),
+  [topics.identityHouseRegistry.name]: (p) =>
+    topics.identityHouseRegistry.payload.encode(p as anfang.identity.v1.HouseChanged),
+  [topics.vehicleRegistry.name]: (p) =>
+    topics.vehicleRegistry.payload.encode(p as anfang.vehicle.v1.RegisteredVehicleChanged),
+};
+
+export const isRegistryTopic = (topicName: string): boolean => topicName in ENCODE;
 
 export interface RegistryUpload {
   readonly built: BuildResult;
@@ -64,4 +76,27 @@ export function registryUploads(
     default:
       return [];
   }
+}
+
+/**
+ * The snapshot row of a registry event (for back-fills), from what it was built into; undefined
+ * when it is nothing a platform could be sent (a compound without a standard-address code).
+ */
+export function snapshotRecord(
+  topicName: string,
+  eventId: string,
+  payload: unknown,
+  uploads: readonly RegistryUpload[],
+): RegistryRecord | undefined {
+  // The last build is the one without ID numbers, made for every event.
+  const built = uploads.at(-1)?.built;
+  if (!built?.ok) return undefined;
+  return {
+    topic: topicName,
+    recordId: built.object.objectId.split('/')[0]!,
+    compoundId: built.object.compoundId,
+    eventId,
+    occurredAt: built.object.capturedAt,
+    payload: ENCODE[topicName]!(payload),
+  };
 }

@@ -15,6 +15,7 @@ import { isGat1400Id } from '@anfang/gat1400';
 import { validatePlatform } from '../domain/platform-input.ts';
 import type { OutboxStore } from '../store/outbox.ts';
 import type { Platform, PlatformStore, SessionState } from '../store/platforms.ts';
+import type { EntitlementStore } from '../store/registry.ts';
 
 /** Who configures the cascade to the upper platform. */
 const ADMINS: readonly Role[] = ['police', 'district_admin'];
@@ -46,6 +47,8 @@ const ts = (d: Date | undefined) => (d ? timestampFromDate(d) : null);
 export function policeUploadGrpcService(deps: {
   readonly verifier: CallerVerifier;
   readonly platforms: PlatformStore;
+  /** Stores a platform and back-fills what it is newly entitled to. */
+  readonly entitlements: Pick<EntitlementStore, 'update'>;
   readonly outbox: OutboxStore;
   /** The live session of a platform on this replica, when it holds one. */
   readonly liveState: (platformId: string) => SessionState | undefined;
@@ -101,7 +104,7 @@ export function policeUploadGrpcService(deps: {
       const caller = await authorise(ctx, ADMINS);
       const r = validatePlatform(request.platform ?? {});
       if ('violations' in r) throw new InvalidArgumentError('the platform is not valid', r.violations);
-      const stored = await deps.platforms.upsert(r.platform, caller.subject);
+      const { platform: stored } = await deps.entitlements.update(r.platform, caller.subject);
       await deps.changed();
       return { platform: await status(stored) };
     },

@@ -3,7 +3,7 @@
  * registry event older than the revision held is ignored (the compacted topic may redeliver).
  * Lookups for plate reads are cached briefly: one query per read would cost the hot path.
  */
-import type { Pool } from '@anfang/platform/pg';
+import type { ClientBase, Pool } from '@anfang/platform/pg';
 import type { DeviceRecord } from '../domain/devices.ts';
 
 const CACHE_MS = 10_000;
@@ -51,6 +51,19 @@ const fromRow = (r: Row): DeviceRecord => ({
   ...(r.online === null ? {} : { online: r.online }),
   revision: Number(r.revision),
 });
+
+/** The active devices of these compounds (every compound when none given), with when their state changed. */
+export async function devicesIn(
+  client: Pick<ClientBase, 'query'>,
+  compounds: readonly string[],
+): Promise<{ device: DeviceRecord; changedAt: Date }[]> {
+  const { rows } = await client.query<Row & { updated_at: Date }>(
+    `SELECT ${COLUMNS}, updated_at FROM registry_device
+     WHERE active AND (cardinality($1::text[]) = 0 OR compound_id = ANY($1::text[])) ORDER BY device_id`,
+    [compounds],
+  );
+  return rows.map((r) => ({ device: fromRow(r), changedAt: r.updated_at }));
+}
 
 export function createDeviceStore(pool: Pool): DeviceStore {
   const cache = new Map<string, { at: number; device: DeviceRecord | undefined }>();

@@ -12,6 +12,12 @@ import type { ImageToFetch, UploadObject } from '../domain/objects.ts';
 
 const { UploadObjectKind, UploadOutcome } = anfang.police.v1;
 
+/** An object to send to a platform. */
+export interface OutboxEntry {
+  readonly platformId: string;
+  readonly object: UploadObject;
+}
+
 export interface OutboxRow {
   readonly id: string;
   readonly platformId: string;
@@ -104,7 +110,7 @@ const fromRow = (r: Row): OutboxRow => ({
 
 export interface OutboxStore {
   /** Enqueues each object for each platform given, unless already accepted; returns how many rows were new. */
-  enqueue(entries: readonly { platformId: string; object: UploadObject }[]): Promise<number>;
+  enqueue(entries: readonly OutboxEntry[]): Promise<number>;
   /** Claims up to `limit` due rows of a platform for `leaseMs`, oldest first. */
   claim(platformId: string, limit: number, leaseMs: number): Promise<OutboxRow[]>;
   settle(settlements: readonly Settlement[], producer: string): Promise<void>;
@@ -122,10 +128,7 @@ export interface OutboxStore {
  * Enqueues within the caller's transaction (a command result and the notification it causes
  * commit together); returns how many rows were new.
  */
-export async function enqueueIn(
-  tx: ClientBase,
-  entries: readonly { platformId: string; object: UploadObject }[],
-): Promise<number> {
+export async function enqueueIn(tx: ClientBase, entries: readonly OutboxEntry[]): Promise<number> {
   if (entries.length === 0) return 0;
   const { rows } = await tx.query<{ id: string }>(
     `INSERT INTO upload_outbox (platform_id, kind, object_id, source_event_id, compound_id, device_id, body,

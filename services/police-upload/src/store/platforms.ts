@@ -1,5 +1,5 @@
 /** Upper platforms and the visible state of the session with each. */
-import type { Pool } from '@anfang/platform/pg';
+import type { ClientBase, Pool } from '@anfang/platform/pg';
 
 export interface Platform {
   readonly platformId: string;
@@ -68,54 +68,62 @@ const fromRow = (r: Row): Platform => ({
 export interface PlatformStore {
   list(): Promise<Platform[]>;
   get(platformId: string): Promise<Platform | undefined>;
-  upsert(platform: Platform, by: string): Promise<Platform>;
   session(platformId: string): Promise<SessionState>;
   recordSession(platformId: string, state: SessionState): Promise<void>;
 }
 
+/** The platforms as stored, read with the caller's connection (inside its transaction). */
+export async function platformsIn(
+  client: Pick<ClientBase, 'query'>,
+  platformId?: string,
+): Promise<Platform[]> {
+  const { rows } = await client.query<Row>(
+    `SELECT ${COLUMNS} FROM upper_platform WHERE $1::text IS NULL OR platform_id = $1 ORDER BY platform_id`,
+    [platformId ?? null],
+  );
+  return rows.map(fromRow);
+}
+
+export async function upsertPlatformIn(
+  client: Pick<ClientBase, 'query'>,
+  p: Platform,
+  by: string,
+): Promise<Platform> {
+  const { rows } = await client.query<Row>(
+    `INSERT INTO upper_platform (platform_id, name, base_url, username, password_ref, tls_ca_pem, object_kinds,
+       compounds, include_id_numbers, extensions, keepalive_interval_s, keepalive_misses, enabled, updated_by)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+     ON CONFLICT (platform_id) DO UPDATE SET name = EXCLUDED.name, base_url = EXCLUDED.base_url,
+       username = EXCLUDED.username, password_ref = EXCLUDED.password_ref, tls_ca_pem = EXCLUDED.tls_ca_pem,
+       object_kinds = EXCLUDED.object_kinds, compounds = EXCLUDED.compounds,
+       include_id_numbers = EXCLUDED.include_id_numbers, extensions = EXCLUDED.extensions,
+       keepalive_interval_s = EXCLUDED.keepalive_interval_s, keepalive_misses = EXCLUDED.keepalive_misses,
+       enabled = EXCLUDED.enabled, updated_by = EXCLUDED.updated_by, updated_at = now()
+     RETURNING ${COLUMNS}`,
+    [
+      p.platformId,
+      p.name,
+      p.baseUrl,
+      p.username,
+      p.passwordRef,
+      p.tlsCaPem,
+      p.objectKinds,
+      p.compounds,
+      p.includeIdNumbers,
+      p.extensions,
+      p.keepaliveIntervalS,
+      p.keepaliveMisses,
+      p.enabled,
+      by,
+    ],
+  );
+  return fromRow(rows[0]!);
+}
+
 export function createPlatformStore(pool: Pool): PlatformStore {
   return {
-    async list() {
-      const { rows } = await pool.query<Row>(`SELECT ${COLUMNS} FROM upper_platform ORDER BY platform_id`);
-      return rows.map(fromRow);
-    },
-    async get(platformId) {
-      const { rows } = await pool.query<Row>(`SELECT ${COLUMNS} FROM upper_platform WHERE platform_id = $1`, [
-        platformId,
-      ]);
-      return rows[0] ? fromRow(rows[0]) : undefined;
-    },
-    async upsert(p, by) {
-      const { rows } = await pool.query<Row>(
-        `INSERT INTO upper_platform (platform_id, name, base_url, username, password_ref, tls_ca_pem, object_kinds,
-           compounds, include_id_numbers, extensions, keepalive_interval_s, keepalive_misses, enabled, updated_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-         ON CONFLICT (platform_id) DO UPDATE SET name = EXCLUDED.name, base_url = EXCLUDED.base_url,
-           username = EXCLUDED.username, password_ref = EXCLUDED.password_ref, tls_ca_pem = EXCLUDED.tls_ca_pem,
-           object_kinds = EXCLUDED.object_kinds, compounds = EXCLUDED.compounds,
-           include_id_numbers = EXCLUDED.include_id_numbers, extensions = EXCLUDED.extensions,
-           keepalive_interval_s = EXCLUDED.keepalive_interval_s, keepalive_misses = EXCLUDED.keepalive_misses,
-           enabled = EXCLUDED.enabled, updated_by = EXCLUDED.updated_by, updated_at = now()
-         RETURNING ${COLUMNS}`,
-        [
-          p.platformId,
-          p.name,
-          p.baseUrl,
-          p.username,
-          p.passwordRef,
-          p.tlsCaPem,
-          p.objectKinds,
-          p.compounds,
-          p.includeIdNumbers,
-          p.extensions,
-          p.keepaliveIntervalS,
-          p.keepaliveMisses,
-          p.enabled,
-          by,
-        ],
-      );
-      return fromRow(rows[0]!);
-    },
+    list: () => platformsIn(pool),
+    get: async (platformId) => (await platformsIn(pool, platformId))[0],
     async session(platformId) {
       const { rows } = await pool.query<{
         state: SessionStateName;

@@ -135,8 +135,13 @@ export function startHealthReporter(deps: {
     if (events.length > 0) await deps.publisher.publishMany(topics.policeUploadHealth, events);
   }
 
+  // One report at a time: under load a report can outlast the interval, and overlapping ones
+  // would publish figures read before the newer one's out of order.
+  let reporting: Promise<void> | undefined;
   const timer = setInterval(() => {
-    report().catch((err: unknown) => log.warn({ err }, 'upload health not reported'));
+    reporting ??= report()
+      .catch((err: unknown) => log.warn({ err }, 'upload health not reported'))
+      .finally(() => (reporting = undefined));
     deps.outbox
       .pruneSent(new Date(Date.now() - SENT_RETENTION_MS))
       .catch((err: unknown) => log.warn({ err }, 'accepted ids not pruned'));
@@ -148,6 +153,7 @@ export function startHealthReporter(deps: {
     report,
     async stop() {
       clearInterval(timer);
+      await reporting;
       await flush().catch((err: unknown) => log.warn({ err }, 'last health samples not recorded'));
     },
   };
