@@ -8,10 +8,10 @@
  *   transition locks the device's row, re-checks the expected previous state, applies it and
  *   writes its events to the outbox in the same transaction (ActivityStore.withDevices) — which is
  *   what makes them safe across replicas: whichever replica gets the lock first applies it, the
- *   others find it done. The transitions of one kind requested in one event-loop turn share a
- *   transaction (up to TRANSITION_BATCH devices): after a restart, an outage or a mass timeout
- *   thousands of devices change at once, and a transaction each would hold the pool for minutes
- *   while the flush, the commands and the relay wait for a connection.
+ *   others find it done. Transitions of one kind share transactions, one at a time (up to
+ *   TRANSITION_BATCH devices each; what arrives meanwhile goes in the next): after a restart, an
+ *   outage or a mass timeout thousands of devices change at once, and a transaction each held the
+ *   pool for minutes while the flush, the commands and the relay waited for a connection.
  * - Offline: every `sweepIntervalMs` the devices online in Postgres but silent past interval ×
  *   misses are timed out, unless this replica saw them since (memory) or another replica flushed
  *   a newer sighting (re-read under the lock). A sighting that arrives while a timeout is being
@@ -111,34 +111,47 @@ const TRIGGER = { active: 1, inactive: 2 } as const;
 
 const ts = (d: Date) => ({ seconds: Math.floor(d.getTime() / 1000), nanos: (d.getTime() % 1000) * 1e6 });
 
+/** A transition batch that failed; logged once for all its devices. */
+class BatchFailed extends Error {
+  override readonly name = 'BatchFailed';
+}
+
 /**
- * Requests made in one event-loop turn, committed together (at most `max` per commit); each
- * request's promise gets its result, or the commit's error.
+ * Requests committed together, one commit at a time per kind: what arrives while a commit runs
+ * waits for the next one (at most `max` per commit), so under load batches grow instead of
+ * transactions multiplying — the pool is shared with the flush, the commands and the relay.
+ * Each request's promise gets its result, or the commit's error (logged here, once per batch).
  */
-function perTurn<R, T>(
+function batched<R, T>(
   max: number,
+  what: string,
+  log: Logger,
   commit: (batch: readonly R[]) => Promise<readonly T[]>,
 ): (request: R) => Promise<T> {
   type Pending = { request: R; resolve: (result: T) => void; reject: (err: unknown) => void };
-  let pending: Pending[] | undefined;
-  const run = async (part: readonly Pending[]): Promise<void> => {
-    try {
-      const results = await commit(part.map((p) => p.request));
-      part.forEach((p, i) => p.resolve(results[i]!));
-    } catch (err) {
-      for (const p of part) p.reject(err);
+  const queue: Pending[] = [];
+  let running = false;
+  const drain = async (): Promise<void> => {
+    while (queue.length > 0) {
+      const part = queue.splice(0, max);
+      try {
+        const results = await commit(part.map((p) => p.request));
+        part.forEach((p, i) => p.resolve(results[i]!));
+      } catch (err) {
+        log.error({ err, what, devices: part.length }, 'device transitions failed');
+        const failed = new BatchFailed(`${what} of ${part.length} devices failed`, { cause: err });
+        for (const p of part) p.reject(failed);
+      }
     }
+    running = false;
   };
   return (request) =>
     new Promise<T>((resolve, reject) => {
-      if (!pending) {
-        const batch: Pending[] = (pending = []);
-        setImmediate(() => {
-          pending = undefined;
-          for (let i = 0; i < batch.length; i += max) void run(batch.slice(i, i + max));
-        });
-      }
-      pending.push({ request, resolve, reject });
+      queue.push({ request, resolve, reject });
+      if (running) return;
+      running = true;
+      // The rest of this event-loop turn's requests join the first batch.
+      setImmediate(() => void drain());
     });
 }
 
@@ -184,7 +197,7 @@ export function createActivityTracker(deps: ActivityTrackerDeps): ActivityTracke
    * the locked re-check would have found the same and changed nothing. Only a filter — on a read
    * failure the transaction runs as before.
    */
-  const readRows = perTurn(TRANSITION_BATCH, async (ids: readonly string[]) => {
+  const readRows = batched(TRANSITION_BATCH, 'activity read', log, async (ids: readonly string[]) => {
     const stored = new Map((await store.list(ids)).map((r) => [r.deviceId, r]));
     return ids.map((id) => ({ row: stored.get(id) }));
   });
@@ -193,9 +206,9 @@ export function createActivityTracker(deps: ActivityTrackerDeps): ActivityTracke
     readRows(deviceId).catch(() => undefined);
 
   function schedule(deviceId: string, e: Entry, what: string, task: () => Promise<void>): void {
-    const run = e.chain
-      .then(task)
-      .catch((err: unknown) => log.error({ err, deviceId, what }, 'device transition failed'));
+    const run = e.chain.then(task).catch((err: unknown) => {
+      if (!(err instanceof BatchFailed)) log.error({ err, deviceId, what }, 'device transition failed');
+    });
     e.chain = run;
     inflight.add(run);
     void run.finally(() => inflight.delete(run));
@@ -223,8 +236,10 @@ export function createActivityTracker(deps: ActivityTrackerDeps): ActivityTracke
   }
 
   /** Devices going online (those already online in Postgres are left as they are). */
-  const goOnline = perTurn(
+  const goOnline = batched(
     TRANSITION_BATCH,
+    'online',
+    log,
     async (
       batch: readonly { deviceId: string; entry: Entry; seenAt: Date; heartbeat: boolean }[],
     ): Promise<void[]> =>
@@ -267,8 +282,10 @@ export function createActivityTracker(deps: ActivityTrackerDeps): ActivityTracke
    * Devices timing out: offline unless seen since the cutoff, here (memory, read at commit) or by
    * another replica (its flushed sighting, re-read under the lock). Resolves to whether it went.
    */
-  const goOffline = perTurn(
+  const goOffline = batched(
     TRANSITION_BATCH,
+    'offline',
+    log,
     async (batch: readonly { deviceId: string; entry: Entry; at: Date }[]): Promise<boolean[]> =>
       store.withDevices(
         batch.map((r) => ({ deviceId: r.deviceId, seenAt: r.at })),
@@ -311,8 +328,10 @@ export function createActivityTracker(deps: ActivityTrackerDeps): ActivityTracke
    * a change is stored with its offset, announced, and (entering warning or alarm from ok) queues
    * a time sync unless one is open. Resolves to the severity each device has now.
    */
-  const changeDrift = perTurn(
+  const changeDrift = batched(
     TRANSITION_BATCH,
+    'drift',
+    log,
     async (
       batch: readonly { deviceId: string; entry: Entry; offset: number; sampledAt: Date }[],
     ): Promise<DriftSeverity[]> =>

@@ -100,6 +100,8 @@ export function createActivityStore(pool: Pool): ActivityStore {
          SELECT s.device_id, s.last_seen_at, s.last_heartbeat_at, s.clock_offset_ms, s.clock_sampled_at, 'offline', s.last_seen_at
            FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::bigint[], $5::timestamptz[])
              AS s(device_id, last_seen_at, last_heartbeat_at, clock_offset_ms, clock_sampled_at)
+          -- Rows locked in id order, as the transitions lock theirs: the two never wait in a cycle.
+          ORDER BY s.device_id
          ON CONFLICT (device_id) DO UPDATE SET
            last_seen_at = GREATEST(a.last_seen_at, EXCLUDED.last_seen_at),
            last_heartbeat_at = GREATEST(a.last_heartbeat_at, EXCLUDED.last_heartbeat_at),
