@@ -6,7 +6,7 @@
  *   node services/device-ingest/bench/ingest.bench.ts [--devices 20000] [--gat-devices 200]
  *        [--duration-s 20] [--paced-s 10] [--rate 2000] [--concurrency 64] [--batch 20]
  *        [--image-every 10] [--only generic|gat1400|raw] [--cpu-prof DIR] [--heap-snapshot DIR]
- *        [--node-options '--max-semi-space-size=8'] [--redis-db 9]
+ *        [--node-options='--max-semi-space-size=32 …'] [--redis-db 9]
  *
  * The service runs as a child process (src/service.ts, its production defaults, LOG_LEVEL=warn)
  * in a fresh database and bucket, publishing to the catalogue topics; its Redis keys go to their
