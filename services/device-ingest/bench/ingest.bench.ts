@@ -5,7 +5,8 @@
  *
  *   node services/device-ingest/bench/ingest.bench.ts [--devices 20000] [--gat-devices 200]
  *        [--duration-s 20] [--paced-s 10] [--rate 2000] [--concurrency 64] [--batch 20]
- *        [--image-every 10] [--only generic|gat1400|raw] [--cpu-prof DIR] [--redis-db 9]
+ *        [--image-every 10] [--only generic|gat1400|raw] [--cpu-prof DIR] [--heap-snapshot DIR]
+ *        [--node-options='--max-semi-space-size=32 …'] [--redis-db 9]
  *
  * The service runs as a child process (src/service.ts, its production defaults, LOG_LEVEL=warn)
  * in a fresh database and bucket, publishing to the catalogue topics; its Redis keys go to their
@@ -27,14 +28,21 @@
  * One in `--image-every` generic events carries a 337-byte JPEG (one S3 put).
  * RSS is the child's VmRSS (/proc), idle after a GC with every device loaded, and its peak under
  * load; heap is its process.memoryUsage().
+ *
+ * Diagnostics: `--cpu-prof DIR` writes one CPU profile of the service per scenario's saturation
+ * phase (`DIR/<scenario>.cpuprofile`, recorded through the inspector, so start-up and device
+ * registration stay out of it); `--heap-snapshot DIR` writes `idle.heapsnapshot` (after the GC)
+ * and `loaded.heapsnapshot` (after the scenarios); `--node-options` adds Node/V8 flags to the
+ * service's own (the chart's NODE_OPTIONS, which the child gets like the rest of the chart's
+ * environment of the component), e.g. to compare heap sizes.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, openSync, readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Agent, request } from 'node:http';
 import { connect, createServer } from 'node:net';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { anfang, DeviceRegistryService, topics } from '@anfang/contracts';
 import { uuidv7 } from '@anfang/platform/bus';
@@ -75,6 +83,8 @@ function options() {
       'image-every': { type: 'string', default: '10' },
       only: { type: 'string' },
       'cpu-prof': { type: 'string' },
+      'heap-snapshot': { type: 'string' },
+      'node-options': { type: 'string', default: '' },
       'redis-db': { type: 'string', default: '9' },
       'raw-batch': { type: 'string', default: '500' },
     },
@@ -90,6 +100,8 @@ function options() {
     imageEvery: Math.max(1, Number(values['image-every'])),
     only: values.only,
     cpuProf: values['cpu-prof'],
+    heapSnapshot: values['heap-snapshot'],
+    nodeOptions: values['node-options'].split(/\s+/).filter((x) => x !== ''),
     redisDb: Number(values['redis-db']),
     rawBatch: Number(values['raw-batch']),
   };
@@ -199,6 +211,22 @@ async function flushRedisDb(url: string, db: number): Promise<void> {
   });
 }
 
+/**
+ * The environment the chart gives the device-ingest component (charts/anfang/values.yaml,
+ * `components.device-ingest.env`: its Node/V8 flags in NODE_OPTIONS, malloc settings), read from
+ * there so that the benchmark measures the service as it is deployed.
+ */
+function chartEnv(): Record<string, string> {
+  const values = readFileSync(new URL('../../../charts/anfang/values.yaml', import.meta.url), 'utf8');
+  const component = /\n {2}device-ingest:\n((?: {4}.*\n|[ \t]*\n)*)/.exec(values)?.[1];
+  if (component === undefined) throw new Error('charts/anfang/values.yaml has no components.device-ingest');
+  const env = /\n {4}env:\n((?: {6}.*\n|[ \t]*\n)*)/.exec(`\n${component}`)?.[1] ?? '';
+  return Object.fromEntries(
+    [...env.matchAll(/^ {6}([A-Z][A-Z0-9_]*): '([^']*)'$/gm)].map((m) => [m[1]!, m[2]!] as const),
+  );
+}
+const SERVICE_ENV = chartEnv();
+
 /** The service's own log (stdout and stderr) of the last run. */
 const LOG_FILE = new URL('../../../.cache/bench/device-ingest.log', import.meta.url).pathname;
 
@@ -211,11 +239,13 @@ interface Child {
   readonly proc: ChildProcess;
   readonly ports: { grpc: number; http: number; device: number };
   mem(gc?: boolean): Promise<{ mem: NodeJS.MemoryUsage; cpu: NodeJS.CpuUsage; spaces?: HeapSpaces }>;
+  /** A diagnostic (service-child.ts): CPU profile start/stop, heap snapshot; `path` of the file. */
+  diagnose(type: 'profile-start' | 'profile-stop' | 'heap-snapshot', path?: string): Promise<void>;
   stop(): Promise<void>;
 }
 
-async function startChild(env: NodeJS.ProcessEnv, cpuProfDir?: string): Promise<Child> {
-  const execArgv = ['--expose-gc', ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [])];
+async function startChild(env: NodeJS.ProcessEnv, nodeOptions: readonly string[]): Promise<Child> {
+  const execArgv = ['--expose-gc', ...nodeOptions];
   mkdirSync(dirname(LOG_FILE), { recursive: true });
   const log = openSync(LOG_FILE, 'w');
   const proc = fork(SERVICE_CHILD, [new URL('../src/service.ts', import.meta.url).pathname], {
@@ -228,6 +258,7 @@ async function startChild(env: NodeJS.ProcessEnv, cpuProfDir?: string): Promise<
     number,
     (m: { mem: NodeJS.MemoryUsage; cpu: NodeJS.CpuUsage; spaces?: HeapSpaces }) => void
   >();
+  const diagnostics = new Map<number, (error?: string) => void>();
   const ports = await new Promise<Child['ports']>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('device-ingest did not start within 120 s')), 120_000);
     proc.once('exit', (code) => reject(new Error(`device-ingest exited during start (code ${code})`)));
@@ -240,6 +271,7 @@ async function startChild(env: NodeJS.ProcessEnv, cpuProfDir?: string): Promise<
         mem?: NodeJS.MemoryUsage;
         cpu?: NodeJS.CpuUsage;
         spaces?: HeapSpaces;
+        error?: string;
       }) => {
         if (m.type === 'ready') {
           clearTimeout(timer);
@@ -247,6 +279,9 @@ async function startChild(env: NodeJS.ProcessEnv, cpuProfDir?: string): Promise<
         } else if (m.type === 'mem') {
           waiting.get(m.id!)?.({ mem: m.mem!, cpu: m.cpu!, ...(m.spaces ? { spaces: m.spaces } : {}) });
           waiting.delete(m.id!);
+        } else if (m.type === 'done') {
+          diagnostics.get(m.id!)?.(m.error);
+          diagnostics.delete(m.id!);
         }
       },
     );
@@ -264,6 +299,13 @@ async function startChild(env: NodeJS.ProcessEnv, cpuProfDir?: string): Promise<
       return new Promise((resolve) => {
         waiting.set(id, resolve);
         proc.send({ type: 'mem', id, gc });
+      });
+    },
+    diagnose(type, path) {
+      const id = ++seq;
+      return new Promise((resolve, reject) => {
+        diagnostics.set(id, (error) => (error ? reject(new Error(`${type}: ${error}`)) : resolve()));
+        proc.send({ type, id, ...(path ? { path } : {}) });
       });
     },
     async stop() {
@@ -757,7 +799,16 @@ async function main(): Promise<void> {
       `1 in ${o.imageEvery} generic events with a 337-byte JPEG, GA/T objects with 2 pictures each`,
   );
   console.log(
-    `machine: ${cpus().length} cores (${cpus()[0]?.model.trim() ?? '?'}) shared by this client, the service, Kafka, Postgres, Redis and S3; loopback HTTP`,
+    `machine: ${cpus().length} cores (${cpus()[0]?.model.trim() ?? '?'}) shared by this client, the service, Kafka, Postgres, Redis and S3; loopback HTTP; load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
+  console.log(
+    `service environment from the chart: ${
+      Object.entries(SERVICE_ENV)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ') || '(none)'
+    }${o.nodeOptions.length ? `; extra Node flags: ${o.nodeOptions.join(' ')}` : ''}`,
   );
 
   let db: TestDatabase | undefined;
@@ -779,6 +830,7 @@ async function main(): Promise<void> {
         // The service child's whole environment is built here, like a process runner's.
         // eslint-disable-next-line no-restricted-properties
         ...process.env,
+        ...SERVICE_ENV,
         OTEL_SERVICE_NAME: 'device-ingest',
         LOG_LEVEL: 'warn',
         NODE_ENV: 'production',
@@ -803,7 +855,7 @@ async function main(): Promise<void> {
         // of the command topic from other installs on this Kafka and reject their commands.
         INSTALL_NAMESPACE: `bench-${runId}`,
       },
-      o.cpuProf,
+      o.nodeOptions,
     );
     const pid = child.proc.pid!;
     const port = child.ports.device;
@@ -842,6 +894,10 @@ async function main(): Promise<void> {
     await sleep(2_000);
     const m = await child.mem(true);
     idle = { rss: rssOf(pid), heap: m.mem.heapUsed };
+    if (o.heapSnapshot) {
+      mkdirSync(o.heapSnapshot, { recursive: true });
+      await child.diagnose('heap-snapshot', join(o.heapSnapshot, 'idle.heapsnapshot'));
+    }
     process.stderr.write(
       `idle: RSS ${mib(idle.rss)}, heap used ${mib(idle.heap)} of ${mib(m.mem.heapTotal)}, ` +
         `external ${mib(m.mem.external)} (array buffers ${mib(m.mem.arrayBuffers)})\n`,
@@ -869,11 +925,18 @@ async function main(): Promise<void> {
       goals: boolean,
     ): Promise<void> => {
       process.stderr.write(`${name}: saturating…`);
+      if (o.cpuProf) await child!.diagnose('profile-start');
       const before = await child!.mem();
       const clientBefore = process.cpuUsage();
       const load = await saturate(makeSend, o.concurrency, o.durationMs);
       const after = await child!.mem();
       const clientAfter = process.cpuUsage(clientBefore);
+      if (o.cpuProf) {
+        // After the CPU figures: writing the profile is not the service's work.
+        mkdirSync(o.cpuProf, { recursive: true });
+        const file = `${name.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '')}.cpuprofile`;
+        await child!.diagnose('profile-stop', join(o.cpuProf, file));
+      }
       peakHeap = Math.max(peakHeap, after.mem.heapUsed);
       const cores = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1e6 / load.seconds;
       const serviceCpu = cores({
@@ -929,6 +992,7 @@ async function main(): Promise<void> {
     sampling = false;
     await sampler;
     const loaded = await child.mem();
+    if (o.heapSnapshot) await child.diagnose('heap-snapshot', join(o.heapSnapshot, 'loaded.heapsnapshot'));
     peakHeap = Math.max(peakHeap, loaded.mem.heapUsed);
 
     if (want('raw') || want('generic') || want('gat1400')) {
@@ -959,7 +1023,8 @@ async function main(): Promise<void> {
     await flushRedisDb(infra.redisUrl, o.redisDb);
     process.stderr.write('  redis flushed\n');
   }
-  if (o.cpuProf) console.log(`CPU profile of the service written to ${o.cpuProf}`);
+  if (o.cpuProf) console.log(`CPU profiles of the service's saturation phases written to ${o.cpuProf}`);
+  if (o.heapSnapshot) console.log(`heap snapshots of the service written to ${o.heapSnapshot}`);
   if (failed && rows.length === 0) {
     process.exitCode = 1;
     return;
@@ -977,6 +1042,7 @@ async function main(): Promise<void> {
     `p50 ms @${fmt(o.rate)}/s`,
     `p99 ms @${fmt(o.rate)}/s`,
     'service CPU',
+    'µs CPU/event',
     'client CPU',
     'errors',
   ];
@@ -990,6 +1056,8 @@ async function main(): Promise<void> {
     fmt(r.paced?.p50 ?? NaN, 1),
     fmt(r.paced?.p99 ?? NaN, 1),
     r.serviceCpu === undefined ? '—' : `${r.serviceCpu.toFixed(2)} cores`,
+    // The raw baseline's is its producer's (this process) CPU.
+    fmt(((r.serviceCpu ?? r.clientCpu ?? NaN) * 1e6) / r.load.rate, 0),
     r.clientCpu === undefined ? '—' : `${r.clientCpu.toFixed(2)} cores`,
     String(r.load.errors + (r.paced?.errors ?? 0)),
   ]);
@@ -1004,6 +1072,11 @@ async function main(): Promise<void> {
   console.log(
     `p50/p99 sat.: request → acknowledged (200 after the events are on Kafka) at saturation; ` +
       `@${fmt(o.rate)}/s: open-loop, from the scheduled send time. "raw": one producer.send of ${o.rawBatch} → acked.`,
+  );
+  console.log(
+    `load average at the end: ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
   );
   if (registration)
     console.log(

@@ -1,10 +1,11 @@
 /**
  * Status and clock over the real infrastructure: a heartbeat brings a device online, silence
  * takes it offline (interval 400 ms × 2 misses here), a 2 s clock offset flags drift and queues a
- * time sync, a 6 s one raises a device alarm.
+ * time sync, a 6 s one raises a device alarm. Devices changing together share transactions.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { anfang, topics } from '@anfang/contracts';
+import type { Pool } from '@anfang/platform/pg';
 import { waitFor } from '@anfang/testing';
 import { signedFetch, startHarness, type Harness } from './pipeline-harness.ts';
 
@@ -39,6 +40,27 @@ const heartbeat = (device: { deviceId: string }, secret: string, timestamp?: num
     timestamp ? { timestamp } : {},
   );
 
+/**
+ * Counts the transactions opened on the pool: `withTransaction` checks a client out with
+ * `connect()`, while plain queries check out through a callback and are not counted.
+ */
+function countTransactions(pool: Pool): { readonly count: number; stop(): void } {
+  const connect = pool.connect;
+  let count = 0;
+  pool.connect = ((...args: unknown[]) => {
+    if (args.length === 0) count++;
+    return (connect as (...a: unknown[]) => unknown).apply(pool, args);
+  }) as Pool['connect'];
+  return {
+    get count() {
+      return count;
+    },
+    stop: () => {
+      pool.connect = connect;
+    },
+  };
+}
+
 describe('device status and clock', () => {
   it('heartbeat → online; silence → offline', async () => {
     const { device, secret } = await h.addDevice();
@@ -66,7 +88,7 @@ describe('device status and clock', () => {
     expect(again.payload.status).toBe(S.DEVICE_STATUS_ONLINE);
   }, 40_000);
 
-  it('devices coming online together (one transaction per batch) each get their own online event', async () => {
+  it('devices coming online and timing out together share transactions, each with its own event', async () => {
     const crowd = await Promise.all(Array.from({ length: 60 }, () => h.addDevice()));
     const answers = await Promise.all(crowd.map(({ device, secret }) => heartbeat(device, secret)));
     expect(answers.map((r) => r.status)).toEqual(crowd.map(() => 200));
@@ -80,6 +102,64 @@ describe('device status and clock', () => {
       });
       expect(online.payload.lastSeenAt).toBeDefined();
     }
+    // Silent from now on: all of them time out (in a sweep or two), and their transitions share
+    // transactions — one each would be 60 (the outbox relay's own are among those counted).
+    const transactions = countTransactions(h.pool);
+    try {
+      for (const { device } of crowd) {
+        const offline = await waitFor(() => h.watcher.of(topics.deviceStatusChanged, device.deviceId)[1], {
+          timeoutMs: 15_000,
+        });
+        expect(offline.payload).toMatchObject({
+          status: S.DEVICE_STATUS_OFFLINE,
+          previousStatus: S.DEVICE_STATUS_ONLINE,
+          reason: anfang.device.v1.StatusChangeReason.STATUS_CHANGE_REASON_HEARTBEAT_TIMEOUT,
+          device: { deviceId: device.deviceId },
+        });
+      }
+      expect(transactions.count).toBeLessThan(20);
+    } finally {
+      transactions.stop();
+    }
+    const rows = await h.core.activityStore.list(crowd.map((c) => c.device.deviceId));
+    expect(rows.map((r) => r.status)).toEqual(crowd.map(() => 'offline'));
+  }, 60_000);
+
+  it('clocks drifting together share transactions; each device gets its drift event and one time sync', async () => {
+    const crowd = await Promise.all(Array.from({ length: 40 }, () => h.addDevice()));
+    await Promise.all(crowd.map(({ device, secret }) => heartbeat(device, secret)));
+    for (const { device } of crowd)
+      await waitFor(() => h.watcher.of(topics.deviceStatusChanged, device.deviceId)[0]);
+    const transactions = countTransactions(h.pool);
+    try {
+      const answers = await Promise.all(
+        crowd.map(({ device, secret }) => heartbeat(device, secret, Date.now() - 2000)),
+      );
+      expect(answers.map((r) => r.status)).toEqual(crowd.map(() => 200));
+      for (const { device } of crowd) {
+        const drift = await waitFor(() => h.watcher.of(topics.deviceClockDrift, device.deviceId)[0]);
+        expect(drift.payload).toMatchObject({
+          severity: D.CLOCK_DRIFT_SEVERITY_WARNING,
+          previousSeverity: D.CLOCK_DRIFT_SEVERITY_OK,
+          resyncQueued: true,
+          device: { deviceId: device.deviceId },
+        });
+        expect(Number(drift.payload.offsetMs)).toBeLessThanOrEqual(-2000);
+      }
+      // One per device would be 40; the timeouts of the same crowd may add a batch or two.
+      expect(transactions.count).toBeLessThan(20);
+    } finally {
+      transactions.stop();
+    }
+    const { rows } = await h.pool.query<{ device_id: string; n: string }>(
+      `SELECT device_id, count(*) AS n FROM device_commands
+        WHERE device_id = ANY($1::text[]) AND kind = 'timeSync' GROUP BY device_id`,
+      [crowd.map((c) => c.device.deviceId)],
+    );
+    expect(rows).toHaveLength(crowd.length);
+    expect(rows.every((r) => r.n === '1')).toBe(true);
+    const stored = await h.core.activityStore.list(crowd.map((c) => c.device.deviceId));
+    expect(stored.map((r) => r.clockSeverity)).toEqual(crowd.map(() => 'warning'));
   }, 60_000);
 
   it('a 2 s offset flags drift and queues a time sync; 6 s raises an alarm', async () => {

@@ -1,7 +1,9 @@
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
+import { createHash } from 'node:crypto';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Readable, Transform } from 'node:stream';
 import { Client } from 'minio';
+import { signV4 } from 'minio/dist/esm/signing.mjs';
 import type { LifecycleConfig, LifecycleRule as MinioLifecycleRule } from 'minio';
 import type { LifecycleRule, ObjectInfo, ObjectStore, PutOptions } from './types.ts';
 import { ObjectNotFoundError } from './types.ts';
@@ -90,10 +92,48 @@ const STANDARD_HEADERS = new Set([
   'if-match',
 ]);
 
+/** S3's object-key escaping in a request path (what minio's `uriResourceEscape` does). */
+const escapeKey = (key: string): string =>
+  encodeURIComponent(key)
+    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+    .replace(/%2F/g, '/');
+
+/** `20250101T000000Z` */
+const amzDate = (d: Date): string =>
+  d
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
+
+/** HTTP answers minio retries once (its defaults): the server's transient refusals. */
+const RETRYABLE_STATUS = new Set([408, 429, 499, 500, 502, 503, 504, 520]);
+
+function readBody(res: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    res.on('error', reject);
+  });
+}
+
+/** An S3 error answer as an Error with the S3 `code` (as minio's S3Error has it). */
+function s3Error(status: number, body: string, key: string): Error {
+  const code = /<Code>([^<]*)<\/Code>/.exec(body)?.[1] ?? `HTTP ${status}`;
+  const message = /<Message>([^<]*)<\/Message>/.exec(body)?.[1] ?? body.slice(0, 200);
+  return Object.assign(new Error(`s3 object store: PUT ${key}: ${code} ${message}`.trim()), {
+    code,
+    statusCode: status,
+  });
+}
+
 /**
  * Any S3 server through the `minio` client (Versity Gateway and SeaweedFS locally, Ceph RGW or
  * cloud storage in production). Streams in both directions (unknown-size bodies go up as
- * multipart), deletes in batches of 1000 keys, lists with ListObjectsV2.
+ * multipart), deletes in batches of 1000 keys, lists with ListObjectsV2. A body held in memory
+ * (a device's picture) goes up in one PUT signed with minio's SigV4 signer but sent directly:
+ * minio's putObject wraps the buffer in a stream, reads it back, hashes it twice and builds the
+ * request through several layers, which made it the device-ingest's largest CPU cost per event.
  */
 export async function createS3ObjectStore(options: S3ObjectStoreOptions): Promise<ObjectStore> {
   const region = options.region ?? 'us-east-1';
@@ -129,6 +169,15 @@ export async function createS3ObjectStore(options: S3ObjectStoreOptions): Promis
       })
     : client;
   const deleteConcurrency = Math.max(1, options.deleteConcurrency ?? 4);
+  const putBuffer = directPut({
+    endpoint,
+    agent: transportAgent,
+    accessKey: options.accessKey,
+    secretKey: options.secretKey,
+    region,
+    bucket,
+    pathStyle,
+  });
 
   if (options.createBucket && !(await client.bucketExists(bucket))) {
     try {
@@ -201,7 +250,9 @@ export async function createS3ObjectStore(options: S3ObjectStoreOptions): Promis
       } else {
         const buf = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
         size = buf.length;
-        uploaded = await client.putObject(bucket, name, buf, buf.length, meta);
+        uploaded = putBuffer
+          ? { etag: await putBuffer(name, buf, meta) }
+          : await client.putObject(bucket, name, buf, buf.length, meta);
       }
       return {
         key,
@@ -304,5 +355,74 @@ export async function createS3ObjectStore(options: S3ObjectStoreOptions): Promis
     async close() {
       transportAgent.destroy();
     },
+  };
+}
+
+/**
+ * One signed PUT of an in-memory body (see createS3ObjectStore), retried once on a transient
+ * refusal as minio does; resolves with the ETag. Undefined for Amazon's own endpoints, whose
+ * regional host names minio works out: those keep minio's putObject.
+ */
+function directPut(o: {
+  endpoint: Endpoint;
+  agent: HttpAgent | HttpsAgent;
+  accessKey: string;
+  secretKey: string;
+  region: string;
+  bucket: string;
+  pathStyle: boolean;
+}): ((name: string, body: Buffer, meta: Record<string, string>) => Promise<string>) | undefined {
+  const { endpoint } = o;
+  if (/(^|\.)amazonaws\.com(\.cn)?$/.test(endpoint.endPoint)) return undefined;
+  const defaultPort = endpoint.useSSL ? 443 : 80;
+  const port = endpoint.port ?? defaultPort;
+  const hostname = o.pathStyle ? endpoint.endPoint : `${o.bucket}.${endpoint.endPoint}`;
+  const host =
+    port === defaultPort ? hostname : `${hostname.includes(':') ? `[${hostname}]` : hostname}:${port}`;
+  const send = endpoint.useSSL ? httpsRequest : httpRequest;
+
+  const once = (name: string, body: Buffer, meta: Record<string, string>, sha256: string) => {
+    const path = o.pathStyle ? `/${o.bucket}/${escapeKey(name)}` : `/${escapeKey(name)}`;
+    const date = new Date();
+    const headers: Record<string, string> = {
+      host,
+      'x-amz-date': amzDate(date),
+      'x-amz-content-sha256': sha256,
+      'content-length': String(body.length),
+    };
+    for (const [k, v] of Object.entries(meta)) headers[k.toLowerCase()] = v;
+    headers.authorization = signV4(
+      { protocol: endpoint.useSSL ? 'https:' : 'http:', method: 'PUT', path, headers },
+      o.accessKey,
+      o.secretKey,
+      o.region,
+      date,
+      sha256,
+    );
+    return new Promise<IncomingMessage>((resolve, reject) => {
+      const req = send(
+        { host: endpoint.endPoint, port, method: 'PUT', path, headers, agent: o.agent },
+        resolve,
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  };
+
+  return async (name, body, meta) => {
+    const sha256 = createHash('sha256').update(body).digest('hex');
+    for (let attempt = 1; ; attempt++) {
+      const res = await once(name, body, meta, sha256);
+      if (res.statusCode === 200) {
+        res.resume();
+        return String(res.headers.etag ?? '').replace(/^"|"$/g, '');
+      }
+      const text = await readBody(res);
+      if (attempt === 1 && RETRYABLE_STATUS.has(res.statusCode ?? 0)) {
+        await new Promise((r) => setTimeout(r, 100 + Math.random() * 100));
+        continue;
+      }
+      throw s3Error(res.statusCode ?? 0, text, name);
+    }
   };
 }

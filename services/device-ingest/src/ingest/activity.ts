@@ -6,9 +6,12 @@
  * - Transitions (online, offline, drift severity) are the tracker's alone and run one device at a
  *   time: each device has a promise chain, so "seen" and "timed out" never interleave for it. Each
  *   transition locks the device's row, re-checks the expected previous state, applies it and
- *   writes its events to the outbox in the same transaction (ActivityStore.withDevice) — which is
+ *   writes its events to the outbox in the same transaction (ActivityStore.withDevices) — which is
  *   what makes them safe across replicas: whichever replica gets the lock first applies it, the
- *   others find it done.
+ *   others find it done. Transitions of one kind share transactions, one at a time (up to
+ *   TRANSITION_BATCH devices each; what arrives meanwhile goes in the next): after a restart, an
+ *   outage or a mass timeout thousands of devices change at once, and a transaction each held the
+ *   pool for minutes while the flush, the commands and the relay waited for a connection.
  * - Offline: every `sweepIntervalMs` the devices online in Postgres but silent past interval ×
  *   misses are timed out, unless this replica saw them since (memory) or another replica flushed
  *   a newer sighting (re-read under the lock). A sighting that arrives while a timeout is being
@@ -32,8 +35,7 @@ import {
 import type { RegisteredDevice } from '../domain/device.ts';
 import { offlineCutoff, silenceTimeoutMs, type DeviceStatus, type StatusPolicy } from '../domain/status.ts';
 import {
-  setClock,
-  setStatus,
+  setClocks,
   setStatuses,
   type ActivityRow,
   type ActivitySample,
@@ -100,14 +102,58 @@ interface Entry {
 }
 
 const STATUS = { online: 1, offline: 2 } as const;
-/** Most devices set online in one transaction. */
-const ONLINE_BATCH = 500;
+/** Most devices in one transition transaction. */
+const TRANSITION_BATCH = 500;
 const REASON = { heartbeat: 1, traffic: 2, timeout: 5 } as const;
 const SEVERITY: Record<DriftSeverity, number> = { ok: 1, warning: 2, alarm: 3 };
 const ALARM_KIND_CLOCK_DRIFT = 4;
 const TRIGGER = { active: 1, inactive: 2 } as const;
 
 const ts = (d: Date) => ({ seconds: Math.floor(d.getTime() / 1000), nanos: (d.getTime() % 1000) * 1e6 });
+
+/** A transition batch that failed; logged once for all its devices. */
+class BatchFailed extends Error {
+  override readonly name = 'BatchFailed';
+}
+
+/**
+ * Requests committed together, one commit at a time per kind: what arrives while a commit runs
+ * waits for the next one (at most `max` per commit), so under load batches grow instead of
+ * transactions multiplying — the pool is shared with the flush, the commands and the relay.
+ * Each request's promise gets its result, or the commit's error (logged here, once per batch).
+ */
+function batched<R, T>(
+  max: number,
+  what: string,
+  log: Logger,
+  commit: (batch: readonly R[]) => Promise<readonly T[]>,
+): (request: R) => Promise<T> {
+  type Pending = { request: R; resolve: (result: T) => void; reject: (err: unknown) => void };
+  const queue: Pending[] = [];
+  let running = false;
+  const drain = async (): Promise<void> => {
+    while (queue.length > 0) {
+      const part = queue.splice(0, max);
+      try {
+        const results = await commit(part.map((p) => p.request));
+        part.forEach((p, i) => p.resolve(results[i]!));
+      } catch (err) {
+        log.error({ err, what, devices: part.length }, 'device transitions failed');
+        const failed = new BatchFailed(`${what} of ${part.length} devices failed`, { cause: err });
+        for (const p of part) p.reject(failed);
+      }
+    }
+    running = false;
+  };
+  return (request) =>
+    new Promise<T>((resolve, reject) => {
+      queue.push({ request, resolve, reject });
+      if (running) return;
+      running = true;
+      // The rest of this event-loop turn's requests join the first batch.
+      setImmediate(() => void drain());
+    });
+}
 
 export function createActivityTracker(deps: ActivityTrackerDeps): ActivityTracker {
   const { store, commands, directory, producer, policy } = deps;
@@ -151,30 +197,18 @@ export function createActivityTracker(deps: ActivityTrackerDeps): ActivityTracke
    * the locked re-check would have found the same and changed nothing. Only a filter — on a read
    * failure the transaction runs as before.
    */
-  let peekBatch: { ids: Set<string>; rows: Promise<Map<string, ActivityRow>> } | undefined;
+  const readRows = batched(TRANSITION_BATCH, 'activity read', log, async (ids: readonly string[]) => {
+    const stored = new Map((await store.list(ids)).map((r) => [r.deviceId, r]));
+    return ids.map((id) => ({ row: stored.get(id) }));
+  });
   /** `{ row }` (undefined: the device has no row yet), or undefined when the read failed. */
-  function peek(deviceId: string): Promise<{ row: ActivityRow | undefined } | undefined> {
-    if (!peekBatch) {
-      const ids = new Set<string>();
-      const rows = new Promise<Map<string, ActivityRow>>((resolve, reject) => {
-        setImmediate(() => {
-          peekBatch = undefined;
-          store.list([...ids]).then((list) => resolve(new Map(list.map((r) => [r.deviceId, r]))), reject);
-        });
-      });
-      peekBatch = { ids, rows };
-    }
-    peekBatch.ids.add(deviceId);
-    return peekBatch.rows.then(
-      (m) => ({ row: m.get(deviceId) }),
-      () => undefined,
-    );
-  }
+  const peek = (deviceId: string): Promise<{ row: ActivityRow | undefined } | undefined> =>
+    readRows(deviceId).catch(() => undefined);
 
   function schedule(deviceId: string, e: Entry, what: string, task: () => Promise<void>): void {
-    const run = e.chain
-      .then(task)
-      .catch((err: unknown) => log.error({ err, deviceId, what }, 'device transition failed'));
+    const run = e.chain.then(task).catch((err: unknown) => {
+      if (!(err instanceof BatchFailed)) log.error({ err, deviceId, what }, 'device transition failed');
+    });
     e.chain = run;
     inflight.add(run);
     void run.finally(() => inflight.delete(run));
@@ -201,98 +235,182 @@ export function createActivityTracker(deps: ActivityTrackerDeps): ActivityTracke
     });
   }
 
+  /** Devices going online (those already online in Postgres are left as they are). */
+  const goOnline = batched(
+    TRANSITION_BATCH,
+    'online',
+    log,
+    async (
+      batch: readonly { deviceId: string; entry: Entry; seenAt: Date; heartbeat: boolean }[],
+    ): Promise<void[]> =>
+      store.withDevices(
+        batch.map((r) => ({ deviceId: r.deviceId, seenAt: r.seenAt })),
+        async (rows, tx) => {
+          const at = now();
+          const going = batch.flatMap((r, i) => (rows[i]!.status === 'online' ? [] : [{ r, row: rows[i]! }]));
+          await setStatuses(
+            tx,
+            going.map(({ r }) => ({
+              deviceId: r.deviceId,
+              status: 'online' as const,
+              at,
+              lastSeenAt: r.seenAt,
+            })),
+          );
+          await outboxEventPublisher(tx, producer).publishMany(
+            topics.deviceStatusChanged,
+            going.map(({ r, row }) => {
+              const { ref, compoundId } = refOf(r.deviceId, r.entry);
+              return {
+                payload: {
+                  device: ref,
+                  previousStatus: STATUS[row.status],
+                  status: STATUS.online,
+                  reason: r.heartbeat ? REASON.heartbeat : REASON.traffic,
+                  lastSeenAt: ts(r.seenAt),
+                },
+                options: { occurredAt: r.seenAt, ...(compoundId ? { compoundId } : {}) },
+              };
+            }),
+          );
+          return batch.map(() => undefined);
+        },
+      ),
+  );
+
   /**
-   * Devices going online, one transaction per event-loop turn (up to ONLINE_BATCH devices each):
-   * after a restart, a mass registration or an outage every device comes back at once, and a
-   * transaction each would hold the pool for minutes (20 000 devices, 20 000 transactions) while
-   * the flush, the commands and the relay wait for a connection.
+   * Devices timing out: offline unless seen since the cutoff, here (memory, read at commit) or by
+   * another replica (its flushed sighting, re-read under the lock). Resolves to whether it went.
    */
-  type OnlineRequest = {
-    readonly deviceId: string;
-    readonly entry: Entry;
-    readonly seenAt: Date;
-    readonly heartbeat: boolean;
-    readonly done: (err?: unknown) => void;
-  };
-  let onlineBatch: OnlineRequest[] | undefined;
-  function goOnline(request: Omit<OnlineRequest, 'done'>): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (!onlineBatch) {
-        const batch: OnlineRequest[] = (onlineBatch = []);
-        setImmediate(() => {
-          onlineBatch = undefined;
-          for (let i = 0; i < batch.length; i += ONLINE_BATCH)
-            void commitOnline(batch.slice(i, i + ONLINE_BATCH));
-        });
-      }
-      onlineBatch.push({ ...request, done: (err) => (err === undefined ? resolve() : reject(err)) });
-    });
-  }
-  async function commitOnline(batch: readonly OnlineRequest[]): Promise<void> {
-    try {
-      await store.withDevices(batch, async (rows, tx) => {
-        const at = now();
-        const going = batch.flatMap((r, i) => (rows[i]!.status === 'online' ? [] : [{ r, row: rows[i]! }]));
-        await setStatuses(
-          tx,
-          going.map(({ r }) => ({
-            deviceId: r.deviceId,
-            status: 'online' as const,
-            at,
-            lastSeenAt: r.seenAt,
-          })),
-        );
-        await outboxEventPublisher(tx, producer).publishMany(
-          topics.deviceStatusChanged,
-          going.map(({ r, row }) => {
+  const goOffline = batched(
+    TRANSITION_BATCH,
+    'offline',
+    log,
+    async (batch: readonly { deviceId: string; entry: Entry; at: Date }[]): Promise<boolean[]> =>
+      store.withDevices(
+        batch.map((r) => ({ deviceId: r.deviceId, seenAt: r.at })),
+        async (rows, tx) => {
+          const at = now();
+          const cutoff = offlineCutoff(at, policy);
+          const went = batch.map((r, i) => {
+            const row = rows[i]!;
+            const seenHere = r.entry.lastSeenAt !== undefined && r.entry.lastSeenAt >= cutoff;
+            return row.status === 'online' && row.lastSeenAt < cutoff && !seenHere;
+          });
+          const going = batch.flatMap((r, i) => (went[i] ? [{ r, row: rows[i]! }] : []));
+          await setStatuses(
+            tx,
+            going.map(({ r }) => ({ deviceId: r.deviceId, status: 'offline' as const, at })),
+          );
+          await outboxEventPublisher(tx, producer).publishMany(
+            topics.deviceStatusChanged,
+            going.map(({ r, row }) => {
+              const { ref, compoundId } = refOf(r.deviceId, r.entry);
+              return {
+                payload: {
+                  device: ref,
+                  previousStatus: STATUS.online,
+                  status: STATUS.offline,
+                  reason: REASON.timeout,
+                  lastSeenAt: ts(row.lastSeenAt),
+                },
+                options: { occurredAt: at, ...(compoundId ? { compoundId } : {}) },
+              };
+            }),
+          );
+          return went;
+        },
+      ),
+  );
+
+  /**
+   * Clock samples that may change devices' drift severity: each re-judged against its locked row;
+   * a change is stored with its offset, announced, and (entering warning or alarm from ok) queues
+   * a time sync unless one is open. Resolves to the severity each device has now.
+   */
+  const changeDrift = batched(
+    TRANSITION_BATCH,
+    'drift',
+    log,
+    async (
+      batch: readonly { deviceId: string; entry: Entry; offset: number; sampledAt: Date }[],
+    ): Promise<DriftSeverity[]> =>
+      store.withDevices(
+        batch.map((r) => ({ deviceId: r.deviceId, seenAt: r.sampledAt })),
+        async (rows, tx) => {
+          const changes = batch.map((r, i) => driftChange(rows[i]!.clockSeverity, r.offset, thresholds));
+          const changed = batch.flatMap((r, i) => {
+            const change = changes[i];
+            return change ? [{ r, change }] : [];
+          });
+          await setClocks(
+            tx,
+            changed.map(({ r, change }) => ({
+              deviceId: r.deviceId,
+              severity: change.severity,
+              offsetMs: r.offset,
+              sampledAt: r.sampledAt,
+            })),
+          );
+          const wantSync = changed.filter(({ change }) => change.queueTimeSync).map(({ r }) => r.deviceId);
+          const open = await commands.withOpen(tx, wantSync, 'timeSync');
+          const events = outboxEventPublisher(tx, producer);
+          const drifts = [];
+          const alarms = [];
+          for (const { r, change } of changed) {
             const { ref, compoundId } = refOf(r.deviceId, r.entry);
-            return {
+            const options = { occurredAt: r.sampledAt, ...(compoundId ? { compoundId } : {}) };
+            let resync = false;
+            if (change.queueTimeSync && !open.has(r.deviceId))
+              resync = await commands.enqueueIn(
+                tx,
+                {
+                  commandId: uuidv7(),
+                  deviceId: r.deviceId,
+                  timeSync: {},
+                  requestedBy: producer,
+                  reason: `clock offset ${r.offset} ms`,
+                },
+                { now: now(), ...(compoundId ? { compoundId } : {}) },
+              );
+            drifts.push({
               payload: {
                 device: ref,
-                previousStatus: STATUS[row.status],
-                status: STATUS.online,
-                reason: r.heartbeat ? REASON.heartbeat : REASON.traffic,
-                lastSeenAt: ts(r.seenAt),
+                offsetMs: Math.round(r.offset),
+                previousSeverity: SEVERITY[change.previous],
+                severity: SEVERITY[change.severity],
+                resyncQueued: resync,
               },
-              options: { occurredAt: r.seenAt, ...(compoundId ? { compoundId } : {}) },
-            };
-          }),
-        );
-      });
-      for (const r of batch) r.done();
-    } catch (err) {
-      for (const r of batch) r.done(err);
-    }
-  }
+              options,
+            });
+            if (change.alarm !== undefined)
+              alarms.push({
+                payload: {
+                  device: ref,
+                  sourceObjectId: `clock-drift:${r.sampledAt.getTime()}`,
+                  kind: ALARM_KIND_CLOCK_DRIFT,
+                  state: change.alarm ? TRIGGER.active : TRIGGER.inactive,
+                  description: change.alarm
+                    ? `clock offset ${Math.round(r.offset)} ms exceeds ${thresholds.alarmMs} ms`
+                    : `clock offset back to ${Math.round(r.offset)} ms`,
+                },
+                options,
+              });
+          }
+          await events.publishMany(topics.deviceClockDrift, drifts);
+          await events.publishMany(topics.deviceAlarmReported, alarms);
+          return batch.map((_, i) => changes[i]?.severity ?? rows[i]!.clockSeverity);
+        },
+      ),
+  );
 
   function scheduleOffline(deviceId: string, e: Entry): void {
     e.offlineQueued = true;
     schedule(deviceId, e, 'offline', async () => {
-      const at = now();
-      const cutoff = offlineCutoff(at, policy);
       try {
         // Seen here since the cutoff: still online (the flush will carry the sighting).
-        if (e.lastSeenAt && e.lastSeenAt >= cutoff) return;
-        const { ref, compoundId } = refOf(deviceId, e);
-        const went = await store.withDevice(deviceId, at, async (row, tx) => {
-          if (row.status !== 'online') return false;
-          // Another replica's flushed sighting, or one that arrived here meanwhile.
-          if (row.lastSeenAt >= cutoff || (e.lastSeenAt && e.lastSeenAt >= cutoff)) return false;
-          await setStatus(tx, deviceId, 'offline', at);
-          await outboxEventPublisher(tx, producer).publish(
-            topics.deviceStatusChanged,
-            {
-              device: ref,
-              previousStatus: STATUS.online,
-              status: STATUS.offline,
-              reason: REASON.timeout,
-              lastSeenAt: ts(row.lastSeenAt),
-            },
-            { occurredAt: at, ...(compoundId ? { compoundId } : {}) },
-          );
-          return true;
-        });
-        if (went) e.status = 'offline';
+        if (e.lastSeenAt && e.lastSeenAt >= offlineCutoff(now(), policy)) return;
+        if (await goOffline({ deviceId, entry: e, at: now() })) e.status = 'offline';
       } finally {
         e.offlineQueued = false;
       }
@@ -316,54 +434,7 @@ export function createActivityTracker(deps: ActivityTrackerDeps): ActivityTracke
           return;
         }
       }
-      const { ref, compoundId } = refOf(deviceId, e);
-      const options = { occurredAt: sampledAt, ...(compoundId ? { compoundId } : {}) };
-      e.severity = await store.withDevice(deviceId, sampledAt, async (row, tx) => {
-        const change = driftChange(row.clockSeverity, offset, thresholds);
-        if (!change) return row.clockSeverity;
-        await setClock(tx, deviceId, change.severity, offset, sampledAt);
-        let resync = false;
-        if (change.queueTimeSync && !(await commands.hasOpen(tx, deviceId, 'timeSync'))) {
-          resync = await commands.enqueueIn(
-            tx,
-            {
-              commandId: uuidv7(),
-              deviceId,
-              timeSync: {},
-              requestedBy: producer,
-              reason: `clock offset ${offset} ms`,
-            },
-            { now: now(), ...(compoundId ? { compoundId } : {}) },
-          );
-        }
-        const events = outboxEventPublisher(tx, producer);
-        await events.publish(
-          topics.deviceClockDrift,
-          {
-            device: ref,
-            offsetMs: Math.round(offset),
-            previousSeverity: SEVERITY[change.previous],
-            severity: SEVERITY[change.severity],
-            resyncQueued: resync,
-          },
-          options,
-        );
-        if (change.alarm !== undefined)
-          await events.publish(
-            topics.deviceAlarmReported,
-            {
-              device: ref,
-              sourceObjectId: `clock-drift:${sampledAt.getTime()}`,
-              kind: ALARM_KIND_CLOCK_DRIFT,
-              state: change.alarm ? TRIGGER.active : TRIGGER.inactive,
-              description: change.alarm
-                ? `clock offset ${Math.round(offset)} ms exceeds ${thresholds.alarmMs} ms`
-                : `clock offset back to ${Math.round(offset)} ms`,
-            },
-            options,
-          );
-        return change.severity;
-      });
+      e.severity = await changeDrift({ deviceId, entry: e, offset, sampledAt });
     });
   }
 

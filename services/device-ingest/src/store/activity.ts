@@ -1,9 +1,9 @@
 /**
  * device_activity (migration 0010): last contact, clock offset, drift severity and online status
  * per device. Sightings are flushed in batches (one statement for many devices, times only move
- * forward); status and drift transitions run one device at a time in a transaction that locks the
- * row (`SELECT … FOR UPDATE`), re-checks the expected previous state, applies it and writes the
- * event to the outbox in the same transaction. Any replica may attempt a transition; the lock and
+ * forward); status and drift transitions run in a transaction that locks the devices' rows
+ * (`SELECT … FOR UPDATE`), re-checks each one's expected previous state, applies the changes and
+ * writes their events to the outbox in the same transaction. Any replica may attempt a transition; the lock and
  * the re-check make exactly one of them apply it, and the outbox makes the event as durable as the
  * change.
  */
@@ -65,15 +65,10 @@ export interface ActivityStore {
   /** Active devices online and offline per compound (never seen counts as offline). */
   statusCounts(): Promise<{ compoundId: string; online: number; offline: number }[]>;
   /**
-   * Runs `fn` with the device's row locked (created offline if absent, at `seenAt`); `fn` applies
-   * the transition through the client and enqueues its events; all of it commits together.
+   * Runs `fn` with the devices' rows locked (each created offline if absent, at its `seenAt`; locked
+   * in id order, handed over in the given order); `fn` applies the transitions through the client
+   * and enqueues their events; all of it commits together.
    */
-  withDevice<T>(
-    deviceId: string,
-    seenAt: Date,
-    fn: (row: ActivityRow, client: ClientBase) => Promise<T>,
-  ): Promise<T>;
-  /** `withDevice` for several devices in one transaction (rows locked in id order, in `fn`'s order). */
   withDevices<T>(
     devices: readonly { readonly deviceId: string; readonly seenAt: Date }[],
     fn: (rows: ActivityRow[], client: ClientBase) => Promise<T>,
@@ -105,6 +100,8 @@ export function createActivityStore(pool: Pool): ActivityStore {
          SELECT s.device_id, s.last_seen_at, s.last_heartbeat_at, s.clock_offset_ms, s.clock_sampled_at, 'offline', s.last_seen_at
            FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::bigint[], $5::timestamptz[])
              AS s(device_id, last_seen_at, last_heartbeat_at, clock_offset_ms, clock_sampled_at)
+          -- Rows locked in id order, as the transitions lock theirs: the two never wait in a cycle.
+          ORDER BY s.device_id
          ON CONFLICT (device_id) DO UPDATE SET
            last_seen_at = GREATEST(a.last_seen_at, EXCLUDED.last_seen_at),
            last_heartbeat_at = GREATEST(a.last_heartbeat_at, EXCLUDED.last_heartbeat_at),
@@ -147,21 +144,6 @@ export function createActivityStore(pool: Pool): ActivityStore {
         [deviceIds],
       );
       return rows.map(toRow);
-    },
-
-    withDevice(deviceId, seenAt, fn) {
-      return withTransaction(pool, async (tx) => {
-        await tx.query(
-          `INSERT INTO device_activity (device_id, last_seen_at, status, status_changed_at)
-           VALUES ($1, $2, 'offline', $2) ON CONFLICT (device_id) DO NOTHING`,
-          [deviceId, seenAt],
-        );
-        const { rows } = await tx.query<Row>(
-          'SELECT * FROM device_activity WHERE device_id = $1 FOR UPDATE',
-          [deviceId],
-        );
-        return fn(toRow(rows[0]!), tx);
-      });
     },
 
     withDevices(devices, fn) {
@@ -208,34 +190,22 @@ export async function setStatuses(
   );
 }
 
-/** Applies a status transition to a locked row. */
-export async function setStatus(
+/** Drift severity changes (and the offsets that caused them) of several locked rows in one statement. */
+export async function setClocks(
   client: ClientBase,
-  deviceId: string,
-  status: DeviceStatus,
-  at: Date,
-  lastSeenAt?: Date,
+  changes: readonly { deviceId: string; severity: DriftSeverity; offsetMs: number; sampledAt: Date }[],
 ): Promise<void> {
+  if (changes.length === 0) return;
   await client.query(
-    `UPDATE device_activity SET status = $2, status_changed_at = $3,
-            last_seen_at = GREATEST(last_seen_at, COALESCE($4, last_seen_at))
-      WHERE device_id = $1`,
-    [deviceId, status, at, lastSeenAt ?? null],
-  );
-}
-
-/** Applies a drift severity change (and the offset that caused it) to a locked row. */
-export async function setClock(
-  client: ClientBase,
-  deviceId: string,
-  severity: DriftSeverity,
-  offsetMs: number,
-  sampledAt: Date,
-): Promise<void> {
-  await client.query(
-    `UPDATE device_activity SET clock_severity = $2, clock_offset_ms = $3,
-            clock_sampled_at = GREATEST(clock_sampled_at, $4)
-      WHERE device_id = $1`,
-    [deviceId, severity, Math.round(offsetMs), sampledAt],
+    `UPDATE device_activity AS a SET clock_severity = c.severity, clock_offset_ms = c.offset_ms,
+            clock_sampled_at = GREATEST(a.clock_sampled_at, c.sampled_at)
+       FROM unnest($1::text[], $2::text[], $3::bigint[], $4::timestamptz[]) AS c(id, severity, offset_ms, sampled_at)
+      WHERE a.device_id = c.id`,
+    [
+      changes.map((c) => c.deviceId),
+      changes.map((c) => c.severity),
+      changes.map((c) => Math.round(c.offsetMs)),
+      changes.map((c) => c.sampledAt),
+    ],
   );
 }

@@ -62,8 +62,8 @@ export interface CommandStore {
   get(commandId: string): Promise<CommandRecord | undefined>;
   /** Devices with open commands (the push transports' retry round). */
   openDeviceIds(limit?: number): Promise<string[]>;
-  /** Whether the device has an open command of this kind (avoids piling up time syncs). */
-  hasOpen(client: ClientBase, deviceId: string, kind: CommandKind): Promise<boolean>;
+  /** Those of the devices with an open command of this kind (avoids piling up time syncs). */
+  withOpen(client: ClientBase, deviceIds: readonly string[], kind: CommandKind): Promise<Set<string>>;
 }
 
 export interface CommandStoreOptions {
@@ -317,12 +317,14 @@ export function createCommandStore({ pool, producer }: CommandStoreOptions): Com
       return rows.map((r) => r.device_id);
     },
 
-    async hasOpen(client, deviceId, kind) {
-      const { rowCount } = await client.query(
-        `SELECT 1 FROM device_commands WHERE device_id = $1 AND kind = $2 AND status IN ('queued', 'delivered') LIMIT 1`,
-        [deviceId, kind],
+    async withOpen(client, deviceIds, kind) {
+      if (deviceIds.length === 0) return new Set();
+      const { rows } = await client.query<{ device_id: string }>(
+        `SELECT DISTINCT device_id FROM device_commands
+          WHERE device_id = ANY($1::text[]) AND kind = $2 AND status IN ('queued', 'delivered')`,
+        [deviceIds, kind],
       );
-      return (rowCount ?? 0) > 0;
+      return new Set(rows.map((r) => r.device_id));
     },
   };
 }

@@ -166,7 +166,15 @@ export function createGat1400Router(deps: ProtocolDeps, options: Gat1400Options 
       );
       return undefined;
     }
-    const stored = await deps.cache.get(sessionKey(sender));
+    let stored: string | null;
+    try {
+      stored = await deps.cache.get(sessionKey(sender));
+    } catch (err) {
+      // Not the device's mistake: it sends again (a 500 would read as a fault of the request).
+      log.warn({ err, gat1400Id: sender }, 'gat1400: session store unavailable');
+      answer(req, res, 503, sender, STATUS.OTHER_ERROR, 'session store unavailable, retry');
+      return undefined;
+    }
     const device = stored ? deps.directory.byGat1400Id(sender) : undefined;
     if (!stored || !device || !device.active || sessionDeviceId(stored) !== device.deviceId) {
       answer(req, res, 401, sender, STATUS.INVALID_OPERATION, 'not registered: register again');
