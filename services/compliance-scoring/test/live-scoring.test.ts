@@ -211,9 +211,13 @@ describe('live recomputation', () => {
       await reportStatus(h, device, true);
     }
     await reportUpload(h, compoundId, true);
-    await reportStorage(h, compoundId);
+    const storage = await reportStorage(h, compoundId);
     const missing = await waitFor(
       async () => {
+        // The storage report comes on a topic of its own, in any order with the others: wait for
+        // it to be applied (and the compound rescored, in the same transaction) too.
+        const applied = await raw.query('SELECT 1 FROM processed_events WHERE event_id = $1', [storage]);
+        if (applied.rowCount !== 1) return undefined;
         const detail = await h.client.getCompoundLevel({ compoundId }, await h.as());
         return detail.devicesOnline === 6 && detail.uploadingRealTime
           ? detail.missingForNextLevel

@@ -112,3 +112,4 @@ export {
 export { startService, type BoundPorts, type StartConfig, type Wiring } from './start.ts';
 export { serveApis, type ApiPorts, type ServeApisOptions } from './serve.ts';
 export { startPeriodic, type PeriodicJob } from './periodic.ts';
+export { coalescing, type CoalescingOptions } from './coalescing.ts';

@@ -25,6 +25,7 @@ import { outboxEventPublisher } from '@anfang/platform/pg';
 import { topics } from '@anfang/contracts';
 import { uuidv7 } from '@anfang/platform/bus';
 import type { Logger } from '@anfang/platform/log';
+import { coalescing } from '@anfang/platform/service';
 import {
   clockOffsetMs,
   DEFAULT_DRIFT_THRESHOLDS,
@@ -117,10 +118,11 @@ class BatchFailed extends Error {
 }
 
 /**
- * Requests committed together, one commit at a time per kind: what arrives while a commit runs
- * waits for the next one (at most `max` per commit), so under load batches grow instead of
- * transactions multiplying — the pool is shared with the flush, the commands and the relay.
- * Each request's promise gets its result, or the commit's error (logged here, once per batch).
+ * Requests committed together, one commit at a time per kind (`coalescing`): what arrives while
+ * a commit runs waits for the next one (at most `max` per commit), so under load batches grow
+ * instead of transactions multiplying — the pool is shared with the flush, the commands and the
+ * relay. A failed commit fails all its requests (one transaction per device would be the flood
+ * this avoids) and is logged here, once per batch.
  */
 function batched<R, T>(
   max: number,
@@ -128,31 +130,18 @@ function batched<R, T>(
   log: Logger,
   commit: (batch: readonly R[]) => Promise<readonly T[]>,
 ): (request: R) => Promise<T> {
-  type Pending = { request: R; resolve: (result: T) => void; reject: (err: unknown) => void };
-  const queue: Pending[] = [];
-  let running = false;
-  const drain = async (): Promise<void> => {
-    while (queue.length > 0) {
-      const part = queue.splice(0, max);
+  const apply = coalescing(
+    async (batch: readonly R[]) => {
       try {
-        const results = await commit(part.map((p) => p.request));
-        part.forEach((p, i) => p.resolve(results[i]!));
+        return await commit(batch);
       } catch (err) {
-        log.error({ err, what, devices: part.length }, 'device transitions failed');
-        const failed = new BatchFailed(`${what} of ${part.length} devices failed`, { cause: err });
-        for (const p of part) p.reject(failed);
+        log.error({ err, what, devices: batch.length }, 'device transitions failed');
+        throw new BatchFailed(`${what} of ${batch.length} devices failed`, { cause: err });
       }
-    }
-    running = false;
-  };
-  return (request) =>
-    new Promise<T>((resolve, reject) => {
-      queue.push({ request, resolve, reject });
-      if (running) return;
-      running = true;
-      // The rest of this event-loop turn's requests join the first batch.
-      setImmediate(() => void drain());
-    });
+    },
+    { onFailure: 'all', maxItems: max },
+  );
+  return async (request) => (await apply([request]))[0]!;
 }
 
 export function createActivityTracker(deps: ActivityTrackerDeps): ActivityTracker {

@@ -16,6 +16,7 @@ import {
   type Subscription,
 } from '@anfang/platform/bus';
 import type { Logger } from '@anfang/platform/log';
+import { coalescing } from '@anfang/platform/service';
 import {
   accessAlarmTrigger,
   analyticsTrigger,
@@ -30,7 +31,6 @@ import {
   type Trigger,
 } from '../domain/sources.ts';
 import type { AlarmStore, TriggerInput } from '../store/alarms.ts';
-import { batching } from './batching.ts';
 
 /** Topic name → how its payload reads as a trigger. */
 const READERS: ReadonlyMap<string, (payload: unknown) => Trigger | undefined> = new Map([
@@ -71,7 +71,9 @@ export async function consumeTriggers(
   options: { readonly group: string; readonly concurrency: number; readonly logger: Logger },
 ): Promise<Subscription> {
   const log = options.logger.child({ component: 'triggers' });
-  const ingest = batching((inputs: readonly TriggerInput[]) => alarms.ingest(inputs));
+  const ingest = coalescing((inputs: readonly TriggerInput[]) => alarms.ingest(inputs), {
+    onFailure: 'alone',
+  });
   return consumeBatch(bus, {
     group: options.group,
     topics: TRIGGER_TOPICS,
