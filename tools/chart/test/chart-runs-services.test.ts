@@ -228,7 +228,10 @@ describe(`the chart's workloads, run as local processes (${components.join(', ')
     expect(ofKind(objects, 'Deployment').map(componentOf).sort()).toEqual([...components].sort());
   });
 
-  it('sets only variables each service reads (its config.ts schema), and every one it requires', async () => {
+  /** Read by the runtime, not by a service's config: Node's flags (heap sizing), glibc's malloc arenas. */
+  const RUNTIME_VARIABLES = new Set(['NODE_OPTIONS', 'MALLOC_ARENA_MAX']);
+
+  it('sets only variables each service reads (its config.ts schema or the runtime), and every one it requires', async () => {
     for (const deployment of ofKind(objects, 'Deployment')) {
       const name = componentOf(deployment);
       const module = (await import(join(workdirOf(name), 'src', 'config.ts'))) as {
@@ -236,7 +239,8 @@ describe(`the chart's workloads, run as local processes (${components.join(', ')
       };
       const shape = module.configSchema.shape;
       const set = (podSpecOf(deployment).containers[0]!.env ?? []).map((v) => v.name);
-      const read = (variable: string) => variable in shape || variable.replace(/_FILE$/, '') in shape;
+      const read = (variable: string) =>
+        RUNTIME_VARIABLES.has(variable) || variable in shape || variable.replace(/_FILE$/, '') in shape;
       expect(
         set.filter((variable) => !read(variable)),
         `${name} is given variables it never reads`,
