@@ -5,7 +5,14 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { anfang } from '@anfang/contracts';
-import { sendGenericHeartbeat, type Compound, type DeviceKit, type DeviceRuntime } from '@anfang/simulator';
+import {
+  registryDevice,
+  sendGenericHeartbeat,
+  type Compound,
+  type DeviceKit,
+  type DeviceRuntime,
+  type SimDevice,
+} from '@anfang/simulator';
 import type { Rest } from './gateway.ts';
 
 export interface DeviceSpec {
@@ -16,10 +23,10 @@ export interface DeviceSpec {
 }
 
 /**
- * Registers a generic-HTTP device at the compound's own address (not a building's) and returns
- * it ready to send. Its id is new, so it is this install's alone: the kit's devices have the same
- * ids in every install on the shared topics, where another install's heartbeats and timeouts of
- * them are seen too.
+ * Registers a generic-HTTP device at the compound's own address (not a building's), as the
+ * simulator's catalogue registers its own (`registryDevice`), and returns it ready to send. Its
+ * id is new, so it is this install's alone: the kit's devices have the same ids in every install
+ * on the shared topics, where another install's heartbeats and timeouts of them are seen too.
  */
 export async function installGenericDevice(
   rest: Rest,
@@ -31,49 +38,27 @@ export async function installGenericDevice(
   const deviceId = randomUUID();
   const serialNumber = `AGE2E${randomBytes(5).toString('hex').toUpperCase()}`;
   const secret = randomBytes(24).toString('base64url');
-  await rest('POST', '/v1/devices', {
-    device: {
-      deviceId,
-      name: `${compound.name}${spec.name}`,
-      deviceType: spec.deviceType,
-      module: spec.module,
-      compoundId: compound.code,
-      address: {
-        code: compound.code,
-        level: 'ADDRESS_LEVEL_COMPOUND',
-        district: { code: compound.code.slice(0, 6), name: '张店区' },
-        town: { code: compound.code.slice(0, 9), name: `${compound.town}街道` },
-        committee: { code: compound.code.slice(0, 12), name: compound.committee },
-        compound: { code: compound.code, name: compound.name },
-        fullName: `山东省淄博市张店区${compound.town}街道${compound.name}`,
-      },
-      zoneId: `${compound.code}-e2e`,
-      vendor: 'Anfang-Generic',
-      model: 'FaceTerminal-G1',
-      serialNumber,
-      protocol: 'DEVICE_PROTOCOL_GENERIC_HTTP',
-    },
-    secret,
-  });
+  const device: SimDevice = {
+    deviceId,
+    key: `${compound.seq}/e2e-${slot}`,
+    name: `${compound.name}${spec.name}`,
+    kind: spec.kind,
+    protocol: 'generic',
+    deviceType: anfang.common.v1.DeviceType[spec.deviceType],
+    module: anfang.common.v1.Module[spec.module],
+    direction: anfang.common.v1.Direction.DIRECTION_UNSPECIFIED,
+    vendor: 'Anfang-Generic',
+    model: 'FaceTerminal-G1',
+    serialNumber,
+    gat1400Id: '',
+    ipAddress: `127.${1 + Math.floor(compound.seq / 256)}.${compound.seq % 256}.${250 - slot}`,
+    macAddress: '',
+    compound,
+    zoneId: 'e2e',
+  };
+  await rest('POST', '/v1/devices', { device: registryDevice(device), secret });
   return {
-    device: {
-      deviceId,
-      key: `${compound.seq}/e2e-${slot}`,
-      name: `${compound.name}${spec.name}`,
-      kind: spec.kind,
-      protocol: 'generic',
-      deviceType: anfang.common.v1.DeviceType[spec.deviceType],
-      module: anfang.common.v1.Module[spec.module],
-      direction: anfang.common.v1.Direction.DIRECTION_UNSPECIFIED,
-      vendor: 'Anfang-Generic',
-      model: 'FaceTerminal-G1',
-      serialNumber,
-      gat1400Id: '',
-      ipAddress: `127.${1 + Math.floor(compound.seq / 256)}.${compound.seq % 256}.${250 - slot}`,
-      macAddress: '',
-      compound,
-      zoneId: 'e2e',
-    },
+    device,
     secret,
     skewMs: 0,
     driftMsPerHour: 0,

@@ -16,7 +16,7 @@ export {
   type TestTopic,
 } from './kafka.ts';
 export { cpuLimit, type CpuLimit } from './cpu-limit.ts';
-export { ephemeralPortStart, freePort, freePortBlock } from './ports.ts';
+export { ephemeralPortStart, freePort, freePortBlock, portBaseFrom } from './ports.ts';
 export { startOwnInfra, type OwnInfra, type OwnInfraOptions, type OwnServer } from './own-infra.ts';
 export { createTestRedisNamespace, type TestRedisNamespace } from './redis.ts';
 export { TEST_CALLER_TOKEN_KEY, serviceTestEnv, type ServiceTestEnvOptions } from './service-env.ts';

@@ -15,18 +15,10 @@ import { spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { infraEnv } from './env.ts';
-import { freePortBlock } from './ports.ts';
+import { freePortBlock, portBaseFrom } from './ports.ts';
 
 const root = join(import.meta.dirname, '..', '..', '..');
 
-function testPortBase(): number {
-  const raw = process.env.ANFANG_TEST_PORT_BASE;
-  if (raw === undefined || raw === '') return 21_000;
-  const base = Number(raw);
-  if (!Number.isInteger(base) || base < 1024 || base > 64_000)
-    throw new Error(`ANFANG_TEST_PORT_BASE must be a port number between 1024 and 64000, not ${raw}`);
-  return base;
-}
 const cli = join(root, 'tools', 'infra', 'src', 'cli.ts');
 
 export type OwnServer = 'kafka' | 'postgres';
@@ -54,7 +46,7 @@ export interface OwnInfraOptions {
 export async function startOwnInfra(options: OwnInfraOptions = {}): Promise<OwnInfra> {
   const servers = (options.servers ?? ['kafka', 'postgres']).join(',');
   const shared = infraEnv();
-  const first = await freePortBlock(3, options.portFrom ?? testPortBase());
+  const first = await freePortBlock(3, options.portFrom ?? portBaseFrom('ANFANG_TEST_PORT_BASE', 21_000));
   const stateDir = join(root, '.cache', `infra-own-${first}`);
   const env = {
     ANFANG_INFRA_STATE_DIR: stateDir,

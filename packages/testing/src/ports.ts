@@ -59,3 +59,16 @@ export async function freePortBlock(size: number, from = 21_000): Promise<number
   }
   throw new Error(`no ${size} consecutive free ports between ${from} and ${end}`);
 }
+
+/**
+ * Where a suite looks for free ports: the port in the environment variable `name` (on a shared
+ * machine each engineer's range), else `fallback`.
+ */
+export function portBaseFrom(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const base = Number(raw);
+  if (!Number.isInteger(base) || base < 1024 || base > 64_000)
+    throw new Error(`${name} must be a port number between 1024 and 64000, not ${raw}`);
+  return base;
+}

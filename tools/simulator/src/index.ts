@@ -6,7 +6,14 @@ export {
   type SimulatorStats,
   type ProtocolStats,
 } from './simulator.ts';
-export { buildCompounds, buildDevices, readCompoundCsv, type Compound, type SimDevice } from './catalog.ts';
+export {
+  buildCompounds,
+  buildDevices,
+  readCompoundCsv,
+  registryDevice,
+  type Compound,
+  type SimDevice,
+} from './catalog.ts';
 export { openDeviceKit, type DeviceKit, type DeviceKitOptions } from './kit.ts';
 export type {
   CardAccess,
