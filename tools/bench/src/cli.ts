@@ -11,7 +11,7 @@ import { createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync, exis
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BENCH_REPORT_ENV, type BenchReport } from '@anfang/testing';
+import { BENCH_REPORT_ENV, infraEnv, type BenchReport } from '@anfang/testing';
 import { BENCHES, findBench, type Bench } from './benches.ts';
 import { replaceReadmeSection, summarise, toMarkdown, type BenchOutcome } from './summary.ts';
 
@@ -62,9 +62,22 @@ function run(
   });
 }
 
+/**
+ * The local infrastructure up, with every topic of the catalogue created as the chart's topic Job
+ * creates them: services never create topics, so on a freshly reset Kafka they would not start.
+ */
 async function infraUp(): Promise<void> {
   const code = await run(['tools/infra/src/cli.ts', 'up']);
   if (code !== 0) throw new Error(`./anfang infra up failed (exit ${code})`);
+  const topics = await run(['tools/chart/src/create-topics.ts'], {
+    env: {
+      OTEL_SERVICE_NAME: 'bench-topics',
+      LOG_LEVEL: 'warn',
+      BUS_KIND: 'kafka',
+      KAFKA_BROKERS: infraEnv().kafkaBrokers.join(','),
+    },
+  });
+  if (topics !== 0) throw new Error(`creating the catalogue's topics failed (exit ${topics})`);
 }
 
 async function runAll(argv: readonly string[]): Promise<void> {
