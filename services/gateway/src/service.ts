@@ -5,7 +5,7 @@
  * /docs and the dashboard. Its gRPC port serves health and nothing else.
  */
 import { hostname } from 'node:os';
-import { createCallerVerifier } from '@anfang/platform/auth';
+import { callerTokens, createCallerVerifier } from '@anfang/platform/auth';
 import { createFieldCipher } from '@anfang/platform/crypto';
 import {
   openBus,
@@ -145,15 +145,17 @@ const gatewayService: ServiceModule = {
             auditRoutes(router, auditStore);
             sitePlanRoutes(router, { store: createSitePlanStore(pool), audit });
             const addresses = upstreamAddresses(config);
+            // One token per signed-in user and purpose for a minute, reused across their requests.
+            const userTokens = callerTokens(config.CALLER_TOKEN_KEY, { ttlSeconds: 60 });
             media = mediaRoutes(router, {
               address: addresses['video-index'],
-              callerTokenKey: config.CALLER_TOKEN_KEY,
+              callerTokens: userTokens,
               deadlineMs: config.GATEWAY_UPSTREAM_DEADLINE_MS,
               audit,
             });
             rest = transcoder(router, {
               addresses,
-              callerTokenKey: config.CALLER_TOKEN_KEY,
+              callerTokens: userTokens,
               deadlineMs: config.GATEWAY_UPSTREAM_DEADLINE_MS,
               audit,
             });

@@ -1,9 +1,10 @@
 import { Metadata } from '@grpc/grpc-js';
 import { SignJWT } from 'jose';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { PermissionDeniedError, UnauthenticatedError } from '../grpc/errors.ts';
 import {
   CALLER_METADATA_KEY,
+  callerTokens,
   createCallerVerifier,
   mintCallerMetadata,
   mintCallerToken,
@@ -85,6 +86,54 @@ describe('caller tokens', () => {
     await expect(mintCallerToken(police, `${KEY},short`)).rejects.toThrow('shorter than 32 bytes');
     expect(callerAuthEnv.safeParse({ CALLER_TOKEN_KEY: 'short' }).success).toBe(false);
     expect(callerAuthEnv.safeParse({ CALLER_TOKEN_KEY: `${KEY},${OTHER}` }).success).toBe(true);
+  });
+});
+
+describe('caller tokens reused per caller', () => {
+  afterEach(() => vi.useRealTimers());
+
+  it('gives one caller the same token until a third of its lifetime is left, then a new one', async () => {
+    vi.useFakeTimers({ now: new Date('2026-11-29T08:00:00Z'), toFake: ['Date'] });
+    const tokens = callerTokens(KEY, { ttlSeconds: 60 });
+    const first = await tokens.token(staff);
+    expect(await tokens.token({ ...staff })).toBe(first);
+    vi.setSystemTime(new Date('2026-11-29T08:00:39Z'));
+    expect(await tokens.token(staff)).toBe(first);
+    vi.setSystemTime(new Date('2026-11-29T08:00:41Z'));
+    const second = await tokens.token(staff);
+    expect(second).not.toBe(first);
+    expect(await createCallerVerifier({ key: KEY }).verify(withToken(second))).toEqual(staff);
+  });
+
+  it('gives a token of its own to every different claim set: subject, role, scope, purpose', async () => {
+    const tokens = callerTokens(KEY);
+    const variants: Caller[] = [
+      staff,
+      { ...staff, subject: 'u-9' },
+      { ...staff, role: 'guard' },
+      { ...staff, compounds: ['370303001000002'] },
+      { ...staff, compounds: 'all' },
+      { ...staff, areas: ['370303'] },
+      { ...staff, purpose: 'case 43' },
+      { ...staff, name: '王五' },
+    ];
+    const minted = await Promise.all(variants.map((c) => tokens.token(c)));
+    expect(new Set(minted).size).toBe(variants.length);
+    const verifier = createCallerVerifier({ key: KEY });
+    for (const caller of variants)
+      expect(await verifier.verify(await tokens.metadata(caller))).toEqual(caller);
+  });
+
+  it('keeps at most maxCallers tokens, dropping the oldest', async () => {
+    vi.useFakeTimers({ now: new Date('2026-11-29T08:00:00Z'), toFake: ['Date'] });
+    const tokens = callerTokens(KEY, { maxCallers: 2 });
+    const staffToken = await tokens.token(staff);
+    const policeToken = await tokens.token(police);
+    // A token minted a second later differs (its iat and exp): a kept token is recognisable.
+    vi.setSystemTime(new Date('2026-11-29T08:00:01Z'));
+    await tokens.token({ ...staff, subject: 'u-9' });
+    expect(await tokens.token(police)).toBe(policeToken);
+    expect(await tokens.token(staff)).not.toBe(staffToken);
   });
 });
 

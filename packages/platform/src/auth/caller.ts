@@ -161,6 +161,57 @@ export async function mintCallerMetadata(
   return metadata;
 }
 
+export interface CallerTokensOptions extends MintOptions {
+  /** Callers whose tokens are kept (the least recently minted go first). Default 10,000. */
+  readonly maxCallers?: number;
+}
+
+export interface CallerTokens {
+  /** The caller's token: the one minted before while more than a third of its lifetime is left. */
+  token(caller: Caller): Promise<string>;
+  /** gRPC metadata (a new object per call: grpc-js owns it once the call starts) with that token. */
+  metadata(caller: Caller): Promise<Metadata>;
+}
+
+/**
+ * Caller tokens minted once per caller and reused: the gateway serves many requests of one signed-in
+ * user a second, and a token minted per request costs an HMAC to sign and, because the serving
+ * service remembers the tokens it verified, another to verify. A caller is the whole claim set
+ * (subject, role, scope, name, purpose), so a changed role, scope or purpose gets a token of its own.
+ */
+export function callerTokens(key: string, options: CallerTokensOptions = {}): CallerTokens {
+  const ttlSeconds = options.ttlSeconds ?? 300;
+  const maxCallers = options.maxCallers ?? 10_000;
+  const minted = new Map<string, { token: Promise<string>; refreshAtMs: number }>();
+  const identity = (c: Caller): string =>
+    JSON.stringify([c.subject, c.role, c.compounds, c.areas ?? null, c.name ?? null, c.purpose ?? null]);
+
+  function token(caller: Caller): Promise<string> {
+    const id = identity(caller);
+    const now = Date.now();
+    const known = minted.get(id);
+    if (known && now < known.refreshAtMs) return known.token;
+    minted.delete(id);
+    if (minted.size >= maxCallers) minted.delete(minted.keys().next().value!);
+    const fresh = {
+      token: mintCallerToken(caller, key, { ttlSeconds }),
+      refreshAtMs: now + (ttlSeconds * 1000 * 2) / 3,
+    };
+    minted.set(id, fresh);
+    fresh.token.catch(() => minted.get(id) === fresh && minted.delete(id));
+    return fresh.token;
+  }
+
+  return {
+    token,
+    async metadata(caller) {
+      const metadata = new GrpcMetadata();
+      metadata.set(CALLER_METADATA_KEY, await token(caller));
+      return metadata;
+    },
+  };
+}
+
 export interface CallerVerifierOptions {
   /** CALLER_TOKEN_KEY: one key or a comma-separated list (first signs, all verify). */
   readonly key: string;
@@ -252,17 +303,7 @@ export function requireCompound(caller: Caller, compoundId: string): void {
  * The token is minted once and again when less than a third of its lifetime is left.
  */
 export function callerInterceptor(caller: Caller, key: string, options: MintOptions = {}): Interceptor {
-  const ttlSeconds = options.ttlSeconds ?? 300;
-  let current: { token: Promise<string>; refreshAtMs: number } | undefined;
-  const token = (): Promise<string> => {
-    const now = Date.now();
-    if (!current || now >= current.refreshAtMs) {
-      const minted = mintCallerToken(caller, key, { ttlSeconds });
-      current = { token: minted, refreshAtMs: now + (ttlSeconds * 1000 * 2) / 3 };
-      minted.catch(() => (current = undefined));
-    }
-    return current.token;
-  };
+  const tokens = callerTokens(key, { ...options, maxCallers: 1 });
   return (callOptions, nextCall) =>
     new InterceptingCall(
       nextCall(callOptions),
@@ -270,7 +311,7 @@ export function callerInterceptor(caller: Caller, key: string, options: MintOpti
         .withStart((metadata, listener, next) => {
           if (metadata.get(CALLER_METADATA_KEY).length > 0) return next(metadata, listener);
           // grpc-js holds the call's messages until start continues.
-          token().then(
+          tokens.token(caller).then(
             (value) => {
               metadata.set(CALLER_METADATA_KEY, value);
               next(metadata, listener);

@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Router } from 'express';
 import { anfang, VideoIndexService } from '@anfang/contracts';
-import { mintCallerMetadata } from '@anfang/platform/auth';
+import type { CallerTokens } from '@anfang/platform/auth';
 import {
   createGrpcClient,
   PermissionDeniedError,
@@ -26,7 +26,8 @@ import { PURPOSE_HEADER, purposeOf } from './transcode.ts';
 export interface MediaDeps {
   /** video-index's gRPC address; undefined when it is not deployed here. */
   readonly address: string | undefined;
-  readonly callerTokenKey: string;
+  /** The caller tokens of signed-in users (minted once per user and purpose, then reused). */
+  readonly callerTokens: CallerTokens;
   readonly deadlineMs: number;
   readonly audit: (entry: AuditEntry) => Promise<unknown>;
 }
@@ -50,9 +51,7 @@ export function mediaRoutes(router: Router, deps: MediaDeps): { close(): void } 
     const { image } = await client.getImage(
       { objectKey },
       {
-        metadata: await mintCallerMetadata(callerOf(principal, purpose || undefined), deps.callerTokenKey, {
-          ttlSeconds: 60,
-        }),
+        metadata: await deps.callerTokens.metadata(callerOf(principal, purpose || undefined)),
       },
     );
     const stored = await fetch(image!.url!, { signal: AbortSignal.timeout(deps.deadlineMs) });

@@ -7,7 +7,7 @@
  */
 import type { NextFunction, Request, Response, Router } from 'express';
 import { reflectionRoot, services, type HttpRule, type MethodSpec } from '@anfang/contracts';
-import { mintCallerMetadata } from '@anfang/platform/auth';
+import type { CallerTokens } from '@anfang/platform/auth';
 import {
   createGrpcClient,
   DomainError,
@@ -70,7 +70,8 @@ type AnyCall = (request: unknown, options: object) => Promise<unknown> | AsyncIt
 export interface TranscoderDeps {
   /** gRPC address per upstream name; a service without one answers 503. */
   readonly addresses: Readonly<Partial<Record<string, string>>>;
-  readonly callerTokenKey: string;
+  /** The caller tokens of signed-in users (minted once per user and purpose, then reused). */
+  readonly callerTokens: CallerTokens;
   readonly deadlineMs: number;
   readonly audit: (entry: AuditEntry) => Promise<unknown>;
 }
@@ -201,11 +202,7 @@ export function transcoder(
       throw new UnavailableError(`${UPSTREAMS[binding.service]} is not deployed here`, {
         reason: 'SERVICE_UNAVAILABLE',
       });
-    const metadata = await mintCallerMetadata(
-      callerOf(principal, reveal ? purpose : undefined),
-      deps.callerTokenKey,
-      { ttlSeconds: 60 },
-    );
+    const metadata = await deps.callerTokens.metadata(callerOf(principal, reveal ? purpose : undefined));
     const aborted = new AbortController();
     res.once('close', () => aborted.abort());
     const options = { metadata, signal: aborted.signal, deadlineMs: deps.deadlineMs };
