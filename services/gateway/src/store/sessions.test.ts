@@ -25,6 +25,23 @@ describe('sessions', () => {
     expect(await store.touch(token)).toBeUndefined();
   });
 
+  it('renews the idle timeout at most once per twentieth of it, not on every request', async () => {
+    const cache = createMemoryCache({ keyPrefix: 't' });
+    let writes = 0;
+    const counting = {
+      ...cache,
+      set: (...args: Parameters<typeof cache.set>) => (writes++, cache.set(...args)),
+    };
+    const store = createSessionStore(counting, { idleMs: 2000, maxMs: 10_000 });
+    const { token } = await store.create(principal);
+    for (let i = 0; i < 5; i++) expect(await store.touch(token)).toBeDefined();
+    expect(writes).toBe(1);
+    await sleep(120);
+    expect(await store.touch(token)).toBeDefined();
+    expect(await store.touch(token)).toBeDefined();
+    expect(writes).toBe(2);
+  });
+
   it('ends at its absolute limit however active it is', async () => {
     const store = createSessionStore(createMemoryCache({ keyPrefix: 't' }), { idleMs: 1000, maxMs: 200 });
     const { token } = await store.create(principal);
