@@ -386,7 +386,8 @@ describe('dashboard in headless Chromium', () => {
     await expect.poll(() => rows.count(), SOON).toBe(4);
     expect(await rows.first().textContent()).toContain(site.doorName);
     await browser.screenshot('access-records');
-  });
+    // Above the 90 s given to identity's consumer to decide the gate's event on a loaded machine.
+  }, 150_000);
 
   it('asks for the one-time code of an account with a second factor', async () => {
     const { page } = browser;
