@@ -3,8 +3,8 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Readable, Transform } from 'node:stream';
 import { Client } from 'minio';
-import { signV4 } from 'minio/dist/esm/signing.mjs';
 import type { LifecycleConfig, LifecycleRule as MinioLifecycleRule } from 'minio';
+import { amzDate, sigV4Signer } from './sigv4.ts';
 import type { LifecycleRule, ObjectInfo, ObjectStore, PutOptions } from './types.ts';
 import { ObjectNotFoundError } from './types.ts';
 import {
@@ -98,30 +98,25 @@ const escapeKey = (key: string): string =>
     .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
     .replace(/%2F/g, '/');
 
-/** `20250101T000000Z` */
-const amzDate = (d: Date): string =>
-  d
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d{3}/, '');
-
 /** HTTP answers minio retries once (its defaults): the server's transient refusals. */
 const RETRYABLE_STATUS = new Set([408, 429, 499, 500, 502, 503, 504, 520]);
 
-function readBody(res: IncomingMessage): Promise<string> {
+function readBuffer(res: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     res.on('data', (c: Buffer) => chunks.push(c));
-    res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    res.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
     res.on('error', reject);
   });
 }
 
+const readBody = async (res: IncomingMessage): Promise<string> => (await readBuffer(res)).toString('utf8');
+
 /** An S3 error answer as an Error with the S3 `code` (as minio's S3Error has it). */
-function s3Error(status: number, body: string, key: string): Error {
+function s3Error(method: string, status: number, body: string, key: string): Error {
   const code = /<Code>([^<]*)<\/Code>/.exec(body)?.[1] ?? `HTTP ${status}`;
   const message = /<Message>([^<]*)<\/Message>/.exec(body)?.[1] ?? body.slice(0, 200);
-  return Object.assign(new Error(`s3 object store: PUT ${key}: ${code} ${message}`.trim()), {
+  return Object.assign(new Error(`s3 object store: ${method} ${key}: ${code} ${message}`.trim()), {
     code,
     statusCode: status,
   });
@@ -169,7 +164,7 @@ export async function createS3ObjectStore(options: S3ObjectStoreOptions): Promis
       })
     : client;
   const deleteConcurrency = Math.max(1, options.deleteConcurrency ?? 4);
-  const putBuffer = directPut({
+  const direct = directRequests({
     endpoint,
     agent: transportAgent,
     accessKey: options.accessKey,
@@ -250,8 +245,8 @@ export async function createS3ObjectStore(options: S3ObjectStoreOptions): Promis
       } else {
         const buf = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
         size = buf.length;
-        uploaded = putBuffer
-          ? { etag: await putBuffer(name, buf, meta) }
+        uploaded = direct
+          ? { etag: await direct.put(name, buf, meta) }
           : await client.putObject(bucket, name, buf, buf.length, meta);
       }
       return {
@@ -265,6 +260,7 @@ export async function createS3ObjectStore(options: S3ObjectStoreOptions): Promis
     },
 
     async get(key) {
+      if (direct) return direct.get(full(key), key);
       const stream = await open(key);
       const chunks: Buffer[] = [];
       for await (const chunk of stream) chunks.push(chunk as Buffer);
@@ -358,12 +354,22 @@ export async function createS3ObjectStore(options: S3ObjectStoreOptions): Promis
   };
 }
 
+/** The SHA-256 of an empty payload, which a GET signs. */
+const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
+interface DirectRequests {
+  /** One PUT of an in-memory body; resolves with the ETag. */
+  put(name: string, body: Buffer, meta: Record<string, string>): Promise<string>;
+  /** One GET of a whole object; ObjectNotFoundError(key) when it does not exist. */
+  get(name: string, key: string): Promise<Buffer>;
+}
+
 /**
- * One signed PUT of an in-memory body (see createS3ObjectStore), retried once on a transient
- * refusal as minio does; resolves with the ETag. Undefined for Amazon's own endpoints, whose
- * regional host names minio works out: those keep minio's putObject.
+ * Whole-object requests (see createS3ObjectStore) signed as minio signs them (sigv4.ts) and sent on
+ * the store's keep-alive pool, each retried once on a transient refusal as minio does. Undefined
+ * for Amazon's own endpoints, whose regional host names minio works out: those keep minio.
  */
-function directPut(o: {
+function directRequests(o: {
   endpoint: Endpoint;
   agent: HttpAgent | HttpsAgent;
   accessKey: string;
@@ -371,7 +377,7 @@ function directPut(o: {
   region: string;
   bucket: string;
   pathStyle: boolean;
-}): ((name: string, body: Buffer, meta: Record<string, string>) => Promise<string>) | undefined {
+}): DirectRequests | undefined {
   const { endpoint } = o;
   if (/(^|\.)amazonaws\.com(\.cn)?$/.test(endpoint.endPoint)) return undefined;
   const defaultPort = endpoint.useSSL ? 443 : 80;
@@ -380,49 +386,64 @@ function directPut(o: {
   const host =
     port === defaultPort ? hostname : `${hostname.includes(':') ? `[${hostname}]` : hostname}:${port}`;
   const send = endpoint.useSSL ? httpsRequest : httpRequest;
+  const sign = sigV4Signer(o.accessKey, o.secretKey, o.region);
 
-  const once = (name: string, body: Buffer, meta: Record<string, string>, sha256: string) => {
+  const once = (
+    method: 'GET' | 'PUT',
+    name: string,
+    sha256: string,
+    body?: Buffer,
+    meta?: Record<string, string>,
+  ) => {
     const path = o.pathStyle ? `/${o.bucket}/${escapeKey(name)}` : `/${escapeKey(name)}`;
-    const date = new Date();
     const headers: Record<string, string> = {
       host,
-      'x-amz-date': amzDate(date),
+      'x-amz-date': amzDate(new Date()),
       'x-amz-content-sha256': sha256,
-      'content-length': String(body.length),
     };
-    for (const [k, v] of Object.entries(meta)) headers[k.toLowerCase()] = v;
-    headers.authorization = signV4(
-      { protocol: endpoint.useSSL ? 'https:' : 'http:', method: 'PUT', path, headers },
-      o.accessKey,
-      o.secretKey,
-      o.region,
-      date,
-      sha256,
-    );
+    if (body) headers['content-length'] = String(body.length);
+    for (const [k, v] of Object.entries(meta ?? {})) headers[k.toLowerCase()] = v;
+    headers.authorization = sign(method, path, headers);
     return new Promise<IncomingMessage>((resolve, reject) => {
-      const req = send(
-        { host: endpoint.endPoint, port, method: 'PUT', path, headers, agent: o.agent },
-        resolve,
-      );
+      const req = send({ host: endpoint.endPoint, port, method, path, headers, agent: o.agent }, resolve);
       req.on('error', reject);
       req.end(body);
     });
   };
 
-  return async (name, body, meta) => {
-    const sha256 = createHash('sha256').update(body).digest('hex');
+  /** The 200 answer, after one retry of a transient refusal; any other answer as an S3 error. */
+  const exchange = async (
+    method: 'GET' | 'PUT',
+    name: string,
+    sha256: string,
+    body?: Buffer,
+    meta?: Record<string, string>,
+  ): Promise<IncomingMessage> => {
     for (let attempt = 1; ; attempt++) {
-      const res = await once(name, body, meta, sha256);
-      if (res.statusCode === 200) {
-        res.resume();
-        return String(res.headers.etag ?? '').replace(/^"|"$/g, '');
-      }
+      const res = await once(method, name, sha256, body, meta);
+      if (res.statusCode === 200) return res;
       const text = await readBody(res);
       if (attempt === 1 && RETRYABLE_STATUS.has(res.statusCode ?? 0)) {
         await new Promise((r) => setTimeout(r, 100 + Math.random() * 100));
         continue;
       }
-      throw s3Error(res.statusCode ?? 0, text, name);
+      throw s3Error(method, res.statusCode ?? 0, text, name);
     }
+  };
+
+  return {
+    async put(name, body, meta) {
+      const res = await exchange('PUT', name, createHash('sha256').update(body).digest('hex'), body, meta);
+      res.resume();
+      return String(res.headers.etag ?? '').replace(/^"|"$/g, '');
+    },
+    async get(name, key) {
+      try {
+        return await readBuffer(await exchange('GET', name, EMPTY_SHA256));
+      } catch (err) {
+        if (isNotFound(err)) throw new ObjectNotFoundError(key);
+        throw err;
+      }
+    },
   };
 }
