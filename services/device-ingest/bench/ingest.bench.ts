@@ -25,6 +25,8 @@
  *                   encoded with the contracts codec, 500 per send: the baseline. To its own topic
  *                   (RAW_TOPIC, created with the catalogue topic's partition count and deleted
  *                   afterwards), so it never floods the shared face-captured topic other tests read
+ *   S3 PUT loop     the GA/T pictures PUT straight to the same bucket, 64 in flight (the service's
+ *                   S3 socket pool): the store's own ceiling on this machine, the GA/T row's baseline
  * One in `--image-every` generic events carries a 337-byte JPEG (one S3 put).
  * RSS is the child's VmRSS (/proc), idle after a GC with every device loaded, and its peak under
  * load; heap is its process.memoryUsage().
@@ -60,7 +62,13 @@ import {
   SERVICE_CHILD,
   type BenchGoal,
 } from '@anfang/testing';
-import { FACE_JPEG_BASE64, faceObject, motorVehicleObject } from '@anfang/gat1400/fixtures';
+import { createS3ObjectStore } from '@anfang/platform/objects';
+import {
+  FACE_JPEG_BASE64,
+  faceObject,
+  motorVehicleObject,
+  PLATE_JPEG_BASE64,
+} from '@anfang/gat1400/fixtures';
 import { digestAuthorization } from '@anfang/gat1400';
 import { sign } from '../src/domain/signature.ts';
 
@@ -436,6 +444,8 @@ async function registerDevices(
 
 const EVENTS_PATH = '/api/v1/device/events';
 const runId = randomBytes(4).toString('hex');
+/** The platform S3 store's socket pool (S3ObjectStoreOptions.maxSockets default), the service's too. */
+const S3_SOCKETS = 64;
 let eventSeq = 0;
 let nonceSeq = 0;
 
@@ -776,6 +786,43 @@ async function rawBaseline(
   }
 }
 
+// ---- the object store's own ceiling ---------------------------------------------------------------
+
+/**
+ * A plain PUT loop of the GA/T fixture's picture bodies (with the metadata the service writes)
+ * to the service's bucket, `concurrency` PUTs in flight through the platform's S3 client with
+ * the service's socket pool (64): what the store takes on this machine, beside which the GA/T
+ * row (two PUTs per object) is read. Counted in PUTs.
+ */
+async function s3Baseline(bucket: string, concurrency: number, durationMs: number): Promise<LoadResult> {
+  const s3 = infraEnv().s3;
+  const store = await createS3ObjectStore({
+    url: s3.endpoint,
+    accessKey: s3.accessKey,
+    secretKey: s3.secretKey,
+    region: s3.region,
+    bucket,
+    prefix: 'bench-s3-baseline/',
+  });
+  const pictures = [FACE_JPEG_BASE64, PLATE_JPEG_BASE64].map((b) => Buffer.from(b, 'base64'));
+  let n = 0;
+  const send: Send = async () => {
+    const seq = n++;
+    const body = pictures[seq % pictures.length]!;
+    await store.put(`captures/${runId}/${seq}.jpg`, body, {
+      contentType: 'image/jpeg',
+      metadata: { 'event-id': uuidv7(), 'device-id': 'bench-s3', sha256: 'f'.repeat(64) },
+    });
+    return 1;
+  };
+  try {
+    await saturate(() => send, concurrency, 2_000); // warm-up: sockets
+    return await saturate(() => send, concurrency, durationMs);
+  } finally {
+    await store.close();
+  }
+}
+
 // ---- main ----------------------------------------------------------------------------------------
 
 interface Row {
@@ -995,6 +1042,20 @@ async function main(): Promise<void> {
     if (o.heapSnapshot) await child.diagnose('heap-snapshot', join(o.heapSnapshot, 'loaded.heapsnapshot'));
     peakHeap = Math.max(peakHeap, loaded.mem.heapUsed);
 
+    if (want('gat1400') && reg.gat.length) {
+      process.stderr.write('S3 PUT loop…');
+      const clientBefore = process.cpuUsage();
+      const puts = await s3Baseline(bucket.bucket, S3_SOCKETS, o.durationMs);
+      const c = process.cpuUsage(clientBefore);
+      process.stderr.write(` ${fmt(puts.rate)} PUTs/s\n`);
+      rows.push({
+        name: `S3 PUT loop, ${S3_SOCKETS} in flight (store baseline, PUTs)`,
+        perRequest: 1,
+        load: puts,
+        clientCpu: (c.user + c.system) / 1e6 / puts.seconds,
+        goals: false,
+      });
+    }
     if (want('raw') || want('generic') || want('gat1400')) {
       process.stderr.write('kafkajs raw…');
       const clientBefore = process.cpuUsage();
@@ -1032,6 +1093,8 @@ async function main(): Promise<void> {
 
   // ---- the table ----
   const baseline = rows.find((r) => r.name.startsWith('kafkajs raw'));
+  const storeBaseline = rows.find((r) => r.name.startsWith('S3 PUT loop'));
+  const gatRow = rows.find((r) => r.name.startsWith('GA/T'));
   const header = [
     'scenario',
     'events',
@@ -1050,7 +1113,7 @@ async function main(): Promise<void> {
     r.name,
     fmt(r.load.events),
     fmt(r.load.rate),
-    baseline ? `${(r.load.rate / baseline.load.rate).toFixed(2)}×` : '—',
+    baseline && r !== storeBaseline ? `${(r.load.rate / baseline.load.rate).toFixed(2)}×` : '—',
     fmt(r.load.p50, 1),
     fmt(r.load.p99, 1),
     fmt(r.paced?.p50 ?? NaN, 1),
@@ -1078,6 +1141,11 @@ async function main(): Promise<void> {
       .map((l) => l.toFixed(1))
       .join(' ')}`,
   );
+  if (storeBaseline && gatRow)
+    console.log(
+      `GA/T 1400 against the store: ${fmt(gatRow.load.rate * 2)} picture PUTs/s (2 per object) = ` +
+        `${((gatRow.load.rate * 2) / storeBaseline.load.rate).toFixed(2)}× the plain PUT loop's ${fmt(storeBaseline.load.rate)}/s`,
+    );
   if (registration)
     console.log(
       `registration: ${fmt(registration.devices)} devices through ImportDevices in ${fmt(registration.seconds, 1)} s`,

@@ -27,6 +27,12 @@ export const deviceIngestEnv = envFragment({
   DEVICE_HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(8088),
   /** Largest device request body (GA/T 1400 batches carry base64 images). */
   DEVICE_MAX_BODY_BYTES: positiveInt(16 * MiB),
+  /**
+   * Admission control: device requests in flight, and their declared body bytes, beyond which
+   * the listener answers 503 with Retry-After (devices resend) instead of holding more in memory.
+   */
+  DEVICE_MAX_IN_FLIGHT: positiveInt(256),
+  DEVICE_MAX_IN_FLIGHT_BYTES: positiveInt(48 * MiB),
   /** Signed requests older or newer than this are refused as replays. */
   DEVICE_REPLAY_WINDOW_MS: positiveInt(300_000),
   /** Expected heartbeat period; a device is offline after DEVICE_HEARTBEAT_MISSES of them. */

@@ -142,7 +142,13 @@ const deviceIngestService: ServiceModule = {
               replayWindowMs: config.DEVICE_REPLAY_WINDOW_MS,
             },
           }),
-          { port: config.DEVICE_HTTP_PORT },
+          {
+            port: config.DEVICE_HTTP_PORT,
+            admission: {
+              maxRequests: config.DEVICE_MAX_IN_FLIGHT,
+              maxBytes: config.DEVICE_MAX_IN_FLIGHT_BYTES,
+            },
+          },
         );
         lifecycle.onShutdown('stop-accepting', 'device listener', () => listener.close());
 

@@ -22,6 +22,7 @@ import type {
   Admin,
   Consumer,
   EachBatchPayload,
+  ICustomPartitioner,
   IHeaders,
   ITopicConfig,
   KafkaMessage,
@@ -49,8 +50,32 @@ import {
   type TopicSpec,
 } from './types.ts';
 import { oneSubscriptionPerGroup } from './groups.ts';
+import { murmur2 } from './partitioner.ts';
 
-const { Kafka, Partitioners, logLevel, CompressionTypes } = kafkajs;
+const { Kafka, logLevel, CompressionTypes } = kafkajs;
+
+/**
+ * kafkajs' DefaultPartitioner (the Java client's: a keyed message goes to
+ * `toPositive(murmur2(key)) % partitions`, an unkeyed one round-robin over the partitions with a
+ * leader) with the bus's own murmur2 — the same numbers (partitioner.test.ts), in 32-bit integer
+ * arithmetic instead of kafkajs' Long objects, which cost some 2.5 % of device-ingest's CPU.
+ */
+export const murmur2Partitioner: ICustomPartitioner = () => {
+  const counters = new Map<string, number>();
+  return ({ topic, partitionMetadata, message }) => {
+    if (message.partition !== null && message.partition !== undefined) return message.partition;
+    if (message.key !== null && message.key !== undefined) {
+      const key = Buffer.isBuffer(message.key) ? message.key : Buffer.from(String(message.key));
+      return (murmur2(key) & 0x7fffffff) % partitionMetadata.length;
+    }
+    const counter = ((counters.get(topic) ?? Math.floor(Math.random() * 0x7fffffff)) + 1) & 0x7fffffff;
+    counters.set(topic, counter);
+    const available = partitionMetadata.filter((p) => p.leader >= 0);
+    return available.length > 0
+      ? available[counter % available.length]!.partitionId
+      : counter % partitionMetadata.length;
+  };
+};
 
 export interface KafkaBusOptions {
   readonly brokers: readonly string[];
@@ -231,8 +256,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<KafkaBus
   const admin: Admin = kafka.admin();
   const newProducer = (): Producer =>
     kafka.producer({
-      // Explicit, so kafkajs does not warn: the Java client's murmur2 partitioner (kafkajs v2 default).
-      createPartitioner: Partitioners.DefaultPartitioner,
+      createPartitioner: murmur2Partitioner,
       idempotent: true,
       // kafkajs serialises idempotent produce requests per broker; 1 keeps its sequence numbers right.
       maxInFlightRequests: 1,

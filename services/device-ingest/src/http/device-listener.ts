@@ -12,6 +12,7 @@ import type { Server } from 'node:http';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { listen, type HttpServer } from '@anfang/platform/http';
 import type { ProtocolName } from '../ingest/types.ts';
+import { admissionControl, type AdmissionLimits } from './admission.ts';
 import { createGat1400Router } from './protocols/gat1400.ts';
 import { createGenericRouter } from './protocols/generic.ts';
 import { createIsapiRouter } from './protocols/isapi.ts';
@@ -39,17 +40,20 @@ export interface DeviceListenerOptions {
   /** Express `trust proxy` (behind the ingress, so `req.ip` is the device's address). */
   readonly trustProxy?: boolean | number | string;
   readonly mounts?: readonly ProtocolMount[];
+  /** Bounds on the work in flight (src/http/admission.ts); none when absent. */
+  readonly admission?: AdmissionLimits;
 }
 
 export function createDeviceApp(
   deps: ProtocolDeps,
-  options: Pick<DeviceListenerOptions, 'trustProxy' | 'mounts'> = {},
+  options: Pick<DeviceListenerOptions, 'trustProxy' | 'mounts' | 'admission'> = {},
 ): Express {
   const log = deps.logger.child({ component: 'device-listener' });
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('trust proxy', options.trustProxy ?? false);
+  if (options.admission) app.use(admissionControl(options.admission));
 
   for (const mount of options.mounts ?? PROTOCOL_MOUNTS) {
     const router = mount.factory(deps);
