@@ -98,6 +98,7 @@ const deviceIngestService: ServiceModule = {
           producer: config.OTEL_SERVICE_NAME,
           options: {
             status: policy,
+            clockWindowMs: config.DEVICE_CLOCK_WINDOW_MS,
             quarantineRetentionMs: config.QUARANTINE_RETENTION_DAYS * 24 * 3_600_000,
             isapiCommands: {
               port: config.ISAPI_COMMAND_PORT,

@@ -33,6 +33,8 @@ export interface IngestOptions {
   /** Online/offline: silence of interval × misses is offline. Default 30 s × 3. */
   readonly status?: StatusPolicy;
   readonly drift?: DriftThresholds;
+  /** Drift is judged on the least-delayed clock sample of this window, ms. Default 30 000. */
+  readonly clockWindowMs?: number;
   /** Activity flush period, ms. Default 1000. */
   readonly flushIntervalMs?: number;
   /** Timeout sweep period, ms. Default min(5 s, timeout / 4). */
@@ -98,6 +100,7 @@ export function createIngestCore(deps: IngestCoreDeps): IngestCore {
     policy: options.status ?? DEFAULT_STATUS_POLICY,
     now,
     ...(options.drift ? { drift: options.drift } : {}),
+    ...(options.clockWindowMs !== undefined ? { clockWindowMs: options.clockWindowMs } : {}),
     ...(options.flushIntervalMs ? { flushIntervalMs: options.flushIntervalMs } : {}),
     ...(options.sweepIntervalMs ? { sweepIntervalMs: options.sweepIntervalMs } : {}),
   });
