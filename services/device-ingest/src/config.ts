@@ -38,6 +38,8 @@ export const deviceIngestEnv = envFragment({
   /** Expected heartbeat period; a device is offline after DEVICE_HEARTBEAT_MISSES of them. */
   DEVICE_HEARTBEAT_INTERVAL_MS: positiveInt(30_000),
   DEVICE_HEARTBEAT_MISSES: positiveInt(3),
+  /** Clock drift is judged on the least-delayed sample of this window (request queueing is not drift). */
+  DEVICE_CLOCK_WINDOW_MS: positiveInt(30_000),
   /** Refused payloads (the quarantine: rows and objects) are deleted after this many days. */
   QUARANTINE_RETENTION_DAYS: positiveInt(30),
   /** Safety-net full reload of the in-memory device directory (changes arrive by NOTIFY). */

@@ -25,6 +25,45 @@ export function clockOffsetMs(receivedAt: Date, deviceTime: Date): number {
   return deviceTime.getTime() - receivedAt.getTime();
 }
 
+/** One offset measured at platform time `at` (epoch ms). */
+export interface OffsetSample {
+  readonly at: number;
+  readonly offsetMs: number;
+}
+
+/**
+ * A device's clock offset judged on its least-delayed sample of the last `windowMs` (the NTP
+ * clock filter's idea). A sample is device send time − platform receive time, i.e. the true
+ * offset minus the message's delay (network, and the platform's own request queue under
+ * overload), and a delay is never negative: the sample with the smallest receive − send, the
+ * largest offset, is the closest to the truth. Judged on every sample alone, a queue of a few
+ * seconds read as drift of every device at once, with time syncs queued for clocks that were
+ * right. The price: a clock stepped back (further behind) shows only once the window has passed
+ * the earlier samples; a step forward, or a behind clock corrected, shows at once.
+ */
+export class ClockFilter {
+  /** Samples that may still become the best one: offsets strictly decreasing, times increasing. */
+  #kept: OffsetSample[] = [];
+
+  readonly #windowMs: number;
+
+  constructor(windowMs: number) {
+    this.#windowMs = windowMs;
+  }
+
+  /** Adds a sample and returns the window's best one (the estimate to judge drift on). */
+  add(sample: OffsetSample): OffsetSample {
+    const kept = this.#kept;
+    let stale = 0;
+    while (stale < kept.length && kept[stale]!.at <= sample.at - this.#windowMs) stale++;
+    if (stale > 0) kept.splice(0, stale);
+    // An older sample with no larger offset can never be the best again: the new one outlives it.
+    while (kept.length > 0 && kept[kept.length - 1]!.offsetMs <= sample.offsetMs) kept.pop();
+    kept.push(sample);
+    return kept[0]!;
+  }
+}
+
 export function classifyDrift(
   offsetMs: number,
   previous: DriftSeverity = 'ok',
