@@ -8,8 +8,8 @@
  * A refusal here is not a client mistake: counted (`anfang.device_ingest.shed`), not quarantined.
  * A request is in flight from its arrival until its response is finished or its socket closed.
  */
-import { metrics, type Counter } from '@opentelemetry/api';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { requestCounter } from './counters.ts';
 
 export interface AdmissionLimits {
   /** Most device requests in flight. */
@@ -20,15 +20,10 @@ export interface AdmissionLimits {
   readonly retryAfterSeconds?: number;
 }
 
-let counter: Counter | undefined;
-/** Created on first use (instruments must not exist before telemetry starts). */
-function shed(): Counter {
-  counter ??= metrics.getMeter('anfang-device-ingest').createCounter('anfang.device_ingest.shed', {
-    description: 'Device requests answered 503 because the listener had too much in flight.',
-    unit: '{request}',
-  });
-  return counter;
-}
+const shed = requestCounter(
+  'anfang.device_ingest.shed',
+  'Device requests answered 503 because the listener had too much in flight.',
+);
 
 export function admissionControl(limits: AdmissionLimits): RequestHandler {
   let requests = 0;

@@ -11,11 +11,11 @@
  * `readRawBody` leaves the bytes in `req.body` (a Buffer) for signatures and parsers; an
  * oversized or aborted body is refused by the device listener's error handler (413 / 400).
  */
-import { metrics, type Counter } from '@opentelemetry/api';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Logger } from '@anfang/platform/log';
 import type { ProtocolName, Quarantine } from '../ingest/types.ts';
 import type { ProtocolLimits } from './protocols/types.ts';
+import { requestCounter } from './counters.ts';
 
 export type RejectReason =
   | 'malformed'
@@ -49,15 +49,10 @@ export interface RejectInput {
   readonly keep?: boolean;
 }
 
-let counter: Counter | undefined;
-/** Created on first use (instruments must not exist before telemetry starts). */
-function rejected(): Counter {
-  counter ??= metrics.getMeter('anfang-device-ingest').createCounter('anfang.device_ingest.rejected', {
-    description: 'Device requests refused for a client mistake, by protocol and reason.',
-    unit: '{request}',
-  });
-  return counter;
-}
+const rejected = requestCounter(
+  'anfang.device_ingest.rejected',
+  'Device requests refused for a client mistake, by protocol and reason.',
+);
 
 const RAW = Symbol('anfang.rawBody');
 type WithRaw = Request & { [RAW]?: Buffer };
