@@ -460,6 +460,10 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<KafkaBus
         : {}),
       allowAutoTopicCreation: false,
       // A crash (e.g. the broker went away) restarts the consumer instead of leaving it dead.
+      // kafkajs restarts only after a retriable error; a group coordinator still not found when
+      // its retries run out (a broker down longer than they last) is not one in kafkajs 2.2.4,
+      // and left the consumer dead after the broker was back: patches/kafkajs@2.2.4.patch makes
+      // it one (seen in e2e/test/infra-restarts.test.ts in a fresh-clone CI run).
       retry: {
         initialRetryTime: 300,
         maxRetryTime: 10_000,
