@@ -30,13 +30,17 @@ type Published = {
 class RecordingBus implements Pick<Bus, 'publish'> {
   readonly published: Published[] = [];
   failNext = 0;
+  /** Refuses the call with this (1-based) number. */
+  failCall = 0;
   delayMs = 0;
   calls = 0;
+  readonly sizes: number[] = [];
   async publish(topic: string, messages: readonly OutgoingMessage[]): Promise<void> {
     this.calls++;
+    this.sizes.push(messages.length);
     if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
-    if (this.failNext > 0) {
-      this.failNext--;
+    if (this.failNext > 0 || this.calls === this.failCall) {
+      this.failNext = Math.max(0, this.failNext - 1);
       throw new Error('broker unavailable');
     }
     for (const m of messages) {
@@ -209,6 +213,25 @@ describe('outbox relay (recording bus)', () => {
     expect(m.gauge('anfang.outbox.relay.active')).toBe(1);
     // The backlog gauge is a sample; it reaches 0 once the relay looked again.
     await until(async () => (await collect()).gauge('anfang.outbox.pending') === 0);
+  });
+
+  it('sends a round in chunks, in order; a refused chunk and the rows after it stay for the retry', async () => {
+    const bus = new RecordingBus();
+    bus.failCall = 2;
+    start({ bus, pollIntervalMs: 20, maxBackoffMs: 200, batchSize: 10, publishChunk: 4 });
+    const values = Array.from({ length: 10 }, (_, i) => String(i));
+    await withTransaction(pool, (c) =>
+      enqueueOutbox(
+        c,
+        'anfang.test.chunks.v1',
+        values.map((v) => msg('k', v)),
+      ),
+    );
+    await until(() => bus.published.length === 10);
+    await until(async () => (await pending(pool)) === 0);
+    expect(bus.published.map((p) => p.value)).toEqual(values);
+    // 4 sent, 4 refused (and 2 never tried), then the next round sends the 6 left in 4 + 2.
+    expect(bus.sizes).toEqual([4, 4, 4, 2]);
   });
 
   it('only one relay per database is active; another takes over when it stops', async () => {

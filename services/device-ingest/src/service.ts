@@ -26,7 +26,7 @@ import type { StatusPolicy } from './domain/status.ts';
 import { registryGrpcService } from './grpc/registry-service.ts';
 import { createDeviceListener } from './http/device-listener.ts';
 import { deviceStatusRoutes } from './http/status-routes.ts';
-import { createIngestCore, OUTBOX_RELAY_BATCH } from './ingest/index.ts';
+import { createIngestCore } from './ingest/index.ts';
 import { registerDeviceStatusMetrics } from './ingest/status-metrics.ts';
 import { grantedFaceImages } from './push/face-images.ts';
 import { createRegistryStore } from './store/registry.ts';
@@ -80,7 +80,7 @@ const deviceIngestService: ServiceModule = {
         lifecycle.onShutdown('drain-consumers', 'device directory', () => directory.close());
 
         // The relay publishes registry, status, drift and command events; it stops before the bus.
-        const relay = startOutboxRelay({ pool, bus, logger, batchSize: OUTBOX_RELAY_BATCH });
+        const relay = startOutboxRelay({ pool, bus, logger });
         lifecycle.onShutdown('flush-producers', 'outbox relay', () => relay.stop());
 
         const policy: StatusPolicy = {

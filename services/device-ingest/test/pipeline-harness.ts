@@ -31,12 +31,7 @@ import { startDeviceDirectory, type LoadedDeviceDirectory } from '../src/devices
 import type { RegisteredDevice } from '../src/domain/device.ts';
 import { sign } from '../src/domain/signature.ts';
 import { createDeviceListener } from '../src/http/device-listener.ts';
-import {
-  createIngestCore,
-  OUTBOX_RELAY_BATCH,
-  type IngestCore,
-  type IngestOptions,
-} from '../src/ingest/index.ts';
+import { createIngestCore, type IngestCore, type IngestOptions } from '../src/ingest/index.ts';
 import { createRegistryStore, type RegistryStore } from '../src/store/registry.ts';
 import { watchFromEnd } from './kafka-watch.ts';
 
@@ -99,7 +94,6 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     pool,
     bus,
     pollIntervalMs: 200,
-    batchSize: OUTBOX_RELAY_BATCH,
   });
   const cipher = createFieldCipher(parseDataKeys(`k1:${generateKey()}`));
   const registry = createRegistryStore({ pool, cipher, producer: PRODUCER });

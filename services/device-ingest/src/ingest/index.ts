@@ -33,7 +33,7 @@ export interface IngestOptions {
   /** Online/offline: silence of interval × misses is offline. Default 30 s × 3. */
   readonly status?: StatusPolicy;
   readonly drift?: DriftThresholds;
-  /** Drift is judged on the least-delayed clock sample of this window, ms. Default 30 000. */
+  /** Drift is judged on the least-delayed clock sample of this window, ms (ClockFilter). */
   readonly clockWindowMs?: number;
   /** Activity flush period, ms. Default 1000. */
   readonly flushIntervalMs?: number;
@@ -83,13 +83,6 @@ export interface IngestCore {
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
-
-/**
- * Outbox rows per relay round (the platform's default is 500). A round's rows go to Kafka in one
- * send, encoded in one synchronous stretch, and the devices' acknowledgements wait for that send
- * (one in flight per producer): 500 status events held the event loop for up to ~85 ms of CPU.
- */
-export const OUTBOX_RELAY_BATCH = 100;
 
 export const DEFAULT_STATUS_POLICY: StatusPolicy = { heartbeatIntervalMs: 30_000, allowedMisses: 3 };
 
