@@ -18,6 +18,7 @@ import {
 } from '@anfang/platform/config';
 import { callerAuthEnv } from '@anfang/platform/auth';
 import { cryptoEnv } from '@anfang/platform/crypto';
+import { DEFAULT_CLOCK_WINDOW_MS } from './domain/clock.ts';
 
 const MiB = 1024 * 1024;
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
@@ -39,7 +40,7 @@ export const deviceIngestEnv = envFragment({
   DEVICE_HEARTBEAT_INTERVAL_MS: positiveInt(30_000),
   DEVICE_HEARTBEAT_MISSES: positiveInt(3),
   /** Clock drift is judged on the least-delayed sample of this window (request queueing is not drift). */
-  DEVICE_CLOCK_WINDOW_MS: positiveInt(30_000),
+  DEVICE_CLOCK_WINDOW_MS: positiveInt(DEFAULT_CLOCK_WINDOW_MS),
   /** Refused payloads (the quarantine: rows and objects) are deleted after this many days. */
   QUARANTINE_RETENTION_DAYS: positiveInt(30),
   /** Safety-net full reload of the in-memory device directory (changes arrive by NOTIFY). */

@@ -20,6 +20,9 @@ export const DEFAULT_DRIFT_THRESHOLDS: DriftThresholds = {
   hysteresisMs: 200,
 };
 
+/** The ClockFilter's window: a few heartbeats (30 s by default) and longer than a queue lasts. */
+export const DEFAULT_CLOCK_WINDOW_MS = 30_000;
+
 /** Device − platform, ms: positive when the device's clock is ahead. */
 export function clockOffsetMs(receivedAt: Date, deviceTime: Date): number {
   return deviceTime.getTime() - receivedAt.getTime();

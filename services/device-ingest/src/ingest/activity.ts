@@ -29,6 +29,7 @@ import { coalescing } from '@anfang/platform/service';
 import {
   ClockFilter,
   clockOffsetMs,
+  DEFAULT_CLOCK_WINDOW_MS,
   DEFAULT_DRIFT_THRESHOLDS,
   driftChange,
   type DriftSeverity,
@@ -81,7 +82,7 @@ export interface ActivityTrackerDeps {
   readonly producer: string;
   readonly policy: StatusPolicy;
   readonly drift?: DriftThresholds;
-  /** Drift is judged on the least-delayed clock sample of this window (ClockFilter). Default 30 s. */
+  /** Drift is judged on the least-delayed clock sample of this window (ClockFilter). */
   readonly clockWindowMs?: number;
   /** Default 1000 ms. */
   readonly flushIntervalMs?: number;
@@ -156,7 +157,7 @@ function batched<R, T>(
 export function createActivityTracker(deps: ActivityTrackerDeps): ActivityTracker {
   const { store, commands, directory, producer, policy } = deps;
   const thresholds = deps.drift ?? DEFAULT_DRIFT_THRESHOLDS;
-  const clockWindowMs = deps.clockWindowMs ?? 30_000;
+  const clockWindowMs = deps.clockWindowMs ?? DEFAULT_CLOCK_WINDOW_MS;
   const now = deps.now ?? (() => new Date());
   const log = deps.logger.child({ component: 'activity' });
   const flushEvery = deps.flushIntervalMs ?? 1000;
