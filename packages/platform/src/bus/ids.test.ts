@@ -15,3 +15,11 @@ describe('uuidv7', () => {
     expect([...ids].sort()).toEqual(ids);
   });
 });
+
+describe('uuidv7 random bits', () => {
+  it('draws rand_b afresh for every id, across refills of the pool', () => {
+    const now = Date.UTC(2030, 0, 1);
+    const tails = new Set(Array.from({ length: 5_000 }, () => uuidv7(now).slice(19)));
+    expect(tails.size).toBe(5_000);
+  });
+});
