@@ -15,6 +15,29 @@ describe('ids', () => {
     expect(() => deterministicEventId()).toThrow();
   });
 
+  it('keeps every event id it ever derived (the dedupe identity of device events)', () => {
+    // Computed by the first implementation (one hash.update per length and part); any change of
+    // the derivation would make every resent device event look new.
+    const pinned: [string[], string][] = [
+      [
+        ['face-captured', '0190f5d2-7a4b-7c3d-8e9f-0123456789ab', 'capture-42'],
+        'cb3b3080-2c6c-5293-a247-49af53139eb5',
+      ],
+      [
+        ['plate-read', '34020000001190000001', '京A·12345@2026-11-29T10:00:00Z'],
+        'fe3cb024-bd28-59d0-a6b8-b791051e19c4',
+      ],
+      [['face', 'dev-1', ''], 'f26e0d71-3b25-57f6-a522-facee7d1c5b6'],
+      [[''], '5010ea5d-8436-523a-a6b2-a7bfb9481b4f'],
+      [['ab', 'c'], 'a98e9d55-938c-5ed3-b51a-b05d3f8f5dfc'],
+      [['a', 'bc'], 'dc51ed57-ea7d-5852-8af7-5041c3502c79'],
+      [['perimeter-triggered', 'x'.repeat(300), '🚗 emoji'], '7fca3090-9812-56bc-ace7-d90c17faf215'],
+      // A lone surrogate is encoded as U+FFFD, as Buffer.from(part, 'utf8') did.
+      [['face', '\ud83d', 'x'], '61c80ce8-577b-5cf3-b905-125ed20886d6'],
+    ];
+    for (const [parts, id] of pinned) expect(deterministicEventId(...parts)).toBe(id);
+  });
+
   it('recognises and splits GA/T 1400 ids', () => {
     expect(isGat1400Id('37030300001190000001')).toBe(true);
     expect(isGat1400Id('3703030000119000000')).toBe(false);

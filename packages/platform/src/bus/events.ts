@@ -141,8 +141,10 @@ export function createEventPublisher({ bus, producer }: EventPublisherOptions): 
         : typeof options.occurredAt === 'number'
           ? options.occurredAt
           : options.occurredAt.getTime();
+    // Built per event: no temporary objects for the optional fields (device-ingest builds
+    // thousands a second, and its CPU goes to the garbage collector before anything else).
     const meta: EventMeta = {
-      ...(payload.meta ?? {}),
+      ...payload.meta,
       eventId,
       eventType: topic.payload.typeName,
       occurredAt: toTimestamp(occurred),
@@ -154,14 +156,14 @@ export function createEventPublisher({ bus, producer }: EventPublisherOptions): 
             : options.recordedAt.getTime(),
       ),
       producer,
-      ...(options.compoundId !== undefined ? { compoundId: options.compoundId } : {}),
-      ...(options.causationId !== undefined ? { causationId: options.causationId } : {}),
       traceparent: carrier[HEADER.traceparent] ?? '',
       tracestate: carrier[HEADER.tracestate] ?? '',
     };
+    if (options.compoundId !== undefined) meta.compoundId = options.compoundId;
+    if (options.causationId !== undefined) meta.causationId = options.causationId;
     const value = topic.payload.encode({ ...payload, meta } as I);
     const headers: Record<string, string> = {
-      ...(options.headers ?? {}),
+      ...options.headers,
       [HEADER.eventId]: eventId,
       [HEADER.eventType]: topic.payload.typeName,
       [HEADER.producer]: producer,

@@ -49,10 +49,18 @@ export interface IngestPipelineDeps {
 
 export const DEFAULT_DEDUPE_TTL_MS = 8 * 24 * 3600 * 1000;
 
+/** Per topic name, once: the catalogue's few topics, not a split per event. */
+const kinds = new Map<string, string>();
+
 /** `anfang.device.plate-read.v1` → `plate-read`. */
 export function eventKind(topicName: string): string {
-  const parts = topicName.split('.');
-  return parts.length >= 4 ? parts[parts.length - 2]! : topicName;
+  let kind = kinds.get(topicName);
+  if (kind === undefined) {
+    const parts = topicName.split('.');
+    kind = parts.length >= 4 ? parts[parts.length - 2]! : topicName;
+    kinds.set(topicName, kind);
+  }
+  return kind;
 }
 
 export const acceptedKey = (eventId: string): string => `ingest:accepted:${eventId}`;

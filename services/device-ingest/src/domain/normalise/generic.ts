@@ -12,19 +12,25 @@ import type { IncomingImage, NormalisedEvent } from '../../ingest/types.ts';
 const v1 = anfang.common.v1;
 const d1 = anfang.device.v1;
 
-/** A lower-case enum name (without prefix) → its number; `aliases` for friendlier names. */
+/**
+ * A lower-case enum name (without prefix) → its number; `aliases` for friendlier names. One map
+ * lookup per value: a check and a transform each scanning the names cost 0.7 % of the CPU.
+ */
 function enumField(values: object, prefix: string, aliases: Record<string, string> = {}) {
-  const names = Object.keys(values)
-    .filter((k) => k.startsWith(prefix) && !k.endsWith('_UNSPECIFIED'))
-    .map((k) => k.slice(prefix.length).toLowerCase());
-  const allowed = [...names, ...Object.keys(aliases)];
-  return z
-    .string()
-    .refine((s) => allowed.includes(s.toLowerCase()), { message: `one of ${allowed.join(', ')}` })
-    .transform((s) => {
-      const name = aliases[s.toLowerCase()] ?? s.toLowerCase();
-      return (values as Record<string, number>)[`${prefix}${name.toUpperCase()}`]!;
-    });
+  const numbers = new Map<string, number>();
+  for (const [name, number] of Object.entries(values as Record<string, number>))
+    if (name.startsWith(prefix) && !name.endsWith('_UNSPECIFIED'))
+      numbers.set(name.slice(prefix.length).toLowerCase(), number);
+  for (const [alias, name] of Object.entries(aliases)) numbers.set(alias, numbers.get(name)!);
+  const message = `one of ${[...numbers.keys()].join(', ')}`;
+  return z.string().transform((s, ctx) => {
+    const number = numbers.get(s.toLowerCase());
+    if (number === undefined) {
+      ctx.addIssue({ code: 'custom', message, input: s });
+      return z.NEVER;
+    }
+    return number;
+  });
 }
 
 const time = z
@@ -286,8 +292,12 @@ function topicAndPayload(e: GenericEvent): {
   }
 }
 
-const dropUndefined = (o: Record<string, unknown>): Record<string, unknown> =>
-  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+/** A copy without the undefined fields (a loop: entries, filter and fromEntries cost 1 % of the service's CPU). */
+function dropUndefined(o: Record<string, unknown>): Record<string, unknown> {
+  const defined: Record<string, unknown> = {};
+  for (const key in o) if (o[key] !== undefined) defined[key] = o[key];
+  return defined;
+}
 
 /** One raw event (already JSON) → a NormalisedEvent or the reason it is unusable. */
 export function normaliseGenericEvent(raw: unknown, parts: ReadonlyMap<string, ImagePart>): GenericItem {
