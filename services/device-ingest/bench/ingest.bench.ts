@@ -14,9 +14,9 @@
  * stay). Devices are registered through the gRPC registry (ImportDevices, CSV chunks); the
  * GA/T 1400 cameras then register with HTTP Digest like a camera does.
  *
- * The devices behave like real ones: every generic device heartbeats every `--heartbeat-s` (the
- * status policy's 30 s: 20 000 devices are ~670 signed heartbeats/s, real load on the service
- * throughout; one outstanding per device, a heartbeat due while the last is unanswered is
+ * The devices behave like real ones: every device keeps alive every `--heartbeat-s` (the status
+ * policy's 30 s; generic devices a signed heartbeat, GA/T 1400 cameras a Keepalive: 20 000 devices
+ * are ~670 requests/s, real load on the service throughout; one outstanding per device, a heartbeat due while the last is unanswered is
  * skipped and counted; 0: none, the old bench, where every device came online with its first
  * event and timed out 90 s after its last, inside the measured phases). The first round — every
  * device coming online within one interval, as after a restart — is a phase of its own, where
@@ -800,16 +800,31 @@ async function paced(
   };
 }
 
+/** A device's keep-alive request: the generic API's signed heartbeat, GA/T 1400's Keepalive. */
+type KeepAlive = () => { path: string; body: Buffer; headers: Record<string, string> };
+
+function genericHeartbeat(device: GenericDevice): KeepAlive {
+  const path = '/api/v1/device/heartbeat';
+  return () => {
+    const body = Buffer.from('{}');
+    return { path, body, headers: signedHeaders(device, body, path) };
+  };
+}
+
+function gatKeepalive(device: GatDevice): KeepAlive {
+  const body = Buffer.from(JSON.stringify({ KeepaliveObject: { DeviceID: device.gat1400Id } }));
+  return () => ({ path: '/VIID/System/Keepalive', body, headers: GAT_HEADERS(device.gat1400Id) });
+}
+
 /**
- * Every generic device heartbeats every `intervalMs` as real devices do (the status policy's
+ * Every device keeps alive every `intervalMs` as real devices do (the status policy's
  * interval), spread evenly over the interval: an open loop of devices / interval requests per
  * second beside whatever a scenario sends. Like a device, one at a time: a heartbeat still
  * unanswered when the next is due skips that one (counted), so a starved service is not buried
  * under a queue no device would build. `take()` returns the figures since its last call.
  */
-function startHeartbeats(port: number, devices: readonly GenericDevice[], intervalMs: number) {
+function startHeartbeats(port: number, devices: readonly KeepAlive[], intervalMs: number) {
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
-  const path = '/api/v1/device/heartbeat';
   const started = now();
   const inflight = new Set<Promise<void>>();
   let lat = new Latencies();
@@ -819,16 +834,16 @@ function startHeartbeats(port: number, devices: readonly GenericDevice[], interv
   let skipped = 0;
   let firstError: string | undefined;
   let running = true;
-  const waiting = new Set<GenericDevice>();
-  const beat = (device: GenericDevice) => {
+  const waiting = new Set<KeepAlive>();
+  const beat = (device: KeepAlive) => {
     if (waiting.has(device)) {
       skipped++;
       return;
     }
     waiting.add(device);
-    const body = Buffer.from('{}');
+    const { path, body, headers } = device();
     const t0 = now();
-    const tracked = post(agent, port, path, body, signedHeaders(device, body, path))
+    const tracked = post(agent, port, path, body, headers)
       .then((res) => {
         if (res.status !== 200) throw new Error(`heartbeat: HTTP ${res.status} ${res.body.slice(0, 200)}`);
         answered++;
@@ -1052,7 +1067,7 @@ function printPhases(phases: readonly PhaseRecord[], heartbeatMs: number): void 
   console.log('');
   console.log(
     heartbeatMs > 0
-      ? `the service phase by phase (every generic device heartbeats every ${heartbeatMs / 1000} s throughout, ` +
+      ? `the service phase by phase (every device keeps alive every ${heartbeatMs / 1000} s throughout, ` +
           `the status policy's interval; "settle": until its CPU is back within 0.1 core of heartbeats only):`
       : 'the service phase by phase (no heartbeats: every device comes online with its first event and times out 90 s after its last):',
   );
@@ -1324,10 +1339,12 @@ async function main(): Promise<void> {
       });
 
     if (heartbeatMs > 0) {
-      heartbeats = startHeartbeats(port, reg.generic, heartbeatMs);
-      await phase(`first heartbeat round (${fmt(reg.generic.length)} devices come online)`, () =>
-        sleep(heartbeatMs),
+      heartbeats = startHeartbeats(
+        port,
+        [...reg.generic.map(genericHeartbeat), ...reg.gat.map(gatKeepalive)],
+        heartbeatMs,
       );
+      await phase(`first heartbeat round (${fmt(o.devices)} devices come online)`, () => sleep(heartbeatMs));
       if (o.cpuProf) await child.diagnose('profile-start');
       await phase('heartbeats only', () => sleep(10_000));
       if (o.cpuProf) {
