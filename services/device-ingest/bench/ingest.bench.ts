@@ -68,6 +68,7 @@ import { connect, createServer } from 'node:net';
 import pg from 'pg';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { anfang, DeviceRegistryService, topics } from '@anfang/contracts';
 import { uuidv7 } from '@anfang/platform/bus';
 import { generateKey } from '@anfang/platform/crypto';
@@ -316,7 +317,13 @@ interface PhaseRecord {
     firstError?: string | undefined;
   };
   readonly explained?: ReturnType<typeof explainSlow>;
+  /** This process's own event-loop delay p99 and max (ms): a late client reads as a slow service. */
+  readonly clientLoop: { p99: number; max: number };
 }
+
+/** The benchmark's own event loop: its stalls delay the answers it times. */
+const clientLoop = monitorEventLoopDelay({ resolution: 5 });
+clientLoop.enable();
 
 const isLoad = (x: unknown): x is LoadResult =>
   typeof x === 'object' && x !== null && 'events' in x && 'p99' in x;
@@ -1081,6 +1088,7 @@ function printPhases(phases: readonly PhaseRecord[], heartbeatMs: number): void 
     'external (ab)',
     'anon',
     'loop p99/max ms',
+    'client loop',
     'stalls ≥20/≥50',
     'GC n, total, max ms',
     'on/off',
@@ -1099,6 +1107,7 @@ function printPhases(phases: readonly PhaseRecord[], heartbeatMs: number): void 
       `${fmt(ph.end.external / 1048576)} (${mib(ph.end.arrayBuffers)})`,
       mib(ph.anon),
       `${fmt(ph.probe.loop.p99, 0)}/${fmt(ph.probe.loop.max, 0)}`,
+      `${fmt(ph.clientLoop.p99, 0)}/${fmt(ph.clientLoop.max, 0)}`,
       `${ph.probe.stalls.length}/${ph.probe.stalls.filter((x) => x.ms >= 50).length}`,
       `${ph.probe.gcs.length}, ${fmt(gcMs)}, ${fmt(gcMax)}`,
       `${ph.transitions.online}/${ph.transitions.offline}`,
@@ -1117,7 +1126,7 @@ function printPhases(phases: readonly PhaseRecord[], heartbeatMs: number): void 
   for (const row of table) console.log(line(row));
   console.log(
     "CPU: the service's cores; RSS end, heap, external (array buffers), anon (smaps_rollup Anonymous): at the " +
-      "phase's end; loop: event-loop delay; stalls: a 10 ms timer late by ≥ 20/≥ 50 ms; GC: every pause; on/off: " +
+      "phase's end; loop: the service's event-loop delay (client loop: this process's); stalls: a 10 ms timer late by ≥ 20/≥ 50 ms; GC: every pause; on/off: " +
       'devices whose status changed to online/offline in the phase.',
   );
   for (const ph of phases.filter((x) => x.explained && x.explained.slow > 0)) {
@@ -1296,6 +1305,7 @@ async function main(): Promise<void> {
     /** Runs one phase of the service's life and records what it cost (memory, pauses, transitions). */
     const phase = async <T>(name: string, run: () => Promise<T>): Promise<T> => {
       await child!.probe(); // what came before is not this phase's
+      clientLoop.reset();
       const before = await child!.mem();
       const startedAt = new Date();
       const t0 = now();
@@ -1314,6 +1324,7 @@ async function main(): Promise<void> {
         anon: anonymousOf(pid),
         cores: (after.cpu.user + after.cpu.system - before.cpu.user - before.cpu.system) / 1e6 / seconds,
         probe: reading,
+        clientLoop: { p99: clientLoop.percentile(99) / 1e6, max: clientLoop.max / 1e6 },
         transitions,
         ...(heartbeats ? { heartbeats: heartbeats.take() } : {}),
         ...(isLoad(result) && result.slow
