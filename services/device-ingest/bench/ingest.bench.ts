@@ -54,7 +54,8 @@
  *
  * Diagnostics: `--cpu-prof DIR` writes one CPU profile of the service per scenario's saturation
  * phase (`DIR/<scenario>.cpuprofile`, recorded through the inspector, so start-up and device
- * registration stay out of it); `--heap-snapshot DIR` writes `idle.heapsnapshot` (after the GC)
+ * registration stay out of it), one per paced phase (`<scenario>-paced.cpuprofile`) and one of
+ * the heartbeats alone (`heartbeats-only.cpuprofile`); `--heap-snapshot DIR` writes `idle.heapsnapshot` (after the GC)
  * and `loaded.heapsnapshot` (after the scenarios); `--node-options` adds Node/V8 flags to the
  * service's own (the chart's NODE_OPTIONS, which the child gets like the rest of the chart's
  * environment of the component), e.g. to compare heap sizes.
@@ -360,6 +361,10 @@ function chartEnv(): Record<string, string> {
   );
 }
 const SERVICE_ENV = chartEnv();
+
+/** A scenario's name as a file name. */
+const profileName = (scenario: string): string =>
+  scenario.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '');
 
 /** Preloaded into the service child: its GC pauses and event-loop stalls. */
 const PROBE = new URL('./service-probe.ts', import.meta.url).pathname;
@@ -1390,8 +1395,7 @@ async function main(): Promise<void> {
       if (o.cpuProf) {
         // After the CPU figures: writing the profile is not the service's work.
         mkdirSync(o.cpuProf, { recursive: true });
-        const file = `${name.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '')}.cpuprofile`;
-        await child!.diagnose('profile-stop', join(o.cpuProf, file));
+        await child!.diagnose('profile-stop', join(o.cpuProf, `${profileName(name)}.cpuprofile`));
       }
       const cores = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1e6 / load.seconds;
       const serviceCpu = cores({
@@ -1405,9 +1409,12 @@ async function main(): Promise<void> {
       let p: LoadResult | undefined;
       if (o.pacedMs > 0) {
         await settle();
+        if (o.cpuProf) await child!.diagnose('profile-start');
         p = await phase(`${name}: paced at ${fmt(pacedRate)}/s`, () =>
           paced(makeSend, perRequest, pacedRate, o.pacedMs),
         );
+        if (o.cpuProf)
+          await child!.diagnose('profile-stop', join(o.cpuProf, `${profileName(name)}-paced.cpuprofile`));
       }
       process.stderr.write(p ? ` p99 ${fmt(p.p99, 1)} ms at ${fmt(pacedRate)}/s\n` : '\n');
       for (const r of [load, p])
