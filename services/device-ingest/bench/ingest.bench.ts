@@ -6,7 +6,7 @@
  *   node services/device-ingest/bench/ingest.bench.ts [--devices 20000] [--gat-devices 200]
  *        [--duration-s 20] [--paced-s 10] [--rate 2000] [--concurrency 64] [--batch 20]
  *        [--image-every 10] [--only generic|gat1400|raw] [--cpu-prof DIR] [--heap-snapshot DIR]
- *        [--node-options='--max-semi-space-size=32 …'] [--redis-db 9]
+ *        [--node-options='--max-semi-space-size=32 …'] [--redis-db 9] [--heartbeat-s 30]
  *
  * The service runs as a child process (src/service.ts, its production defaults, LOG_LEVEL=warn)
  * in a fresh database and bucket, publishing to the catalogue topics; its Redis keys go to their
@@ -14,9 +14,22 @@
  * stay). Devices are registered through the gRPC registry (ImportDevices, CSV chunks); the
  * GA/T 1400 cameras then register with HTTP Digest like a camera does.
  *
+ * The devices behave like real ones: every device keeps alive every `--heartbeat-s` (the status
+ * policy's 30 s; generic devices a signed heartbeat, GA/T 1400 cameras a Keepalive: 20 000 devices
+ * are ~670 requests/s, real load on the service throughout; one outstanding per device, a heartbeat due while the last is unanswered is
+ * skipped and counted; 0: none, the old bench, where every device came online with its first
+ * event and timed out 90 s after its last, inside the measured phases). The first round — every
+ * device coming online within one interval, as after a restart — is a phase of its own, where
+ * the cost of a mass transition is measured; then 10 s of heartbeats alone (the CPU a heartbeat
+ * costs, the baseline of "settle").
+ *
  * Scenarios, each `--duration-s` closed-loop at saturation (`--concurrency` requests in flight,
- * keep-alive sockets), then `--paced-s` open-loop at `--rate` events/s (latency counted from the
- * scheduled send time, so a stall is not hidden by coordinated omission):
+ * keep-alive sockets), then `--paced-s` open-loop (latency counted from the scheduled send time,
+ * so a stall is not hidden by coordinated omission): generic ×B at `--rate` events/s (the goal's
+ * 2 000), the others at 70 % of their own saturation rate (at most `--rate`: beyond its capacity
+ * an open loop measures its queue). Before each phase the service settles: until its CPU is back
+ * within 0.1 core of heartbeats alone (at most 30 s), so a phase does not pay for the last one's
+ * garbage, transitions and outbox rounds.
  *   generic ×1      POST /api/v1/device/events, one event per request, signed per request
  *   generic ×B      the same, B events per request
  *   GA/T 1400 ×B    POST /VIID/Faces and /VIID/MotorVehicles alternately, B objects per request,
@@ -31,9 +44,18 @@
  * RSS is the child's VmRSS (/proc), idle after a GC with every device loaded, and its peak under
  * load; heap is its process.memoryUsage().
  *
+ * Phase by phase (heartbeat round, each saturation, each paced phase, each settle) the run prints
+ * the service's CPU, its peak RSS, heap, external memory and anonymous memory (smaps_rollup) at
+ * the phase's end, the event-loop delay, stalls and every GC pause (bench/service-probe.ts,
+ * preloaded into the child), and the devices whose status changed (device_activity). Every
+ * acknowledgement of a paced phase over 50 ms is set against them: during a GC pause, during
+ * another stall of the event loop, or neither (waiting on Kafka, Redis, S3, Postgres or the CPU),
+ * and whether a device transition committed while it waited.
+ *
  * Diagnostics: `--cpu-prof DIR` writes one CPU profile of the service per scenario's saturation
  * phase (`DIR/<scenario>.cpuprofile`, recorded through the inspector, so start-up and device
- * registration stay out of it); `--heap-snapshot DIR` writes `idle.heapsnapshot` (after the GC)
+ * registration stay out of it), one per paced phase (`<scenario>-paced.cpuprofile`) and one of
+ * the heartbeats alone (`heartbeats-only.cpuprofile`); `--heap-snapshot DIR` writes `idle.heapsnapshot` (after the GC)
  * and `loaded.heapsnapshot` (after the scenarios); `--node-options` adds Node/V8 flags to the
  * service's own (the chart's NODE_OPTIONS, which the child gets like the rest of the chart's
  * environment of the component), e.g. to compare heap sizes.
@@ -44,8 +66,10 @@ import { mkdirSync, openSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Agent, request } from 'node:http';
 import { connect, createServer } from 'node:net';
+import pg from 'pg';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { anfang, DeviceRegistryService, topics } from '@anfang/contracts';
 import { uuidv7 } from '@anfang/platform/bus';
 import { generateKey } from '@anfang/platform/crypto';
@@ -71,6 +95,7 @@ import {
 } from '@anfang/gat1400/fixtures';
 import { digestAuthorization } from '@anfang/gat1400';
 import { sign } from '../src/domain/signature.ts';
+import type { Pause, ProbeReading } from './service-probe.ts';
 
 /** The bench registers its devices as a provisioning service, like the simulator. */
 const CALLER_TOKEN_KEY = generateKey();
@@ -95,6 +120,7 @@ function options() {
       'node-options': { type: 'string', default: '' },
       'redis-db': { type: 'string', default: '9' },
       'raw-batch': { type: 'string', default: '500' },
+      'heartbeat-s': { type: 'string', default: String(DEFAULT_HEARTBEAT_S) },
     },
   });
   return {
@@ -112,6 +138,7 @@ function options() {
     nodeOptions: values['node-options'].split(/\s+/).filter((x) => x !== ''),
     redisDb: Number(values['redis-db']),
     rawBatch: Number(values['raw-batch']),
+    heartbeatMs: Number(values['heartbeat-s']) * 1000,
   };
 }
 
@@ -202,6 +229,106 @@ function rssOf(pid: number): number {
   return m ? Number(m[1]) * 1024 : NaN;
 }
 
+/** The child's anonymous resident memory (bytes; heap, malloc, buffers — not code) from smaps_rollup. */
+function anonymousOf(pid: number): number {
+  const m = /^Anonymous:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : NaN;
+}
+
+/**
+ * Devices whose online status changed since `since` (device_activity.status_changed_at, the
+ * transition's commit time; a device changing twice counts once), and those times (epoch ms).
+ */
+async function transitionsSince(
+  db: TestDatabase,
+  since: Date,
+): Promise<{ online: number; offline: number; at: number[] }> {
+  const client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ status: string; at: Date }>(
+      'SELECT status, status_changed_at AS at FROM device_activity WHERE status_changed_at >= $1',
+      [since],
+    );
+    return {
+      online: rows.filter((r) => r.status === 'online').length,
+      offline: rows.filter((r) => r.status === 'offline').length,
+      at: rows.map((r) => r.at.getTime()),
+    };
+  } finally {
+    await client.end();
+  }
+}
+
+/** How much of [start, start + ms] the pauses cover, ms. */
+function overlapMs(window: Pause, pauses: readonly Pause[]): number {
+  let covered = 0;
+  for (const p of pauses)
+    covered += Math.max(
+      0,
+      Math.min(window.start + window.ms, p.start + p.ms) - Math.max(window.start, p.start),
+    );
+  return covered;
+}
+
+/**
+ * What the slow acknowledgements of an open-loop phase waited on: a GC pause of ≥ 20 ms inside
+ * its wait, else an event-loop stall of ≥ 20 ms without one (the service's own synchronous work),
+ * else neither (the wait was elsewhere: Kafka, Redis, S3, Postgres, or the CPU given to others);
+ * and how many had a device transition commit during their wait.
+ */
+function explainSlow(slow: readonly Pause[], probe: ProbeReading, transitionsAt: readonly number[]) {
+  const explained = {
+    slow: slow.length,
+    gc: 0,
+    stall: 0,
+    neither: 0,
+    withTransitions: 0,
+    gcShare: 0,
+    stallShare: 0,
+  };
+  for (const ack of slow) {
+    const gc = overlapMs(ack, probe.gcs);
+    const stall = overlapMs(ack, probe.stalls);
+    if (gc >= 20) explained.gc++;
+    else if (stall >= 20) explained.stall++;
+    else explained.neither++;
+    explained.gcShare += gc / ack.ms / slow.length;
+    explained.stallShare += Math.max(0, stall - gc) / ack.ms / slow.length;
+    if (transitionsAt.some((t) => t >= ack.start && t <= ack.start + ack.ms)) explained.withTransitions++;
+  }
+  return explained;
+}
+
+/** One phase of the service's life in the run: its memory, pauses and device transitions. */
+interface PhaseRecord {
+  readonly name: string;
+  readonly seconds: number;
+  readonly peakRss: number;
+  readonly end: NodeJS.MemoryUsage;
+  readonly anon: number;
+  readonly cores: number;
+  readonly probe: ProbeReading;
+  readonly transitions: { online: number; offline: number };
+  readonly heartbeats?: {
+    answered: number;
+    errors: number;
+    skipped: number;
+    p99: number;
+    firstError?: string | undefined;
+  };
+  readonly explained?: ReturnType<typeof explainSlow>;
+  /** This process's own event-loop delay p99 and max (ms): a late client reads as a slow service. */
+  readonly clientLoop: { p99: number; max: number };
+}
+
+/** The benchmark's own event loop: its stalls delay the answers it times. */
+const clientLoop = monitorEventLoopDelay({ resolution: 5 });
+clientLoop.enable();
+
+const isLoad = (x: unknown): x is LoadResult =>
+  typeof x === 'object' && x !== null && 'events' in x && 'p99' in x;
+
 /** FLUSHDB on one logical database of the infrastructure's Redis (plain RESP, no client library). */
 async function flushRedisDb(url: string, db: number): Promise<void> {
   const u = new URL(url);
@@ -235,6 +362,22 @@ function chartEnv(): Record<string, string> {
 }
 const SERVICE_ENV = chartEnv();
 
+/** A scenario's name as a file name. */
+const profileName = (scenario: string): string =>
+  scenario.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '');
+
+/** Preloaded into the service child: its GC pauses and event-loop stalls. */
+const PROBE = new URL('./service-probe.ts', import.meta.url).pathname;
+
+/** The status policy's heartbeat interval (DEVICE_HEARTBEAT_INTERVAL_MS's default), seconds. */
+const DEFAULT_HEARTBEAT_S = 30;
+
+/**
+ * Scenarios other than the one the latency goal names are paced at this share of their own
+ * saturation rate (at most `--rate`): beyond their capacity the open loop measures a queue.
+ */
+const PACED_SHARE = 0.7;
+
 /** The service's own log (stdout and stderr) of the last run. */
 const LOG_FILE = new URL('../../../.cache/bench/device-ingest.log', import.meta.url).pathname;
 
@@ -247,13 +390,15 @@ interface Child {
   readonly proc: ChildProcess;
   readonly ports: { grpc: number; http: number; device: number };
   mem(gc?: boolean): Promise<{ mem: NodeJS.MemoryUsage; cpu: NodeJS.CpuUsage; spaces?: HeapSpaces }>;
+  /** GC pauses, event-loop stalls and delay since the last call (service-probe.ts). */
+  probe(): Promise<ProbeReading>;
   /** A diagnostic (service-child.ts): CPU profile start/stop, heap snapshot; `path` of the file. */
   diagnose(type: 'profile-start' | 'profile-stop' | 'heap-snapshot', path?: string): Promise<void>;
   stop(): Promise<void>;
 }
 
 async function startChild(env: NodeJS.ProcessEnv, nodeOptions: readonly string[]): Promise<Child> {
-  const execArgv = ['--expose-gc', ...nodeOptions];
+  const execArgv = ['--expose-gc', `--import=${PROBE}`, ...nodeOptions];
   mkdirSync(dirname(LOG_FILE), { recursive: true });
   const log = openSync(LOG_FILE, 'w');
   const proc = fork(SERVICE_CHILD, [new URL('../src/service.ts', import.meta.url).pathname], {
@@ -267,6 +412,7 @@ async function startChild(env: NodeJS.ProcessEnv, nodeOptions: readonly string[]
     (m: { mem: NodeJS.MemoryUsage; cpu: NodeJS.CpuUsage; spaces?: HeapSpaces }) => void
   >();
   const diagnostics = new Map<number, (error?: string) => void>();
+  const probes = new Map<number, (reading: ProbeReading) => void>();
   const ports = await new Promise<Child['ports']>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('device-ingest did not start within 120 s')), 120_000);
     proc.once('exit', (code) => reject(new Error(`device-ingest exited during start (code ${code})`)));
@@ -287,6 +433,9 @@ async function startChild(env: NodeJS.ProcessEnv, nodeOptions: readonly string[]
         } else if (m.type === 'mem') {
           waiting.get(m.id!)?.({ mem: m.mem!, cpu: m.cpu!, ...(m.spaces ? { spaces: m.spaces } : {}) });
           waiting.delete(m.id!);
+        } else if (m.type === 'probe') {
+          probes.get(m.id!)?.(m as unknown as ProbeReading);
+          probes.delete(m.id!);
         } else if (m.type === 'done') {
           diagnostics.get(m.id!)?.(m.error);
           diagnostics.delete(m.id!);
@@ -307,6 +456,13 @@ async function startChild(env: NodeJS.ProcessEnv, nodeOptions: readonly string[]
       return new Promise((resolve) => {
         waiting.set(id, resolve);
         proc.send({ type: 'mem', id, gc });
+      });
+    },
+    probe() {
+      const id = ++seq;
+      return new Promise((resolve) => {
+        probes.set(id, resolve);
+        proc.send({ type: 'probe', id });
       });
     },
     diagnose(type, path) {
@@ -549,7 +705,13 @@ interface LoadResult {
   readonly p99: number;
   readonly errors: number;
   readonly firstError?: string;
+  /** Open loop: the acknowledgements over SLOW_MS, from their scheduled time (epoch ms). */
+  readonly slow?: readonly Pause[];
 }
+
+/** The goal's bound on an acknowledgement; slower ones are explained (`explainSlow`). */
+const SLOW_MS = 50;
+const epochOf = (t: number): number => performance.timeOrigin + t;
 
 /** Closed loop: `concurrency` senders for `durationMs`. */
 async function saturate(makeSend: () => Send, concurrency: number, durationMs: number): Promise<LoadResult> {
@@ -606,6 +768,7 @@ async function paced(
   let events = 0;
   let errors = 0;
   let firstError: string | undefined;
+  const slow: Pause[] = [];
   const inflight: Promise<void>[] = [];
   const started = now();
   let i = 0;
@@ -621,7 +784,9 @@ async function paced(
         send().then(
           (n) => {
             events += n;
-            lat.add(now() - scheduled);
+            const ms = now() - scheduled;
+            lat.add(ms);
+            if (ms > SLOW_MS) slow.push({ start: epochOf(scheduled), ms });
           },
           (err: unknown) => {
             errors++;
@@ -643,6 +808,90 @@ async function paced(
     p99: lat.quantile(0.99),
     errors,
     ...(firstError ? { firstError } : {}),
+    slow,
+  };
+}
+
+/** A device's keep-alive request: the generic API's signed heartbeat, GA/T 1400's Keepalive. */
+type KeepAlive = () => { path: string; body: Buffer; headers: Record<string, string> };
+
+function genericHeartbeat(device: GenericDevice): KeepAlive {
+  const path = '/api/v1/device/heartbeat';
+  return () => {
+    const body = Buffer.from('{}');
+    return { path, body, headers: signedHeaders(device, body, path) };
+  };
+}
+
+function gatKeepalive(device: GatDevice): KeepAlive {
+  const body = Buffer.from(JSON.stringify({ KeepaliveObject: { DeviceID: device.gat1400Id } }));
+  return () => ({ path: '/VIID/System/Keepalive', body, headers: GAT_HEADERS(device.gat1400Id) });
+}
+
+/**
+ * Every device keeps alive every `intervalMs` as real devices do (the status policy's
+ * interval), spread evenly over the interval: an open loop of devices / interval requests per
+ * second beside whatever a scenario sends. Like a device, one at a time: a heartbeat still
+ * unanswered when the next is due skips that one (counted), so a starved service is not buried
+ * under a queue no device would build. `take()` returns the figures since its last call.
+ */
+function startHeartbeats(port: number, devices: readonly KeepAlive[], intervalMs: number) {
+  const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  const started = now();
+  const inflight = new Set<Promise<void>>();
+  let lat = new Latencies();
+  let sent = 0;
+  let answered = 0;
+  let errors = 0;
+  let skipped = 0;
+  let firstError: string | undefined;
+  let running = true;
+  const waiting = new Set<KeepAlive>();
+  const beat = (device: KeepAlive) => {
+    if (waiting.has(device)) {
+      skipped++;
+      return;
+    }
+    waiting.add(device);
+    const { path, body, headers } = device();
+    const t0 = now();
+    const tracked = post(agent, port, path, body, headers)
+      .then((res) => {
+        if (res.status !== 200) throw new Error(`heartbeat: HTTP ${res.status} ${res.body.slice(0, 200)}`);
+        answered++;
+        lat.add(now() - t0);
+      })
+      .catch((err: unknown) => {
+        errors++;
+        firstError ??= (err as Error).message;
+      })
+      .finally(() => waiting.delete(device));
+    inflight.add(tracked);
+    void tracked.finally(() => inflight.delete(tracked));
+  };
+  const loop = (async () => {
+    while (running) {
+      const due = Math.floor(((now() - started) * devices.length) / intervalMs);
+      while (sent < due) beat(devices[sent++ % devices.length]!);
+      await sleep(10);
+    }
+  })();
+  return {
+    take() {
+      const figures = { answered, errors, skipped, p99: lat.quantile(0.99), firstError };
+      lat = new Latencies();
+      answered = 0;
+      errors = 0;
+      skipped = 0;
+      firstError = undefined;
+      return figures;
+    },
+    async stop() {
+      running = false;
+      await loop;
+      await Promise.allSettled([...inflight]);
+      agent.destroy();
+    },
   };
 }
 
@@ -823,6 +1072,92 @@ async function s3Baseline(bucket: string, concurrency: number, durationMs: numbe
   }
 }
 
+// ---- what the service went through -------------------------------------------------------------
+
+function printPhases(phases: readonly PhaseRecord[], heartbeatMs: number): void {
+  if (phases.length === 0) return;
+  console.log('');
+  console.log(
+    heartbeatMs > 0
+      ? `the service phase by phase (every device keeps alive every ${heartbeatMs / 1000} s throughout, ` +
+          `the status policy's interval; "settle": until its CPU is back within 0.1 core of heartbeats only):`
+      : 'the service phase by phase (no heartbeats: every device comes online with its first event and times out 90 s after its last):',
+  );
+  const header = [
+    'phase',
+    's',
+    'CPU',
+    'peak RSS',
+    'RSS end',
+    'heap used/comm.',
+    'external (ab)',
+    'anon',
+    'loop p99/max ms',
+    'client loop',
+    'stalls ≥20/≥50',
+    'GC n, total, max ms',
+    'on/off',
+    'heartbeats/s, p99',
+  ];
+  const table = phases.map((ph) => {
+    const gcMs = ph.probe.gcs.reduce((a, g) => a + g.ms, 0);
+    const gcMax = ph.probe.gcs.reduce((a, g) => Math.max(a, g.ms), 0);
+    return [
+      ph.name,
+      fmt(ph.seconds, 0),
+      ph.cores.toFixed(2),
+      mib(ph.peakRss),
+      mib(ph.end.rss),
+      `${fmt(ph.end.heapUsed / 1048576)}/${mib(ph.end.heapTotal)}`,
+      `${fmt(ph.end.external / 1048576)} (${mib(ph.end.arrayBuffers)})`,
+      mib(ph.anon),
+      `${fmt(ph.probe.loop.p99, 0)}/${fmt(ph.probe.loop.max, 0)}`,
+      `${fmt(ph.clientLoop.p99, 0)}/${fmt(ph.clientLoop.max, 0)}`,
+      `${ph.probe.stalls.length}/${ph.probe.stalls.filter((x) => x.ms >= 50).length}`,
+      `${ph.probe.gcs.length}, ${fmt(gcMs)}, ${fmt(gcMax)}`,
+      `${ph.transitions.online}/${ph.transitions.offline}`,
+      ph.heartbeats
+        ? `${fmt(ph.heartbeats.answered / ph.seconds)}, ${fmt(ph.heartbeats.p99, 0)} ms` +
+          (ph.heartbeats.errors ? `, ${ph.heartbeats.errors} failed` : '') +
+          (ph.heartbeats.skipped ? `, ${ph.heartbeats.skipped} skipped` : '')
+        : '—',
+    ];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  console.log(line(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const row of table) console.log(line(row));
+  console.log(
+    "CPU: the service's cores; RSS end, heap, external (array buffers), anon (smaps_rollup Anonymous): at the " +
+      "phase's end; loop: the service's event-loop delay (client loop: this process's); stalls: a 10 ms timer late by ≥ 20/≥ 50 ms; GC: every pause; on/off: " +
+      'devices whose status changed to online/offline in the phase.',
+  );
+  for (const ph of phases.filter((x) => x.explained && x.explained.slow > 0)) {
+    const e = ph.explained!;
+    const share = (n: number) => `${n} (${fmt((100 * n) / e.slow)} %)`;
+    console.log(
+      `${ph.name}: ${e.slow} acknowledgements over ${SLOW_MS} ms — during a GC pause ≥ 20 ms ${share(e.gc)}, ` +
+        `during another event-loop stall ≥ 20 ms ${share(e.stall)}, neither ${share(e.neither)}; ` +
+        `of their wait GC covered ${fmt(100 * e.gcShare)} %, other stalls ${fmt(100 * e.stallShare)} %; ` +
+        `${e.withTransitions} had a device transition commit while they waited`,
+    );
+  }
+  const gcKinds = new Map<string, { n: number; ms: number; max: number }>();
+  for (const ph of phases.filter((x) => x.name.includes('paced')))
+    for (const g of ph.probe.gcs) {
+      const k = gcKinds.get(g.kind ?? '?') ?? { n: 0, ms: 0, max: 0 };
+      gcKinds.set(g.kind ?? '?', { n: k.n + 1, ms: k.ms + g.ms, max: Math.max(k.max, g.ms) });
+    }
+  if (gcKinds.size)
+    console.log(
+      `GC in the paced phases by kind: ${[...gcKinds]
+        .map(([k, v]) => `${k} ${v.n}× (${fmt(v.ms)} ms, max ${fmt(v.max, 1)})`)
+        .join(', ')}`,
+    );
+}
+
 // ---- main ----------------------------------------------------------------------------------------
 
 interface Row {
@@ -830,6 +1165,7 @@ interface Row {
   readonly perRequest: number;
   readonly load: LoadResult;
   readonly paced?: LoadResult;
+  readonly pacedRate?: number;
   readonly serviceCpu?: number; // cores used by the service during the load phase
   readonly clientCpu?: number;
   readonly goals: boolean; // judged against the goals
@@ -862,6 +1198,9 @@ async function main(): Promise<void> {
   let bucket: TestBucket | undefined;
   let child: Child | undefined;
   const rows: Row[] = [];
+  const phases: PhaseRecord[] = [];
+  const heartbeatMs = o.heartbeatMs;
+  let heartbeats: ReturnType<typeof startHeartbeats> | undefined;
   let idle: { rss: number; heap: number } | undefined;
   let peakRss = 0;
   let peakHeap = 0;
@@ -958,33 +1297,106 @@ async function main(): Promise<void> {
       );
 
     let sampling = true;
+    let phasePeakRss = 0;
     const sampler = (async () => {
       while (sampling) {
-        peakRss = Math.max(peakRss, rssOf(pid));
+        const rss = rssOf(pid);
+        peakRss = Math.max(peakRss, rss);
+        phasePeakRss = Math.max(phasePeakRss, rss);
         await sleep(250);
       }
     })();
+
+    /** Runs one phase of the service's life and records what it cost (memory, pauses, transitions). */
+    const phase = async <T>(name: string, run: () => Promise<T>): Promise<T> => {
+      await child!.probe(); // what came before is not this phase's
+      clientLoop.reset();
+      const before = await child!.mem();
+      const startedAt = new Date();
+      const t0 = now();
+      phasePeakRss = rssOf(pid);
+      const result = await run();
+      const seconds = (now() - t0) / 1000;
+      const reading = await child!.probe();
+      const after = await child!.mem();
+      peakHeap = Math.max(peakHeap, after.mem.heapUsed);
+      const transitions = await transitionsSince(db!, startedAt);
+      phases.push({
+        name,
+        seconds,
+        peakRss: Math.max(phasePeakRss, rssOf(pid)),
+        end: after.mem,
+        anon: anonymousOf(pid),
+        cores: (after.cpu.user + after.cpu.system - before.cpu.user - before.cpu.system) / 1e6 / seconds,
+        probe: reading,
+        clientLoop: { p99: clientLoop.percentile(99) / 1e6, max: clientLoop.max / 1e6 },
+        transitions,
+        ...(heartbeats ? { heartbeats: heartbeats.take() } : {}),
+        ...(isLoad(result) && result.slow
+          ? { explained: explainSlow(result.slow, reading, transitions.at) }
+          : {}),
+      });
+      return result;
+    };
+
+    /**
+     * Until the service is back to its heartbeat-only CPU (within 0.1 core over a second, at most
+     * 30 s): a scenario's garbage, queued transitions and outbox rounds are not the next one's.
+     */
+    let steadyCores = 0;
+    const settle = () =>
+      phase('settle', async () => {
+        for (let i = 0; i < 30; i++) {
+          const a = await child!.mem();
+          await sleep(1_000);
+          const b = await child!.mem();
+          if ((b.cpu.user + b.cpu.system - a.cpu.user - a.cpu.system) / 1e6 <= steadyCores + 0.1) return;
+        }
+      });
+
+    if (heartbeatMs > 0) {
+      heartbeats = startHeartbeats(
+        port,
+        [...reg.generic.map(genericHeartbeat), ...reg.gat.map(gatKeepalive)],
+        heartbeatMs,
+      );
+      await phase(`first heartbeat round (${fmt(o.devices)} devices come online)`, () => sleep(heartbeatMs));
+      if (o.cpuProf) await child.diagnose('profile-start');
+      await phase('heartbeats only', () => sleep(10_000));
+      if (o.cpuProf) {
+        mkdirSync(o.cpuProf, { recursive: true });
+        await child.diagnose('profile-stop', join(o.cpuProf, 'heartbeats-only.cpuprofile'));
+      }
+      const steady = phases[phases.length - 1]!;
+      steadyCores = steady.cores;
+      const online = await child.mem(true);
+      process.stderr.write(
+        `every device online, heartbeating: ${fmt(steady.heartbeats!.answered / steady.seconds)} heartbeats/s at ` +
+          `${fmt((steady.cores * 1e6 * steady.seconds) / steady.heartbeats!.answered)} µs of service CPU each; ` +
+          `after a GC RSS ${mib(rssOf(pid))}, heap used ${mib(online.mem.heapUsed)} of ${mib(online.mem.heapTotal)}\n`,
+      );
+    }
 
     const scenario = async (
       name: string,
       perRequest: number,
       makeSend: () => Send,
+      rate: (capacity: number) => number,
       goals: boolean,
     ): Promise<void> => {
+      await settle();
       process.stderr.write(`${name}: saturating…`);
       if (o.cpuProf) await child!.diagnose('profile-start');
       const before = await child!.mem();
       const clientBefore = process.cpuUsage();
-      const load = await saturate(makeSend, o.concurrency, o.durationMs);
+      const load = await phase(`${name}: saturation`, () => saturate(makeSend, o.concurrency, o.durationMs));
       const after = await child!.mem();
       const clientAfter = process.cpuUsage(clientBefore);
       if (o.cpuProf) {
         // After the CPU figures: writing the profile is not the service's work.
         mkdirSync(o.cpuProf, { recursive: true });
-        const file = `${name.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '')}.cpuprofile`;
-        await child!.diagnose('profile-stop', join(o.cpuProf, file));
+        await child!.diagnose('profile-stop', join(o.cpuProf, `${profileName(name)}.cpuprofile`));
       }
-      peakHeap = Math.max(peakHeap, after.mem.heapUsed);
       const cores = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1e6 / load.seconds;
       const serviceCpu = cores({
         user: after.cpu.user - before.cpu.user,
@@ -993,22 +1405,33 @@ async function main(): Promise<void> {
       process.stderr.write(
         ` ${fmt(load.events)} events in ${load.requests} requests, ${load.seconds.toFixed(1)} s: ${fmt(load.rate)} events/s, p99 ${fmt(load.p99, 1)} ms; paced…`,
       );
-      await sleep(1_000);
-      const p = o.pacedMs > 0 ? await paced(makeSend, perRequest, o.rate, o.pacedMs) : undefined;
-      process.stderr.write(p ? ` p99 ${fmt(p.p99, 1)} ms\n` : '\n');
+      const pacedRate = rate(load.rate);
+      let p: LoadResult | undefined;
+      if (o.pacedMs > 0) {
+        await settle();
+        if (o.cpuProf) await child!.diagnose('profile-start');
+        p = await phase(`${name}: paced at ${fmt(pacedRate)}/s`, () =>
+          paced(makeSend, perRequest, pacedRate, o.pacedMs),
+        );
+        if (o.cpuProf)
+          await child!.diagnose('profile-stop', join(o.cpuProf, `${profileName(name)}-paced.cpuprofile`));
+      }
+      process.stderr.write(p ? ` p99 ${fmt(p.p99, 1)} ms at ${fmt(pacedRate)}/s\n` : '\n');
       for (const r of [load, p])
         if (r?.errors) process.stderr.write(`  ${r.errors} failed requests, first: ${r.firstError}\n`);
       rows.push({
         name,
         perRequest,
         load,
-        ...(p ? { paced: p } : {}),
+        ...(p ? { paced: p, pacedRate } : {}),
         serviceCpu,
         clientCpu: cores(clientAfter),
         goals,
       });
-      await sleep(1_000);
     };
+    /** The goal's rate for the scenario it names; others at what they can take (their own capacity). */
+    const goalRate = () => o.rate;
+    const withinCapacity = (capacity: number) => Math.min(o.rate, Math.floor(capacity * PACED_SHARE));
 
     // Warm-up (JIT, sockets, producer batches, S3 connections).
     process.stderr.write('warming up…\n');
@@ -1020,12 +1443,14 @@ async function main(): Promise<void> {
         'generic signed HTTP ×1',
         1,
         genericSend(agent, port, reg.generic, 1, o.imageEvery),
+        withinCapacity,
         true,
       );
       await scenario(
         `generic signed HTTP ×${o.batch}`,
         o.batch,
         genericSend(agent, port, reg.generic, o.batch, o.imageEvery),
+        goalRate,
         true,
       );
     }
@@ -1034,10 +1459,14 @@ async function main(): Promise<void> {
         `GA/T 1400 Faces/MotorVehicles ×${o.batch}`,
         o.batch,
         gatSend(agent, port, reg.gat, o.batch),
+        withinCapacity,
         true,
       );
+    await settle();
     sampling = false;
     await sampler;
+    // The baselines below measure the producer and the store, not the service: no load beside them.
+    await heartbeats?.stop();
     const loaded = await child.mem();
     if (o.heapSnapshot) await child.diagnose('heap-snapshot', join(o.heapSnapshot, 'loaded.heapsnapshot'));
     peakHeap = Math.max(peakHeap, loaded.mem.heapUsed);
@@ -1076,6 +1505,7 @@ async function main(): Promise<void> {
     console.error(`\nbenchmark failed: ${(err as Error).stack ?? String(err)}`);
   } finally {
     process.stderr.write('cleaning up…\n');
+    await heartbeats?.stop();
     await child?.stop().catch(() => undefined);
     process.stderr.write('  service stopped\n');
     await bucket?.drop().catch((e: unknown) => console.error(`bucket not dropped: ${(e as Error).message}`));
@@ -1102,8 +1532,9 @@ async function main(): Promise<void> {
     'vs raw',
     'p50 ms sat.',
     'p99 ms sat.',
-    `p50 ms @${fmt(o.rate)}/s`,
-    `p99 ms @${fmt(o.rate)}/s`,
+    'paced events/s',
+    'p50 ms paced',
+    'p99 ms paced',
     'service CPU',
     'µs CPU/event',
     'client CPU',
@@ -1116,6 +1547,7 @@ async function main(): Promise<void> {
     baseline && r !== storeBaseline ? `${(r.load.rate / baseline.load.rate).toFixed(2)}×` : '—',
     fmt(r.load.p50, 1),
     fmt(r.load.p99, 1),
+    fmt(r.pacedRate ?? NaN),
     fmt(r.paced?.p50 ?? NaN, 1),
     fmt(r.paced?.p99 ?? NaN, 1),
     r.serviceCpu === undefined ? '—' : `${r.serviceCpu.toFixed(2)} cores`,
@@ -1134,8 +1566,11 @@ async function main(): Promise<void> {
   console.log('');
   console.log(
     `p50/p99 sat.: request → acknowledged (200 after the events are on Kafka) at saturation; ` +
-      `@${fmt(o.rate)}/s: open-loop, from the scheduled send time. "raw": one producer.send of ${o.rawBatch} → acked.`,
+      `paced: open-loop, from the scheduled send time, at ${fmt(o.rate)} events/s for ×${o.batch} (the goal's), ` +
+      `the others at ${PACED_SHARE * 100} % of their own saturation rate (at most ${fmt(o.rate)}). ` +
+      `"raw": one producer.send of ${o.rawBatch} → acked.`,
   );
+  printPhases(phases, heartbeatMs);
   console.log(
     `load average at the end: ${loadavg()
       .map((l) => l.toFixed(1))
@@ -1169,7 +1604,7 @@ async function main(): Promise<void> {
     });
     if (r.paced)
       goals.push({
-        figure: `${r.name}: p99 acknowledge at ${fmt(o.rate)} events/s`,
+        figure: `${r.name}: p99 acknowledge at ${fmt(r.pacedRate ?? NaN)} events/s`,
         value: r.paced.p99,
         unit: 'ms',
         goal: '≤ 50 ms, no errors',

@@ -8,7 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { anfang, topics } from '@anfang/contracts';
 import { createEventPublisher } from '@anfang/platform/bus';
 import { waitFor } from '@anfang/testing';
-import { signedFetch, startHarness, type Harness } from './pipeline-harness.ts';
+import type { Pool } from '@anfang/platform/pg';
+import { createCommandStore } from '../src/store/commands.ts';
+import { PRODUCER, signedFetch, startHarness, type Harness } from './pipeline-harness.ts';
 
 const C = anfang.device.v1.CommandStatus;
 let h: Harness;
@@ -106,4 +108,38 @@ describe('device commands', () => {
     });
     expect(rejected.payload.status).toBe(C.COMMAND_STATUS_REJECTED);
   }, 40_000);
+
+  it("heartbeats arriving together share one 'anything waiting?' read, and each gets its own commands", async () => {
+    // The pool's own queries counted (transactions take a client instead, and are not counted).
+    const probes: string[] = [];
+    const pool = new Proxy(h.pool, {
+      get(target, key) {
+        if (key === 'query')
+          return (text: string, values?: unknown[]) => {
+            if (/FROM device_commands/.test(text)) probes.push(text);
+            return target.query(text, values);
+          };
+        const value = Reflect.get(target, key) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    }) as Pool;
+    const store = createCommandStore({ pool, producer: PRODUCER });
+    const devices = Array.from({ length: 50 }, () => randomUUID());
+    const commandId = randomUUID();
+    await store.enqueue({
+      commandId,
+      deviceId: devices[7]!,
+      openDoor: { doorNo: 2 },
+      requestedBy: 'guard-1',
+    });
+
+    const delivered = await Promise.all(devices.map((id) => store.deliver(id)));
+
+    expect(delivered.map((d) => d.map((c) => c.commandId))).toEqual(
+      devices.map((_, i) => (i === 7 ? [commandId] : [])),
+    );
+    // The first heartbeat's read runs at once, the other 49 wait for it and share the next.
+    expect(probes.length).toBeLessThanOrEqual(2);
+    expect((await store.get(commandId))?.status).toBe('delivered');
+  });
 });

@@ -1,0 +1,76 @@
+/**
+ * Preloaded into the benchmark's service child (`--import`): what stops the service's event loop,
+ * so the benchmark can say what its slow acknowledgements are made of. It records garbage
+ * collections (a PerformanceObserver on 'gc': start, duration, kind) and event-loop stalls (a
+ * 10 ms timer that fires late: the loop was busy from its due time until it ran), both in epoch
+ * milliseconds (`performance.timeOrigin` + now, the benchmark's clock too), and the event-loop
+ * delay histogram (`monitorEventLoopDelay`). Read and reset over IPC: `{ type: 'probe', id }` is
+ * answered `{ type: 'probe', id, gcs, stalls, loop }` with everything since the last read.
+ * Nothing of it is the service's own code: it observes, and costs a timer tick every 10 ms.
+ */
+import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
+import { constants, type PerformanceEntry } from 'node:perf_hooks';
+
+export interface Pause {
+  /** Epoch ms. */
+  readonly start: number;
+  readonly ms: number;
+  readonly kind?: string;
+}
+
+export interface ProbeReading {
+  readonly gcs: Pause[];
+  readonly stalls: Pause[];
+  /** Event-loop delay since the last read, ms. */
+  readonly loop: { readonly p50: number; readonly p99: number; readonly max: number };
+}
+
+const TICK_MS = 10;
+/** A tick this much late is recorded as a stall (shorter ones are the histogram's). */
+const STALL_MS = 20;
+
+const GC_KINDS: Record<number, string> = {
+  [constants.NODE_PERFORMANCE_GC_MINOR]: 'scavenge',
+  [constants.NODE_PERFORMANCE_GC_MAJOR]: 'mark-compact',
+  [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental marking',
+  [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weak callbacks',
+};
+
+const epoch = (t: number): number => performance.timeOrigin + t;
+let gcs: Pause[] = [];
+let stalls: Pause[] = [];
+
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    const kind = (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind;
+    gcs.push({ start: epoch(e.startTime), ms: e.duration, kind: GC_KINDS[kind ?? -1] ?? String(kind) });
+  }
+}).observe({ entryTypes: ['gc'] });
+
+const histogram = monitorEventLoopDelay({ resolution: 5 });
+histogram.enable();
+
+let due = performance.now() + TICK_MS;
+setInterval(() => {
+  const t = performance.now();
+  const late = t - due;
+  if (late >= STALL_MS) stalls.push({ start: epoch(due), ms: late });
+  due = t + TICK_MS;
+}, TICK_MS).unref();
+
+process.on('message', (m: { type?: string; id?: number }) => {
+  if (m.type !== 'probe') return;
+  const reading: ProbeReading = {
+    gcs,
+    stalls,
+    loop: {
+      p50: histogram.percentile(50) / 1e6,
+      p99: histogram.percentile(99) / 1e6,
+      max: histogram.max / 1e6,
+    },
+  };
+  gcs = [];
+  stalls = [];
+  histogram.reset();
+  process.send?.({ type: 'probe', id: m.id, ...reading });
+});
