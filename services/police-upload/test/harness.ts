@@ -58,6 +58,8 @@ export interface Harness {
   readonly password: string;
   /** The test's own connection to Kafka. */
   readonly bus: Bus;
+  /** The test bucket the service reads its pictures from. */
+  readonly bucket: string;
   /** Object keys of pictures in the test bucket. */
   readonly imageKeys: { readonly face: string; readonly vehicle: string; readonly plate: string };
   /** Publishes a vehicle watchlist hit of a disposition as vehicle-access does; returns its event id. */
@@ -202,6 +204,7 @@ export async function startHarness(
     serviceName,
     password,
     bus,
+    bucket: bucket.bucket,
     imageKeys: { face: faceKey, vehicle: vehicleKey, plate: plateKey },
     service: () => service,
     hit: (dispositionId, plate) =>
