@@ -5,7 +5,7 @@
 export { findEnvJson, infraEnv, type InfraEnv } from './env.ts';
 export { uniqueName, waitFor, type WaitForOptions } from './names.ts';
 export { createTestDatabase, type TestDatabase } from './postgres.ts';
-export { createTestBucket, emptyBucket, s3Client, type TestBucket } from './s3.ts';
+export { createTestBucket, emptyBucket, s3Client, s3StoreOptions, type TestBucket } from './s3.ts';
 export {
   createTestTopic,
   deleteTopics,

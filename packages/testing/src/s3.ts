@@ -18,6 +18,22 @@ export function s3Client(): Client {
   });
 }
 
+/**
+ * The options of the platform's S3 object store (`createS3ObjectStore`) for `bucket` in the
+ * infrastructure's S3 store: for benches and harnesses that use the store as a service does.
+ */
+export function s3StoreOptions(bucket: string, prefix?: string) {
+  const { s3 } = infraEnv();
+  return {
+    url: s3.endpoint,
+    accessKey: s3.accessKey,
+    secretKey: s3.secretKey,
+    region: s3.region,
+    bucket,
+    ...(prefix !== undefined ? { prefix } : {}),
+  };
+}
+
 export interface TestBucket {
   bucket: string;
   /** Removes every object and unfinished upload, then the bucket (idempotent). */

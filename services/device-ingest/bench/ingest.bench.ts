@@ -83,6 +83,7 @@ import {
   type TestBucket,
   type TestDatabase,
   reportGoals,
+  s3StoreOptions,
   SERVICE_CHILD,
   type BenchGoal,
 } from '@anfang/testing';
@@ -1044,15 +1045,7 @@ async function rawBaseline(
  * row (two PUTs per object) is read. Counted in PUTs.
  */
 async function s3Baseline(bucket: string, concurrency: number, durationMs: number): Promise<LoadResult> {
-  const s3 = infraEnv().s3;
-  const store = await createS3ObjectStore({
-    url: s3.endpoint,
-    accessKey: s3.accessKey,
-    secretKey: s3.secretKey,
-    region: s3.region,
-    bucket,
-    prefix: 'bench-s3-baseline/',
-  });
+  const store = await createS3ObjectStore(s3StoreOptions(bucket, 'bench-s3-baseline/'));
   const pictures = [FACE_JPEG_BASE64, PLATE_JPEG_BASE64].map((b) => Buffer.from(b, 'base64'));
   let n = 0;
   const send: Send = async () => {

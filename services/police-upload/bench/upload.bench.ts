@@ -25,7 +25,7 @@ import { parseArgs } from 'node:util';
 import { callGat1400, wrap, type Obj } from '@anfang/gat1400';
 import { FACE_JPEG_BASE64 } from '@anfang/gat1400/fixtures';
 import { createS3ObjectStore } from '@anfang/platform/objects';
-import { infraEnv, reportGoals } from '@anfang/testing';
+import { reportGoals, s3StoreOptions } from '@anfang/testing';
 import { faceFromCapture } from '../src/domain/objects.ts';
 import { percentile } from '../src/upload/metrics.ts';
 import { expectedFaceId, FACE_CAMERA, LOWER_ID, startHarness } from '../test/harness.ts';
@@ -105,14 +105,7 @@ async function waitAll(ids: Iterable<string>, timeoutMs: number): Promise<void> 
  * with the service's pool, `S3_SOCKETS` in flight: what the store serves on this machine.
  */
 async function s3GetLoop(count: number): Promise<number> {
-  const s3 = infraEnv().s3;
-  const store = await createS3ObjectStore({
-    url: s3.endpoint,
-    accessKey: s3.accessKey,
-    secretKey: s3.secretKey,
-    region: s3.region,
-    bucket: h.bucket,
-  });
+  const store = await createS3ObjectStore(s3StoreOptions(h.bucket));
   const loop = async (n: number): Promise<void> => {
     let next = 0;
     await Promise.all(
