@@ -3,7 +3,8 @@
  * workers claim due rows with SKIP LOCKED and a lease (next_attempt_at moved ahead), so replicas
  * never send the same row at once and a crashed sender's rows come back after the lease. An
  * accepted object is deleted and its receipt written in the same transaction (the event outbox
- * relays it); a rejected one moves to upload_dead_letter with the reason.
+ * relays it: one receipt per compound of an answered batch); a rejected one moves to
+ * upload_dead_letter with the reason.
  */
 import { anfang, timestampFromDate as timestamp, topics } from '@anfang/contracts';
 import { outboxEventPublisher, withTransaction, type ClientBase, type Pool } from '@anfang/platform/pg';
@@ -239,33 +240,35 @@ export function createOutboxStore(pool: Pool): OutboxStore {
             settlements.map((s) => s.retryAt ?? new Date()),
           ],
         );
-        const done = settlements.filter((s) => s.outcome !== 'retry');
-        if (done.length > 0) {
+        const byCompound = new Map<string, Settlement[]>();
+        for (const s of settlements)
+          if (s.outcome !== 'retry')
+            byCompound.set(s.row.compoundId, [...(byCompound.get(s.row.compoundId) ?? []), s]);
+        if (byCompound.size > 0) {
           const answeredAt = new Date();
+          // One receipt per compound of the answer (the topic's key), not one per object.
           await outboxEventPublisher(client, producer).publishMany(
-            topics.policeUploadReceipt,
-            done.map((s) => ({
+            topics.policeUploadBatchReceipt,
+            [...byCompound].map(([compoundId, done]) => ({
               payload: {
-                platformId: s.row.platformId,
-                objectKind: KIND_OF[s.row.kind] ?? UploadObjectKind.UPLOAD_OBJECT_KIND_UNSPECIFIED,
-                objectId: s.row.objectId,
-                sourceEventId: s.row.sourceEventId,
-                deviceId: s.row.deviceId,
-                outcome:
-                  s.outcome === 'accepted'
-                    ? UploadOutcome.UPLOAD_OUTCOME_ACCEPTED
-                    : UploadOutcome.UPLOAD_OUTCOME_REJECTED,
-                statusCode: s.code,
-                statusString: s.text.slice(0, 500),
-                attempts: s.row.attempts,
-                enqueuedAt: timestamp(s.row.enqueuedAt),
+                platformId: done[0]!.row.platformId,
                 answeredAt: timestamp(answeredAt),
+                objects: done.map((s) => ({
+                  objectKind: KIND_OF[s.row.kind] ?? UploadObjectKind.UPLOAD_OBJECT_KIND_UNSPECIFIED,
+                  objectId: s.row.objectId,
+                  sourceEventId: s.row.sourceEventId,
+                  deviceId: s.row.deviceId,
+                  outcome:
+                    s.outcome === 'accepted'
+                      ? UploadOutcome.UPLOAD_OUTCOME_ACCEPTED
+                      : UploadOutcome.UPLOAD_OUTCOME_REJECTED,
+                  statusCode: s.code,
+                  statusString: s.text.slice(0, 500),
+                  attempts: s.row.attempts,
+                  enqueuedAt: timestamp(s.row.enqueuedAt),
+                })),
               },
-              options: {
-                compoundId: s.row.compoundId,
-                causationId: s.row.sourceEventId,
-                occurredAt: answeredAt,
-              },
+              options: { compoundId, occurredAt: answeredAt },
             })),
           );
         }
