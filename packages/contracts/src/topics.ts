@@ -490,12 +490,24 @@ export const topics = {
   }),
   policeUploadReceipt: topic({
     name: 'anfang.police.upload-receipt.v1',
-    description: "An object's upload to an upper platform finished: accepted, or rejected as invalid.",
+    description:
+      "An object's upload to an upper platform finished. No longer published: superseded by anfang.police.upload-batch-receipt.v1 (its v1 payload stays, as v1 changes are additive).",
     producers: ['police-upload'],
-    consumers: ['compliance-scoring'],
+    consumers: [],
     key: 'compound',
     keyOf: (m) => m.meta?.compoundId || m.platformId,
     payload: 'anfang.police.v1.UploadReceipt',
+    partitions: MEDIUM,
+  }),
+  policeUploadBatchReceipt: topic({
+    name: 'anfang.police.upload-batch-receipt.v1',
+    description:
+      "An upper platform's answer to one batch: each of its objects of one compound whose upload finished, accepted or rejected as invalid.",
+    producers: ['police-upload'],
+    consumers: [],
+    key: 'compound',
+    keyOf: (m) => m.meta?.compoundId || m.platformId,
+    payload: 'anfang.police.v1.UploadBatchReceipt',
     partitions: MEDIUM,
   }),
   policeUploadHealth: topic({

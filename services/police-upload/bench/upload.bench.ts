@@ -3,7 +3,11 @@
  * conformance peer as the upper platform, loopback only:
  *
  *   node services/police-upload/bench/upload.bench.ts [--objects 5000] [--rate 500] [--seconds 20]
- *        [--outage 10] [--inflow 200] [--batch 50] [--concurrency 8]
+ *        [--outage 10] [--inflow 200] [--batch 50] [--concurrency 8] [--picture-budget <bytes>]
+ *
+ * `--picture-budget` is the service's POLICE_UPLOAD_ENQUEUED_PICTURE_BYTES (its default unless
+ * given): 0 measures the drain of rows that kept only their pictures' keys (a platform beyond its
+ * budget), which reads every picture from the S3 store at send time.
  *
  * 1. Baseline: a plain HTTP POST loop of the same Face bodies (`--batch`, `--concurrency` in flight) to the
  *    same peer, which validates and counts them exactly as it does for the service.
@@ -39,6 +43,7 @@ const { values: args } = parseArgs({
     inflow: { type: 'string', default: '200' },
     batch: { type: 'string', default: '50' },
     concurrency: { type: 'string', default: '8' },
+    'picture-budget': { type: 'string' },
   },
 });
 const OBJECTS = Number(args.objects);
@@ -60,6 +65,9 @@ const h = await startHarness('police-upload-bench', {
     POLICE_UPLOAD_POLL_MS: '20',
     POLICE_UPLOAD_RETRY_MAX_MS: '1000',
     LOG_LEVEL: 'error',
+    ...(args['picture-budget'] === undefined
+      ? {}
+      : { POLICE_UPLOAD_ENQUEUED_PICTURE_BYTES: args['picture-budget'] }),
   },
 });
 const faces = h.peer.counts('faces');

@@ -42,6 +42,17 @@ export const policeUploadEnv = envFragment({
         return z.NEVER;
       }
     }),
+  /**
+   * Bytes of pictures a platform's outbox may hold. Pictures are read when an object is enqueued
+   * and kept in its row while its platform's outbox holds less than this, so that the drain after
+   * an outage does not read the object store per object; beyond it (a long outage) rows keep only
+   * their keys and are read at send time. 0: always read at send time.
+   */
+  POLICE_UPLOAD_ENQUEUED_PICTURE_BYTES: z.coerce
+    .number()
+    .int()
+    .nonnegative()
+    .default(256 * 1024 * 1024),
   /** Objects per POST. */
   POLICE_UPLOAD_BATCH_SIZE: positiveInt(50),
   /** Batches in flight per platform. */

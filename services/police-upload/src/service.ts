@@ -36,6 +36,7 @@ import { createEntitlementStore } from './store/registry.ts';
 import { startHealthReporter } from './upload/health.ts';
 import { startLinks } from './upload/links.ts';
 import { createUploadMetrics } from './upload/metrics.ts';
+import { createPictureReader } from './upload/pictures.ts';
 import { createSecretResolver } from './upload/secrets.ts';
 
 const NAME = 'police-upload';
@@ -122,6 +123,12 @@ const policeUploadService: ServiceModule = {
         const events = await consumeEvents(bus, {
           group: config.OTEL_SERVICE_NAME,
           outbox,
+          pictures: createPictureReader({
+            images,
+            held: () => outbox.enqueuedPictureBytes(),
+            budgetBytes: config.POLICE_UPLOAD_ENQUEUED_PICTURE_BYTES,
+            logger,
+          }),
           entitlements,
           commands,
           subscriptions,

@@ -8,15 +8,39 @@ import {
   validateMotorVehicle,
   validatePerson,
 } from '@anfang/gat1400';
-import { waitFor } from '@anfang/testing';
+import { anfang, topics } from '@anfang/contracts';
+import { waitFor, watchTopics, type TopicWatch } from '@anfang/testing';
 import { expectedFaceId, LOWER_ID, PLATFORM_ID, startHarness, type Harness } from './harness.ts';
 
+const { UploadOutcome } = anfang.police.v1;
+
 let h: Harness;
+let receipts: TopicWatch;
 
 beforeAll(async () => {
   h = await startHarness('police-upload-upload');
+  receipts = await watchTopics(h.bus, {
+    label: 'police-upload-receipts',
+    topics: [topics.policeUploadBatchReceipt],
+  });
 });
-afterAll(async () => h?.close());
+afterAll(async () => {
+  await receipts?.close();
+  await h?.close();
+});
+
+/** The receipts naming any of `ids`, once every one of them is named. */
+const receiptsOf = (ids: readonly string[]) =>
+  waitFor(
+    () => {
+      const found = receipts
+        .events(topics.policeUploadBatchReceipt)
+        .filter((r) => r.objects.some((o) => ids.includes(o.objectId ?? '')));
+      const named = new Set(found.flatMap((r) => r.objects.map((o) => o.objectId)));
+      return ids.every((id) => named.has(id)) ? found : undefined;
+    },
+    { timeoutMs: 20_000, message: `receipts of ${ids.length} objects` },
+  );
 
 describe('uploads to the upper platform', () => {
   it('faces and vehicles arrive with valid ids, times and pictures', async () => {
@@ -75,6 +99,31 @@ describe('uploads to the upper platform', () => {
     expect(h.peer.counts('faces').get(id(good))).toBe(1);
     expect(h.peer.counts('faces').get(id(busy))).toBe(1);
     expect(h.peer.counts('faces').has(id(invalid))).toBe(false);
+
+    // Each finished object is in a receipt once, with the platform's status; a retried one only
+    // in the answer that finished it.
+    const objects = (await receiptsOf([good, busy, invalid].map(id))).flatMap((r) => r.objects);
+    const of = (eventId: string) => objects.filter((o) => o.objectId === id(eventId));
+    expect(of(good)).toMatchObject([{ outcome: UploadOutcome.UPLOAD_OUTCOME_ACCEPTED, statusCode: '0' }]);
+    expect(of(busy)).toMatchObject([{ outcome: UploadOutcome.UPLOAD_OUTCOME_ACCEPTED, attempts: 3 }]);
+    expect(of(invalid)).toMatchObject([
+      { outcome: UploadOutcome.UPLOAD_OUTCOME_REJECTED, statusCode: '8', sourceEventId: invalid },
+    ]);
+  });
+
+  it('an answered batch is one receipt for its compound, not one per object', async () => {
+    await h.peer.mode('down');
+    const at = new Date();
+    const eventIds = await h.faces(Array.from({ length: 20 }, () => ({ at })));
+    await waitFor(async () => (await h.sql.query('SELECT 1 FROM upload_outbox')).rowCount === 20);
+    await h.peer.mode('up');
+    const found = await receiptsOf(eventIds.map((eventId) => expectedFaceId(eventId, at)));
+    // The senders claim the backlog in batches of up to 50, a few at once.
+    expect(found.length).toBeLessThan(eventIds.length);
+    for (const receipt of found) {
+      expect(receipt.meta?.compoundId).toBe(h.compoundId);
+      expect(receipt.platformId).toBe(PLATFORM_ID);
+    }
   });
 });
 

@@ -45,6 +45,7 @@ import type { SubscriptionStore } from '../store/subscriptions.ts';
 import type { OutboxEntry, OutboxStore } from '../store/outbox.ts';
 import type { Platform } from '../store/platforms.ts';
 import type { EntitlementStore, RegistryRecord } from '../store/registry.ts';
+import type { PictureReader } from '../upload/pictures.ts';
 
 const { DeviceStatus } = anfang.device.v1;
 
@@ -67,6 +68,8 @@ export async function consumeEvents(
   deps: {
     readonly group: string;
     readonly outbox: OutboxStore;
+    /** Reads the entries' pictures into their rows while their platform's outbox has room. */
+    readonly pictures: PictureReader;
     /** Registry events: enqueued under the entitlement lock and kept in the snapshot. */
     readonly entitlements: EntitlementStore;
     readonly commands: CommandStore;
@@ -222,14 +225,16 @@ export async function consumeEvents(
           failed.set(n, err);
         }
       }
-      let enqueued = entries;
+      // The batch's pictures at once: this is the live path, measured capture → upper platform.
+      const withPictures = await deps.pictures.attach(entries);
+      let enqueued = withPictures;
       if (registry.length > 0) {
-        const done = await deps.entitlements.enqueue(entries, (platforms) =>
+        const done = await deps.entitlements.enqueue(withPictures, (platforms) =>
           registryBatch(registry, platforms),
         );
         for (const [n, err] of done.failed) failed.set(n, err);
         enqueued = done.entries;
-      } else if (entries.length > 0) await deps.outbox.enqueue(entries);
+      } else if (withPictures.length > 0) await deps.outbox.enqueue(withPictures);
       for (const id of new Set(enqueued.map((e) => e.platformId))) deps.wake(id);
       return { failed };
     },

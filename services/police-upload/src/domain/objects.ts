@@ -1,8 +1,8 @@
 /**
  * Anfang events → GA/T 1400 objects for an upper platform (../shared/protocols/GAT1400.md). Pure:
  * ids are derived from the event id (a re-sent object keeps its id, so the receiver sees a
- * duplicate), times are Beijing `yyyyMMddHHmmss`, picture bytes are fetched at send time from
- * the keys listed here.
+ * duplicate), times are Beijing `yyyyMMddHHmmss`, picture bytes are read from the keys listed
+ * here (when the object is enqueued, within the platform's budget, or else at send time).
  */
 import { anfang } from '@anfang/contracts';
 import { fromTimestamp } from '@anfang/platform/bus';

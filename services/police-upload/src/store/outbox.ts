@@ -3,7 +3,8 @@
  * workers claim due rows with SKIP LOCKED and a lease (next_attempt_at moved ahead), so replicas
  * never send the same row at once and a crashed sender's rows come back after the lease. An
  * accepted object is deleted and its receipt written in the same transaction (the event outbox
- * relays it); a rejected one moves to upload_dead_letter with the reason.
+ * relays it: one receipt per compound of an answered batch); a rejected one moves to
+ * upload_dead_letter with the reason.
  */
 import { anfang, timestampFromDate as timestamp, topics } from '@anfang/contracts';
 import { outboxEventPublisher, withTransaction, type ClientBase, type Pool } from '@anfang/platform/pg';
@@ -16,6 +17,14 @@ const { UploadObjectKind, UploadOutcome } = anfang.police.v1;
 export interface OutboxEntry {
   readonly platformId: string;
   readonly object: UploadObject;
+  /** The pictures of `object.images`, in their order, when they were read at enqueue. */
+  readonly pictures?: EnqueuedPictures;
+}
+
+/** Pictures read at enqueue: base64 in the order of the object's images, and their size in bytes. */
+export interface EnqueuedPictures {
+  readonly base64: readonly string[];
+  readonly bytes: number;
 }
 
 export interface OutboxRow {
@@ -28,6 +37,8 @@ export interface OutboxRow {
   readonly deviceId: string;
   readonly body: Obj;
   readonly images: readonly ImageToFetch[];
+  /** The pictures' base64 in the order of `images` when read at enqueue; absent: read them now. */
+  readonly pictures?: readonly string[];
   readonly capturedAt: Date;
   readonly enqueuedAt: Date;
   readonly attempts: number;
@@ -86,6 +97,7 @@ interface Row {
   device_id: string;
   body: Obj;
   images: ImageToFetch[];
+  pictures: string[] | null;
   captured_at: Date;
   enqueued_at: Date;
   attempts: number;
@@ -102,6 +114,7 @@ const fromRow = (r: Row): OutboxRow => ({
   deviceId: r.device_id,
   body: r.body,
   images: r.images,
+  ...(r.pictures ? { pictures: r.pictures } : {}),
   capturedAt: r.captured_at,
   enqueuedAt: r.enqueued_at,
   attempts: r.attempts,
@@ -117,6 +130,8 @@ export interface OutboxStore {
   /** Gives claimed rows back without counting an attempt (the platform was unreachable). */
   release(rows: readonly OutboxRow[], at: Date): Promise<void>;
   backlog(platformId?: string): Promise<BacklogRow[]>;
+  /** Bytes of pictures read at enqueue that each platform's outbox holds (platforms holding none left out). */
+  enqueuedPictureBytes(): Promise<Map<string, number>>;
   /** Forgets accepted objects older than this (the source topics no longer hold their events). */
   pruneSent(olderThan: Date): Promise<number>;
   deadLetters(platformId: string, limit: number): Promise<DeadLetter[]>;
@@ -132,10 +147,11 @@ export async function enqueueIn(tx: ClientBase, entries: readonly OutboxEntry[])
   if (entries.length === 0) return 0;
   const { rows } = await tx.query<{ id: string }>(
     `INSERT INTO upload_outbox (platform_id, kind, object_id, source_event_id, compound_id, device_id, body,
-       images, captured_at, target_url, next_attempt_at)
-     SELECT a, b, c, d, e, f, g, h, i, j, coalesce(k, now())
+       images, captured_at, target_url, next_attempt_at, pictures, picture_bytes)
+     SELECT a, b, c, d, e, f, g, h, i, j, coalesce(k, now()), l, m
      FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[],
-       $8::jsonb[], $9::timestamptz[], $10::text[], $11::timestamptz[]) AS x(a, b, c, d, e, f, g, h, i, j, k)
+       $8::jsonb[], $9::timestamptz[], $10::text[], $11::timestamptz[], $12::jsonb[], $13::integer[])
+       AS x(a, b, c, d, e, f, g, h, i, j, k, l, m)
      WHERE NOT EXISTS (SELECT 1 FROM upload_sent s WHERE s.platform_id = a AND s.kind = b AND s.object_id = c)
      ON CONFLICT (platform_id, kind, object_id) DO NOTHING
      RETURNING id`,
@@ -151,6 +167,8 @@ export async function enqueueIn(tx: ClientBase, entries: readonly OutboxEntry[])
       entries.map((e) => e.object.capturedAt),
       entries.map((e) => e.object.targetUrl ?? ''),
       entries.map((e) => e.object.notBefore ?? null),
+      entries.map((e) => (e.pictures ? JSON.stringify(e.pictures.base64) : null)),
+      entries.map((e) => e.pictures?.bytes ?? 0),
     ],
   );
   if (rows.length === 0) return 0;
@@ -180,7 +198,7 @@ export function createOutboxStore(pool: Pool): OutboxStore {
                ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED) due
          WHERE o.id = due.id
          RETURNING o.id, o.platform_id, o.kind, o.object_id, o.source_event_id, o.compound_id, o.device_id, o.body,
-           o.images, o.captured_at, o.enqueued_at, o.attempts, o.target_url`,
+           o.images, o.pictures, o.captured_at, o.enqueued_at, o.attempts, o.target_url`,
         [platformId, limit, leaseMs],
       );
       return rows.map(fromRow).sort((a, b) => Number(a.id) - Number(b.id));
@@ -222,33 +240,35 @@ export function createOutboxStore(pool: Pool): OutboxStore {
             settlements.map((s) => s.retryAt ?? new Date()),
           ],
         );
-        const done = settlements.filter((s) => s.outcome !== 'retry');
-        if (done.length > 0) {
+        const byCompound = new Map<string, Settlement[]>();
+        for (const s of settlements)
+          if (s.outcome !== 'retry')
+            byCompound.set(s.row.compoundId, [...(byCompound.get(s.row.compoundId) ?? []), s]);
+        if (byCompound.size > 0) {
           const answeredAt = new Date();
+          // One receipt per compound of the answer (the topic's key), not one per object.
           await outboxEventPublisher(client, producer).publishMany(
-            topics.policeUploadReceipt,
-            done.map((s) => ({
+            topics.policeUploadBatchReceipt,
+            [...byCompound].map(([compoundId, done]) => ({
               payload: {
-                platformId: s.row.platformId,
-                objectKind: KIND_OF[s.row.kind] ?? UploadObjectKind.UPLOAD_OBJECT_KIND_UNSPECIFIED,
-                objectId: s.row.objectId,
-                sourceEventId: s.row.sourceEventId,
-                deviceId: s.row.deviceId,
-                outcome:
-                  s.outcome === 'accepted'
-                    ? UploadOutcome.UPLOAD_OUTCOME_ACCEPTED
-                    : UploadOutcome.UPLOAD_OUTCOME_REJECTED,
-                statusCode: s.code,
-                statusString: s.text.slice(0, 500),
-                attempts: s.row.attempts,
-                enqueuedAt: timestamp(s.row.enqueuedAt),
+                platformId: done[0]!.row.platformId,
                 answeredAt: timestamp(answeredAt),
+                objects: done.map((s) => ({
+                  objectKind: KIND_OF[s.row.kind] ?? UploadObjectKind.UPLOAD_OBJECT_KIND_UNSPECIFIED,
+                  objectId: s.row.objectId,
+                  sourceEventId: s.row.sourceEventId,
+                  deviceId: s.row.deviceId,
+                  outcome:
+                    s.outcome === 'accepted'
+                      ? UploadOutcome.UPLOAD_OUTCOME_ACCEPTED
+                      : UploadOutcome.UPLOAD_OUTCOME_REJECTED,
+                  statusCode: s.code,
+                  statusString: s.text.slice(0, 500),
+                  attempts: s.row.attempts,
+                  enqueuedAt: timestamp(s.row.enqueuedAt),
+                })),
               },
-              options: {
-                compoundId: s.row.compoundId,
-                causationId: s.row.sourceEventId,
-                occurredAt: answeredAt,
-              },
+              options: { compoundId, occurredAt: answeredAt },
             })),
           );
         }
@@ -280,6 +300,14 @@ export function createOutboxStore(pool: Pool): OutboxStore {
         backlog: Number(r.backlog),
         ...(r.oldest ? { oldestEnqueuedAt: r.oldest } : {}),
       }));
+    },
+
+    async enqueuedPictureBytes() {
+      const { rows } = await pool.query<{ platform_id: string; bytes: string }>(
+        `SELECT platform_id, sum(picture_bytes) AS bytes FROM upload_outbox WHERE picture_bytes > 0
+         GROUP BY platform_id`,
+      );
+      return new Map(rows.map((r) => [r.platform_id, Number(r.bytes)]));
     },
 
     async pruneSent(olderThan) {

@@ -196,8 +196,10 @@ export function startPlatformLink(deps: LinkDeps): PlatformLink {
   // ---- senders ------------------------------------------------------------------------------
 
   async function fetchImages(row: OutboxRow): Promise<Obj[]> {
+    const enqueued = row.pictures;
     const list = await Promise.all(
-      row.images.map(async (image) => {
+      row.images.map(async (image, i) => {
+        if (enqueued) return { ...image.info, Data: enqueued[i] };
         try {
           return { ...image.info, Data: (await deps.images.get(image.objectKey)).toString('base64') };
         } catch (err) {
