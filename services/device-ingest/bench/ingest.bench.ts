@@ -315,7 +315,7 @@ const STAGES = [
   ['images', 'pictures stored (PUTs)'],
   ['imagesPublished', 'their events published after'],
   ['plainPublished', 'events without pictures published'],
-  ['marks', 'dedupe marks set'],
+  ['marks', 'then to the resolve (dedupe marks)'],
   ['answer', 'answer back'],
 ] as const;
 type Stage = (typeof STAGES)[number][0];

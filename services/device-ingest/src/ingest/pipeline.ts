@@ -7,13 +7,13 @@
  * `created: false` without work. Otherwise: images go to the object store first (ImageRef.object_key
  * is the full bucket key, store prefix included: `device-ingest/captures/…`), then the event is
  * published (meta: id, type, occurred_at = device time, recorded_at = receive time, producer,
- * compound; key = device id), and only once `bus.publish` resolved is the mark set and the call
- * resolved. Publish first, mark after: two concurrent copies may both publish — consumers dedupe
- * by event id, so that is safe — but an event is never marked without being durable. The events of
- * a call without images are published at once (one publishMany per topic, which the Kafka bus
- * coalesces with other requests' publishes), those with images once their images are stored.
- * Redis: one MGET for the marks (concurrently with the caller's `admission`, the generic nonce),
- * one pipelined SET NX for the new ones.
+ * compound; key = device id), and once `bus.publish` resolved the call resolves and the marks are
+ * set (not waited for). Publish first, mark after: two concurrent copies may both publish —
+ * consumers dedupe by event id, so that is safe — but an event is never marked without being
+ * durable. The events of a call without images are published at once (one publishMany per topic,
+ * which the Kafka bus coalesces with other requests' publishes), those with images once their
+ * images are stored. Redis: one MGET for the marks (concurrently with the caller's `admission`,
+ * the generic nonce), one SET NX script for the new ones.
  */
 import { createHash } from 'node:crypto';
 import { channel } from 'node:diagnostics_channel';
@@ -85,7 +85,7 @@ export interface AcceptTimings {
   stored?: number;
   plainPublished?: number;
   imagesPublished?: number;
-  /** Dedupe marks set: the call resolves. */
+  /** The call resolves (the dedupe marks sent, not waited for). */
   end?: number;
 }
 
@@ -255,10 +255,12 @@ export function createIngestPipeline(deps: IngestPipelineDeps): IngestPipeline {
                 })
             : undefined,
         ]);
-        // Durable now: one pipelined round trip for the marks. A failed mark only costs a
-        // duplicate publish on a resend.
+        // Durable now. The marks are set but not waited for: the acknowledgement does not depend
+        // on them (a missing mark only costs a duplicate publish on a resend, which consumers drop
+        // by event id), and a resend's MGET goes after them on the same Redis connection. Waited
+        // for, they were one more round trip on every acknowledgement's path.
         const freshIds = fresh.map((i) => ids[i]!);
-        await cache.setManyIfAbsent(freshIds.map(acceptedKey), '1', ttl).catch((err: unknown) => {
+        void cache.setManyIfAbsent(freshIds.map(acceptedKey), '1', ttl).catch((err: unknown) => {
           log.warn({ err, eventIds: freshIds.slice(0, 10), count: freshIds.length }, 'dedupe marks not set');
         });
       }
