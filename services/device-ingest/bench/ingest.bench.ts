@@ -96,7 +96,8 @@ import {
 } from '@anfang/gat1400/fixtures';
 import { digestAuthorization } from '@anfang/gat1400';
 import { sign } from '../src/domain/signature.ts';
-import type { Pause, ProbeReading } from './service-probe.ts';
+import type { AcceptTimings } from '../src/ingest/pipeline.ts';
+import type { Pause, ProbeReading, PutTimings } from './service-probe.ts';
 
 /** The bench registers its devices as a provisioning service, like the simulator. */
 const CALLER_TOKEN_KEY = generateKey();
@@ -301,6 +302,114 @@ function explainSlow(slow: readonly Pause[], probe: ProbeReading, transitionsAt:
   return explained;
 }
 
+/** An open-loop acknowledgement: from its scheduled time (epoch ms), and the device that sent it. */
+interface Ack extends Pause {
+  readonly deviceId?: string | undefined;
+}
+
+/** The stages of an acknowledgement's time, ms, in the order they happen (see ackStages). */
+const STAGES = [
+  ['toService', 'to the service (send, body read)'],
+  ['auth', 'auth and parse'],
+  ['check', 'dedupe MGET and nonce'],
+  ['images', 'pictures stored (PUTs)'],
+  ['imagesPublished', 'their events published after'],
+  ['plainPublished', 'events without pictures published'],
+  ['marks', 'then to the resolve (dedupe marks)'],
+  ['answer', 'answer back'],
+] as const;
+type Stage = (typeof STAGES)[number][0];
+
+/**
+ * Where the acknowledgements of an open-loop phase spent their time, stage by stage: each matched
+ * to its `accept` call's record (service-probe.ts: same device, inside its wait). The pictures and
+ * the events without pictures run side by side after the dedupe check; the later of the two
+ * branches is on the acknowledgement's path. Stages a request did not have (no pictures) are left
+ * out of that stage's figures.
+ */
+function ackStages(acks: readonly Ack[], probe: ProbeReading) {
+  const byDevice = new Map<string, AcceptTimings[]>();
+  for (const t of probe.accepts) {
+    const list = byDevice.get(t.deviceId);
+    if (list) list.push(t);
+    else byDevice.set(t.deviceId, [t]);
+  }
+  const all = new Map<Stage, Latencies>(STAGES.map(([k]) => [k, new Latencies()]));
+  const slowSums = new Map<Stage, { sum: number; n: number }>(STAGES.map(([k]) => [k, { sum: 0, n: 0 }]));
+  let matched = 0;
+  let slow = 0;
+  let slowPicturesLast = 0;
+  for (const ack of acks) {
+    const answeredAt = ack.start + ack.ms;
+    // Epochs of two processes (the service's receive time has ms resolution): a millisecond's slack.
+    const t = byDevice
+      .get(ack.deviceId ?? '')
+      ?.find((r) => r.received >= ack.start - 1 && r.end !== undefined && r.end <= answeredAt + 1);
+    if (!t || t.checked === undefined || t.end === undefined) continue;
+    matched++;
+    const published = Math.max(t.plainPublished ?? t.checked, t.imagesPublished ?? t.checked);
+    const stages: Partial<Record<Stage, number>> = {
+      toService: t.received - ack.start,
+      auth: t.start - t.received,
+      check: t.checked - t.start,
+      marks: t.end - published,
+      answer: answeredAt - t.end,
+      ...(t.stored !== undefined
+        ? { images: t.stored - t.checked, imagesPublished: (t.imagesPublished ?? t.stored) - t.stored }
+        : {}),
+      ...(t.plainPublished !== undefined ? { plainPublished: t.plainPublished - t.checked } : {}),
+    };
+    const isSlow = ack.ms > SLOW_MS;
+    if (isSlow) {
+      slow++;
+      if ((t.imagesPublished ?? 0) > (t.plainPublished ?? 0)) slowPicturesLast++;
+    }
+    for (const [k, v] of Object.entries(stages) as [Stage, number][]) {
+      all.get(k)!.add(v);
+      if (isSlow) {
+        const s = slowSums.get(k)!;
+        s.sum += v;
+        s.n++;
+      }
+    }
+  }
+  return {
+    acks: acks.length,
+    matched,
+    slow,
+    slowPicturesLast,
+    stages: STAGES.map(([k, label]) => {
+      const s = slowSums.get(k)!;
+      return {
+        label,
+        p50: all.get(k)!.quantile(0.5),
+        p99: all.get(k)!.quantile(0.99),
+        slowMean: s.n ? s.sum / s.n : NaN,
+      };
+    }),
+    puts: putFigures(probe.puts),
+  };
+}
+
+/** The service's S3 PUTs of a phase: how long each waited for a socket and for its answer. */
+function putFigures(puts: readonly PutTimings[]) {
+  const waited = new Latencies();
+  const answered = new Latencies();
+  for (const p of puts) {
+    if (p.socket === undefined || p.answered === undefined) continue;
+    waited.add(p.socket - p.created);
+    answered.add(p.answered - p.created);
+  }
+  return {
+    count: puts.length,
+    socketP50: waited.quantile(0.5),
+    socketP99: waited.quantile(0.99),
+    answerP50: answered.quantile(0.5),
+    answerP99: answered.quantile(0.99),
+    answerMax: answered.quantile(1),
+  };
+}
+
 /** One phase of the service's life in the run: its memory, pauses and device transitions. */
 interface PhaseRecord {
   readonly name: string;
@@ -319,6 +428,7 @@ interface PhaseRecord {
     firstError?: string | undefined;
   };
   readonly explained?: ReturnType<typeof explainSlow>;
+  readonly stages?: ReturnType<typeof ackStages>;
   /** This process's own event-loop delay p99 and max (ms): a late client reads as a slow service. */
   readonly clientLoop: { p99: number; max: number };
 }
@@ -695,7 +805,7 @@ async function gatRegister(agent: Agent, port: number, device: GatDevice): Promi
 // ---- load ----------------------------------------------------------------------------------------
 
 /** One request's worth: sends it, resolves to the number of events acknowledged (throws otherwise). */
-type Send = () => Promise<number>;
+type Send = (() => Promise<number>) & { readonly deviceId?: string };
 
 interface LoadResult {
   readonly events: number;
@@ -708,6 +818,8 @@ interface LoadResult {
   readonly firstError?: string;
   /** Open loop: the acknowledgements over SLOW_MS, from their scheduled time (epoch ms). */
   readonly slow?: readonly Pause[];
+  /** Open loop: every acknowledgement. */
+  readonly acks?: readonly Ack[];
 }
 
 /** The goal's bound on an acknowledgement; slower ones are explained (`explainSlow`). */
@@ -770,6 +882,7 @@ async function paced(
   let errors = 0;
   let firstError: string | undefined;
   const slow: Pause[] = [];
+  const acks: Ack[] = [];
   const inflight: Promise<void>[] = [];
   const started = now();
   let i = 0;
@@ -787,6 +900,7 @@ async function paced(
             events += n;
             const ms = now() - scheduled;
             lat.add(ms);
+            acks.push({ start: epochOf(scheduled), ms, deviceId: send.deviceId });
             if (ms > SLOW_MS) slow.push({ start: epochOf(scheduled), ms });
           },
           (err: unknown) => {
@@ -810,6 +924,7 @@ async function paced(
     errors,
     ...(firstError ? { firstError } : {}),
     slow,
+    acks,
   };
 }
 
@@ -908,7 +1023,7 @@ function genericSend(
     const device = devices[next++ % devices.length]!;
     const body = genericBody(perRequest, imageEvery);
     const headers = signedHeaders(device, body, EVENTS_PATH);
-    return async () => {
+    const send = async () => {
       const res = await post(agent, port, EVENTS_PATH, body, headers);
       if (res.status !== 200) throw new Error(`generic: HTTP ${res.status} ${res.body.slice(0, 200)}`);
       const answer = JSON.parse(res.body) as { results: { status: string }[] };
@@ -917,6 +1032,7 @@ function genericSend(
         throw new Error(`generic: ${accepted}/${perRequest} accepted: ${res.body.slice(0, 200)}`);
       return accepted;
     };
+    return Object.assign(send, { deviceId: device.deviceId });
   };
 }
 
@@ -1137,6 +1253,24 @@ function printPhases(phases: readonly PhaseRecord[], heartbeatMs: number): void 
         `${e.withTransitions} had a device transition commit while they waited`,
     );
   }
+  for (const ph of phases.filter((x) => x.stages && x.stages.matched > 0)) {
+    const st = ph.stages!;
+    console.log(
+      `${ph.name}: where the acknowledgements' time went (${st.matched} of ${st.acks} matched to the ` +
+        `service's accept calls; ms, p50 / p99 of all, mean of the ${st.slow} over ${SLOW_MS} ms, ` +
+        `${st.slowPicturesLast} of which had their picture events published last):`,
+    );
+    const width = Math.max(...st.stages.map((x) => x.label.length));
+    for (const x of st.stages)
+      console.log(
+        `  ${x.label.padEnd(width)}  ${fmt(x.p50, 1).padStart(6)} / ${fmt(x.p99, 1).padStart(6)}   slow ${fmt(x.slowMean, 1).padStart(6)}`,
+      );
+    const p = st.puts;
+    console.log(
+      `  S3 PUTs: ${p.count}, waiting for a socket p50 ${fmt(p.socketP50, 2)} / p99 ${fmt(p.socketP99, 2)} ms, ` +
+        `answered p50 ${fmt(p.answerP50, 1)} / p99 ${fmt(p.answerP99, 1)} / max ${fmt(p.answerMax, 1)} ms`,
+    );
+  }
   const gcKinds = new Map<string, { n: number; ms: number; max: number }>();
   for (const ph of phases.filter((x) => x.name.includes('paced')))
     for (const g of ph.probe.gcs) {
@@ -1328,6 +1462,7 @@ async function main(): Promise<void> {
         ...(isLoad(result) && result.slow
           ? { explained: explainSlow(result.slow, reading, transitions.at) }
           : {}),
+        ...(isLoad(result) && result.acks ? { stages: ackStages(result.acks, reading) } : {}),
       });
       return result;
     };

@@ -4,12 +4,18 @@
  * collections (a PerformanceObserver on 'gc': start, duration, kind) and event-loop stalls (a
  * 10 ms timer that fires late: the loop was busy from its due time until it ran), both in epoch
  * milliseconds (`performance.timeOrigin` + now, the benchmark's clock too), and the event-loop
- * delay histogram (`monitorEventLoopDelay`). Read and reset over IPC: `{ type: 'probe', id }` is
- * answered `{ type: 'probe', id, gcs, stalls, loop }` with everything since the last read.
+ * delay histogram (`monitorEventLoopDelay`); and what the acknowledgements waited on: every
+ * pipeline `accept` call's stages (the pipeline's ACCEPT_TIMINGS_CHANNEL) and every outgoing HTTP
+ * PUT (the S3 pictures; Node's `http.client.*` diagnostics channels): created, given a socket,
+ * answered. Read and reset over IPC: `{ type: 'probe', id }` is answered `{ type: 'probe', id,
+ * gcs, stalls, loop, accepts, puts }` with everything since the last read.
  * Nothing of it is the service's own code: it observes, and costs a timer tick every 10 ms.
  */
+import { subscribe } from 'node:diagnostics_channel';
+import type { ClientRequest } from 'node:http';
 import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
 import { constants, type PerformanceEntry } from 'node:perf_hooks';
+import { ACCEPT_TIMINGS_CHANNEL, type AcceptTimings } from '../src/ingest/pipeline.ts';
 
 export interface Pause {
   /** Epoch ms. */
@@ -18,9 +24,20 @@ export interface Pause {
   readonly kind?: string;
 }
 
+/** An outgoing HTTP PUT (an S3 picture), epoch ms. */
+export interface PutTimings {
+  readonly created: number;
+  /** Given a socket of the keep-alive pool (later than `created` when it waited for one). */
+  socket?: number;
+  /** The answer's headers arrived. */
+  answered?: number;
+}
+
 export interface ProbeReading {
   readonly gcs: Pause[];
   readonly stalls: Pause[];
+  readonly accepts: AcceptTimings[];
+  readonly puts: PutTimings[];
   /** Event-loop delay since the last read, ms. */
   readonly loop: { readonly p50: number; readonly p99: number; readonly max: number };
 }
@@ -39,6 +56,22 @@ const GC_KINDS: Record<number, string> = {
 const epoch = (t: number): number => performance.timeOrigin + t;
 let gcs: Pause[] = [];
 let stalls: Pause[] = [];
+let accepts: AcceptTimings[] = [];
+let puts: PutTimings[] = [];
+/** Records kept between two reads at most (a phase's worth), so an unread probe cannot grow. */
+const MAX_RECORDS = 100_000;
+
+subscribe(ACCEPT_TIMINGS_CHANNEL, (message) => {
+  if (accepts.length < MAX_RECORDS) accepts.push(message as AcceptTimings);
+});
+subscribe('http.client.request.created', (message) => {
+  const request = (message as { request: ClientRequest }).request;
+  if (request.method !== 'PUT' || puts.length >= MAX_RECORDS) return;
+  const put: PutTimings = { created: epoch(performance.now()) };
+  puts.push(put);
+  request.once('socket', () => (put.socket = epoch(performance.now())));
+  request.once('response', () => (put.answered = epoch(performance.now())));
+});
 
 new PerformanceObserver((list) => {
   for (const e of list.getEntries()) {
@@ -63,6 +96,8 @@ process.on('message', (m: { type?: string; id?: number }) => {
   const reading: ProbeReading = {
     gcs,
     stalls,
+    accepts,
+    puts,
     loop: {
       p50: histogram.percentile(50) / 1e6,
       p99: histogram.percentile(99) / 1e6,
@@ -71,6 +106,8 @@ process.on('message', (m: { type?: string; id?: number }) => {
   };
   gcs = [];
   stalls = [];
+  accepts = [];
+  puts = [];
   histogram.reset();
   process.send?.({ type: 'probe', id: m.id, ...reading });
 });

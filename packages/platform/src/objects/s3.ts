@@ -4,9 +4,9 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Readable, Transform } from 'node:stream';
 import { Client } from 'minio';
 import type { LifecycleConfig, LifecycleRule as MinioLifecycleRule } from 'minio';
-import { signV4 } from 'minio/dist/esm/signing.mjs';
 import type { LifecycleRule, ObjectInfo, ObjectStore, PutOptions } from './types.ts';
 import { ObjectNotFoundError } from './types.ts';
+import { amzDate, sigV4Signer } from './sigv4.ts';
 import {
   checkExpiry,
   checkKey,
@@ -97,12 +97,6 @@ const escapeKey = (key: string): string =>
   encodeURIComponent(key)
     .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
     .replace(/%2F/g, '/');
-
-const amzDate = (d: Date): string =>
-  d
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d{3}/, '');
 
 /** HTTP answers minio retries once (its defaults): the server's transient refusals. */
 const RETRYABLE_STATUS = new Set([408, 429, 499, 500, 502, 503, 504, 520]);
@@ -371,7 +365,7 @@ interface DirectRequests {
 }
 
 /**
- * Whole-object requests (see createS3ObjectStore) signed with minio's own SigV4 signer and sent on
+ * Whole-object requests (see createS3ObjectStore) signed as minio signs them (sigv4.ts) and sent on
  * the store's keep-alive pool, each retried once on a transient refusal as minio does. Undefined
  * for Amazon's own endpoints, whose regional host names minio works out: those keep minio.
  */
@@ -392,6 +386,7 @@ function directRequests(o: {
   const host =
     port === defaultPort ? hostname : `${hostname.includes(':') ? `[${hostname}]` : hostname}:${port}`;
   const send = endpoint.useSSL ? httpsRequest : httpRequest;
+  const sign = sigV4Signer(o.accessKey, o.secretKey, o.region);
 
   const once = (
     method: 'GET' | 'PUT',
@@ -401,22 +396,14 @@ function directRequests(o: {
     meta?: Record<string, string>,
   ) => {
     const path = o.pathStyle ? `/${o.bucket}/${escapeKey(name)}` : `/${escapeKey(name)}`;
-    const date = new Date();
     const headers: Record<string, string> = {
       host,
-      'x-amz-date': amzDate(date),
+      'x-amz-date': amzDate(new Date()),
       'x-amz-content-sha256': sha256,
     };
     if (body) headers['content-length'] = String(body.length);
     for (const [k, v] of Object.entries(meta ?? {})) headers[k.toLowerCase()] = v;
-    headers.authorization = signV4(
-      { protocol: endpoint.useSSL ? 'https:' : 'http:', method, path, headers },
-      o.accessKey,
-      o.secretKey,
-      o.region,
-      date,
-      sha256,
-    );
+    headers.authorization = sign(method, path, headers);
     return new Promise<IncomingMessage>((resolve, reject) => {
       const req = send({ host: endpoint.endPoint, port, method, path, headers, agent: o.agent }, resolve);
       req.on('error', reject);

@@ -7,15 +7,17 @@
  * `created: false` without work. Otherwise: images go to the object store first (ImageRef.object_key
  * is the full bucket key, store prefix included: `device-ingest/captures/…`), then the event is
  * published (meta: id, type, occurred_at = device time, recorded_at = receive time, producer,
- * compound; key = device id), and only once `bus.publish` resolved is the mark set and the call
- * resolved. Publish first, mark after: two concurrent copies may both publish — consumers dedupe
- * by event id, so that is safe — but an event is never marked without being durable. The events of
- * a call without images are published at once (one publishMany per topic, which the Kafka bus
- * coalesces with other requests' publishes), those with images once their images are stored.
- * Redis: one MGET for the marks (concurrently with the caller's `admission`, the generic nonce),
- * one pipelined SET NX for the new ones.
+ * compound; key = device id), and once `bus.publish` resolved the call resolves and the marks are
+ * set (not waited for). Publish first, mark after: two concurrent copies may both publish —
+ * consumers dedupe by event id, so that is safe — but an event is never marked without being
+ * durable. The events of a call without images are published at once (one publishMany per topic,
+ * which the Kafka bus coalesces with other requests' publishes), those with images once their
+ * images are stored. Redis: one MGET for the marks (concurrently with the caller's `admission`,
+ * the generic nonce), one SET NX script for the new ones.
  */
 import { createHash } from 'node:crypto';
+import { channel } from 'node:diagnostics_channel';
+import { performance } from 'node:perf_hooks';
 import { deterministicEventId, type anfang } from '@anfang/contracts';
 import { createEventPublisher, type Bus, type EventPublisher } from '@anfang/platform/bus';
 import type { Cache } from '@anfang/platform/cache';
@@ -64,6 +66,32 @@ export function eventKind(topicName: string): string {
 }
 
 export const acceptedKey = (eventId: string): string => `ingest:accepted:${eventId}`;
+
+/**
+ * One `accept` call's stages, epoch ms (sub-millisecond): where an acknowledgement's time went.
+ * Published on ACCEPT_TIMINGS_CHANNEL when the call ends, and only built while something
+ * subscribes (the benchmark's service probe).
+ */
+export interface AcceptTimings {
+  readonly deviceId: string;
+  readonly events: number;
+  readonly images: number;
+  /** The protocol's receive time (after the body was read), ms resolution. */
+  readonly received: number;
+  readonly start: number;
+  /** Dedupe marks read and the caller's admission passed. */
+  checked?: number;
+  /** Every image stored. */
+  stored?: number;
+  plainPublished?: number;
+  imagesPublished?: number;
+  /** The call resolves (the dedupe marks sent, not waited for). */
+  end?: number;
+}
+
+export const ACCEPT_TIMINGS_CHANNEL = 'anfang.device-ingest.accept';
+const acceptTimings = channel(ACCEPT_TIMINGS_CHANNEL);
+const epochNow = (): number => performance.timeOrigin + performance.now();
 
 type ImageRefInit = anfang.common.v1.ImageRef.$Properties;
 
@@ -134,12 +162,22 @@ export function createIngestPipeline(deps: IngestPipelineDeps): IngestPipeline {
 
   return {
     async accept(device, events, context: AcceptContext) {
+      const timings: AcceptTimings | undefined = acceptTimings.hasSubscribers
+        ? {
+            deviceId: device.deviceId,
+            events: events.length,
+            images: events.reduce((n, e) => n + e.images.length, 0),
+            received: context.receivedAt.getTime(),
+            start: epochNow(),
+          }
+        : undefined;
       const ids = events.map((e) =>
         deterministicEventId(eventKind(e.topic.name), device.deviceId, e.sourceKey),
       );
       // One MGET for every mark, concurrently with the caller's admission check (the generic API's
       // nonce), which must pass before anything is stored or published.
       const [marks] = await Promise.all([cache.getMany(ids.map(acceptedKey)), context.admission]);
+      if (timings) timings.checked = epochNow();
       const seenInCall = new Set<string>();
       const fresh: number[] = [];
       const results: AcceptedEvent[] = ids.map((eventId, i) => {
@@ -195,7 +233,11 @@ export function createIngestPipeline(deps: IngestPipelineDeps): IngestPipeline {
           else plain.push(build(i));
         }
         await Promise.all([
-          plain.length ? publish(plain) : undefined,
+          plain.length
+            ? publish(plain).then(() => {
+                if (timings) timings.plainPublished = epochNow();
+              })
+            : undefined,
           withImages.length
             ? Promise.all(
                 withImages.map(async (i) => {
@@ -203,13 +245,22 @@ export function createIngestPipeline(deps: IngestPipelineDeps): IngestPipeline {
                   b.payload[b.event.imageField ?? 'images'] = await storeImages(device, b.eventId, b.event);
                   return b;
                 }),
-              ).then(publish)
+              )
+                .then((built) => {
+                  if (timings) timings.stored = epochNow();
+                  return publish(built);
+                })
+                .then(() => {
+                  if (timings) timings.imagesPublished = epochNow();
+                })
             : undefined,
         ]);
-        // Durable now: one pipelined round trip for the marks. A failed mark only costs a
-        // duplicate publish on a resend.
+        // Durable now. The marks are set but not waited for: the acknowledgement does not depend
+        // on them (a missing mark only costs a duplicate publish on a resend, which consumers drop
+        // by event id), and a resend's MGET goes after them on the same Redis connection. Waited
+        // for, they were one more round trip on every acknowledgement's path.
         const freshIds = fresh.map((i) => ids[i]!);
-        await cache.setManyIfAbsent(freshIds.map(acceptedKey), '1', ttl).catch((err: unknown) => {
+        void cache.setManyIfAbsent(freshIds.map(acceptedKey), '1', ttl).catch((err: unknown) => {
           log.warn({ err, eventIds: freshIds.slice(0, 10), count: freshIds.length }, 'dedupe marks not set');
         });
       }
@@ -222,6 +273,10 @@ export function createIngestPipeline(deps: IngestPipelineDeps): IngestPipeline {
         heartbeat: false,
         deviceTime: sampled ? context.deviceTime : undefined,
       });
+      if (timings) {
+        timings.end = epochNow();
+        acceptTimings.publish(timings);
+      }
       return results;
     },
 
