@@ -34,6 +34,12 @@ export const deviceIngestEnv = envFragment({
    */
   DEVICE_MAX_IN_FLIGHT: positiveInt(256),
   DEVICE_MAX_IN_FLIGHT_BYTES: positiveInt(48 * MiB),
+  /**
+   * Of those in flight, the batches (bodies over 1 KiB) and their declared bytes read and
+   * processed at once; more wait unread, holding next to no memory (src/http/admission.ts).
+   */
+  DEVICE_MAX_PROCESSING: positiveInt(16),
+  DEVICE_MAX_PROCESSING_BYTES: positiveInt(256 * 1024),
   /** Signed requests older or newer than this are refused as replays. */
   DEVICE_REPLAY_WINDOW_MS: positiveInt(300_000),
   /** Expected heartbeat period; a device is offline after DEVICE_HEARTBEAT_MISSES of them. */

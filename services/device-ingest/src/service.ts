@@ -148,6 +148,8 @@ const deviceIngestService: ServiceModule = {
             admission: {
               maxRequests: config.DEVICE_MAX_IN_FLIGHT,
               maxBytes: config.DEVICE_MAX_IN_FLIGHT_BYTES,
+              maxProcessing: config.DEVICE_MAX_PROCESSING,
+              maxProcessingBytes: config.DEVICE_MAX_PROCESSING_BYTES,
             },
           },
         );

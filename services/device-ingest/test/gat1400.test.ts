@@ -72,7 +72,12 @@ describe.skipIf(!existsSync(SERVICE))('GA/T 1400 receiving platform (real servic
       service: 'device-ingest',
       databaseUrl: db.url,
       bucket: bucket.bucket,
-      extra: { DEVICE_HTTP_PORT: String(devicePort), GAT1400_PLATFORM_ID: PLATFORM_ID },
+      extra: {
+        DEVICE_HTTP_PORT: String(devicePort),
+        GAT1400_PLATFORM_ID: PLATFORM_ID,
+        // Two batches of three faces processed at once, so that a burst waits (admission.ts).
+        DEVICE_MAX_PROCESSING_BYTES: String(12 * 1024),
+      },
     });
     running = await module.start(env, { ownsProcess: false });
     base = `http://127.0.0.1:${devicePort}`;
@@ -512,4 +517,26 @@ describe.skipIf(!existsSync(SERVICE))('GA/T 1400 receiving platform (real servic
       await replica.stop('test done');
     }
   }, 120_000);
+
+  it('answers a burst beyond what it processes at once: every batch stored, every object once', async () => {
+    const time = '20250314100000';
+    const batches = Array.from({ length: 12 }, (_, b) =>
+      [0, 1, 2].map((i) => faceObject({ deviceId: faceCamId, time, serial: 2 * (3 * b + i) + 1 })),
+    );
+    const answers = await Promise.all(
+      batches.map((list) => post('/VIID/Faces', faceBatch(...list), { 'user-identify': faceCamId })),
+    );
+    expect(answers.map((a) => a.status)).toEqual(batches.map(() => 200));
+    for (const a of answers) expect(codes(a).map(([, code]) => code)).toEqual([0, 0, 0]);
+    const ids = batches.flat().map((f) => String(f.FaceID));
+    await waitFor(() => ids.every((id) => faces.some((e) => e.sourceObjectId === id)), {
+      timeoutMs: 30_000,
+      message: 'burst not on Kafka',
+    });
+    for (const id of ids) {
+      const published = faces.filter((e) => e.sourceObjectId === id);
+      expect(published).toHaveLength(1);
+      expect(published[0]?.images.length).toBeGreaterThan(0);
+    }
+  }, 60_000);
 });
