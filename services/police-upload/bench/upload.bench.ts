@@ -15,7 +15,8 @@
  *    through the platform's S3 client, as many in flight as the store's socket pool (64) allows,
  *    which the senders' claimed batches fill (`--concurrency` × `--batch` pictures at once).
  * 2. Upload throughput: `--objects` captures wait in the outbox while the peer is down; it comes
- *    back and the time from the first to the last arrival gives objects/s (goal ≥ 0.5× baseline).
+ *    back and the time from the first to the last arrival gives objects/s (goal ≥ 0.5× baseline),
+ *    and the process's CPU time over that drain per object (the service, the peer and the bench).
  * 3. Capture → upper platform latency at `--rate` objects/s for `--seconds` (goal p99 ≤ 2 s),
  *    timed from each capture's publication to its arrival at the peer.
  * 4. Drain after an outage: `--inflow` captures/s continue while the peer is down `--outage`
@@ -196,7 +197,9 @@ try {
   }
   while ((await backlog()) < OBJECTS) await sleep(100);
   await h.peer.mode('up');
+  const cpuBefore = process.cpuUsage();
   await waitAll(queued.keys(), 300_000);
+  const cpu = process.cpuUsage(cpuBefore);
   arrivalTimes();
   const times = [...queued.keys()].map((id) => arrivals.get(id)!);
   const span = (Math.max(...times) - Math.min(...times)) / 1000;
@@ -205,6 +208,11 @@ try {
     `police-upload: ${OBJECTS} objects from the outbox, ${throughput.toFixed(0)} objects/s ` +
       `(${(throughput / baseline).toFixed(2)}× baseline; goal ≥ 0.5×; ` +
       `${(throughput / gets).toFixed(2)}× the S3 GET loop, one picture per object)`,
+  );
+  // Moves less with the machine's load than objects/s: what the drain costs, not how fast it got it.
+  line(
+    `process CPU over that drain (service, peer and bench share the process): ` +
+      `${((cpu.user + cpu.system) / OBJECTS).toFixed(0)} µs per object`,
   );
 
   // ---- 3. latency at RATE -----------------------------------------------------------------
