@@ -4,10 +4,12 @@
  *
  *   node services/police-upload/bench/upload.bench.ts [--objects 5000] [--rate 500] [--seconds 20]
  *        [--outage 10] [--inflow 200] [--batch 50] [--concurrency 8] [--picture-budget <bytes>]
+ *        [--profile <file.cpuprofile>]
  *
  * `--picture-budget` is the service's POLICE_UPLOAD_ENQUEUED_PICTURE_BYTES (its default unless
  * given): 0 measures the drain of rows that kept only their pictures' keys (a platform beyond its
- * budget), which reads every picture from the S3 store at send time.
+ * budget), which reads every picture from the S3 store at send time. `--profile` writes a CPU
+ * profile of the throughput phase's drain (the process's one thread: service, peer and bench).
  *
  * 1. Baseline: a plain HTTP POST loop of the same Face bodies (`--batch`, `--concurrency` in flight) to the
  *    same peer, which validates and counts them exactly as it does for the service.
@@ -25,6 +27,8 @@
  * Figures only: the command never fails on speed.
  */
 import { randomUUID } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { Session, type Profiler } from 'node:inspector/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { callGat1400, wrap, type Obj } from '@anfang/gat1400';
@@ -45,6 +49,7 @@ const { values: args } = parseArgs({
     batch: { type: 'string', default: '50' },
     concurrency: { type: 'string', default: '8' },
     'picture-budget': { type: 'string' },
+    profile: { type: 'string' },
   },
 });
 const OBJECTS = Number(args.objects);
@@ -135,6 +140,21 @@ async function s3GetLoop(count: number): Promise<number> {
   }
 }
 
+/** The inspector's sampling profiler on this thread, until `stop`. */
+async function startProfile(): Promise<{ stop(): Promise<Profiler.Profile> }> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return {
+    async stop() {
+      const { profile } = await session.post('Profiler.stop');
+      session.disconnect();
+      return profile;
+    },
+  };
+}
+
 function arrivalTimes(): void {
   for (const r of h.peer.received('faces')) if (!arrivals.has(r.id)) arrivals.set(r.id, r.receivedAt);
 }
@@ -196,10 +216,12 @@ try {
     await h.faces(inputs);
   }
   while ((await backlog()) < OBJECTS) await sleep(100);
+  const profiler = args.profile === undefined ? undefined : await startProfile();
   await h.peer.mode('up');
   const cpuBefore = process.cpuUsage();
   await waitAll(queued.keys(), 300_000);
   const cpu = process.cpuUsage(cpuBefore);
+  if (profiler) await writeFile(args.profile!, JSON.stringify(await profiler.stop()));
   arrivalTimes();
   const times = [...queued.keys()].map((id) => arrivals.get(id)!);
   const span = (Math.max(...times) - Math.min(...times)) / 1000;
