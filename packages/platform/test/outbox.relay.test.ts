@@ -10,8 +10,6 @@ import {
   createPool,
   enqueueOutbox,
   migrate,
-  outboxEventInsert,
-  OUTBOX_NOTIFY,
   OUTBOX_RELAY_LOCK,
   startOutboxRelay,
   withTransaction,
@@ -19,7 +17,6 @@ import {
 import type { OutboxRelay, Pool } from '../src/pg/index.ts';
 import type { Bus, OutgoingMessage } from '../src/bus/types.ts';
 import { HEADER } from '../src/bus/types.ts';
-import { statusTopic } from './bus.contract.ts';
 
 type Published = {
   topic: string;
@@ -175,45 +172,6 @@ describe('outbox relay (recording bus)', () => {
     await withTransaction(pool, (c) => enqueueOutbox(c, 'anfang.test.notify.v1', [msg('k', 'v')]));
     await until(() => bus.published.length === 1, 5_000);
     expect(Date.now() - t0).toBeLessThan(2_000);
-  });
-
-  it('events folded into a statement of its own commit with it, atomically, and wake the relay', async () => {
-    const bus = new RecordingBus();
-    const relay = start({ bus, pollIntervalMs: 60_000 });
-    await until(() => relay.active);
-    await new Promise((r) => setTimeout(r, 100)); // idle, sleeping for a minute
-    const topic = statusTopic('anfang.test.folded.v1');
-    const events = ['d1', 'd2'].map((deviceId) => ({
-      payload: { device: { deviceId } },
-      options: { compoundId: 'c1' },
-    }));
-    const statement = (text: string) =>
-      `WITH changed AS (INSERT INTO entities SELECT unnest($1::text[]), 1), events AS (${text}) SELECT ${OUTBOX_NOTIFY}`;
-
-    // The statement fails after its insert was planned (a duplicate key): no event is left.
-    const refused = await outboxEventInsert('outbox-test', topic, events, 2);
-    await expect(pool.query(statement(refused.text), [['same', 'same'], ...refused.values])).rejects.toThrow(
-      /duplicate key/,
-    );
-    expect(await pending(pool)).toBe(0);
-
-    const insert = await outboxEventInsert('outbox-test', topic, events, 2);
-    const t0 = Date.now();
-    await pool.query(statement(insert.text), [['folded'], ...insert.values]);
-    await until(() => bus.published.length === 2, 5_000);
-    expect(Date.now() - t0).toBeLessThan(2_000);
-    expect(bus.published.map((p) => [p.topic, p.key])).toEqual([
-      ['anfang.test.folded.v1', 'd1'],
-      ['anfang.test.folded.v1', 'd2'],
-    ]);
-    for (const p of bus.published) {
-      expect(p.headers[HEADER.eventId]).toMatch(/^[0-9a-f-]{36}$/);
-      expect(p.headers[HEADER.eventType]).toBe('anfang.device.v1.DeviceStatusChanged');
-      expect(p.headers[HEADER.producer]).toBe('outbox-test');
-      expect(p.timestamp).toBeGreaterThanOrEqual(t0 - 1_000);
-    }
-    expect((await pool.query("SELECT 1 FROM entities WHERE key = 'folded'")).rowCount).toBe(1);
-    await until(async () => (await pending(pool)) === 0);
   });
 
   it('falls back to polling when no notification arrives', async () => {

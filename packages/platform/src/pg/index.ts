@@ -16,14 +16,12 @@ export {
 export type { MigrateOptions, MigrateResult } from './migrate.ts';
 export {
   enqueueOutbox,
-  outboxEventInsert,
   outboxEventPublisher,
   outboxSink,
   startOutboxRelay,
   OUTBOX_TABLE,
   OUTBOX_CHANNEL,
-  OUTBOX_NOTIFY,
   OUTBOX_RELAY_LOCK,
 } from './outbox.ts';
-export type { OutboxInsert, OutboxRelay, OutboxRelayOptions } from './outbox.ts';
+export type { OutboxRelay, OutboxRelayOptions } from './outbox.ts';
 export { markProcessed, markProcessedMany, pruneProcessed } from './processed.ts';

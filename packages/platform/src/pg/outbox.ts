@@ -5,13 +5,7 @@ import { context, metrics, propagation } from '@opentelemetry/api';
 import type { Attributes, Meter, ObservableResult } from '@opentelemetry/api';
 import type { Bus, Headers, OutgoingMessage } from '../bus/types.ts';
 import { HEADER } from '../bus/types.ts';
-import {
-  createEventPublisher,
-  type EventPayload,
-  type EventPublisher,
-  type PublishEventOptions,
-  type TopicDefinition,
-} from '../bus/events.ts';
+import { createEventPublisher, type EventPublisher } from '../bus/events.ts';
 import { errorFields, poolConfig, stderrLogger } from './pool.ts';
 import type { PgLogger } from './pool.ts';
 
@@ -51,25 +45,18 @@ interface OutboxRow {
   message_ts: string;
 }
 
-/** Wakes the relay when the transaction (or the single statement) that selects it commits. */
-export const OUTBOX_NOTIFY = `pg_notify('${OUTBOX_CHANNEL}', '')`;
-
-/** An INSERT into the outbox and its parameters, numbered from the first the caller gave. */
-export interface OutboxInsert {
-  readonly text: string;
-  readonly values: readonly unknown[];
-}
-
 /**
- * The rows of `messages` as the relay expects them: an event-id header where missing, the
- * active trace context in the headers (so the consumer continues the producer's trace, not the
- * relay's), the timestamp fixed.
+ * Writes `messages` for `topic` into the outbox through `client`, which should be inside the
+ * caller's transaction. Adds an event-id header where missing, captures the active trace
+ * context into the headers (so the consumer continues the producer's trace, not the relay's),
+ * fixes the timestamp, and notifies the relay on commit.
  */
-function outboxInsert(
+export async function enqueueOutbox(
+  client: ClientBase,
   topic: string,
   messages: readonly OutgoingMessage[],
-  firstParameter: number,
-): OutboxInsert {
+): Promise<void> {
+  if (messages.length === 0) return;
   const now = Date.now();
   const keys: string[] = [];
   const values: Buffer[] = [];
@@ -88,54 +75,14 @@ function outboxInsert(
     headers.push(JSON.stringify(h));
     timestamps.push(String(m.timestamp ?? now));
   }
-  const [t, k, v, h, ts] = [0, 1, 2, 3, 4].map((i) => `$${firstParameter + i}`);
-  return {
-    text: `INSERT INTO ${OUTBOX_TABLE} (topic, key, value, headers, message_ts)
-     SELECT ${t}::text, k, v, h, t
-       FROM unnest(${k}::text[], ${v}::bytea[], ${h}::jsonb[], ${ts}::bigint[]) WITH ORDINALITY AS m(k, v, h, t, n)
+  await client.query(
+    `INSERT INTO ${OUTBOX_TABLE} (topic, key, value, headers, message_ts)
+     SELECT $1, k, v, h, t
+       FROM unnest($2::text[], $3::bytea[], $4::jsonb[], $5::bigint[]) WITH ORDINALITY AS m(k, v, h, t, n)
       ORDER BY n`,
-    values: [topic, keys, values, headers, timestamps],
-  };
-}
-
-/**
- * Writes `messages` for `topic` into the outbox through `client`, which should be inside the
- * caller's transaction, and notifies the relay on commit.
- */
-export async function enqueueOutbox(
-  client: ClientBase,
-  topic: string,
-  messages: readonly OutgoingMessage[],
-): Promise<void> {
-  if (messages.length === 0) return;
-  const insert = outboxInsert(topic, messages, 1);
-  await client.query(insert.text, [...insert.values]);
-  await client.query(`SELECT ${OUTBOX_NOTIFY}`);
-}
-
-/**
- * Typed events of one topic, built as `outboxEventPublisher` builds them, as an INSERT for a
- * statement of the caller's own, its parameters numbered from `firstParameter`: as a
- * data-modifying CTE the events commit with the rest of that statement, atomic in one round
- * trip where a transaction takes four (BEGIN, the change, the insert, COMMIT). The statement
- * should select OUTBOX_NOTIFY, or the relay finds the rows only at its next poll.
- */
-export async function outboxEventInsert<T, I extends EventPayload>(
-  producer: string,
-  topic: TopicDefinition<T, I>,
-  events: readonly { payload: I; options?: PublishEventOptions }[],
-  firstParameter: number,
-): Promise<OutboxInsert> {
-  let insert: OutboxInsert | undefined;
-  const capture = {
-    kind: 'outbox',
-    publish: async (name: string, messages: readonly OutgoingMessage[]) => {
-      insert = outboxInsert(name, messages, firstParameter);
-    },
-  };
-  await createEventPublisher({ bus: capture, producer }).publishMany(topic, events);
-  if (!insert) throw new Error('outboxEventInsert: no events given');
-  return insert;
+    [topic, keys, values, headers, timestamps],
+  );
+  await client.query(`SELECT pg_notify('${OUTBOX_CHANNEL}', '')`);
 }
 
 /** A bus failure (the session is fine and the lock still held). */

@@ -2,19 +2,12 @@
  * The durable upload outbox per platform. Objects are enqueued once per (platform, kind, id);
  * workers claim due rows with SKIP LOCKED and a lease (next_attempt_at moved ahead), so replicas
  * never send the same row at once and a crashed sender's rows come back after the lease. An
- * accepted object is deleted and its receipt written in the same statement (the event outbox
+ * accepted object is deleted and its receipt written in the same transaction (the event outbox
  * relays it: one receipt per compound of an answered batch); a rejected one moves to
  * upload_dead_letter with the reason.
  */
 import { anfang, timestampFromDate as timestamp, topics } from '@anfang/contracts';
-import {
-  outboxEventInsert,
-  OUTBOX_NOTIFY,
-  withTransaction,
-  type ClientBase,
-  type OutboxInsert,
-  type Pool,
-} from '@anfang/platform/pg';
+import { outboxEventPublisher, withTransaction, type ClientBase, type Pool } from '@anfang/platform/pg';
 import type { EnvelopeName, Obj } from '@anfang/gat1400';
 import type { ImageToFetch, UploadObject } from '../domain/objects.ts';
 
@@ -190,53 +183,6 @@ export async function enqueueIn(tx: ClientBase, entries: readonly OutboxEntry[])
   return rows.length - (rowCount ?? 0);
 }
 
-/** Parameters of the settle statement before the receipts' insert. */
-const SETTLE_PARAMETERS = 5;
-
-/**
- * The receipts of an answer's finished objects as an insert into the event outbox, its
- * parameters numbered from `firstParameter`: one receipt per compound of the answer (the topic's
- * key), not one per object. Undefined when every object waits for a retry.
- */
-async function receiptInsert(
-  settlements: readonly Settlement[],
-  producer: string,
-  firstParameter: number,
-): Promise<OutboxInsert | undefined> {
-  const byCompound = new Map<string, Settlement[]>();
-  for (const s of settlements)
-    if (s.outcome !== 'retry')
-      byCompound.set(s.row.compoundId, [...(byCompound.get(s.row.compoundId) ?? []), s]);
-  if (byCompound.size === 0) return undefined;
-  const answeredAt = new Date();
-  return outboxEventInsert(
-    producer,
-    topics.policeUploadBatchReceipt,
-    [...byCompound].map(([compoundId, done]) => ({
-      payload: {
-        platformId: done[0]!.row.platformId,
-        answeredAt: timestamp(answeredAt),
-        objects: done.map((s) => ({
-          objectKind: KIND_OF[s.row.kind] ?? UploadObjectKind.UPLOAD_OBJECT_KIND_UNSPECIFIED,
-          objectId: s.row.objectId,
-          sourceEventId: s.row.sourceEventId,
-          deviceId: s.row.deviceId,
-          outcome:
-            s.outcome === 'accepted'
-              ? UploadOutcome.UPLOAD_OUTCOME_ACCEPTED
-              : UploadOutcome.UPLOAD_OUTCOME_REJECTED,
-          statusCode: s.code,
-          statusString: s.text.slice(0, 500),
-          attempts: s.row.attempts,
-          enqueuedAt: timestamp(s.row.enqueuedAt),
-        })),
-      },
-      options: { compoundId, occurredAt: answeredAt },
-    })),
-    firstParameter,
-  );
-}
-
 export function createOutboxStore(pool: Pool): OutboxStore {
   return {
     async enqueue(entries) {
@@ -260,14 +206,11 @@ export function createOutboxStore(pool: Pool): OutboxStore {
 
     async settle(settlements, producer) {
       if (settlements.length === 0) return;
-      const receipts = await receiptInsert(settlements, producer, SETTLE_PARAMETERS + 1);
-      // One statement for every outcome, atomic without a transaction (one round trip where
-      // BEGIN … COMMIT took four): accepted and rejected rows leave the outbox (the accepted id is
-      // remembered, the rejected row becomes a dead letter), the rest wait, and the receipts of
-      // the finished ones go into the event outbox with them.
-      await pool.query({
-        name: receipts ? 'police-upload-settle-with-receipts' : 'police-upload-settle',
-        text: `WITH r AS (
+      await withTransaction(pool, async (client) => {
+        // One statement for every outcome: accepted and rejected rows leave the outbox (the
+        // accepted id is remembered, the rejected row becomes a dead letter), the rest wait.
+        await client.query(
+          `WITH r AS (
              SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
                AS r(id, outcome, code, reason, retry_at)),
            gone AS (
@@ -284,21 +227,51 @@ export function createOutboxStore(pool: Pool): OutboxStore {
                enqueued_at, attempts, code, reason, target_url
              FROM gone WHERE outcome = 'rejected'
              ON CONFLICT (platform_id, kind, object_id) DO UPDATE SET status_code = EXCLUDED.status_code,
-               reason = EXCLUDED.reason, attempts = EXCLUDED.attempts, rejected_at = now()),
-           later AS (
-             UPDATE upload_outbox o SET next_attempt_at = r.retry_at, last_status = r.reason
-             FROM r WHERE o.id = r.id AND r.outcome = 'retry')
-           ${receipts ? `, receipts AS (${receipts.text}) SELECT ${OUTBOX_NOTIFY}` : 'SELECT'}`,
-        values: [
-          settlements.map((s) => s.row.id),
-          settlements.map((s) => s.outcome),
-          settlements.map((s) => s.code),
-          settlements.map((s) =>
-            s.outcome === 'retry' ? `${s.code} ${s.text}`.trim().slice(0, 500) : s.text.slice(0, 2000),
-          ),
-          settlements.map((s) => s.retryAt ?? new Date()),
-          ...(receipts?.values ?? []),
-        ],
+               reason = EXCLUDED.reason, attempts = EXCLUDED.attempts, rejected_at = now())
+           UPDATE upload_outbox o SET next_attempt_at = r.retry_at, last_status = r.reason
+           FROM r WHERE o.id = r.id AND r.outcome = 'retry'`,
+          [
+            settlements.map((s) => s.row.id),
+            settlements.map((s) => s.outcome),
+            settlements.map((s) => s.code),
+            settlements.map((s) =>
+              s.outcome === 'retry' ? `${s.code} ${s.text}`.trim().slice(0, 500) : s.text.slice(0, 2000),
+            ),
+            settlements.map((s) => s.retryAt ?? new Date()),
+          ],
+        );
+        const byCompound = new Map<string, Settlement[]>();
+        for (const s of settlements)
+          if (s.outcome !== 'retry')
+            byCompound.set(s.row.compoundId, [...(byCompound.get(s.row.compoundId) ?? []), s]);
+        if (byCompound.size > 0) {
+          const answeredAt = new Date();
+          // One receipt per compound of the answer (the topic's key), not one per object.
+          await outboxEventPublisher(client, producer).publishMany(
+            topics.policeUploadBatchReceipt,
+            [...byCompound].map(([compoundId, done]) => ({
+              payload: {
+                platformId: done[0]!.row.platformId,
+                answeredAt: timestamp(answeredAt),
+                objects: done.map((s) => ({
+                  objectKind: KIND_OF[s.row.kind] ?? UploadObjectKind.UPLOAD_OBJECT_KIND_UNSPECIFIED,
+                  objectId: s.row.objectId,
+                  sourceEventId: s.row.sourceEventId,
+                  deviceId: s.row.deviceId,
+                  outcome:
+                    s.outcome === 'accepted'
+                      ? UploadOutcome.UPLOAD_OUTCOME_ACCEPTED
+                      : UploadOutcome.UPLOAD_OUTCOME_REJECTED,
+                  statusCode: s.code,
+                  statusString: s.text.slice(0, 500),
+                  attempts: s.row.attempts,
+                  enqueuedAt: timestamp(s.row.enqueuedAt),
+                })),
+              },
+              options: { compoundId, occurredAt: answeredAt },
+            })),
+          );
+        }
       });
     },
 
