@@ -4,10 +4,12 @@
  *
  *   node services/police-upload/bench/upload.bench.ts [--objects 5000] [--rate 500] [--seconds 20]
  *        [--outage 10] [--inflow 200] [--batch 50] [--concurrency 8] [--picture-budget <bytes>]
+ *        [--profile <file.cpuprofile>]
  *
  * `--picture-budget` is the service's POLICE_UPLOAD_ENQUEUED_PICTURE_BYTES (its default unless
  * given): 0 measures the drain of rows that kept only their pictures' keys (a platform beyond its
- * budget), which reads every picture from the S3 store at send time.
+ * budget), which reads every picture from the S3 store at send time. `--profile` writes a CPU
+ * profile of the throughput phase's drain (the process's one thread: service, peer and bench).
  *
  * 1. Baseline: a plain HTTP POST loop of the same Face bodies (`--batch`, `--concurrency` in flight) to the
  *    same peer, which validates and counts them exactly as it does for the service.
@@ -15,7 +17,8 @@
  *    through the platform's S3 client, as many in flight as the store's socket pool (64) allows,
  *    which the senders' claimed batches fill (`--concurrency` × `--batch` pictures at once).
  * 2. Upload throughput: `--objects` captures wait in the outbox while the peer is down; it comes
- *    back and the time from the first to the last arrival gives objects/s (goal ≥ 0.5× baseline).
+ *    back and the time from the first to the last arrival gives objects/s (goal ≥ 0.5× baseline),
+ *    and the process's CPU time over that drain per object (the service, the peer and the bench).
  * 3. Capture → upper platform latency at `--rate` objects/s for `--seconds` (goal p99 ≤ 2 s),
  *    timed from each capture's publication to its arrival at the peer.
  * 4. Drain after an outage: `--inflow` captures/s continue while the peer is down `--outage`
@@ -24,6 +27,8 @@
  * Figures only: the command never fails on speed.
  */
 import { randomUUID } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { Session, type Profiler } from 'node:inspector/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { callGat1400, wrap, type Obj } from '@anfang/gat1400';
@@ -44,6 +49,7 @@ const { values: args } = parseArgs({
     batch: { type: 'string', default: '50' },
     concurrency: { type: 'string', default: '8' },
     'picture-budget': { type: 'string' },
+    profile: { type: 'string' },
   },
 });
 const OBJECTS = Number(args.objects);
@@ -134,6 +140,21 @@ async function s3GetLoop(count: number): Promise<number> {
   }
 }
 
+/** The inspector's sampling profiler on this thread, until `stop`. */
+async function startProfile(): Promise<{ stop(): Promise<Profiler.Profile> }> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return {
+    async stop() {
+      const { profile } = await session.post('Profiler.stop');
+      session.disconnect();
+      return profile;
+    },
+  };
+}
+
 function arrivalTimes(): void {
   for (const r of h.peer.received('faces')) if (!arrivals.has(r.id)) arrivals.set(r.id, r.receivedAt);
 }
@@ -195,8 +216,12 @@ try {
     await h.faces(inputs);
   }
   while ((await backlog()) < OBJECTS) await sleep(100);
+  const profiler = args.profile === undefined ? undefined : await startProfile();
   await h.peer.mode('up');
+  const cpuBefore = process.cpuUsage();
   await waitAll(queued.keys(), 300_000);
+  const cpu = process.cpuUsage(cpuBefore);
+  if (profiler) await writeFile(args.profile!, JSON.stringify(await profiler.stop()));
   arrivalTimes();
   const times = [...queued.keys()].map((id) => arrivals.get(id)!);
   const span = (Math.max(...times) - Math.min(...times)) / 1000;
@@ -205,6 +230,11 @@ try {
     `police-upload: ${OBJECTS} objects from the outbox, ${throughput.toFixed(0)} objects/s ` +
       `(${(throughput / baseline).toFixed(2)}× baseline; goal ≥ 0.5×; ` +
       `${(throughput / gets).toFixed(2)}× the S3 GET loop, one picture per object)`,
+  );
+  // Moves less with the machine's load than objects/s: what the drain costs, not how fast it got it.
+  line(
+    `process CPU over that drain (service, peer and bench share the process): ` +
+      `${((cpu.user + cpu.system) / OBJECTS).toFixed(0)} µs per object`,
   );
 
   // ---- 3. latency at RATE -----------------------------------------------------------------

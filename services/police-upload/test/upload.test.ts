@@ -111,6 +111,43 @@ describe('uploads to the upper platform', () => {
     ]);
   });
 
+  it('an answer is settled with its receipt or not at all', async () => {
+    // The event outbox refuses receipts for a while: the platform accepts the object, but its
+    // settle cannot write the receipt.
+    const receiptTopic = topics.policeUploadBatchReceipt.name;
+    await h.sql.query(
+      `CREATE FUNCTION refuse_receipts() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN RAISE EXCEPTION 'receipts refused'; END $$`,
+    );
+    await h.sql.query(
+      `CREATE TRIGGER refuse_receipts BEFORE INSERT ON outbox FOR EACH ROW
+       WHEN (NEW.topic = '${receiptTopic}') EXECUTE FUNCTION refuse_receipts()`,
+    );
+    const at = new Date();
+    const id = expectedFaceId(await h.face({ at }), at);
+    try {
+      await h.peer.waitFor(() => h.peer.counts('faces').has(id), 15_000, 'the face');
+      await new Promise((resolve) => setTimeout(resolve, 1_000)); // its settle was tried and refused
+      // Neither the outcome nor the receipt: the object is still owed, not remembered as sent.
+      const row = await h.sql.query('SELECT 1 FROM upload_outbox WHERE object_id = $1', [id]);
+      expect(row.rowCount).toBe(1);
+      const sent = await h.sql.query('SELECT 1 FROM upload_sent WHERE object_id = $1', [id]);
+      expect(sent.rowCount).toBe(0);
+    } finally {
+      await h.sql.query('DROP TRIGGER refuse_receipts ON outbox');
+      await h.sql.query('DROP FUNCTION refuse_receipts()');
+    }
+    // Due again as when its lease ends: sent once more (a duplicate the receiver recognises),
+    // then settled with its receipt.
+    await h.sql.query('UPDATE upload_outbox SET next_attempt_at = now() WHERE object_id = $1', [id]);
+    const found = await receiptsOf([id]);
+    expect(found.flatMap((r) => r.objects).filter((o) => o.objectId === id)).toMatchObject([
+      { outcome: UploadOutcome.UPLOAD_OUTCOME_ACCEPTED, attempts: 2 },
+    ]);
+    expect(h.peer.counts('faces').get(id)).toBe(2);
+    expect((await h.sql.query('SELECT 1 FROM upload_outbox WHERE object_id = $1', [id])).rowCount).toBe(0);
+  });
+
   it('an answered batch is one receipt for its compound, not one per object', async () => {
     await h.peer.mode('down');
     const at = new Date();
