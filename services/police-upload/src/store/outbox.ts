@@ -241,9 +241,12 @@ export function createOutboxStore(pool: Pool): OutboxStore {
           ],
         );
         const byCompound = new Map<string, Settlement[]>();
-        for (const s of settlements)
-          if (s.outcome !== 'retry')
-            byCompound.set(s.row.compoundId, [...(byCompound.get(s.row.compoundId) ?? []), s]);
+        for (const s of settlements) {
+          if (s.outcome === 'retry') continue;
+          const done = byCompound.get(s.row.compoundId);
+          if (done) done.push(s);
+          else byCompound.set(s.row.compoundId, [s]);
+        }
         if (byCompound.size > 0) {
           const answeredAt = new Date();
           // One receipt per compound of the answer (the topic's key), not one per object.
