@@ -139,6 +139,27 @@ export function objectStoreContract(name: string, options: ObjectStoreContractOp
       await expect(store.put('k', Buffer.from('x'), { metadata: { 'content-type': 'v' } })).rejects.toThrow();
     });
 
+    it('stores a body given with its sha256, refuses one that does not match it (nothing stored)', async () => {
+      const store = await fresh();
+      const body = randomBytes(4096);
+      const sha256 = createHash('sha256').update(body).digest('hex');
+      await store.put('pic/ok.jpg', body, { contentType: 'image/jpeg', sha256 });
+      expect(Buffer.compare(await store.get('pic/ok.jpg'), body)).toBe(0);
+
+      const other = createHash('sha256').update('another body').digest('hex');
+      await expect(store.put('pic/bad.jpg', body, { sha256: other })).rejects.toThrow();
+      expect(await store.stat('pic/bad.jpg')).toBeNull();
+      // An existing object is not replaced by a refused put.
+      await expect(store.put('pic/ok.jpg', Buffer.from('tampered'), { sha256 })).rejects.toThrow();
+      expect(Buffer.compare(await store.get('pic/ok.jpg'), body)).toBe(0);
+
+      await expect(store.put('pic/upper.jpg', body, { sha256: sha256.toUpperCase() })).rejects.toThrow(
+        /sha256/,
+      );
+      await expect(store.put('pic/stream.jpg', streamOf(body), { sha256 })).rejects.toThrow(/stream/);
+      expect(await store.stat('pic/stream.jpg')).toBeNull();
+    });
+
     it('lists by prefix in key order, mid-segment prefixes included', async () => {
       const store = await fresh();
       const keys = ['a/b', 'a/c/d', 'a-z', 'a0', 'img.jpg', 'img/2/x', 'img/10/y', 'imgs/z', 'other/q'];

@@ -19,7 +19,14 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { LifecycleRule, ObjectInfo, ObjectStore, PutOptions } from './types.ts';
 import { ObjectNotFoundError } from './types.ts';
-import { checkExpiry, checkKey, checkListPrefix, checkPutOptions, normalizeStorePrefix } from './keys.ts';
+import {
+  checkExpiry,
+  checkKey,
+  checkListPrefix,
+  checkPutOptions,
+  checkSha256,
+  normalizeStorePrefix,
+} from './keys.ts';
 
 export interface DirectoryObjectStoreOptions {
   /** The folder holding every store's objects (created when missing). */
@@ -213,7 +220,8 @@ export async function createDirectoryObjectStore(
     body: Uint8Array | Readable,
     putOptions?: PutOptions,
   ): Promise<ObjectInfo> => {
-    checkPutOptions(putOptions);
+    checkPutOptions(putOptions, body);
+    if (!(body instanceof Readable)) checkSha256(body, putOptions?.sha256);
     const { dir, name } = locate(key);
     return withKeyLock(key, async () => {
       const id = randomBytes(8).toString('hex');

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import type { PutOptions } from './types.ts';
 
 /**
@@ -86,11 +88,16 @@ const RESERVED_METADATA = new Set([
 ]);
 
 /**
+ * A given sha256 is 64 lower-case hex digits, of an in-memory body.
  * User metadata: keys lower-case `[a-z0-9-]`, not an HTTP/S3 header name; values non-empty
  * printable ASCII without leading/trailing blanks (they travel as HTTP headers); at most 2 KiB in all.
  */
-export function checkPutOptions(options: PutOptions | undefined): void {
+export function checkPutOptions(options: PutOptions | undefined, body: Uint8Array | Readable): void {
   if (!options) return;
+  if (options.sha256 !== undefined) {
+    if (!/^[0-9a-f]{64}$/.test(options.sha256)) throw new Error('invalid sha256: 64 lower-case hex digits');
+    if (body instanceof Readable) throw new Error('sha256 is for in-memory bodies, not streams');
+  }
   if (options.contentType !== undefined && !/^[\x21-\x7e][\x20-\x7e]*$/.test(options.contentType)) {
     throw new Error(`invalid content type ${JSON.stringify(options.contentType)}`);
   }
@@ -105,6 +112,13 @@ export function checkPutOptions(options: PutOptions | undefined): void {
     total += k.length + v.length;
   }
   if (total > 2048) throw new Error('metadata larger than 2 KiB');
+}
+
+/** Refuses a body whose SHA-256 is not the one its put was given (PutOptions.sha256). */
+export function checkSha256(body: Uint8Array, sha256: string | undefined): void {
+  if (sha256 !== undefined && createHash('sha256').update(body).digest('hex') !== sha256) {
+    throw new Error('the body does not match its sha256; nothing stored');
+  }
 }
 
 export const MAX_PRESIGN_SECONDS = 7 * 24 * 3600;

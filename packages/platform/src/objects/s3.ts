@@ -12,6 +12,7 @@ import {
   checkKey,
   checkListPrefix,
   checkPutOptions,
+  checkSha256,
   decodeListedKey,
   normalizeStorePrefix,
 } from './keys.ts';
@@ -226,7 +227,7 @@ export async function createS3ObjectStore(options: S3ObjectStoreOptions): Promis
     prefix,
 
     async put(key: string, body: Uint8Array | Readable, putOptions?: PutOptions): Promise<ObjectInfo> {
-      checkPutOptions(putOptions);
+      checkPutOptions(putOptions, body);
       const name = full(key);
       const meta: Record<string, string> = {};
       if (putOptions?.contentType) meta['Content-Type'] = putOptions.contentType;
@@ -245,9 +246,13 @@ export async function createS3ObjectStore(options: S3ObjectStoreOptions): Promis
       } else {
         const buf = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
         size = buf.length;
-        uploaded = direct
-          ? { etag: await direct.put(name, buf, meta) }
-          : await client.putObject(bucket, name, buf, buf.length, meta);
+        if (direct) {
+          // The store checks the signed digest against the body it receives.
+          uploaded = { etag: await direct.put(name, buf, meta, putOptions?.sha256) };
+        } else {
+          checkSha256(buf, putOptions?.sha256);
+          uploaded = await client.putObject(bucket, name, buf, buf.length, meta);
+        }
       }
       return {
         key,
@@ -358,8 +363,8 @@ export async function createS3ObjectStore(options: S3ObjectStoreOptions): Promis
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 interface DirectRequests {
-  /** One PUT of an in-memory body; resolves with the ETag. */
-  put(name: string, body: Buffer, meta: Record<string, string>): Promise<string>;
+  /** One PUT of an in-memory body (signed with `sha256` when given); resolves with the ETag. */
+  put(name: string, body: Buffer, meta: Record<string, string>, sha256?: string): Promise<string>;
   /** One GET of a whole object; ObjectNotFoundError(key) when it does not exist. */
   get(name: string, key: string): Promise<Buffer>;
 }
@@ -432,8 +437,14 @@ function directRequests(o: {
   };
 
   return {
-    async put(name, body, meta) {
-      const res = await exchange('PUT', name, createHash('sha256').update(body).digest('hex'), body, meta);
+    async put(name, body, meta, sha256) {
+      const res = await exchange(
+        'PUT',
+        name,
+        sha256 ?? createHash('sha256').update(body).digest('hex'),
+        body,
+        meta,
+      );
       res.resume();
       return String(res.headers.etag ?? '').replace(/^"|"$/g, '');
     },

@@ -17,6 +17,13 @@ export interface ObjectInfo {
 export interface PutOptions {
   readonly contentType?: string;
   readonly metadata?: Record<string, string>;
+  /**
+   * The in-memory body's SHA-256 (64 lower-case hex digits), when the caller computed it anyway
+   * (an ImageRef carries it): the S3 store signs the PUT with it instead of hashing the body a
+   * second time, and every store refuses a body that does not match it, storing nothing. Not
+   * for streams (refused: the digest is known only after the upload).
+   */
+  readonly sha256?: string;
 }
 
 export interface LifecycleRule {

@@ -138,6 +138,7 @@ export function createIngestPipeline(deps: IngestPipelineDeps): IngestPipeline {
         const sha256 = createHash('sha256').update(image.bytes).digest('hex');
         await objects.put(key, image.bytes, {
           contentType: image.contentType,
+          sha256,
           metadata: {
             'event-id': eventId,
             'device-id': device.deviceId.replace(NON_PRINTABLE, '?'),
