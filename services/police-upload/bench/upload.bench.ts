@@ -18,7 +18,10 @@
  *    which the senders' claimed batches fill (`--concurrency` × `--batch` pictures at once).
  * 2. Upload throughput: `--objects` captures wait in the outbox while the peer is down; it comes
  *    back and the time from the first to the last arrival gives objects/s (goal ≥ 0.5× baseline),
- *    and the process's CPU time over that drain per object (the service, the peer and the bench).
+ *    and the process's CPU time over that drain per object (the service, the peer and the bench),
+ *    beside Postgres' own: the CPU time of the server processes serving the service's database
+ *    (its connections and autovacuum there, read from /proc; the server's shared processes —
+ *    WAL writer, I/O workers, checkpointer — are left out, as other databases share them).
  * 3. Capture → upper platform latency at `--rate` objects/s for `--seconds` (goal p99 ≤ 2 s),
  *    timed from each capture's publication to its arrival at the peer.
  * 4. Drain after an outage: `--inflow` captures/s continue while the peer is down `--outage`
@@ -27,7 +30,7 @@
  * Figures only: the command never fails on speed.
  */
 import { randomUUID } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { Session, type Profiler } from 'node:inspector/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
@@ -155,6 +158,23 @@ async function startProfile(): Promise<{ stop(): Promise<Profiler.Profile> }> {
   };
 }
 
+/** CPU time (µs) of each server process serving this database, by pid; 0 where /proc has no such process. */
+async function postgresCpu(): Promise<Map<number, number>> {
+  const { rows } = await h.sql.query<{ pid: number }>(
+    'SELECT pid FROM pg_stat_activity WHERE datname = current_database()',
+  );
+  const tickUs = 1e6 / 100; // USER_HZ
+  const cpu = await Promise.all(
+    rows.map(async ({ pid }) => {
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+      // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return [pid, (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) * tickUs] as const;
+    }),
+  );
+  return new Map(cpu);
+}
+
 function arrivalTimes(): void {
   for (const r of h.peer.received('faces')) if (!arrivals.has(r.id)) arrivals.set(r.id, r.receivedAt);
 }
@@ -219,8 +239,13 @@ try {
   const profiler = args.profile === undefined ? undefined : await startProfile();
   await h.peer.mode('up');
   const cpuBefore = process.cpuUsage();
+  const postgresBefore = await postgresCpu();
   await waitAll(queued.keys(), 300_000);
   const cpu = process.cpuUsage(cpuBefore);
+  // A connection opened during the drain counts from 0; one closed during it is lost (none is at
+  // the bench's pace: pools close connections idle for 30 s).
+  let postgresUs = 0;
+  for (const [pid, us] of await postgresCpu()) postgresUs += us - (postgresBefore.get(pid) ?? 0);
   if (profiler) await writeFile(args.profile!, JSON.stringify(await profiler.stop()));
   arrivalTimes();
   const times = [...queued.keys()].map((id) => arrivals.get(id)!);
@@ -234,7 +259,8 @@ try {
   // Moves less with the machine's load than objects/s: what the drain costs, not how fast it got it.
   line(
     `process CPU over that drain (service, peer and bench share the process): ` +
-      `${((cpu.user + cpu.system) / OBJECTS).toFixed(0)} µs per object`,
+      `${((cpu.user + cpu.system) / OBJECTS).toFixed(0)} µs per object; ` +
+      `Postgres serving its database: ${(postgresUs / OBJECTS).toFixed(0)} µs per object`,
   );
 
   // ---- 3. latency at RATE -----------------------------------------------------------------

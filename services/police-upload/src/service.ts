@@ -11,7 +11,7 @@ import { createEventPublisher } from '@anfang/platform/bus';
 import { createCallerVerifier } from '@anfang/platform/auth';
 import { createFieldCipher } from '@anfang/platform/crypto';
 import { createObjectStore } from '@anfang/platform/objects';
-import { startOutboxRelay } from '@anfang/platform/pg';
+import { createPool, startOutboxRelay } from '@anfang/platform/pg';
 import {
   openBus,
   openCache,
@@ -80,7 +80,18 @@ const policeUploadService: ServiceModule = {
         const cipher = createFieldCipher(config.DATA_KEYS);
         const links = await startLinks({
           platforms,
-          outbox,
+          // Each claimed batch holds a connection until it is settled, up to two per POST slot
+          // (one on the wire, one claimed ahead): a pool of the link's own, so that neither the
+          // consumer nor another platform's link waits for them.
+          openOutbox: () => {
+            const senders = createPool({
+              url: config.DATABASE_URL,
+              applicationName: `${config.OTEL_SERVICE_NAME} senders`,
+              max: 2 * config.POLICE_UPLOAD_CONCURRENCY,
+              logger,
+            });
+            return { outbox: createOutboxStore(senders), close: () => senders.end() };
+          },
           images,
           reveal: (body) =>
             openSealed(body, (ciphertext, aad) => {

@@ -21,7 +21,7 @@ import {
 import type { Logger } from '@anfang/platform/log';
 import type { ObjectStore } from '@anfang/platform/objects';
 import { backoffMs, verdicts } from '../domain/delivery.ts';
-import type { OutboxRow, OutboxStore, Settlement } from '../store/outbox.ts';
+import type { ClaimedBatch, OutboxRow, OutboxStore, Settlement } from '../store/outbox.ts';
 import type { Platform, PlatformStore, SessionState } from '../store/platforms.ts';
 import type { UploadMetrics } from './metrics.ts';
 
@@ -40,7 +40,8 @@ export interface LinkDeps {
   readonly platform: Platform;
   readonly password: string;
   readonly dispatcher?: unknown;
-  readonly outbox: OutboxStore;
+  /** The platform's outbox on connections of the link's own (a claimed batch holds one). */
+  readonly outbox: Pick<OutboxStore, 'claim'>;
   readonly platforms: PlatformStore;
   /** Reads picture bytes by their full bucket key. */
   readonly images: Pick<ObjectStore, 'get'>;
@@ -221,7 +222,7 @@ export function startPlatformLink(deps: LinkDeps): PlatformLink {
   }
   /** A claimed batch, ready to POST. */
   interface Prepared {
-    readonly rows: readonly OutboxRow[];
+    readonly claimed: ClaimedBatch;
     readonly groups: readonly Group[];
   }
   type Answer = { readonly group: Group } & (
@@ -246,18 +247,20 @@ export function startPlatformLink(deps: LinkDeps): PlatformLink {
 
   /** Claims due rows, oldest first, and fetches their pictures; undefined when none is due. */
   async function prepare(): Promise<Prepared | undefined> {
-    const rows = await outbox.claim(platform.platformId, options.batchSize, options.requestTimeoutMs * 3);
-    if (rows.length === 0) return undefined;
+    // A batch claimed ahead waits for the one on the wire, then is on the wire itself, then
+    // settles: bound by the POST timeouts, so a hung sender does not hold its rows for longer.
+    const claimed = await outbox.claim(platform.platformId, options.batchSize, options.requestTimeoutMs * 3);
+    if (!claimed) return undefined;
     const byTarget = new Map<string, OutboxRow[]>();
-    for (const row of rows) {
+    for (const row of claimed.rows) {
       const key = `${row.kind} ${row.targetUrl}`;
       byTarget.set(key, [...(byTarget.get(key) ?? []), row]);
     }
     try {
-      return { rows, groups: await Promise.all([...byTarget.values()].map(buildGroup)) };
+      return { claimed, groups: await Promise.all([...byTarget.values()].map(buildGroup)) };
     } catch (err) {
       // The object store failed: give the rows back for a later attempt, in their order.
-      await outbox.release(rows, new Date(Date.now() + options.retryBaseMs));
+      await claimed.release(new Date(Date.now() + options.retryBaseMs));
       throw err;
     }
   }
@@ -280,12 +283,11 @@ export function startPlatformLink(deps: LinkDeps): PlatformLink {
     return { group, outcome: 'ok', result: r };
   }
 
-  async function settle(rows: readonly OutboxRow[], r: CallResult): Promise<void> {
+  function settlementsOf(rows: readonly OutboxRow[], r: CallResult, now: Date): Settlement[] {
     const kind = rows[0]!.kind;
-    const now = new Date();
     // By the id the receiver answers with: a device's state (APE) is one outbox row per
     // revision but one ApeID on the wire.
-    const settlements: Settlement[] = verdicts(
+    return verdicts(
       rows.map((row) => idOf(kind, row.body) || row.objectId),
       parseStatuses(r.body),
     ).map((v, i) => {
@@ -300,7 +302,18 @@ export function startPlatformLink(deps: LinkDeps): PlatformLink {
           }
         : { row, ...v };
     });
-    await outbox.settle(settlements, options.producer);
+  }
+
+  /**
+   * Records the answers in the batch's claim and ends it: the rows of unanswered requests are
+   * due again at once, no attempt counted; answers that cannot be recorded after a back-off.
+   */
+  async function settle(claimed: ClaimedBatch, settlements: readonly Settlement[], now: Date): Promise<void> {
+    const attempts = Math.max(0, ...settlements.map((s) => s.row.attempts));
+    const unrecordedRetryAt = new Date(
+      now.getTime() + backoffMs(attempts, options.retryBaseMs, options.retryMaxMs),
+    );
+    await claimed.settle(settlements, options.producer, unrecordedRetryAt);
     metrics.settled(platform.platformId, settlements, now.getTime());
   }
 
@@ -308,9 +321,11 @@ export function startPlatformLink(deps: LinkDeps): PlatformLink {
    * What the answers mean for the link, decided at once (so that no sender posts into a pause),
    * and the database work they cause, returned to run while the next batch is on the wire.
    */
-  function conclude(answers: readonly Answer[]): Promise<unknown> {
-    const settled = answers.flatMap((a) => (a.outcome === 'ok' ? [settle(a.group.rows, a.result)] : []));
-    const giveBack = answers.filter((a) => a.outcome !== 'ok').flatMap((a) => a.group.rows);
+  function conclude(claimed: ClaimedBatch, answers: readonly Answer[]): Promise<void> {
+    const now = new Date();
+    const settlements = answers.flatMap((a) =>
+      a.outcome === 'ok' ? settlementsOf(a.group.rows, a.result, now) : [],
+    );
     if (answers.some((a) => a.outcome === 'unauthorised')) {
       log.info('upload answered 401: registering again');
       reregister();
@@ -328,7 +343,7 @@ export function startPlatformLink(deps: LinkDeps): PlatformLink {
       transportFailures = 0;
       if (session.state !== 'registered') record({ state: 'registered' });
     }
-    return Promise.all([...settled, outbox.release(giveBack, new Date())]);
+    return settle(claimed, settlements, now);
   }
 
   const sending = (): boolean => registered && Date.now() >= pausedUntil;
@@ -336,13 +351,14 @@ export function startPlatformLink(deps: LinkDeps): PlatformLink {
   /**
    * One POST slot of the platform. Its next batch is claimed and its pictures fetched while the
    * current one is on the wire, and the current one is settled while the next one is: the slot
-   * does not sit idle through the database and object-store round trips.
+   * does not sit idle through the database and object-store round trips. The next claim waits
+   * for the previous settle, so a slot holds at most two claims (two connections) at a time.
    */
   async function sender(): Promise<void> {
     let next: { batch: Promise<Prepared | undefined>; signals: number } | undefined;
     let settling: Promise<unknown> = Promise.resolve();
     const ahead = () => {
-      const n = { batch: prepare(), signals };
+      const n = { batch: settling.then(prepare), signals };
       // Awaited later or given back; a failure is handled where it is awaited.
       n.batch.catch(() => undefined);
       return n;
@@ -350,7 +366,7 @@ export function startPlatformLink(deps: LinkDeps): PlatformLink {
     const giveBack = async (): Promise<void> => {
       const batch = await next?.batch.catch(() => undefined);
       next = undefined;
-      if (batch) await outbox.release(batch.rows, new Date());
+      if (batch) await batch.claimed.release();
     };
     while (!stopped) {
       try {
@@ -367,14 +383,14 @@ export function startPlatformLink(deps: LinkDeps): PlatformLink {
           continue;
         }
         if (!sending()) {
-          await outbox.release(batch.rows, new Date());
+          await batch.claimed.release();
           continue;
         }
         next = ahead();
         const answers = await Promise.all(batch.groups.map(post));
         await settling;
-        settling = conclude(answers).catch((err: unknown) =>
-          log.error({ err }, 'answers not recorded; the rows come back after their lease'),
+        settling = conclude(batch.claimed, answers).catch((err: unknown) =>
+          log.error({ err }, 'answers not recorded; the rows are due again'),
         );
       } catch (err) {
         log.error({ err }, 'sender failed; retrying');

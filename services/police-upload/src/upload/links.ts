@@ -6,9 +6,15 @@
 import type { Obj } from '@anfang/gat1400';
 import type { Logger } from '@anfang/platform/log';
 import type { ObjectStore } from '@anfang/platform/objects';
-import type { OutboxStore } from '../store/outbox.ts';
+import type { LinkDeps } from './link.ts';
 import type { Platform, PlatformStore, SessionState } from '../store/platforms.ts';
 import { startPlatformLink, type LinkOptions, type PlatformLink } from './link.ts';
+
+/** A link's own outbox connections: its claimed batches hold them while on the wire. */
+export interface LinkOutbox {
+  readonly outbox: LinkDeps['outbox'];
+  close(): Promise<void>;
+}
 import type { UploadMetrics } from './metrics.ts';
 import type { SecretResolver } from './secrets.ts';
 import { dispatcherFor } from './tls.ts';
@@ -25,7 +31,8 @@ export interface Links {
 
 export async function startLinks(deps: {
   readonly platforms: PlatformStore;
-  readonly outbox: OutboxStore;
+  /** Opens the outbox connections of one link (closed when the link stops). */
+  readonly openOutbox: () => LinkOutbox;
   readonly images: Pick<ObjectStore, 'get'>;
   readonly reveal: (body: Obj) => Obj;
   readonly metrics: UploadMetrics;
@@ -35,7 +42,11 @@ export async function startLinks(deps: {
   readonly logger: Logger;
 }): Promise<Links> {
   const log = deps.logger.child({ component: 'links' });
-  const running = new Map<string, { platform: Platform; link: PlatformLink }>();
+  const running = new Map<string, { platform: Platform; link: PlatformLink; outbox: LinkOutbox }>();
+  const stopLink = async (r: { link: PlatformLink; outbox: LinkOutbox }): Promise<void> => {
+    await r.link.stop();
+    await r.outbox.close();
+  };
   let current: Platform[] = [];
   let stopped = false;
 
@@ -47,7 +58,7 @@ export async function startLinks(deps: {
       const next = wanted.get(id);
       if (!next || JSON.stringify(next) !== JSON.stringify(r.platform)) {
         running.delete(id);
-        await r.link.stop();
+        await stopLink(r);
       }
     }
     for (const platform of current) {
@@ -60,11 +71,12 @@ export async function startLinks(deps: {
         );
         continue;
       }
+      const outbox = deps.openOutbox();
       const link = startPlatformLink({
         platform,
         password,
         ...(platform.tlsCaPem ? { dispatcher: dispatcherFor(platform.tlsCaPem) } : {}),
-        outbox: deps.outbox,
+        outbox: outbox.outbox,
         platforms: deps.platforms,
         images: deps.images,
         reveal: deps.reveal,
@@ -72,7 +84,7 @@ export async function startLinks(deps: {
         logger: deps.logger,
         options: deps.options,
       });
-      running.set(platform.platformId, { platform, link });
+      running.set(platform.platformId, { platform, link, outbox });
     }
   }
 
@@ -91,7 +103,7 @@ export async function startLinks(deps: {
       stopped = true;
       clearInterval(timer);
       await chain.catch(() => undefined);
-      await Promise.all([...running.values()].map((r) => r.link.stop()));
+      await Promise.all([...running.values()].map(stopLink));
       running.clear();
     },
   };
