@@ -6,18 +6,17 @@
 import type { Obj } from '@anfang/gat1400';
 import type { Logger } from '@anfang/platform/log';
 import type { ObjectStore } from '@anfang/platform/objects';
-import type { LinkDeps } from './link.ts';
 import type { Platform, PlatformStore, SessionState } from '../store/platforms.ts';
-import { startPlatformLink, type LinkOptions, type PlatformLink } from './link.ts';
+import { startPlatformLink, type LinkDeps, type LinkOptions, type PlatformLink } from './link.ts';
+import type { UploadMetrics } from './metrics.ts';
+import type { SecretResolver } from './secrets.ts';
+import { dispatcherFor } from './tls.ts';
 
 /** A link's own outbox connections: its claimed batches hold them while on the wire. */
 export interface LinkOutbox {
   readonly outbox: LinkDeps['outbox'];
   close(): Promise<void>;
 }
-import type { UploadMetrics } from './metrics.ts';
-import type { SecretResolver } from './secrets.ts';
-import { dispatcherFor } from './tls.ts';
 
 export interface Links {
   /** Enabled platforms as last read. */
