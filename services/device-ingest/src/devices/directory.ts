@@ -5,14 +5,16 @@
  * device id; the device is reloaded) and by a periodic refresh as a safety net for missed
  * notifications (a reconnect, a restore, a change made in SQL): it reads every active device's
  * row version (`xmin`, which every update of the row changes) and reloads those whose version is
- * not the one in memory. Secrets stay encrypted in the entries and are decrypted on demand
- * into a cache that a change of the device clears. The cache holds as many secrets as the
- * directory is sized for (20 000 devices, about 3 MB): devices take turns, so a smaller one
- * missed on nearly every request and decrypting cost 1.5 % of the CPU per event. Plaintext in
- * memory exposes nothing new: the key ring that decrypts every entry is in the same process.
+ * not the one in memory. Secrets stay encrypted in the entries and are decrypted on a device's
+ * first request into its entry (a change of the device replaces the entry): decrypting on every
+ * request cost 1.5 % of the CPU per event. Plaintext in memory exposes nothing new: the key ring
+ * that decrypts every entry is in the same process.
  *
- * Memory: a device is one frozen object of short strings and small numbers (about 0.5 KB with
- * the indexes), so 20 000 devices take about 10 MB.
+ * Memory, per device: its frozen RegisteredDevice, the entry (ciphertext, row version, secret once
+ * decrypted) and the index slots, every map keyed by the device's own id string. Strings that
+ * repeat across devices (compound, zone, vendor, model) are shared, not one copy per row as pg
+ * reads them. An LRU of secrets beside the entries (its own map, keyed by each request's copy of
+ * the id, with delete + set on every hit) took 1.8 MiB of hash table and a key per device.
  */
 import pg from 'pg';
 import type { FieldCipher } from '@anfang/platform/crypto';
@@ -33,8 +35,6 @@ export interface DeviceDirectoryOptions {
   readonly logger: Logger;
   /** Full reload period. Default 60 s. */
   readonly refreshIntervalMs?: number;
-  /** Decrypted secrets kept (least recently used evicted). Default 20 000. */
-  readonly secretCacheSize?: number;
 }
 
 export interface LoadedDeviceDirectory extends DeviceDirectory {
@@ -53,8 +53,10 @@ export interface LoadedDeviceDirectory extends DeviceDirectory {
 interface Entry {
   readonly device: RegisteredDevice;
   readonly ciphertext: string;
-  /** The row's `xmin` when it was read. */
-  readonly version: string;
+  /** The row's `xmin` when it was read (a 32-bit transaction id: a number, not a string each). */
+  readonly version: number;
+  /** The decrypted secret, once a request needed it. */
+  secret: string | undefined;
 }
 
 type VersionedRow = DeviceRow & { readonly row_version: string };
@@ -67,13 +69,11 @@ export async function startDeviceDirectory(options: DeviceDirectoryOptions): Pro
   const { pool, cipher, logger } = options;
   const log = logger.child({ component: 'device-directory' });
   const refreshIntervalMs = options.refreshIntervalMs ?? 60_000;
-  const secretCacheSize = options.secretCacheSize ?? 20_000;
 
   let byId = new Map<string, Entry>();
   let byGat = new Map<string, string>();
   let byAddressSerial = new Map<string, string>();
   let byIp = new Map<string, string[]>();
-  const secrets = new Map<string, string>();
   const listeners = new Set<(deviceId: string) => void>();
   let closed = false;
 
@@ -101,14 +101,34 @@ export async function startDeviceDirectory(options: DeviceDirectoryOptions): Pro
     }
   };
 
+  // Values many devices share, one string each. Only ever grows by a new compound, zone, vendor
+  // or model name: a handful per site.
+  const shared = new Map<string, string>();
+  const share = (value: string): string => {
+    const known = shared.get(value);
+    if (known !== undefined) return known;
+    shared.set(value, value);
+    return value;
+  };
+
   const toEntry = (row: VersionedRow): Entry => ({
-    device: Object.freeze(toRegisteredDevice(rowToRecord(row))),
+    device: Object.freeze(
+      toRegisteredDevice(
+        rowToRecord({
+          ...row,
+          compound_id: share(row.compound_id),
+          zone_id: share(row.zone_id),
+          vendor: share(row.vendor),
+          model: share(row.model),
+        }),
+      ),
+    ),
     ciphertext: row.secret_ciphertext,
-    version: row.row_version,
+    version: Number(row.row_version),
+    secret: undefined,
   });
 
   const changed = (deviceId: string): void => {
-    secrets.delete(deviceId);
     for (const listener of listeners) {
       try {
         listener(deviceId);
@@ -135,7 +155,9 @@ export async function startDeviceDirectory(options: DeviceDirectoryOptions): Pro
       );
       active = versions.map((v) => v.device_id);
       stale = new Set(
-        versions.filter((v) => byId.get(v.device_id)?.version !== v.row_version).map((v) => v.device_id),
+        versions
+          .filter((v) => byId.get(v.device_id)?.version !== Number(v.row_version))
+          .map((v) => v.device_id),
       );
       ({ rows } =
         stale.size === 0
@@ -158,7 +180,8 @@ export async function startDeviceDirectory(options: DeviceDirectoryOptions): Pro
       // A stale device not read back was decommissioned between the two reads.
       const entry = stale.has(id) ? loaded.get(id) : byId.get(id);
       if (!entry) continue;
-      next.set(id, entry);
+      // Keyed by the entry's own id: the listing's copy of the string would be one more per device.
+      next.set(entry.device.deviceId, entry);
       indexInto(maps, entry.device);
     }
     const previous = byId;
@@ -166,9 +189,6 @@ export async function startDeviceDirectory(options: DeviceDirectoryOptions): Pro
     byGat = maps.byGat;
     byAddressSerial = maps.byAddressSerial;
     byIp = maps.byIp;
-    for (const [id, entry] of previous) {
-      if (next.get(id)?.ciphertext !== entry.ciphertext) secrets.delete(id);
-    }
     for (const id of next.keys()) if (!previous.has(id)) changed(id);
     for (const id of previous.keys()) if (!next.has(id)) changed(id);
     for (const id of mine) await reload(id);
@@ -188,7 +208,7 @@ export async function startDeviceDirectory(options: DeviceDirectoryOptions): Pro
     const row = rows[0];
     if (row && row.lifecycle === 'active') {
       const entry = toEntry(row);
-      byId.set(deviceId, entry);
+      byId.set(entry.device.deviceId, entry);
       indexInto({ byGat, byAddressSerial, byIp }, entry.device);
     }
     changed(deviceId);
@@ -272,21 +292,10 @@ export async function startDeviceDirectory(options: DeviceDirectoryOptions): Pro
       return at.length === 1 ? byId.get(at[0]!)?.device : undefined;
     },
     async secretOf(deviceId) {
-      const cached = secrets.get(deviceId);
-      if (cached !== undefined) {
-        // Most recently used last: the Map's order is the eviction order.
-        secrets.delete(deviceId);
-        secrets.set(deviceId, cached);
-        return cached;
-      }
       const entry = byId.get(deviceId);
       if (!entry) return undefined;
-      const secret = cipher.decryptString(entry.ciphertext, secretAad(deviceId));
-      if (byId.get(deviceId) === entry) {
-        secrets.set(deviceId, secret);
-        if (secrets.size > secretCacheSize) secrets.delete(secrets.keys().next().value!);
-      }
-      return secret;
+      entry.secret ??= cipher.decryptString(entry.ciphertext, secretAad(entry.device.deviceId));
+      return entry.secret;
     },
     refresh,
     reload,

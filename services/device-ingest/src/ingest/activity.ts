@@ -91,21 +91,27 @@ export interface ActivityTrackerDeps {
   readonly now?: () => Date;
 }
 
+/**
+ * A device's state here, one per device that made contact (20 000 live as long as the process):
+ * times are epoch ms, not Dates (96 B each, a new one per sighting kept), and the chain is
+ * dropped once it has run (a settled promise per device otherwise).
+ */
 interface Entry {
   device: RegisteredDevice | undefined;
-  lastSeenAt: Date | undefined;
-  lastHeartbeatAt: Date | undefined;
+  lastSeenAt: number | undefined;
+  lastHeartbeatAt: number | undefined;
   clock: ClockFilter | undefined;
   /** The clock filter's estimate and when its sample was measured. */
   offsetMs: number | undefined;
-  sampledAt: Date | undefined;
+  sampledAt: number | undefined;
   dirty: boolean;
   status: DeviceStatus | undefined;
   severity: DriftSeverity | undefined;
   onlineQueued: boolean;
   offlineQueued: boolean;
   driftQueued: boolean;
-  chain: Promise<void>;
+  /** The device's transitions still to run, in order; undefined when none is. */
+  chain: Promise<void> | undefined;
 }
 
 const STATUS = { online: 1, offline: 2 } as const;
@@ -119,6 +125,8 @@ const REASON = { heartbeat: 1, traffic: 2, timeout: 5 } as const;
 const SEVERITY: Record<DriftSeverity, number> = { ok: 1, warning: 2, alarm: 3 };
 const ALARM_KIND_CLOCK_DRIFT = 4;
 const TRIGGER = { active: 1, inactive: 2 } as const;
+
+const dateOf = (ms: number | undefined): Date | undefined => (ms === undefined ? undefined : new Date(ms));
 
 const ts = (d: Date) => ({ seconds: Math.floor(d.getTime() / 1000), nanos: (d.getTime() % 1000) * 1e6 });
 
@@ -184,7 +192,7 @@ export function createActivityTracker(deps: ActivityTrackerDeps): ActivityTracke
         onlineQueued: false,
         offlineQueued: false,
         driftQueued: false,
-        chain: Promise.resolve(),
+        chain: undefined,
       };
       entries.set(deviceId, e);
     } else if (device) e.device = device;
@@ -207,12 +215,15 @@ export function createActivityTracker(deps: ActivityTrackerDeps): ActivityTracke
     readRows(deviceId).catch(() => undefined);
 
   function schedule(deviceId: string, e: Entry, what: string, task: () => Promise<void>): void {
-    const run = e.chain.then(task).catch((err: unknown) => {
+    const run = (e.chain ?? Promise.resolve()).then(task).catch((err: unknown) => {
       if (!(err instanceof BatchFailed)) log.error({ err, deviceId, what }, 'device transition failed');
     });
     e.chain = run;
     inflight.add(run);
-    void run.finally(() => inflight.delete(run));
+    void run.finally(() => {
+      inflight.delete(run);
+      if (e.chain === run) e.chain = undefined;
+    });
   }
 
   const refOf = (deviceId: string, e: Entry) => {
@@ -231,7 +242,7 @@ export function createActivityTracker(deps: ActivityTrackerDeps): ActivityTracke
           return;
         }
       }
-      await goOnline({ deviceId, entry: e, seenAt: e.lastSeenAt ?? now(), heartbeat });
+      await goOnline({ deviceId, entry: e, seenAt: dateOf(e.lastSeenAt) ?? now(), heartbeat });
       e.status = 'online';
     });
   }
@@ -295,7 +306,7 @@ export function createActivityTracker(deps: ActivityTrackerDeps): ActivityTracke
           const cutoff = offlineCutoff(at, policy);
           const went = batch.map((r, i) => {
             const row = rows[i]!;
-            const seenHere = r.entry.lastSeenAt !== undefined && r.entry.lastSeenAt >= cutoff;
+            const seenHere = r.entry.lastSeenAt !== undefined && r.entry.lastSeenAt >= cutoff.getTime();
             return row.status === 'online' && row.lastSeenAt < cutoff && !seenHere;
           });
           const going = batch.flatMap((r, i) => (went[i] ? [{ r, row: rows[i]! }] : []));
@@ -410,7 +421,7 @@ export function createActivityTracker(deps: ActivityTrackerDeps): ActivityTracke
     schedule(deviceId, e, 'offline', async () => {
       try {
         // Seen here since the cutoff: still online (the flush will carry the sighting).
-        if (e.lastSeenAt && e.lastSeenAt >= offlineCutoff(now(), policy)) return;
+        if (e.lastSeenAt !== undefined && e.lastSeenAt >= offlineCutoff(now(), policy).getTime()) return;
         if (await goOffline({ deviceId, entry: e, at: now() })) e.status = 'offline';
       } finally {
         e.offlineQueued = false;
@@ -423,7 +434,7 @@ export function createActivityTracker(deps: ActivityTrackerDeps): ActivityTracke
     schedule(deviceId, e, 'drift', async () => {
       e.driftQueued = false;
       const offset = e.offsetMs;
-      const sampledAt = e.sampledAt ?? now();
+      const sampledAt = dateOf(e.sampledAt) ?? now();
       if (offset === undefined) return;
       if (e.severity === undefined) {
         // A device without a row yet gets one at the column's default, 'ok': a first sample
@@ -443,16 +454,16 @@ export function createActivityTracker(deps: ActivityTrackerDeps): ActivityTracke
     if (flushing) return flushing;
     const batch: { e: Entry; sample: ActivitySample }[] = [];
     for (const [deviceId, e] of entries) {
-      if (!e.dirty || !e.lastSeenAt) continue;
+      if (!e.dirty || e.lastSeenAt === undefined) continue;
       e.dirty = false;
       batch.push({
         e,
         sample: {
           deviceId,
-          lastSeenAt: e.lastSeenAt,
-          lastHeartbeatAt: e.lastHeartbeatAt,
+          lastSeenAt: new Date(e.lastSeenAt),
+          lastHeartbeatAt: dateOf(e.lastHeartbeatAt),
           clockOffsetMs: e.offsetMs,
-          clockSampledAt: e.sampledAt,
+          clockSampledAt: dateOf(e.sampledAt),
         },
       });
     }
@@ -460,12 +471,12 @@ export function createActivityTracker(deps: ActivityTrackerDeps): ActivityTracke
     flushing = (async () => {
       try {
         const stored = await store.flush(batch.map((b) => b.sample));
-        const cutoff = offlineCutoff(now(), policy);
+        const cutoff = offlineCutoff(now(), policy).getTime();
         for (const { e, sample } of batch) {
           if (stored.get(sample.deviceId) === 'offline' && e.status === 'online') {
             // Timed out by another replica, yet seen here: bring it back.
             e.status = 'offline';
-            if (e.lastSeenAt && e.lastSeenAt >= cutoff && !e.onlineQueued)
+            if (e.lastSeenAt !== undefined && e.lastSeenAt >= cutoff && !e.onlineQueued)
               scheduleOnline(sample.deviceId, e, e.lastHeartbeatAt !== undefined);
           }
         }
@@ -488,7 +499,7 @@ export function createActivityTracker(deps: ActivityTrackerDeps): ActivityTracke
         for (const { deviceId } of await store.timedOut(cutoff)) {
           const e = entryOf(deviceId);
           if (e.offlineQueued) continue;
-          if (e.lastSeenAt && e.lastSeenAt >= cutoff) continue;
+          if (e.lastSeenAt !== undefined && e.lastSeenAt >= cutoff.getTime()) continue;
           scheduleOffline(deviceId, e);
         }
       } catch (err) {
@@ -503,19 +514,19 @@ export function createActivityTracker(deps: ActivityTrackerDeps): ActivityTracke
   return {
     seen(device, sighting) {
       const e = entryOf(device.deviceId, device);
-      if (!e.lastSeenAt || sighting.at > e.lastSeenAt) e.lastSeenAt = sighting.at;
-      if (sighting.heartbeat && (!e.lastHeartbeatAt || sighting.at > e.lastHeartbeatAt))
-        e.lastHeartbeatAt = sighting.at;
+      const at = sighting.at.getTime();
+      if (e.lastSeenAt === undefined || at > e.lastSeenAt) e.lastSeenAt = at;
+      if (sighting.heartbeat && (e.lastHeartbeatAt === undefined || at > e.lastHeartbeatAt))
+        e.lastHeartbeatAt = at;
       e.dirty = true;
       if ((e.status !== 'online' || e.offlineQueued) && !e.onlineQueued)
         scheduleOnline(device.deviceId, e, sighting.heartbeat);
       if (sighting.deviceTime && Number.isFinite(sighting.deviceTime.getTime())) {
-        const at = sighting.at.getTime();
         e.clock ??= new ClockFilter(clockWindowMs);
         const best = e.clock.add({ at, offsetMs: clockOffsetMs(sighting.at, sighting.deviceTime) });
         const offset = best.offsetMs;
         e.offsetMs = offset;
-        e.sampledAt = best.at === at ? sighting.at : new Date(best.at);
+        e.sampledAt = best.at;
         const changes = e.severity === undefined || driftChange(e.severity, offset, thresholds) !== undefined;
         if (changes && !e.driftQueued) scheduleDrift(device.deviceId, e);
       }

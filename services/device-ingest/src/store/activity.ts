@@ -44,14 +44,19 @@ interface Row {
   status_changed_at: Date;
 }
 
+// pg reads a new string per row and the tracker keeps a device's severity and status for as long as
+// the process runs: these constants instead, not 20 000 copies of 'ok'.
+const SEVERITY: Record<DriftSeverity, DriftSeverity> = { ok: 'ok', warning: 'warning', alarm: 'alarm' };
+const STATUS: Record<DeviceStatus, DeviceStatus> = { online: 'online', offline: 'offline' };
+
 const toRow = (r: Row): ActivityRow => ({
   deviceId: r.device_id,
   lastSeenAt: r.last_seen_at,
   lastHeartbeatAt: r.last_heartbeat_at,
   clockOffsetMs: r.clock_offset_ms === null ? null : Number(r.clock_offset_ms),
   clockSampledAt: r.clock_sampled_at,
-  clockSeverity: r.clock_severity,
-  status: r.status,
+  clockSeverity: SEVERITY[r.clock_severity],
+  status: STATUS[r.status],
   statusChangedAt: r.status_changed_at,
 });
 
