@@ -57,9 +57,10 @@ export interface VendorService {
   ): Promise<Reply>;
   /** Size and sha256 of a stored picture, by the full bucket key an ImageRef carries. */
   image(objectKey: string): Promise<{ size: number; sha256: string }>;
-  quarantine(): Promise<
-    { protocol: string; http_status: number; reason: string; device_id: string | null }[]
-  >;
+  /** The quarantine rows received since `since` (all when not given), oldest first. */
+  quarantine(
+    since?: Date,
+  ): Promise<{ protocol: string; http_status: number; reason: string; device_id: string | null }[]>;
   close(): Promise<void>;
 }
 
@@ -174,9 +175,11 @@ export async function startVendorService(
       const bytes = Buffer.concat(chunks);
       return { size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
     },
-    async quarantine() {
+    async quarantine(since?: Date) {
       const { rows } = await sql.query(
-        'SELECT protocol, http_status, reason, device_id FROM quarantine ORDER BY received_at',
+        `SELECT protocol, http_status, reason, device_id FROM quarantine
+         WHERE $1::timestamptz IS NULL OR received_at >= $1 ORDER BY received_at`,
+        [since ?? null],
       );
       return rows;
     },
