@@ -16,6 +16,7 @@ export {
   type TestTopic,
 } from './kafka.ts';
 export { cpuLimit, type CpuLimit } from './cpu-limit.ts';
+export { startCpuProfile, type CpuProfileRecording } from './cpu-profile.ts';
 export { ephemeralPortStart, freePort, freePortBlock, portBaseFrom } from './ports.ts';
 export { startOwnInfra, type OwnInfra, type OwnInfraOptions, type OwnServer } from './own-infra.ts';
 export { createTestRedisNamespace, type TestRedisNamespace } from './redis.ts';

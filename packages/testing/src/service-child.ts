@@ -8,9 +8,9 @@
  * is answered with `{ type: 'done', id }`. `stop` shuts it down and exits normally.
  */
 import { writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector/promises';
 import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 import { pathToFileURL } from 'node:url';
+import { startCpuProfile, type CpuProfileRecording } from './cpu-profile.ts';
 
 /** What the child needs of a ServiceModule (@anfang/platform/service; not imported: it tests with us). */
 interface StartableService {
@@ -33,17 +33,13 @@ const module = (await import(pathToFileURL(modulePath).href)).default as Startab
 // The child's environment is the service's (what main.ts's runServiceMain would read).
 const running = await module.start(process.env, { ownsProcess: false });
 const send = (m: unknown): void => void process.send?.(m);
-let profiler: Session | undefined;
+let profiler: CpuProfileRecording | undefined;
 
 async function diagnose(m: Command): Promise<void> {
   if (m.type === 'profile-start') {
-    profiler = new Session();
-    profiler.connect();
-    await profiler.post('Profiler.enable');
-    await profiler.post('Profiler.start');
+    profiler = await startCpuProfile();
   } else if (m.type === 'profile-stop' && profiler) {
-    const { profile } = await profiler.post('Profiler.stop');
-    profiler.disconnect();
+    const profile = await profiler.stop();
     profiler = undefined;
     writeFileSync(m.path!, JSON.stringify(profile));
   } else if (m.type === 'heap-snapshot') {

@@ -231,6 +231,17 @@ function rssOf(pid: number): number {
   return m ? Number(m[1]) * 1024 : NaN;
 }
 
+/**
+ * Which malloc the child runs on: jemalloc when the chart's LD_PRELOAD found the library (the
+ * image installs libjemalloc2; here it comes with Debian's redis-server), glibc's otherwise.
+ */
+function mallocOf(pid: number): string {
+  if (readFileSync(`/proc/${pid}/maps`, 'utf8').includes('libjemalloc')) return 'jemalloc';
+  return SERVICE_ENV.LD_PRELOAD?.includes('jemalloc')
+    ? `glibc (the chart preloads ${SERVICE_ENV.LD_PRELOAD}, not installed here: apt-get install libjemalloc2)`
+    : 'glibc';
+}
+
 /** The child's anonymous resident memory (bytes; heap, malloc, buffers — not code) from smaps_rollup. */
 function anonymousOf(pid: number): number {
   const m = /^Anonymous:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
@@ -501,8 +512,11 @@ interface Child {
   readonly proc: ChildProcess;
   readonly ports: { grpc: number; http: number; device: number };
   mem(gc?: boolean): Promise<{ mem: NodeJS.MemoryUsage; cpu: NodeJS.CpuUsage; spaces?: HeapSpaces }>;
-  /** GC pauses, event-loop stalls and delay since the last call (service-probe.ts). */
-  probe(): Promise<ProbeReading>;
+  /**
+   * GC pauses, event-loop stalls and delay since the last call (service-probe.ts); with `trace`,
+   * the accepts' stages and the S3 PUTs are recorded until the next call.
+   */
+  probe(trace?: boolean): Promise<ProbeReading>;
   /** A diagnostic (service-child.ts): CPU profile start/stop, heap snapshot; `path` of the file. */
   diagnose(type: 'profile-start' | 'profile-stop' | 'heap-snapshot', path?: string): Promise<void>;
   stop(): Promise<void>;
@@ -569,11 +583,11 @@ async function startChild(env: NodeJS.ProcessEnv, nodeOptions: readonly string[]
         proc.send({ type: 'mem', id, gc });
       });
     },
-    probe() {
+    probe(trace = false) {
       const id = ++seq;
       return new Promise((resolve) => {
         probes.set(id, resolve);
-        proc.send({ type: 'probe', id });
+        proc.send({ type: 'probe', id, trace });
       });
     },
     diagnose(type, path) {
@@ -1372,7 +1386,9 @@ async function main(): Promise<void> {
     );
     const pid = child.proc.pid!;
     const port = child.ports.device;
-    process.stderr.write(`device-ingest up (pid ${pid}, devices :${port}, gRPC :${child.ports.grpc})\n`);
+    process.stderr.write(
+      `device-ingest up (pid ${pid}, devices :${port}, gRPC :${child.ports.grpc}; malloc: ${mallocOf(pid)})\n`,
+    );
 
     const reg = await registerDevices(child.ports.grpc, o.devices, o.gatDevices);
     registration = { seconds: reg.seconds, devices: o.devices };
@@ -1434,9 +1450,12 @@ async function main(): Promise<void> {
       }
     })();
 
-    /** Runs one phase of the service's life and records what it cost (memory, pauses, transitions). */
-    const phase = async <T>(name: string, run: () => Promise<T>): Promise<T> => {
-      await child!.probe(); // what came before is not this phase's
+    /**
+     * Runs one phase of the service's life and records what it cost (memory, pauses, transitions);
+     * `trace`: where its acknowledgements' time went, too (the paced phases).
+     */
+    const phase = async <T>(name: string, run: () => Promise<T>, trace = false): Promise<T> => {
+      await child!.probe(trace); // what came before is not this phase's
       clientLoop.reset();
       const before = await child!.mem();
       const startedAt = new Date();
@@ -1538,8 +1557,10 @@ async function main(): Promise<void> {
       if (o.pacedMs > 0) {
         await settle();
         if (o.cpuProf) await child!.diagnose('profile-start');
-        p = await phase(`${name}: paced at ${fmt(pacedRate)}/s`, () =>
-          paced(makeSend, perRequest, pacedRate, o.pacedMs),
+        p = await phase(
+          `${name}: paced at ${fmt(pacedRate)}/s`,
+          () => paced(makeSend, perRequest, pacedRate, o.pacedMs),
+          true,
         );
         if (o.cpuProf)
           await child!.diagnose('profile-stop', join(o.cpuProf, `${profileName(name)}-paced.cpuprofile`));

@@ -7,11 +7,17 @@
  * delay histogram (`monitorEventLoopDelay`); and what the acknowledgements waited on: every
  * pipeline `accept` call's stages (the pipeline's ACCEPT_TIMINGS_CHANNEL) and every outgoing HTTP
  * PUT (the S3 pictures; Node's `http.client.*` diagnostics channels): created, given a socket,
- * answered. Read and reset over IPC: `{ type: 'probe', id }` is answered `{ type: 'probe', id,
- * gcs, stalls, loop, accepts, puts }` with everything since the last read.
+ * answered. Read and reset over IPC: `{ type: 'probe', id, trace }` is answered `{ type: 'probe',
+ * id, gcs, stalls, loop, accepts, puts }` with everything since the last read.
  * Nothing of it is the service's own code: it observes, and costs a timer tick every 10 ms.
+ *
+ * The accepts and PUTs are recorded only until the next read and only when that read asked for
+ * them (`trace: true`: the paced phases, whose acknowledgements they explain). A record is an
+ * object per accept and two listeners per PUT, 50 000 of them in a saturation phase, all sent over
+ * IPC at its end: that would be the benchmark's memory and CPU counted as the service's. And while
+ * nothing subscribes to its channel, the pipeline builds no stage times at all, as in production.
  */
-import { subscribe } from 'node:diagnostics_channel';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { ClientRequest } from 'node:http';
 import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
 import { constants, type PerformanceEntry } from 'node:perf_hooks';
@@ -61,17 +67,30 @@ let puts: PutTimings[] = [];
 /** Records kept between two reads at most (a phase's worth), so an unread probe cannot grow. */
 const MAX_RECORDS = 100_000;
 
-subscribe(ACCEPT_TIMINGS_CHANNEL, (message) => {
+const onAccept = (message: unknown): void => {
   if (accepts.length < MAX_RECORDS) accepts.push(message as AcceptTimings);
-});
-subscribe('http.client.request.created', (message) => {
+};
+const onRequestCreated = (message: unknown): void => {
   const request = (message as { request: ClientRequest }).request;
   if (request.method !== 'PUT' || puts.length >= MAX_RECORDS) return;
   const put: PutTimings = { created: epoch(performance.now()) };
   puts.push(put);
   request.once('socket', () => (put.socket = epoch(performance.now())));
   request.once('response', () => (put.answered = epoch(performance.now())));
-});
+};
+let tracing = false;
+/** Records the accepts' stages and the PUTs from now on, or stops. */
+function trace(on: boolean): void {
+  if (on === tracing) return;
+  tracing = on;
+  const channels: [string, (message: unknown) => void][] = [
+    [ACCEPT_TIMINGS_CHANNEL, onAccept],
+    ['http.client.request.created', onRequestCreated],
+  ];
+  for (const [channel, listener] of channels)
+    if (on) subscribe(channel, listener);
+    else unsubscribe(channel, listener);
+}
 
 new PerformanceObserver((list) => {
   for (const e of list.getEntries()) {
@@ -91,8 +110,9 @@ setInterval(() => {
   due = t + TICK_MS;
 }, TICK_MS).unref();
 
-process.on('message', (m: { type?: string; id?: number }) => {
+process.on('message', (m: { type?: string; id?: number; trace?: boolean }) => {
   if (m.type !== 'probe') return;
+  trace(m.trace === true);
   const reading: ProbeReading = {
     gcs,
     stalls,

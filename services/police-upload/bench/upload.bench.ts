@@ -31,13 +31,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
-import { Session, type Profiler } from 'node:inspector/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { callGat1400, wrap, type Obj } from '@anfang/gat1400';
 import { FACE_JPEG_BASE64 } from '@anfang/gat1400/fixtures';
 import { createS3ObjectStore } from '@anfang/platform/objects';
-import { reportGoals, s3StoreOptions } from '@anfang/testing';
+import { reportGoals, s3StoreOptions, startCpuProfile } from '@anfang/testing';
 import { faceFromCapture } from '../src/domain/objects.ts';
 import { percentile } from '../src/upload/metrics.ts';
 import { expectedFaceId, FACE_CAMERA, LOWER_ID, startHarness } from '../test/harness.ts';
@@ -143,21 +142,6 @@ async function s3GetLoop(count: number): Promise<number> {
   }
 }
 
-/** The inspector's sampling profiler on this thread, until `stop`. */
-async function startProfile(): Promise<{ stop(): Promise<Profiler.Profile> }> {
-  const session = new Session();
-  session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.start');
-  return {
-    async stop() {
-      const { profile } = await session.post('Profiler.stop');
-      session.disconnect();
-      return profile;
-    },
-  };
-}
-
 /** CPU time (µs) of each server process serving this database, by pid; 0 where /proc has no such process. */
 async function postgresCpu(): Promise<Map<number, number>> {
   const { rows } = await h.sql.query<{ pid: number }>(
@@ -236,7 +220,7 @@ try {
     await h.faces(inputs);
   }
   while ((await backlog()) < OBJECTS) await sleep(100);
-  const profiler = args.profile === undefined ? undefined : await startProfile();
+  const profiler = args.profile === undefined ? undefined : await startCpuProfile();
   await h.peer.mode('up');
   const cpuBefore = process.cpuUsage();
   const postgresBefore = await postgresCpu();

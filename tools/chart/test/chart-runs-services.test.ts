@@ -8,6 +8,7 @@
  * Components run here: device-ingest, plus every service whose package registers itself with
  * the runner (`anfang.main`): a service that lands is covered without editing this test.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -228,8 +229,11 @@ describe(`the chart's workloads, run as local processes (${components.join(', ')
     expect(ofKind(objects, 'Deployment').map(componentOf).sort()).toEqual([...components].sort());
   });
 
-  /** Read by the runtime, not by a service's config: Node's flags (heap sizing), glibc's malloc arenas. */
-  const RUNTIME_VARIABLES = new Set(['NODE_OPTIONS', 'MALLOC_ARENA_MAX']);
+  /**
+   * Read by the runtime, not by a service's config: Node's flags (heap sizing), the dynamic loader's
+   * preload (jemalloc) and the mallocs' settings (glibc's arenas, jemalloc's MALLOC_CONF).
+   */
+  const RUNTIME_VARIABLES = new Set(['NODE_OPTIONS', 'LD_PRELOAD', 'MALLOC_ARENA_MAX', 'MALLOC_CONF']);
 
   it('sets only variables each service reads (its config.ts schema or the runtime), and every one it requires', async () => {
     for (const deployment of ofKind(objects, 'Deployment')) {
@@ -331,6 +335,17 @@ describe(`the chart's workloads, run as local processes (${components.join(', ')
       expect(await metrics.text()).toMatch(/^target_info\{service_name="[a-z-]+"/m);
     }
 
+    // A component whose chart environment preloads a malloc runs on it (device-ingest: jemalloc)
+    // wherever the library is installed: the image installs it; here Debian's redis-server, which
+    // the infrastructure launcher installs, brings it.
+    const libraries = installedLibraries();
+    for (const { deployment, container, process } of runs) {
+      const preload = container.env?.find((variable) => variable.name === 'LD_PRELOAD')?.value;
+      if (!preload || !libraries.has(preload)) continue;
+      const maps = readFileSync(`/proc/${process.child.pid}/maps`, 'utf8');
+      expect(maps, `${componentOf(deployment)} runs on its preloaded ${preload}`).toContain(`/${preload}`);
+    }
+
     // Every service verifies callers with the one key the chart distributes: a token signed with
     // it passes authentication everywhere, and every anonymous call is UNAUTHENTICATED (the
     // platform authenticates a call before its handler validates the request).
@@ -369,3 +384,14 @@ describe(`the chart's workloads, run as local processes (${components.join(', ')
       expect(await process.stop(), `${componentOf(deployment)} exit code after SIGTERM`).toBe(0);
   }, 240_000);
 });
+
+/** Shared libraries the dynamic loader finds by soname on this machine (its `ldconfig -p` cache). */
+function installedLibraries(): Set<string> {
+  let listing = '';
+  try {
+    listing = execFileSync('/sbin/ldconfig', ['-p'], { encoding: 'utf8' });
+  } catch {
+    // No ldconfig (not glibc): nothing is known to be installed, nothing is asserted.
+  }
+  return new Set([...listing.matchAll(/^\s+(\S+) \(/gm)].map((m) => m[1]!));
+}
