@@ -78,16 +78,16 @@ const onRequestCreated = (message: unknown): void => {
   request.once('socket', () => (put.socket = epoch(performance.now())));
   request.once('response', () => (put.answered = epoch(performance.now())));
 };
+const TRACED: readonly (readonly [string, (message: unknown) => void])[] = [
+  [ACCEPT_TIMINGS_CHANNEL, onAccept],
+  ['http.client.request.created', onRequestCreated],
+];
 let tracing = false;
 /** Records the accepts' stages and the PUTs from now on, or stops. */
 function trace(on: boolean): void {
   if (on === tracing) return;
   tracing = on;
-  const channels: [string, (message: unknown) => void][] = [
-    [ACCEPT_TIMINGS_CHANNEL, onAccept],
-    ['http.client.request.created', onRequestCreated],
-  ];
-  for (const [channel, listener] of channels)
+  for (const [channel, listener] of TRACED)
     if (on) subscribe(channel, listener);
     else unsubscribe(channel, listener);
 }
