@@ -52,4 +52,20 @@ describe('coalescing', () => {
     expect(await apply([4])).toEqual([8]);
     expect(sets).toEqual([[1], [2, 3], [4]]);
   });
+
+  it('lingerMs: a lone call waits that long, and the calls arriving meanwhile join its set', async () => {
+    const sets: number[][] = [];
+    const apply = coalescing(doubling(sets), { onFailure: 'alone', lingerMs: 20 });
+    const first = apply([1]);
+    await sleep(5);
+    const second = apply([2]);
+    expect(await Promise.all([first, second])).toEqual([[2], [4]]);
+    expect(sets).toEqual([[1, 2]]);
+    // Idle again: the next lone call lingers too, rather than being applied at once.
+    const third = apply([3]);
+    await sleep(5);
+    expect(sets).toEqual([[1, 2]]);
+    expect(await third).toEqual([6]);
+    expect(sets).toEqual([[1, 2], [3]]);
+  });
 });

@@ -8,11 +8,17 @@
  * again by itself, so only the call at fault fails (a bus consumer, whose bus then splits that
  * call further); `'all'` fails every call of the set with the error (device transitions, where a
  * retry per call would be the very flood of transactions the merging exists to avoid).
+ *
+ * `lingerMs` holds a lone call that long before its set is applied, so that the calls arriving
+ * meanwhile join it: for a steady stream of small calls whose round trip is short (one every
+ * millisecond or two, each answered in one), without it every set would carry one or two calls.
  */
 export interface CoalescingOptions {
   readonly onFailure: 'alone' | 'all';
   /** Most items a set: more calls wait for the next one. Default: no limit. */
   readonly maxItems?: number;
+  /** How long the first call of an idle caller waits for others before its set is applied. Default 0. */
+  readonly lingerMs?: number;
 }
 
 export function coalescing<T, R>(
@@ -25,6 +31,7 @@ export function coalescing<T, R>(
     reject(error: unknown): void;
   }
   const maxItems = options.maxItems ?? Number.POSITIVE_INFINITY;
+  const lingerMs = options.lingerMs ?? 0;
   const waiting: Call[] = [];
   let draining = false;
 
@@ -74,7 +81,11 @@ export function coalescing<T, R>(
     if (items.length === 0) return Promise.resolve([]);
     return new Promise<R[]>((resolve, reject) => {
       waiting.push({ items, resolve, reject });
-      if (!draining) void drain();
+      if (draining) return;
+      if (lingerMs > 0) {
+        draining = true;
+        setTimeout(() => void drain(), lingerMs);
+      } else void drain();
     });
   };
 }

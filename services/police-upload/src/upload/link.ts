@@ -254,7 +254,9 @@ export function startPlatformLink(deps: LinkDeps): PlatformLink {
     const byTarget = new Map<string, OutboxRow[]>();
     for (const row of claimed.rows) {
       const key = `${row.kind} ${row.targetUrl}`;
-      byTarget.set(key, [...(byTarget.get(key) ?? []), row]);
+      const group = byTarget.get(key);
+      if (group) group.push(row);
+      else byTarget.set(key, [row]);
     }
     try {
       return { claimed, groups: await Promise.all([...byTarget.values()].map(buildGroup)) };
