@@ -24,6 +24,7 @@ import {
   infraEnv,
   reportGoals,
   uniqueName,
+  waitForLeaders,
   type TestDatabase,
 } from '@anfang/testing';
 import { createEmbeddedBus, createKafkaBus, type Bus } from '../src/bus/index.ts';
@@ -214,8 +215,9 @@ function rawKafka(brokers: string[]): Target & { close(): Promise<void> } {
       await connect();
       await admin.createTopics({
         topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }],
-        waitForLeaders: true,
+        waitForLeaders: false,
       });
+      await waitForLeaders(admin, [topic]);
     },
     async publish(topic, messages) {
       await producer.send({ topic, messages, acks: -1 });

@@ -12,6 +12,7 @@ export {
   ensureTopics,
   groupMembers,
   kafkaClient,
+  waitForLeaders,
   type GroupMember,
   type TestTopic,
 } from './kafka.ts';

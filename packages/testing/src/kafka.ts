@@ -88,7 +88,7 @@ export async function ensureTopics(specs: readonly { name: string; partitions: n
       try {
         await admin.createTopics({
           topics: missing.map((s) => ({ topic: s.name, numPartitions: s.partitions })),
-          waitForLeaders: true,
+          waitForLeaders: false,
         });
       } catch (error) {
         // A concurrent test file created them first: that is the state we want.
@@ -104,8 +104,12 @@ export async function ensureTopics(specs: readonly { name: string; partitions: n
   }
 }
 
-/** Until every partition of the topics has a leader (at most 30 s). */
-async function waitForLeaders(admin: Admin, topics: string[]): Promise<void> {
+/**
+ * Until every partition of the topics has a leader (at most 30 s). Use it after
+ * `createTopics({ waitForLeaders: false })`: kafkajs' own wait gives up when a broker that has
+ * just started answers UNKNOWN_TOPIC_OR_PARTITION for the topic it has just created.
+ */
+export async function waitForLeaders(admin: Admin, topics: string[]): Promise<void> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     const ready = await admin

@@ -85,6 +85,7 @@ import {
   reportGoals,
   s3StoreOptions,
   SERVICE_CHILD,
+  waitForLeaders,
   type BenchGoal,
 } from '@anfang/testing';
 import { createS3ObjectStore } from '@anfang/platform/objects';
@@ -1089,8 +1090,9 @@ async function rawBaseline(
   const [meta] = (await admin.fetchTopicMetadata({ topics: [topic.name] })).topics;
   await admin.createTopics({
     topics: [{ topic: RAW_TOPIC, numPartitions: Math.max(1, meta?.partitions.length ?? 1) }],
-    waitForLeaders: true,
+    waitForLeaders: false,
   });
+  await waitForLeaders(admin, [RAW_TOPIC]);
   // The bus's guarantees: idempotent, acks=all, one request in flight.
   const producer = kafka.producer({
     idempotent: true,

@@ -4,7 +4,9 @@
  * `./anfang bench all [--only a,b] [--skip a,b] [--timeout-min 30] [--no-readme]` runs every one
  * with its defaults, one after another on the local infrastructure, and writes the summary:
  * `.cache/bench/summary.json`, `.cache/bench/summary.md`, each benchmark's output in
- * `.cache/bench/<name>.log`, and the README's benchmark section.
+ * `.cache/bench/<name>.log`, and the README's benchmark section. A partial run (`--only`,
+ * `--skip`) that writes the README replaces the rows of the benchmarks it ran and keeps the
+ * others' from the summary the README last got (`.cache/bench/readme-summary.json`).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
@@ -13,7 +15,14 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BENCH_REPORT_ENV, infraEnv, type BenchReport } from '@anfang/testing';
 import { BENCHES, findBench, type Bench } from './benches.ts';
-import { replaceReadmeSection, summarise, toMarkdown, type BenchOutcome } from './summary.ts';
+import {
+  mergeOutcomes,
+  replaceReadmeSection,
+  summarise,
+  toMarkdown,
+  type BenchOutcome,
+  type Summary,
+} from './summary.ts';
 
 const root = join(import.meta.dirname, '..', '..', '..');
 const usage = `usage: ./anfang bench ${BENCHES.map((b) => b.name).join('|')} [its options]
@@ -105,15 +114,32 @@ async function runAll(argv: readonly string[]): Promise<void> {
     process.stdout.write(`\n[bench] ${bench.name}: ${bench.measures}\n`);
     outcomes.push(await runOne(bench, out, Number(values['timeout-min']) * 60_000));
   }
-  const summary = summarise(outcomes, {
-    startedAt,
-    finishedAt: new Date().toISOString(),
-    host: { cpus: cpus().length, node: process.versions.node },
-  });
+  const writeReadme = !values['no-readme'];
+  const readmeSummary = join(out, 'readme-summary.json');
+  const partial = chosen.length < BENCHES.length;
+  const previous =
+    writeReadme && partial && existsSync(readmeSummary)
+      ? (JSON.parse(readFileSync(readmeSummary, 'utf8')) as Summary)
+      : undefined;
+  const summary = summarise(
+    previous
+      ? mergeOutcomes(
+          previous.outcomes.map((o) => ({ ...o, finishedAt: o.finishedAt ?? previous.finishedAt })),
+          outcomes,
+          BENCHES,
+        )
+      : outcomes,
+    {
+      startedAt,
+      finishedAt: new Date().toISOString(),
+      host: { cpus: cpus().length, node: process.versions.node },
+    },
+  );
   const markdown = toMarkdown(summary);
   writeFileSync(join(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
   writeFileSync(join(out, 'summary.md'), markdown);
-  if (!values['no-readme']) {
+  if (writeReadme) {
+    writeFileSync(readmeSummary, `${JSON.stringify(summary, null, 2)}\n`);
     const readme = join(root, 'README.md');
     writeFileSync(readme, replaceReadmeSection(readFileSync(readme, 'utf8'), markdown));
     // The repository's format check covers the README: leave it formatted.
@@ -137,7 +163,7 @@ async function runOne(bench: Bench, out: string, timeoutMs: number): Promise<Ben
   const report = existsSync(reportFile)
     ? (JSON.parse(readFileSync(reportFile, 'utf8')) as BenchReport)
     : undefined;
-  return { bench, seconds, exitCode, ...(report ? { report } : {}) };
+  return { bench, seconds, exitCode, finishedAt: new Date().toISOString(), ...(report ? { report } : {}) };
 }
 
 const [name, ...rest] = process.argv.slice(2);

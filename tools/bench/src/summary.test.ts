@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { benchReport } from '@anfang/testing';
 import { BENCHES, findBench } from './benches.ts';
-import { replaceReadmeSection, summarise, toMarkdown } from './summary.ts';
+import { mergeOutcomes, replaceReadmeSection, summarise, toMarkdown } from './summary.ts';
 
 const root = join(import.meta.dirname, '..', '..', '..');
 const meta = {
@@ -46,6 +46,37 @@ describe('the benchmark summary', () => {
     expect(md).toContain('| alarms (#6) | failed (exit 1) after 5 s |');
     for (const row of md.split('\n').filter((l) => l.startsWith('| decision')))
       expect(row.split(/(?<!\\)\|/).length).toBe(10);
+  });
+
+  it("a partial run replaces its benchmarks' rows and keeps the others', each with its time", () => {
+    const bus = findBench('bus')!;
+    const before = [
+      { bench: alarms, seconds: 5, exitCode: 1, finishedAt: '2026-11-28T21:40:00.000Z' },
+      { bench: decision, seconds: 61, exitCode: 0, report, finishedAt: '2026-11-28T21:50:00.000Z' },
+    ];
+    const busReport = benchReport('bus', [
+      { figure: 'events/s', value: 9000, unit: '/s', goal: '≥ 5,000/s', met: true },
+    ]);
+    const rerun = [
+      { bench: alarms, seconds: 7, exitCode: 0, finishedAt: '2026-11-28T22:10:00.000Z' },
+      { bench: bus, seconds: 30, exitCode: 0, report: busReport, finishedAt: '2026-11-28T22:20:00.000Z' },
+    ];
+    const merged = mergeOutcomes(before, rerun, BENCHES);
+    // In the list's order: bus first; decision kept from the earlier run, alarms replaced.
+    expect(merged.map((o) => [o.bench.name, o.exitCode])).toEqual([
+      ['bus', 0],
+      ['decision', 0],
+      ['alarms', 0],
+    ]);
+    const summary = summarise(merged, { ...meta, startedAt: '2026-11-28T22:05:00.000Z' });
+    expect(summary.goals).toEqual({ met: 2, notMet: 1 });
+    expect(toMarkdown(summary)).toMatch(
+      /^Benchmarks of 2026-11-28 21:50 UTC \(bus, alarms re-run at 2026-11-28 22:30 UTC\) on 2 CPUs/,
+    );
+    // A whole run names one time.
+    expect(toMarkdown(summarise(rerun, { ...meta, startedAt: '2026-11-28T22:05:00.000Z' }))).toMatch(
+      /^Benchmarks of 2026-11-28 22:30 UTC on 2 CPUs/,
+    );
   });
 
   it('replaces only the README section between its markers', () => {

@@ -11,6 +11,8 @@ export interface BenchOutcome {
   readonly exitCode: number | null;
   /** Absent when the benchmark ended without writing its report (it failed, or gives no goals). */
   readonly report?: BenchReport;
+  /** When it ended (ISO); absent in summaries written before rows were merged. */
+  readonly finishedAt?: string;
 }
 
 export interface Summary {
@@ -30,6 +32,23 @@ export function summarise(
   return { ...meta, goals: { met, notMet: all.length - met }, outcomes };
 }
 
+/**
+ * The outcomes of a partial run (`--only`, `--skip`) put in place of the same benchmarks' rows of
+ * the previous summary, the others kept: re-running one benchmark does not drop every other's
+ * figures from the README. In the order of `order` (the benchmark list).
+ */
+export function mergeOutcomes(
+  previous: readonly BenchOutcome[],
+  fresh: readonly BenchOutcome[],
+  order: readonly Bench[],
+): BenchOutcome[] {
+  const byName = new Map(previous.map((o) => [o.bench.name, o]));
+  for (const o of fresh) byName.set(o.bench.name, o);
+  return order.flatMap((b) => byName.get(b.name) ?? []);
+}
+
+const minute = (iso: string): string => `${iso.slice(0, 16).replace('T', ' ')} UTC`;
+
 const figure = (n: number): string =>
   n.toLocaleString('en-US', { maximumFractionDigits: Math.abs(n) >= 100 ? 0 : 2 });
 
@@ -37,8 +56,17 @@ const figure = (n: number): string =>
 const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\s*\n\s*/g, ' ');
 
 export function toMarkdown(summary: Summary): string {
+  // Rows merged from an earlier run keep that run's time; the later ones are named.
+  const later = summary.outcomes.filter((o) => o.finishedAt && o.finishedAt > summary.startedAt);
+  const earlier = summary.outcomes.filter((o) => !later.includes(o));
+  const when =
+    later.length > 0 && earlier.length > 0
+      ? `${minute(earlier.at(-1)?.finishedAt ?? summary.startedAt)} (${later
+          .map((o) => o.bench.name)
+          .join(', ')} re-run at ${minute(summary.finishedAt)})`
+      : minute(summary.finishedAt);
   const lines = [
-    `Benchmarks of ${summary.finishedAt.slice(0, 16).replace('T', ' ')} UTC on ${summary.host.cpus} CPUs ` +
+    `Benchmarks of ${when} on ${summary.host.cpus} CPUs ` +
       `(Node ${summary.host.node}): ${summary.goals.met} goals met, ${summary.goals.notMet} not met. ` +
       'Each figure is compared with a baseline measured in the same run; the load average says how ' +
       'busy the machine was.',

@@ -20,6 +20,7 @@ import {
   s3Client,
   uniqueName,
   waitFor,
+  waitForLeaders,
 } from '@anfang/testing';
 import { ports } from '../src/config.ts';
 
@@ -119,9 +120,10 @@ describe('local infrastructure', () => {
     const admin = kafka.admin();
     await admin.connect();
     await admin.createTopics({
-      waitForLeaders: true,
+      waitForLeaders: false,
       topics: [{ topic, numPartitions: 2, replicationFactor: 1 }],
     });
+    await waitForLeaders(admin, [topic]);
 
     const producer = kafka.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();

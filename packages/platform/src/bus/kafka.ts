@@ -367,9 +367,11 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<KafkaBus
         ],
       }));
       // Another process may create the same topics at the same time: kafkajs reports that as
-      // "already exists" (false or an error naming it), which is success here.
+      // "already exists" (false or an error naming it), which is success here. Not kafkajs' wait
+      // for leaders (ours follows): it throws when a broker that has just started answers
+      // UNKNOWN_TOPIC_OR_PARTITION for a topic it has just created.
       try {
-        await admin.createTopics({ topics, waitForLeaders: true });
+        await admin.createTopics({ topics, waitForLeaders: false });
       } catch (error) {
         if (
           !(error instanceof Error) ||
