@@ -20,11 +20,11 @@ import { parseArgs } from 'node:util';
 import kafkajs from 'kafkajs';
 import {
   createTestDatabase,
+  createTopicsWithLeaders,
   deleteTopics,
   infraEnv,
   reportGoals,
   uniqueName,
-  waitForLeaders,
   type TestDatabase,
 } from '@anfang/testing';
 import { createEmbeddedBus, createKafkaBus, type Bus } from '../src/bus/index.ts';
@@ -213,11 +213,7 @@ function rawKafka(brokers: string[]): Target & { close(): Promise<void> } {
     name: 'kafkajs raw',
     async createTopic(topic) {
       await connect();
-      await admin.createTopics({
-        topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }],
-        waitForLeaders: false,
-      });
-      await waitForLeaders(admin, [topic]);
+      await createTopicsWithLeaders(admin, [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }]);
     },
     async publish(topic, messages) {
       await producer.send({ topic, messages, acks: -1 });

@@ -11,8 +11,8 @@ export {
   deleteTopics,
   ensureTopics,
   groupMembers,
+  createTopicsWithLeaders,
   kafkaClient,
-  waitForLeaders,
   type GroupMember,
   type TestTopic,
 } from './kafka.ts';

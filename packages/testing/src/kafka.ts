@@ -1,4 +1,4 @@
-import { AssignerProtocol, Kafka, type Admin, type KafkaConfig, logLevel } from 'kafkajs';
+import { AssignerProtocol, Kafka, type Admin, type ITopicConfig, type KafkaConfig, logLevel } from 'kafkajs';
 import { infraEnv, withHint } from './env.ts';
 import { uniqueName } from './names.ts';
 
@@ -28,20 +28,14 @@ export async function createTestTopic(
   const admin = kafkaClient().admin();
   try {
     await admin.connect();
-    // Not kafkajs' own wait: it gives up when a busy broker answers UNKNOWN_TOPIC_OR_PARTITION
-    // for the topic it has just created.
-    await admin.createTopics({
-      waitForLeaders: false,
-      topics: [
-        {
-          topic,
-          numPartitions: options.partitions ?? 1,
-          replicationFactor: 1,
-          ...(options.configEntries ? { configEntries: options.configEntries } : {}),
-        },
-      ],
-    });
-    await waitForLeaders(admin, [topic]);
+    await createTopicsWithLeaders(admin, [
+      {
+        topic,
+        numPartitions: options.partitions ?? 1,
+        replicationFactor: 1,
+        ...(options.configEntries ? { configEntries: options.configEntries } : {}),
+      },
+    ]);
   } catch (err) {
     throw withHint(err, `creating test topic ${topic}`);
   } finally {
@@ -105,11 +99,20 @@ export async function ensureTopics(specs: readonly { name: string; partitions: n
 }
 
 /**
- * Until every partition of the topics has a leader (at most 30 s). Use it after
- * `createTopics({ waitForLeaders: false })`: kafkajs' own wait gives up when a broker that has
- * just started answers UNKNOWN_TOPIC_OR_PARTITION for the topic it has just created.
+ * Creates the topics and returns once every partition of them has a leader. Not kafkajs' own
+ * wait (`createTopics({ waitForLeaders: true })`): it gives up when a broker that has just started
+ * answers UNKNOWN_TOPIC_OR_PARTITION for the topic it has just created.
  */
-export async function waitForLeaders(admin: Admin, topics: string[]): Promise<void> {
+export async function createTopicsWithLeaders(admin: Admin, topics: ITopicConfig[]): Promise<void> {
+  await admin.createTopics({ topics, waitForLeaders: false });
+  await waitForLeaders(
+    admin,
+    topics.map((t) => t.topic),
+  );
+}
+
+/** Until every partition of the topics has a leader (at most 30 s). */
+async function waitForLeaders(admin: Admin, topics: string[]): Promise<void> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     const ready = await admin

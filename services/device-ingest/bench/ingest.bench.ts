@@ -78,6 +78,7 @@ import { createGrpcClient } from '@anfang/platform/grpc';
 import {
   createTestBucket,
   createTestDatabase,
+  createTopicsWithLeaders,
   infraEnv,
   kafkaClient,
   type TestBucket,
@@ -85,7 +86,6 @@ import {
   reportGoals,
   s3StoreOptions,
   SERVICE_CHILD,
-  waitForLeaders,
   type BenchGoal,
 } from '@anfang/testing';
 import { createS3ObjectStore } from '@anfang/platform/objects';
@@ -1088,11 +1088,9 @@ async function rawBaseline(
   const admin = kafka.admin();
   await admin.connect();
   const [meta] = (await admin.fetchTopicMetadata({ topics: [topic.name] })).topics;
-  await admin.createTopics({
-    topics: [{ topic: RAW_TOPIC, numPartitions: Math.max(1, meta?.partitions.length ?? 1) }],
-    waitForLeaders: false,
-  });
-  await waitForLeaders(admin, [RAW_TOPIC]);
+  await createTopicsWithLeaders(admin, [
+    { topic: RAW_TOPIC, numPartitions: Math.max(1, meta?.partitions.length ?? 1) },
+  ]);
   // The bus's guarantees: idempotent, acks=all, one request in flight.
   const producer = kafka.producer({
     idempotent: true,

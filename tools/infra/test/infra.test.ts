@@ -14,13 +14,13 @@ import {
   createTestBucket,
   createTestDatabase,
   createTestRedisNamespace,
+  createTopicsWithLeaders,
   deleteTopics,
   infraEnv,
   kafkaClient,
   s3Client,
   uniqueName,
   waitFor,
-  waitForLeaders,
 } from '@anfang/testing';
 import { ports } from '../src/config.ts';
 
@@ -119,11 +119,7 @@ describe('local infrastructure', () => {
     const kafka = kafkaClient({ clientId: 'infra-test' });
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({
-      waitForLeaders: false,
-      topics: [{ topic, numPartitions: 2, replicationFactor: 1 }],
-    });
-    await waitForLeaders(admin, [topic]);
+    await createTopicsWithLeaders(admin, [{ topic, numPartitions: 2, replicationFactor: 1 }]);
 
     const producer = kafka.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
