@@ -38,3 +38,8 @@ export {
 } from './bench-report.ts';
 /** Path of the script that runs one service in a child process for benchmarks (see the file). */
 export const SERVICE_CHILD = new URL('./service-child.ts', import.meta.url).pathname;
+/** SERVICE_CHILD and the files it imports: what a bundle must add to run it (`extraFiles`). */
+export const SERVICE_CHILD_FILES: readonly string[] = [
+  SERVICE_CHILD,
+  new URL('./cpu-profile.ts', import.meta.url).pathname,
+];

@@ -63,7 +63,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, openSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { Agent, request } from 'node:http';
 import { connect, createServer } from 'node:net';
 import pg from 'pg';
@@ -86,8 +86,10 @@ import {
   reportGoals,
   s3StoreOptions,
   SERVICE_CHILD,
+  SERVICE_CHILD_FILES,
   type BenchGoal,
 } from '@anfang/testing';
+import { bundle, repoRoot } from '@anfang/chart/bundle';
 import { createS3ObjectStore } from '@anfang/platform/objects';
 import {
   FACE_JPEG_BASE64,
@@ -501,6 +503,9 @@ const DEFAULT_HEARTBEAT_S = 30;
  */
 const PACED_SHARE = 0.7;
 
+/** Where the service's deployable bundle is built for the run (productionChild). */
+const BUNDLE_DIR = new URL('../../../.cache/bench/device-ingest-bundle', import.meta.url).pathname;
+
 /** The service's own log (stdout and stderr) of the last run. */
 const LOG_FILE = new URL('../../../.cache/bench/device-ingest.log', import.meta.url).pathname;
 
@@ -523,11 +528,29 @@ interface Child {
   stop(): Promise<void>;
 }
 
+/**
+ * The service as its image runs it: from the deployable bundle (deploy/docker/Dockerfile), its
+ * sources stripped of their types and loaded through the bundle's hook, so that Node's type
+ * stripper — whose WebAssembly memory the service would otherwise carry, 17–27 MiB — is not in
+ * the measured RSS. The child script and the probe go into the bundle too, stripped the same way.
+ */
+function productionChild(): { child: string; service: string; probe: string; execArgv: string[] } {
+  const built = bundle('services/device-ingest', BUNDLE_DIR, { extraFiles: [...SERVICE_CHILD_FILES, PROBE] });
+  const inBundle = (path: string): string => join(built.outDir, relative(repoRoot, path));
+  return {
+    child: inBundle(SERVICE_CHILD),
+    service: join(built.packageDir, 'src', 'service.ts'),
+    probe: inBundle(PROBE),
+    execArgv: [`--import=${built.hook}`],
+  };
+}
+
 async function startChild(env: NodeJS.ProcessEnv, nodeOptions: readonly string[]): Promise<Child> {
-  const execArgv = ['--expose-gc', `--import=${PROBE}`, ...nodeOptions];
+  const production = productionChild();
+  const execArgv = [...production.execArgv, '--expose-gc', `--import=${production.probe}`, ...nodeOptions];
   mkdirSync(dirname(LOG_FILE), { recursive: true });
   const log = openSync(LOG_FILE, 'w');
-  const proc = fork(SERVICE_CHILD, [new URL('../src/service.ts', import.meta.url).pathname], {
+  const proc = fork(production.child, [production.service], {
     env,
     execArgv,
     stdio: ['ignore', log, log, 'ipc'],

@@ -19,7 +19,7 @@ import {
   type TestDatabase,
 } from '@anfang/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundle, repoRoot, type BundleResult } from '../src/bundle.ts';
+import { bundle, PRESTRIPPED_HOOK, repoRoot, type BundleResult } from '../src/bundle.ts';
 import { runNode, startNode, waitReady, type Started } from './processes.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'anfang-bundle-'));
@@ -40,7 +40,7 @@ describe('deploy/docker/Dockerfile', () => {
     expect(runtime).toContain('WORKDIR /app/${WORKSPACE_DIR}/${SERVICE}');
     expect(runtime).toContain('USER 10001:10001');
     expect(runtime).toContain('ENTRYPOINT ["/usr/bin/tini", "--"]');
-    expect(runtime).toContain('CMD ["node", "src/main.ts"]');
+    expect(runtime).toContain(`CMD ["node", "--import=/app/${PRESTRIPPED_HOOK}", "src/main.ts"]`);
   });
 });
 
@@ -83,10 +83,25 @@ describe('the device-ingest image contents', () => {
       ).toEqual([]);
   });
 
-  it('starts from the bundle alone and becomes ready against the real infrastructure', async () => {
+  it('holds its TypeScript stripped of types, positions kept, and the loader hook at its root', () => {
+    const source = 'services/device-ingest/src/service.ts';
+    const original = readFileSync(join(repoRoot, source), 'utf8');
+    const stripped = readFileSync(join(result.outDir, source), 'utf8');
+    expect(original).toMatch(/^import type /m);
+    expect(stripped).not.toMatch(/^import type /m);
+    expect(stripped.length).toBe(original.length);
+    expect(stripped.split('\n').length).toBe(original.split('\n').length);
+    expect(result.hook).toBe(join(result.outDir, PRESTRIPPED_HOOK));
+    expect(existsSync(result.hook)).toBe(true);
+  });
+
+  it('starts from the bundle alone, as the image does, and becomes ready against the real infrastructure', async () => {
     const infra = infraEnv();
     const [grpcPort, httpPort, devicePort] = [await freePort(), await freePort(), await freePort()];
-    service = startNode(['src/main.ts'], result.packageDir, {
+    // The image's command, with Node's type stripping switched off: every TypeScript file the
+    // service loads must come through the hook already stripped, or it fails to start.
+    const args = ['--no-experimental-strip-types', `--import=${result.hook}`, 'src/main.ts'];
+    service = startNode(args, result.packageDir, {
       OTEL_SERVICE_NAME: 'device-ingest',
       NODE_ENV: 'production',
       LOG_LEVEL: 'warn',
