@@ -529,10 +529,9 @@ interface Child {
 }
 
 /**
- * The service as its image runs it: from the deployable bundle (deploy/docker/Dockerfile), its
- * sources stripped of their types and loaded through the bundle's hook, so that Node's type
- * stripper — whose WebAssembly memory the service would otherwise carry, 17–27 MiB — is not in
- * the measured RSS. The child script and the probe go into the bundle too, stripped the same way.
+ * The service as its image runs it: from the deployable bundle, through its loader hook, so that
+ * the measured RSS is the image's (without Node's type stripper: see tools/chart/src/bundle.ts).
+ * The child script and the probe go into the bundle too, stripped the same way.
  */
 function productionChild(): { child: string; service: string; probe: string; execArgv: string[] } {
   const built = bundle('services/device-ingest', BUNDLE_DIR, { extraFiles: [...SERVICE_CHILD_FILES, PROBE] });

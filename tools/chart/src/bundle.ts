@@ -66,7 +66,7 @@ const HOOK_SOURCE = join(repoRoot, 'tools', 'chart', 'runtime', PRESTRIPPED_HOOK
  * A TypeScript file rewritten in place as the JavaScript Node would run: types blanked out, every
  * other character where it was. Erasable syntax only — what Node runs the repository with anyway.
  */
-export function stripTypesInPlace(file: string): void {
+function stripTypesInPlace(file: string): void {
   writeFileSync(file, stripTypeScriptTypes(readFileSync(file, 'utf8'), { mode: 'strip' }));
 }
 
