@@ -43,3 +43,10 @@ export const SERVICE_CHILD_FILES: readonly string[] = [
   SERVICE_CHILD,
   new URL('./cpu-profile.ts', import.meta.url).pathname,
 ];
+export {
+  machineCpu,
+  type AccountedProcess,
+  type CpuAccount,
+  type CpuMark,
+  type MachineCpu,
+} from './machine-cpu.ts';

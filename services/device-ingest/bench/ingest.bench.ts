@@ -88,7 +88,12 @@ import {
   SERVICE_CHILD,
   SERVICE_CHILD_FILES,
   type BenchGoal,
+  machineCpu,
+  type AccountedProcess,
+  type CpuAccount,
+  type MachineCpu,
 } from '@anfang/testing';
+import { status as infraStatus } from '@anfang/infra';
 import { bundle, repoRoot } from '@anfang/chart/bundle';
 import { createS3ObjectStore } from '@anfang/platform/objects';
 import {
@@ -445,6 +450,8 @@ interface PhaseRecord {
   readonly stages?: ReturnType<typeof ackStages>;
   /** This process's own event-loop delay p99 and max (ms): a late client reads as a slow service. */
   readonly clientLoop: { p99: number; max: number };
+  /** Where the machine's cores went meanwhile. */
+  readonly machine?: CpuAccount | undefined;
 }
 
 /** The benchmark's own event loop: its stalls delay the answers it times. */
@@ -1268,12 +1275,7 @@ function printPhases(phases: readonly PhaseRecord[], heartbeatMs: number): void 
         : '—',
     ];
   });
-  const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
-  const line = (cells: string[]) =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  console.log(line(header));
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const row of table) console.log(line(row));
+  printTable(header, table);
   console.log(
     "CPU: the service's cores; RSS end, heap, external (array buffers), anon (smaps_rollup Anonymous): at the " +
       "phase's end; loop: the service's event-loop delay (client loop: this process's); stalls: a 10 ms timer late by ≥ 20/≥ 50 ms; GC: every pause; on/off: " +
@@ -1321,6 +1323,114 @@ function printPhases(phases: readonly PhaseRecord[], heartbeatMs: number): void 
     );
 }
 
+/** A table with its first column left-aligned, the others right-aligned. */
+function printTable(header: readonly string[], rows: readonly (readonly string[])[]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: readonly string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  console.log(line(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const row of rows) console.log(line(row));
+}
+
+/**
+ * The processes whose CPU the run accounts for: the service, this process (the load's client and
+ * the baselines' producer), and the local infrastructure's servers as `./anfang infra` knows
+ * them (each with its descendants: Postgres's backends).
+ */
+async function accountMachine(servicePid: number): Promise<MachineCpu | undefined> {
+  const servers = await infraStatus().catch(() => []);
+  const named: Record<string, AccountedProcess> = {
+    service: { pid: servicePid },
+    'bench client': { pid: process.pid },
+  };
+  for (const server of servers)
+    if (server.pid !== undefined)
+      named[server.name === 's3' ? 'S3 store' : server.name] = { pid: server.pid, tree: true };
+  return machineCpu(named);
+}
+
+/** Where the machine's cores went in each phase that carried load, and in the baselines. */
+function printMachine(phases: readonly PhaseRecord[], rows: readonly Row[]): void {
+  const accounted: [string, CpuAccount][] = [
+    ...phases.flatMap((ph): [string, CpuAccount][] =>
+      ph.machine && ph.name !== 'settle' ? [[ph.name, ph.machine]] : [],
+    ),
+    ...rows.flatMap((r): [string, CpuAccount][] => (!r.goals && r.machine ? [[r.name, r.machine]] : [])),
+  ];
+  const first = accounted[0]?.[1];
+  if (!first) return;
+  const names = [...first.byName.keys()];
+  console.log('');
+  console.log(
+    `the machine's ${first.cores} cores phase by phase (CPU seconds per second, from /proc; "bench client" is this ` +
+      'process: the load and heartbeats, or the producer and the PUT loop in the baselines; other: busy in ' +
+      'none of the named processes; steal: taken by the hypervisor):',
+  );
+  printTable(
+    ['phase', ...names, 'other', 'idle', 'steal'],
+    accounted.map(([name, a]) => [
+      name,
+      ...names.map((n) => (a.byName.get(n) ?? 0).toFixed(2)),
+      a.other.toFixed(2),
+      a.idle.toFixed(2),
+      a.steal.toFixed(2),
+    ]),
+  );
+}
+
+/**
+ * What ≥ 0.4× the raw producer asks of the service here. Two limits bind it. Its JavaScript runs
+ * on one thread, at most one core, of which heartbeats take their share whatever the load. And
+ * beyond what heartbeats alone keep busy, every event of the batched scenario costs CPU outside
+ * the service — the client that sends it, Kafka, the store, Redis, Postgres — on the same cores.
+ * At 0.4× the raw rate, each limit leaves the service a budget per event; the smaller binds.
+ * The raw producer has the same one-thread limit, and none of the others.
+ */
+function printRatioBound(
+  phases: readonly PhaseRecord[],
+  rows: readonly Row[],
+  baseline: Row,
+  batch: number,
+): void {
+  const scenario = `generic signed HTTP ×${batch}`;
+  const steady = phases.find((ph) => ph.name === 'heartbeats only')?.machine;
+  const loaded = phases.find((ph) => ph.name === `${scenario}: saturation`)?.machine;
+  const row = rows.find((r) => r.name === scenario);
+  if (!steady || !loaded || !row) return;
+  const busy = (a: CpuAccount) => [...a.byName.values()].reduce((x, y) => x + y, 0) + a.other;
+  const perEventUs = (loadedCores: number, steadyCores: number) =>
+    ((loadedCores - steadyCores) * 1e6) / row.load.rate;
+  const named = (name: string) => perEventUs(loaded.byName.get(name) ?? 0, steady.byName.get(name) ?? 0);
+  const serviceUs = named('service');
+  const restUs = perEventUs(busy(loaded), busy(steady)) - serviceUs;
+  const rest = [...loaded.byName.keys()]
+    .filter((n) => n !== 'service')
+    .map((n) => `${n} ${fmt(named(n))}`)
+    .concat(`other ${fmt(perEventUs(loaded.other, steady.other))}`)
+    .join(', ');
+  const heartbeatCores = steady.byName.get('service') ?? 0;
+  const target = 0.4 * baseline.load.rate;
+  const threadBudgetUs = ((1 - heartbeatCores) * 1e6) / target;
+  const available = loaded.cores - loaded.steal - busy(steady);
+  const machineBudgetUs = (available * 1e6) / target - restUs;
+  const budgetUs = Math.min(threadBudgetUs, machineBudgetUs);
+  const rawUs = ((baseline.clientCpu ?? NaN) * 1e6) / baseline.load.rate;
+  const limits =
+    `its one thread, less the ${heartbeatCores.toFixed(2)} core heartbeats take, ${fmt(threadBudgetUs)}; ` +
+    `the ${loaded.cores} cores, less the ${busy(steady).toFixed(2)} heartbeats keep busy and the rest's ` +
+    `${fmt(restUs)} per event, ${fmt(machineBudgetUs)}`;
+  console.log(
+    `the ratio goal (${scenario} at saturation, beyond heartbeats alone): per event the service spent ` +
+      `${fmt(serviceUs)} µs of CPU and the rest of the machine ${fmt(restUs)} (${rest}). 0.4× the raw producer ` +
+      `(${fmt(target)} events/s) ` +
+      (budgetUs > 0
+        ? `leaves the service ${fmt(budgetUs)} µs per event (${limits}): ${(serviceUs / budgetUs).toFixed(1)}× less than it spent.`
+        : `is beyond this machine even for a service that cost nothing (${limits}).`) +
+      ` The raw producer's one thread spent ${fmt(rawUs)} µs per event.`,
+  );
+}
+
 // ---- main ----------------------------------------------------------------------------------------
 
 interface Row {
@@ -1332,6 +1442,8 @@ interface Row {
   readonly serviceCpu?: number; // cores used by the service during the load phase
   readonly clientCpu?: number;
   readonly goals: boolean; // judged against the goals
+  /** Where the machine's cores went in the load phase (the baselines', which are not phases). */
+  readonly machine?: CpuAccount | undefined;
 }
 
 async function main(): Promise<void> {
@@ -1369,6 +1481,7 @@ async function main(): Promise<void> {
   let peakHeap = 0;
   let failed = false;
   let registration: { seconds: number; devices: number } | undefined;
+  let machine: MachineCpu | undefined;
   const redisUrl = `${infra.redisUrl.replace(/\/\d*$/, '')}/${o.redisDb}`;
   try {
     db = await createTestDatabase('bench_ingest');
@@ -1408,6 +1521,7 @@ async function main(): Promise<void> {
     );
     const pid = child.proc.pid!;
     const port = child.ports.device;
+    machine = await accountMachine(pid);
     process.stderr.write(
       `device-ingest up (pid ${pid}, devices :${port}, gRPC :${child.ports.grpc}; malloc: ${mallocOf(pid)})\n`,
     );
@@ -1483,7 +1597,9 @@ async function main(): Promise<void> {
       const startedAt = new Date();
       const t0 = now();
       phasePeakRss = rssOf(pid);
+      const machineBefore = machine?.mark();
       const result = await run();
+      const machineAfter = machine?.mark();
       const seconds = (now() - t0) / 1000;
       const reading = await child!.probe();
       const after = await child!.mem();
@@ -1498,6 +1614,7 @@ async function main(): Promise<void> {
         cores: (after.cpu.user + after.cpu.system - before.cpu.user - before.cpu.system) / 1e6 / seconds,
         probe: reading,
         clientLoop: { p99: clientLoop.percentile(99) / 1e6, max: clientLoop.max / 1e6 },
+        machine: machineBefore && machineAfter && machine?.between(machineBefore, machineAfter),
         transitions,
         ...(heartbeats ? { heartbeats: heartbeats.take() } : {}),
         ...(isLoad(result) && result.slow
@@ -1645,7 +1762,9 @@ async function main(): Promise<void> {
     if (want('gat1400') && reg.gat.length) {
       process.stderr.write('S3 PUT loop…');
       const clientBefore = process.cpuUsage();
+      const machineBefore = machine?.mark();
       const puts = await s3Baseline(bucket.bucket, S3_SOCKETS, o.durationMs);
+      const machineAfter = machine?.mark();
       const c = process.cpuUsage(clientBefore);
       process.stderr.write(` ${fmt(puts.rate)} PUTs/s\n`);
       rows.push({
@@ -1654,12 +1773,15 @@ async function main(): Promise<void> {
         load: puts,
         clientCpu: (c.user + c.system) / 1e6 / puts.seconds,
         goals: false,
+        machine: machineBefore && machineAfter && machine?.between(machineBefore, machineAfter),
       });
     }
     if (want('raw') || want('generic') || want('gat1400')) {
       process.stderr.write('kafkajs raw…');
       const clientBefore = process.cpuUsage();
+      const machineBefore = machine?.mark();
       const raw = await rawBaseline(reg.generic, o.rawBatch, o.durationMs, o.imageEvery);
+      const machineAfter = machine?.mark();
       const c = process.cpuUsage(clientBefore);
       process.stderr.write(` ${fmt(raw.rate)} events/s\n`);
       rows.push({
@@ -1668,6 +1790,7 @@ async function main(): Promise<void> {
         load: raw,
         clientCpu: (c.user + c.system) / 1e6 / raw.seconds,
         goals: false,
+        machine: machineBefore && machineAfter && machine?.between(machineBefore, machineAfter),
       });
     }
     agent.destroy();
@@ -1727,13 +1850,8 @@ async function main(): Promise<void> {
     r.clientCpu === undefined ? '—' : `${r.clientCpu.toFixed(2)} cores`,
     String(r.load.errors + (r.paced?.errors ?? 0)),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
-  const line = (cells: string[]) =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   console.log('');
-  console.log(line(header));
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const row of table) console.log(line(row));
+  printTable(header, table);
   console.log('');
   console.log(
     `p50/p99 sat.: request → acknowledged (200 after the events are on Kafka) at saturation; ` +
@@ -1742,6 +1860,8 @@ async function main(): Promise<void> {
       `"raw": one producer.send of ${o.rawBatch} → acked.`,
   );
   printPhases(phases, heartbeatMs);
+  printMachine(phases, rows);
+  if (baseline) printRatioBound(phases, rows, baseline, o.batch);
   console.log(
     `load average at the end: ${loadavg()
       .map((l) => l.toFixed(1))
