@@ -1381,7 +1381,8 @@ function printMachine(phases: readonly PhaseRecord[], rows: readonly Row[]): voi
 
 /**
  * What ≥ 0.4× the raw producer asks of the service here. Two limits bind it. Its JavaScript runs
- * on one thread, at most one core, of which heartbeats take their share whatever the load. And
+ * on one thread, about one core (V8's helper threads add a little), of which heartbeats take
+ * their share whatever the load. And
  * beyond what heartbeats alone keep busy, every event of the batched scenario costs CPU outside
  * the service — the client that sends it, Kafka, the store, Redis, Postgres — on the same cores.
  * At 0.4× the raw rate, each limit leaves the service a budget per event; the smaller binds.
