@@ -1382,11 +1382,11 @@ function printMachine(phases: readonly PhaseRecord[], rows: readonly Row[]): voi
 /**
  * What ≥ 0.4× the raw producer asks of the service here. Two limits bind it. Its JavaScript runs
  * on one thread, about one core (V8's helper threads add a little), of which heartbeats take
- * their share whatever the load. And
- * beyond what heartbeats alone keep busy, every event of the batched scenario costs CPU outside
- * the service — the client that sends it, Kafka, the store, Redis, Postgres — on the same cores.
- * At 0.4× the raw rate, each limit leaves the service a budget per event; the smaller binds.
- * The raw producer has the same one-thread limit, and none of the others.
+ * their share whatever the load. And beyond what heartbeats alone keep busy, every event of the
+ * batched scenario costs CPU outside the service — the client that sends it, Kafka, the store,
+ * Redis, Postgres — on the same cores. At 0.4× the raw rate, each limit leaves the service a
+ * budget per event (the machine's extrapolated linearly); the smaller binds. The raw producer has
+ * the same one-thread limit, and none of the others.
  */
 function printRatioBound(
   phases: readonly PhaseRecord[],
@@ -1482,7 +1482,6 @@ async function main(): Promise<void> {
   let peakHeap = 0;
   let failed = false;
   let registration: { seconds: number; devices: number } | undefined;
-  let machine: MachineCpu | undefined;
   const redisUrl = `${infra.redisUrl.replace(/\/\d*$/, '')}/${o.redisDb}`;
   try {
     db = await createTestDatabase('bench_ingest');
@@ -1522,7 +1521,14 @@ async function main(): Promise<void> {
     );
     const pid = child.proc.pid!;
     const port = child.ports.device;
-    machine = await accountMachine(pid);
+    const machine = await accountMachine(pid);
+    /** Runs `run` and accounts the machine's cores meanwhile. */
+    const accounted = async <T>(run: () => Promise<T>): Promise<[T, CpuAccount | undefined]> => {
+      const from = machine?.mark();
+      const result = await run();
+      const to = machine?.mark();
+      return [result, from && to && machine?.between(from, to)];
+    };
     process.stderr.write(
       `device-ingest up (pid ${pid}, devices :${port}, gRPC :${child.ports.grpc}; malloc: ${mallocOf(pid)})\n`,
     );
@@ -1598,9 +1604,7 @@ async function main(): Promise<void> {
       const startedAt = new Date();
       const t0 = now();
       phasePeakRss = rssOf(pid);
-      const machineBefore = machine?.mark();
-      const result = await run();
-      const machineAfter = machine?.mark();
+      const [result, cores] = await accounted(run);
       const seconds = (now() - t0) / 1000;
       const reading = await child!.probe();
       const after = await child!.mem();
@@ -1615,7 +1619,7 @@ async function main(): Promise<void> {
         cores: (after.cpu.user + after.cpu.system - before.cpu.user - before.cpu.system) / 1e6 / seconds,
         probe: reading,
         clientLoop: { p99: clientLoop.percentile(99) / 1e6, max: clientLoop.max / 1e6 },
-        machine: machineBefore && machineAfter && machine?.between(machineBefore, machineAfter),
+        machine: cores,
         transitions,
         ...(heartbeats ? { heartbeats: heartbeats.take() } : {}),
         ...(isLoad(result) && result.slow
@@ -1763,9 +1767,7 @@ async function main(): Promise<void> {
     if (want('gat1400') && reg.gat.length) {
       process.stderr.write('S3 PUT loop…');
       const clientBefore = process.cpuUsage();
-      const machineBefore = machine?.mark();
-      const puts = await s3Baseline(bucket.bucket, S3_SOCKETS, o.durationMs);
-      const machineAfter = machine?.mark();
+      const [puts, cores] = await accounted(() => s3Baseline(bucket!.bucket, S3_SOCKETS, o.durationMs));
       const c = process.cpuUsage(clientBefore);
       process.stderr.write(` ${fmt(puts.rate)} PUTs/s\n`);
       rows.push({
@@ -1774,15 +1776,15 @@ async function main(): Promise<void> {
         load: puts,
         clientCpu: (c.user + c.system) / 1e6 / puts.seconds,
         goals: false,
-        machine: machineBefore && machineAfter && machine?.between(machineBefore, machineAfter),
+        machine: cores,
       });
     }
     if (want('raw') || want('generic') || want('gat1400')) {
       process.stderr.write('kafkajs raw…');
       const clientBefore = process.cpuUsage();
-      const machineBefore = machine?.mark();
-      const raw = await rawBaseline(reg.generic, o.rawBatch, o.durationMs, o.imageEvery);
-      const machineAfter = machine?.mark();
+      const [raw, cores] = await accounted(() =>
+        rawBaseline(reg.generic, o.rawBatch, o.durationMs, o.imageEvery),
+      );
       const c = process.cpuUsage(clientBefore);
       process.stderr.write(` ${fmt(raw.rate)} events/s\n`);
       rows.push({
@@ -1791,7 +1793,7 @@ async function main(): Promise<void> {
         load: raw,
         clientCpu: (c.user + c.system) / 1e6 / raw.seconds,
         goals: false,
-        machine: machineBefore && machineAfter && machine?.between(machineBefore, machineAfter),
+        machine: cores,
       });
     }
     agent.destroy();
