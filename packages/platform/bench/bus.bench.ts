@@ -23,6 +23,7 @@ import {
   createTopicsWithLeaders,
   deleteTopics,
   infraEnv,
+  printTable,
   reportGoals,
   uniqueName,
   type TestDatabase,
@@ -376,13 +377,8 @@ async function main(): Promise<void> {
     fmt(r.pacedP50, 1),
     fmt(r.pacedP99, 1),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
-  const line = (cells: string[]): string =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   console.log('');
-  console.log(line(header));
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const row of table) console.log(line(row));
+  printTable(header, table);
   const bus = best.get('kafka bus');
   if (baseline && bus) {
     // kafkajs' idempotent producer serialises requests per broker, so the verdict compares with

@@ -62,3 +62,13 @@ export function reportGoals(bench: string, goals: readonly BenchGoal[]): BenchRe
   if (target) writeFileSync(target, `${JSON.stringify(report, null, 2)}\n`);
   return report;
 }
+
+/** A benchmark's table on stdout: the first column left-aligned, the others right-aligned. */
+export function printTable(header: readonly string[], rows: readonly (readonly string[])[]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: readonly string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  console.log(line(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const row of rows) console.log(line(row));
+}

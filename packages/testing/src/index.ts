@@ -32,6 +32,7 @@ export {
 export {
   BENCH_REPORT_ENV,
   benchReport,
+  printTable,
   reportGoals,
   type BenchGoal,
   type BenchReport,

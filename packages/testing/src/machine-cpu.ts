@@ -71,13 +71,11 @@ function procStat(pid: number): ProcStat | undefined {
  * A process's CPU with its descendants: the live ones' own figures plus what the reaped ones left
  * in their parents' cutime/cstime, so each tick is counted once.
  */
-function treeTicks(root: number, stats: ReadonlyMap<number, ProcStat>): number {
-  const children = new Map<number, number[]>();
-  for (const [pid, stat] of stats) {
-    const list = children.get(stat.ppid);
-    if (list) list.push(pid);
-    else children.set(stat.ppid, [pid]);
-  }
+function treeTicks(
+  root: number,
+  stats: ReadonlyMap<number, ProcStat>,
+  children: ReadonlyMap<number, readonly number[]>,
+): number {
   let ticks = 0;
   const pending = [root];
   while (pending.length) {
@@ -87,6 +85,16 @@ function treeTicks(root: number, stats: ReadonlyMap<number, ProcStat>): number {
     pending.push(...(children.get(pid) ?? []));
   }
   return ticks;
+}
+
+function childrenOf(stats: ReadonlyMap<number, ProcStat>): Map<number, number[]> {
+  const children = new Map<number, number[]>();
+  for (const [pid, stat] of stats) {
+    const list = children.get(stat.ppid);
+    if (list) list.push(pid);
+    else children.set(stat.ppid, [pid]);
+  }
+  return children;
 }
 
 function allStats(): Map<number, ProcStat> {
@@ -125,9 +133,10 @@ export function machineCpu(named: Readonly<Record<string, AccountedProcess>>): M
   return {
     mark() {
       const stats = allStats();
+      const children = childrenOf(stats);
       const byName = new Map<string, number>();
       for (const [name, p] of entries) {
-        const ticks = p.tree ? treeTicks(p.pid, stats) : (stats.get(p.pid)?.own ?? 0);
+        const ticks = p.tree ? treeTicks(p.pid, stats, children) : (stats.get(p.pid)?.own ?? 0);
         byName.set(name, ticks / TICKS_PER_SECOND);
       }
       return { at: performance.now(), byName, machine: machineTicks() };

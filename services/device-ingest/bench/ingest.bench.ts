@@ -83,6 +83,7 @@ import {
   kafkaClient,
   type TestBucket,
   type TestDatabase,
+  printTable,
   reportGoals,
   s3StoreOptions,
   SERVICE_CHILD,
@@ -1321,16 +1322,6 @@ function printPhases(phases: readonly PhaseRecord[], heartbeatMs: number): void 
         .map(([k, v]) => `${k} ${v.n}× (${fmt(v.ms)} ms, max ${fmt(v.max, 1)})`)
         .join(', ')}`,
     );
-}
-
-/** A table with its first column left-aligned, the others right-aligned. */
-function printTable(header: readonly string[], rows: readonly (readonly string[])[]): void {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: readonly string[]) =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  console.log(line(header));
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const row of rows) console.log(line(row));
 }
 
 /**
