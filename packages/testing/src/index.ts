@@ -44,6 +44,9 @@ export const SERVICE_CHILD_FILES: readonly string[] = [
   SERVICE_CHILD,
   new URL('./cpu-profile.ts', import.meta.url).pathname,
 ];
+/** Path of gc-promotion.ts, for a probe preloaded into a bundled service child (`extraFiles`). */
+export const GC_PROMOTION_FILE = new URL('./gc-promotion.ts', import.meta.url).pathname;
+export { promotionOf, recordPromotion, type Promotion } from './gc-promotion.ts';
 export {
   machineCpu,
   type AccountedProcess,

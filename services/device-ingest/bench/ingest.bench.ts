@@ -88,6 +88,7 @@ import {
   s3StoreOptions,
   SERVICE_CHILD,
   SERVICE_CHILD_FILES,
+  GC_PROMOTION_FILE,
   type BenchGoal,
   machineCpu,
   type AccountedProcess,
@@ -444,6 +445,7 @@ interface PhaseRecord {
     answered: number;
     errors: number;
     skipped: number;
+    p50: number;
     p99: number;
     firstError?: string | undefined;
   };
@@ -542,7 +544,9 @@ interface Child {
  * The child script and the probe go into the bundle too, stripped the same way.
  */
 function productionChild(): { child: string; service: string; probe: string; execArgv: string[] } {
-  const built = bundle('services/device-ingest', BUNDLE_DIR, { extraFiles: [...SERVICE_CHILD_FILES, PROBE] });
+  const built = bundle('services/device-ingest', BUNDLE_DIR, {
+    extraFiles: [...SERVICE_CHILD_FILES, GC_PROMOTION_FILE, PROBE],
+  });
   const inBundle = (path: string): string => join(built.outDir, relative(repoRoot, path));
   return {
     child: inBundle(SERVICE_CHILD),
@@ -1039,7 +1043,14 @@ function startHeartbeats(port: number, devices: readonly KeepAlive[], intervalMs
   })();
   return {
     take() {
-      const figures = { answered, errors, skipped, p99: lat.quantile(0.99), firstError };
+      const figures = {
+        answered,
+        errors,
+        skipped,
+        p50: lat.quantile(0.5),
+        p99: lat.quantile(0.99),
+        firstError,
+      };
       lat = new Latencies();
       answered = 0;
       errors = 0;
@@ -1249,8 +1260,9 @@ function printPhases(phases: readonly PhaseRecord[], heartbeatMs: number): void 
     'client loop',
     'stalls ≥20/≥50',
     'GC n, total, max ms',
+    'promoted MB/s, MCs',
     'on/off',
-    'heartbeats/s, p99',
+    'heartbeats/s, p50/p99',
   ];
   const table = phases.map((ph) => {
     const gcMs = ph.probe.gcs.reduce((a, g) => a + g.ms, 0);
@@ -1268,9 +1280,10 @@ function printPhases(phases: readonly PhaseRecord[], heartbeatMs: number): void 
       `${fmt(ph.clientLoop.p99, 0)}/${fmt(ph.clientLoop.max, 0)}`,
       `${ph.probe.stalls.length}/${ph.probe.stalls.filter((x) => x.ms >= 50).length}`,
       `${ph.probe.gcs.length}, ${fmt(gcMs)}, ${fmt(gcMax)}`,
+      `${fmt(ph.probe.promotion.bytes / 1e6 / ph.seconds, 1)}, ${ph.probe.promotion.markCompacts}`,
       `${ph.transitions.online}/${ph.transitions.offline}`,
       ph.heartbeats
-        ? `${fmt(ph.heartbeats.answered / ph.seconds)}, ${fmt(ph.heartbeats.p99, 0)} ms` +
+        ? `${fmt(ph.heartbeats.answered / ph.seconds)}, ${fmt(ph.heartbeats.p50, 0)}/${fmt(ph.heartbeats.p99, 0)} ms` +
           (ph.heartbeats.errors ? `, ${ph.heartbeats.errors} failed` : '') +
           (ph.heartbeats.skipped ? `, ${ph.heartbeats.skipped} skipped` : '')
         : '—',
@@ -1279,7 +1292,7 @@ function printPhases(phases: readonly PhaseRecord[], heartbeatMs: number): void 
   printTable(header, table);
   console.log(
     "CPU: the service's cores; RSS end, heap, external (array buffers), anon (smaps_rollup Anonymous): at the " +
-      "phase's end; loop: the service's event-loop delay (client loop: this process's); stalls: a 10 ms timer late by ≥ 20/≥ 50 ms; GC: every pause; on/off: " +
+      "phase's end; loop: the service's event-loop delay (client loop: this process's); stalls: a 10 ms timer late by ≥ 20/≥ 50 ms; GC: every pause; promoted: what the scavenges moved to the old generation, MCs: mark-compacts; on/off: " +
       'devices whose status changed to online/offline in the phase.',
   );
   for (const ph of phases.filter((x) => x.explained && x.explained.slow > 0)) {

@@ -3,12 +3,14 @@
  * so the benchmark can say what its slow acknowledgements are made of. It records garbage
  * collections (a PerformanceObserver on 'gc': start, duration, kind) and event-loop stalls (a
  * 10 ms timer that fires late: the loop was busy from its due time until it ran), both in epoch
- * milliseconds (`performance.timeOrigin` + now, the benchmark's clock too), and the event-loop
- * delay histogram (`monitorEventLoopDelay`); and what the acknowledgements waited on: every
+ * milliseconds (`performance.timeOrigin` + now, the benchmark's clock too), the event-loop
+ * delay histogram (`monitorEventLoopDelay`), what the scavenges promoted to the old generation
+ * (`v8.GCProfiler`: the old spaces' growth across each scavenge; what the mark-compacts are paid
+ * for); and what the acknowledgements waited on: every
  * pipeline `accept` call's stages (the pipeline's ACCEPT_TIMINGS_CHANNEL) and every outgoing HTTP
  * PUT (the S3 pictures; Node's `http.client.*` diagnostics channels): created, given a socket,
  * answered. Read and reset over IPC: `{ type: 'probe', id, trace }` is answered `{ type: 'probe',
- * id, gcs, stalls, loop, accepts, puts }` with everything since the last read.
+ * id, gcs, promotion, stalls, loop, accepts, puts }` with everything since the last read.
  * Nothing of it is the service's own code: it observes, and costs a timer tick every 10 ms.
  *
  * The accepts and PUTs are recorded only until the next read and only when that read asked for
@@ -21,6 +23,8 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { ClientRequest } from 'node:http';
 import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
 import { constants, type PerformanceEntry } from 'node:perf_hooks';
+// Relative, not the package: the probe is preloaded into the bundled service, which has no @anfang/testing.
+import { recordPromotion, type Promotion } from '../../../packages/testing/src/gc-promotion.ts';
 import { ACCEPT_TIMINGS_CHANNEL, type AcceptTimings } from '../src/ingest/pipeline.ts';
 
 export interface Pause {
@@ -41,6 +45,7 @@ export interface PutTimings {
 
 export interface ProbeReading {
   readonly gcs: Pause[];
+  readonly promotion: Promotion;
   readonly stalls: Pause[];
   readonly accepts: AcceptTimings[];
   readonly puts: PutTimings[];
@@ -99,6 +104,8 @@ new PerformanceObserver((list) => {
   }
 }).observe({ entryTypes: ['gc'] });
 
+const promotion = recordPromotion();
+
 const histogram = monitorEventLoopDelay({ resolution: 5 });
 histogram.enable();
 
@@ -115,6 +122,7 @@ process.on('message', (m: { type?: string; id?: number; trace?: boolean }) => {
   trace(m.trace === true);
   const reading: ProbeReading = {
     gcs,
+    promotion: promotion.take(),
     stalls,
     accepts,
     puts,

@@ -1,0 +1,151 @@
+/**
+ * Cache promotion benchmark (a diagnostic command, not a test): what one `setIfAbsent` per
+ * request costs the garbage collector, through the Redis cache (`createRedisCache`, ioredis)
+ * beside a raw RESP client on a plain socket (the baseline), on the local Redis
+ * (`./anfang infra up`).
+ *
+ *   node packages/platform/bench/cache-promotion.bench.ts [--rate 670] [--seconds 8] [--hold-objects 100]
+ *
+ * Each client runs in a child process of its own (a fresh heap, the chart's 16 MiB semi-space)
+ * that answers `rate` requests a second; a request builds `hold-objects` small objects, spends a
+ * nonce with one SET NX PX and reads them after the answer (device-ingest's heartbeat: a nonce
+ * per request, ~670 a second for 20 000 devices), while as much again is allocated and dropped
+ * at once. It prints what the scavenges moved to the old generation (`v8.GCProfiler`: the old
+ * spaces' growth across each scavenge), the mark-compacts that garbage costs, and the GC time.
+ * A request lives about a millisecond, far less than the time between two scavenges, so nothing
+ * of it should be promoted: the raw client shows that floor.
+ */
+import { fork } from 'node:child_process';
+import { connect } from 'node:net';
+import { parseArgs } from 'node:util';
+import { infraEnv, printTable, recordPromotion, type Promotion } from '@anfang/testing';
+import { createRedisCache } from '../src/cache/index.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    rate: { type: 'string', default: '670' },
+    seconds: { type: 'string', default: '8' },
+    'hold-objects': { type: 'string', default: '100' },
+    child: { type: 'string' },
+  },
+});
+const rate = Number(args.rate);
+const seconds = Number(args.seconds);
+const holdObjects = Number(args['hold-objects']);
+
+type SetIfAbsent = (key: string) => Promise<boolean>;
+interface ChildResult extends Promotion {
+  readonly requests: number;
+}
+
+const CLIENTS = ['raw RESP socket (baseline)', 'Redis cache (ioredis)'] as const;
+type ClientName = (typeof CLIENTS)[number];
+
+/** SET key 1 PX 60000 NX over one socket, answers matched in order: no library in between. */
+async function rawClient(url: URL): Promise<{ set: SetIfAbsent; close(): void }> {
+  const socket = connect(Number(url.port), url.hostname);
+  socket.setNoDelay(true);
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  const waiting: ((line: string) => void)[] = [];
+  let pending = '';
+  socket.on('data', (chunk: Buffer) => {
+    pending += chunk.toString('latin1');
+    for (let end = pending.indexOf('\r\n'); end >= 0; end = pending.indexOf('\r\n')) {
+      const line = pending.slice(0, end);
+      pending = pending.slice(end + 2);
+      waiting.shift()?.(line);
+    }
+  });
+  const bulk = (s: string) => `$${Buffer.byteLength(s)}\r\n${s}\r\n`;
+  return {
+    set: (key) =>
+      new Promise((resolve) => {
+        waiting.push((line) => resolve(line === '+OK'));
+        socket.write(
+          `*6\r\n${bulk('SET')}${bulk(key)}${bulk('1')}${bulk('PX')}${bulk('60000')}${bulk('NX')}`,
+        );
+      }),
+    close: () => socket.destroy(),
+  };
+}
+
+async function runChild(name: ClientName): Promise<ChildResult> {
+  const url = infraEnv().redisUrl;
+  let client: { set: SetIfAbsent; close(): Promise<void> | void };
+  if (name === 'Redis cache (ioredis)') {
+    const cache = createRedisCache({ url, keyPrefix: `bench-promotion-${process.pid}` });
+    client = { set: (key) => cache.setIfAbsent(key, '1', 60_000), close: () => cache.close() };
+  } else client = await rawClient(new URL(url));
+  await client.set('warm-up');
+
+  let requests = 0;
+  let kept = 0;
+  const request = async (n: number): Promise<void> => {
+    const held = Array.from({ length: holdObjects }, (_, i) => ({ i, label: `part-${i}` }));
+    if (await client.set(`nonce:${n}`)) kept += held.length;
+    requests++;
+  };
+  const promotion = recordPromotion();
+  let n = 0;
+  let dropped: unknown;
+  const perTick = rate / 100;
+  let due = 0;
+  const ticker = setInterval(() => {
+    for (due += perTick; due >= 1; due--) void request(n++);
+    for (let i = 0; i < holdObjects * perTick; i++) dropped = { i, label: `temp-${i}` };
+  }, 10);
+  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  clearInterval(ticker);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const promoted = promotion.take();
+  // Read once, so that neither the held objects nor the dropped ones are optimised away.
+  void dropped;
+  void kept;
+  await client.close();
+  return { requests, ...promoted };
+}
+
+function inChild(name: ClientName): Promise<ChildResult> {
+  return new Promise((resolve, reject) => {
+    const child = fork(
+      new URL(import.meta.url).pathname,
+      [
+        '--child',
+        name,
+        '--rate',
+        String(rate),
+        '--seconds',
+        String(seconds),
+        '--hold-objects',
+        String(holdObjects),
+      ],
+      { execArgv: ['--max-semi-space-size=16'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+    );
+    child.once('message', (m) => resolve(m as ChildResult));
+    child.once('exit', (code) =>
+      code === 0 ? undefined : reject(new Error(`${name}: child exited with ${code}`)),
+    );
+  });
+}
+
+if (args.child) {
+  const result = await runChild(args.child as ClientName);
+  process.send?.(result, () => process.exit(0));
+} else {
+  console.log(
+    `cache promotion: ${rate} requests/s for ${seconds} s, each holding ${holdObjects} objects across one SET NX PX; a child process per client (--max-semi-space-size=16)`,
+  );
+  const rows: string[][] = [];
+  for (const name of CLIENTS) {
+    const r = await inChild(name);
+    rows.push([
+      name,
+      String(r.requests),
+      (r.bytes / 1e6 / seconds).toFixed(2),
+      String(r.scavenges),
+      String(r.markCompacts),
+      (r.gcMs / seconds).toFixed(1),
+    ]);
+  }
+  printTable(['client', 'requests', 'promoted MB/s', 'scavenges', 'mark-compacts', 'GC ms/s'], rows);
+}
