@@ -1,23 +1,25 @@
 /**
- * Cache promotion benchmark (a diagnostic command, not a test): what one `setIfAbsent` per
- * request costs the garbage collector, through the Redis cache (`createRedisCache`, ioredis)
- * beside a raw RESP client on a plain socket (the baseline), on the local Redis
- * (`./anfang infra up`).
+ * Cache promotion benchmark (a diagnostic command, not a test): what one `SET NX PX` per request
+ * costs the garbage collector through ioredis — called directly, and through the Redis cache
+ * (`createRedisCache`) with and without auto-pipelining — beside a raw RESP client on a plain
+ * socket (the baseline), on the local Redis (`./anfang infra up`).
  *
  *   node packages/platform/bench/cache-promotion.bench.ts [--rate 670] [--seconds 8] [--hold-objects 100]
  *
  * Each client runs in a child process of its own (a fresh heap, the chart's 16 MiB semi-space)
- * that answers `rate` requests a second; a request builds `hold-objects` small objects, spends a
- * nonce with one SET NX PX and reads them after the answer (device-ingest's heartbeat: a nonce
- * per request, ~670 a second for 20 000 devices), while as much again is allocated and dropped
- * at once. It prints what the scavenges moved to the old generation (`v8.GCProfiler`: the old
- * spaces' growth across each scavenge), the mark-compacts that garbage costs, and the GC time.
- * A request lives about a millisecond, far less than the time between two scavenges, so nothing
- * of it should be promoted: the raw client shows that floor.
+ * that answers `rate` requests a second — device-ingest's heartbeats, a nonce each, ~670 a
+ * second for 20 000 devices — measured after 3 s of the same load (start-up's own objects are
+ * promoted by the first scavenges). A request builds `hold-objects` small objects, spends its
+ * nonce and reads them after the answer, while as much again is allocated and dropped at once.
+ * It prints how long the requests waited for their answers, what the scavenges moved to the old
+ * generation (`recordPromotion` of @anfang/testing), the mark-compacts that garbage costs and
+ * the GC time. A request lives well under a millisecond, far less than the time between two
+ * scavenges, so nothing of it should be promoted: the raw client shows that floor.
  */
 import { fork } from 'node:child_process';
 import { connect } from 'node:net';
 import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
 import { infraEnv, printTable, recordPromotion, type Promotion } from '@anfang/testing';
 import { createRedisCache } from '../src/cache/index.ts';
 
@@ -32,17 +34,26 @@ const { values: args } = parseArgs({
 const rate = Number(args.rate);
 const seconds = Number(args.seconds);
 const holdObjects = Number(args['hold-objects']);
+const WARM_UP_MS = 3_000;
 
 type SetIfAbsent = (key: string) => Promise<boolean>;
 interface ChildResult extends Promotion {
   readonly requests: number;
+  /** How long a request waited for its answer, ms: how long its objects needed to live. */
+  readonly p50Ms: number;
+  readonly maxMs: number;
 }
 
-const CLIENTS = ['raw RESP socket (baseline)', 'Redis cache (ioredis)'] as const;
+const CLIENTS = [
+  'raw RESP socket (baseline)',
+  'ioredis, set(prefix + key) awaited',
+  'Redis cache, auto-pipelined',
+  'Redis cache, not auto-pipelined',
+] as const;
 type ClientName = (typeof CLIENTS)[number];
 
 /** SET key 1 PX 60000 NX over one socket, answers matched in order: no library in between. */
-async function rawClient(url: URL): Promise<{ set: SetIfAbsent; close(): void }> {
+async function rawClient(url: URL, prefix: string): Promise<{ set: SetIfAbsent; close(): void }> {
   const socket = connect(Number(url.port), url.hostname);
   socket.setNoDelay(true);
   await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
@@ -62,7 +73,7 @@ async function rawClient(url: URL): Promise<{ set: SetIfAbsent; close(): void }>
       new Promise((resolve) => {
         waiting.push((line) => resolve(line === '+OK'));
         socket.write(
-          `*6\r\n${bulk('SET')}${bulk(key)}${bulk('1')}${bulk('PX')}${bulk('60000')}${bulk('NX')}`,
+          `*6\r\n${bulk('SET')}${bulk(prefix + key)}${bulk('1')}${bulk('PX')}${bulk('60000')}${bulk('NX')}`,
         );
       }),
     close: () => socket.destroy(),
@@ -71,18 +82,33 @@ async function rawClient(url: URL): Promise<{ set: SetIfAbsent; close(): void }>
 
 async function runChild(name: ClientName): Promise<ChildResult> {
   const url = infraEnv().redisUrl;
+  // Every client's keys under the bench's own prefix, gone a minute after the run (PX 60 000).
+  const keyPrefix = `bench-promotion-${process.pid}`;
   let client: { set: SetIfAbsent; close(): Promise<void> | void };
-  if (name === 'Redis cache (ioredis)') {
-    const cache = createRedisCache({ url, keyPrefix: `bench-promotion-${process.pid}` });
+  if (name === 'ioredis, set(prefix + key) awaited') {
+    const redis = new Redis(url, { enableAutoPipelining: false, commandTimeout: 2_000 });
+    client = {
+      set: (key) => redis.set(`${keyPrefix}:` + key, '1', 'PX', 60_000, 'NX').then((reply) => reply === 'OK'),
+      close: () => void redis.disconnect(),
+    };
+  } else if (name !== 'raw RESP socket (baseline)') {
+    const cache = createRedisCache({
+      url,
+      keyPrefix,
+      autoPipelining: name === 'Redis cache, auto-pipelined',
+    });
     client = { set: (key) => cache.setIfAbsent(key, '1', 60_000), close: () => cache.close() };
-  } else client = await rawClient(new URL(url));
+  } else client = await rawClient(new URL(url), `${keyPrefix}:`);
   await client.set('warm-up');
 
   let requests = 0;
+  let waits: number[] = [];
   let kept = 0;
   const request = async (n: number): Promise<void> => {
     const held = Array.from({ length: holdObjects }, (_, i) => ({ i, label: `part-${i}` }));
+    const sent = performance.now();
     if (await client.set(`nonce:${n}`)) kept += held.length;
+    waits.push(performance.now() - sent);
     requests++;
   };
   const promotion = recordPromotion();
@@ -94,15 +120,21 @@ async function runChild(name: ClientName): Promise<ChildResult> {
     for (due += perTick; due >= 1; due--) void request(n++);
     for (let i = 0; i < holdObjects * perTick; i++) dropped = { i, label: `temp-${i}` };
   }, 10);
-  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  // What start-up left live (modules, the client) is promoted by the first scavenges: not measured.
+  await sleep(WARM_UP_MS);
+  promotion.take();
+  requests = 0;
+  waits = [];
+  await sleep(seconds * 1000);
   clearInterval(ticker);
-  await new Promise((resolve) => setTimeout(resolve, 200));
   const promoted = promotion.take();
   // Read once, so that neither the held objects nor the dropped ones are optimised away.
   void dropped;
   void kept;
   await client.close();
-  return { requests, ...promoted };
+  waits.sort((a, b) => a - b);
+  return { requests, ...promoted, p50Ms: waits[waits.length >> 1] ?? 0, maxMs: waits.at(-1) ?? 0 };
 }
 
 function inChild(name: ClientName): Promise<ChildResult> {
@@ -141,11 +173,15 @@ if (args.child) {
     rows.push([
       name,
       String(r.requests),
+      `${r.p50Ms.toFixed(2)}/${r.maxMs.toFixed(1)}`,
       (r.bytes / 1e6 / seconds).toFixed(2),
       String(r.scavenges),
       String(r.markCompacts),
       (r.gcMs / seconds).toFixed(1),
     ]);
   }
-  printTable(['client', 'requests', 'promoted MB/s', 'scavenges', 'mark-compacts', 'GC ms/s'], rows);
+  printTable(
+    ['client', 'requests', 'answered p50/max ms', 'promoted MB/s', 'scavenges', 'mark-compacts', 'GC ms/s'],
+    rows,
+  );
 }
