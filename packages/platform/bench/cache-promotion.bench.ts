@@ -18,6 +18,7 @@
  */
 import { fork } from 'node:child_process';
 import { connect } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { infraEnv, printTable, recordPromotion, type Promotion } from '@anfang/testing';
@@ -120,7 +121,6 @@ async function runChild(name: ClientName): Promise<ChildResult> {
     for (due += perTick; due >= 1; due--) void request(n++);
     for (let i = 0; i < holdObjects * perTick; i++) dropped = { i, label: `temp-${i}` };
   }, 10);
-  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
   // What start-up left live (modules, the client) is promoted by the first scavenges: not measured.
   await sleep(WARM_UP_MS);
   promotion.take();
@@ -161,8 +161,10 @@ function inChild(name: ClientName): Promise<ChildResult> {
 }
 
 if (args.child) {
+  if (!process.send) throw new Error('--child is how this bench starts its own children: run it without');
   const result = await runChild(args.child as ClientName);
-  process.send?.(result, () => process.exit(0));
+  // Disconnecting the IPC channel lets the child end once the result is sent (nothing else is open).
+  process.send(result, () => process.disconnect());
 } else {
   console.log(
     `cache promotion: ${rate} requests/s for ${seconds} s, each holding ${holdObjects} objects across one SET NX PX; a child process per client (--max-semi-space-size=16)`,
