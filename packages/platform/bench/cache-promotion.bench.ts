@@ -1,8 +1,9 @@
 /**
  * Cache promotion benchmark (a diagnostic command, not a test): what one `SET NX PX` per request
- * costs the garbage collector through ioredis — called directly, and through the Redis cache
- * (`createRedisCache`) with and without auto-pipelining — beside a raw RESP client on a plain
- * socket (the baseline), on the local Redis (`./anfang infra up`).
+ * costs the garbage collector through the Redis cache (`createRedisCache`, node-redis), through
+ * ioredis called directly (the client the cache used before: the reason it no longer does), and
+ * through a raw RESP client on a plain socket (the baseline), on the local Redis
+ * (`./anfang infra up`).
  *
  *   node packages/platform/bench/cache-promotion.bench.ts [--rate 670] [--seconds 8] [--hold-objects 100]
  *
@@ -12,9 +13,11 @@
  * promoted by the first scavenges). A request builds `hold-objects` small objects, spends its
  * nonce and reads them after the answer, while as much again is allocated and dropped at once.
  * It prints how long the requests waited for their answers, what the scavenges moved to the old
- * generation (`recordPromotion` of @anfang/testing), the mark-compacts that garbage costs and
- * the GC time. A request lives well under a millisecond, far less than the time between two
- * scavenges, so nothing of it should be promoted: the raw client shows that floor.
+ * generation (`recordPromotion` of @anfang/testing), the mark-compacts that garbage costs, the
+ * GC time and the process's CPU per request. A request lives well under a millisecond, far less
+ * than the time between two scavenges, so nothing of it should be promoted: the raw client
+ * shows that floor. Then each client runs 1 500 rounds of 128 `SET NX PX` at once (a saturated
+ * service's commands in flight) and the CPU per command is printed.
  */
 import { fork } from 'node:child_process';
 import { connect } from 'node:net';
@@ -43,13 +46,20 @@ interface ChildResult extends Promotion {
   /** How long a request waited for its answer, ms: how long its objects needed to live. */
   readonly p50Ms: number;
   readonly maxMs: number;
+  /** The child's CPU (user + system) over the measured seconds, µs per request. */
+  readonly cpuUsPerRequest: number;
+  /** CPU per command with BURST_IN_FLIGHT commands in flight, back to back (µs). */
+  readonly burstCpuUsPerCommand: number;
 }
+
+/** Commands in flight in the burst that follows the paced run: a saturated service's share. */
+const BURST_IN_FLIGHT = 128;
+const BURST_ROUNDS = 1_500;
 
 const CLIENTS = [
   'raw RESP socket (baseline)',
   'ioredis, set(prefix + key) awaited',
-  'Redis cache, auto-pipelined',
-  'Redis cache, not auto-pipelined',
+  'Redis cache (node-redis)',
 ] as const;
 type ClientName = (typeof CLIENTS)[number];
 
@@ -92,12 +102,8 @@ async function runChild(name: ClientName): Promise<ChildResult> {
       set: (key) => redis.set(`${keyPrefix}:` + key, '1', 'PX', 60_000, 'NX').then((reply) => reply === 'OK'),
       close: () => void redis.disconnect(),
     };
-  } else if (name !== 'raw RESP socket (baseline)') {
-    const cache = createRedisCache({
-      url,
-      keyPrefix,
-      autoPipelining: name === 'Redis cache, auto-pipelined',
-    });
+  } else if (name === 'Redis cache (node-redis)') {
+    const cache = createRedisCache({ url, keyPrefix });
     client = { set: (key) => cache.setIfAbsent(key, '1', 60_000), close: () => cache.close() };
   } else client = await rawClient(new URL(url), `${keyPrefix}:`);
   await client.set('warm-up');
@@ -126,15 +132,34 @@ async function runChild(name: ClientName): Promise<ChildResult> {
   promotion.take();
   requests = 0;
   waits = [];
+  const cpuFrom = process.cpuUsage();
   await sleep(seconds * 1000);
   clearInterval(ticker);
   const promoted = promotion.take();
+  const cpu = process.cpuUsage(cpuFrom);
   // Read once, so that neither the held objects nor the dropped ones are optimised away.
   void dropped;
   void kept;
+  const burst = async (rounds: number, tag: string) => {
+    for (let round = 0; round < rounds; round++)
+      await Promise.all(
+        Array.from({ length: BURST_IN_FLIGHT }, (_, i) => client.set(`burst:${tag}:${round}:${i}`)),
+      );
+  };
+  await burst(200, 'warm-up');
+  const burstFrom = process.cpuUsage();
+  await burst(BURST_ROUNDS, 'measured');
+  const burstCpu = process.cpuUsage(burstFrom);
   await client.close();
   waits.sort((a, b) => a - b);
-  return { requests, ...promoted, p50Ms: waits[waits.length >> 1] ?? 0, maxMs: waits.at(-1) ?? 0 };
+  return {
+    requests,
+    ...promoted,
+    p50Ms: waits[waits.length >> 1] ?? 0,
+    maxMs: waits.at(-1) ?? 0,
+    cpuUsPerRequest: (cpu.user + cpu.system) / Math.max(1, requests),
+    burstCpuUsPerCommand: (burstCpu.user + burstCpu.system) / (BURST_ROUNDS * BURST_IN_FLIGHT),
+  };
 }
 
 function inChild(name: ClientName): Promise<ChildResult> {
@@ -180,10 +205,22 @@ if (args.child) {
       String(r.scavenges),
       String(r.markCompacts),
       (r.gcMs / seconds).toFixed(1),
+      r.cpuUsPerRequest.toFixed(1),
+      r.burstCpuUsPerCommand.toFixed(1),
     ]);
   }
   printTable(
-    ['client', 'requests', 'answered p50/max ms', 'promoted MB/s', 'scavenges', 'mark-compacts', 'GC ms/s'],
+    [
+      'client',
+      'requests',
+      'answered p50/max ms',
+      'promoted MB/s',
+      'scavenges',
+      'mark-compacts',
+      'GC ms/s',
+      'CPU µs/request',
+      `burst: CPU µs/command (${BURST_IN_FLIGHT} in flight)`,
+    ],
     rows,
   );
 }

@@ -1,5 +1,28 @@
-import { Redis } from 'ioredis';
-import type { RedisOptions } from 'ioredis';
+/**
+ * Redis behind the `Cache` interface, on node-redis (`@redis/client`), not ioredis (the design
+ * card's pick). Measured on the same Redis (`bench/cache-promotion.bench.ts`, and the README's
+ * figures): ioredis keeps every command it has answered alive through the next two scavenges,
+ * so at device-ingest's ~670 heartbeats a second (one nonce `SET NX` each) it promoted ~1 MB/s
+ * of dead commands to the old generation — garbage only mark-compacts can free — where
+ * node-redis and a raw RESP socket promote nothing (device-ingest under heartbeats alone went
+ * from 4.1–4.3 to 3.0–3.1 MB/s promoted with the switch); and node-redis spends less than half the CPU per command (2.8 against 6.3 µs with 128
+ * commands in flight). Both pipeline the commands issued in one turn of the event loop into one
+ * write.
+ *
+ * Atomic operations are single commands (SET NX PX) or Lua scripts (EVALSHA, and EVAL once when
+ * Redis answers NOSCRIPT, after a restart or a flush). The client reconnects forever with capped
+ * exponential back-off; commands issued while it is away wait for the connection.
+ *
+ * The command timeout is a watchdog rather than a timer per command: node-redis arms an
+ * `AbortSignal.timeout` per command when asked, which doubled its CPU per command (6.5 → 13 µs in a
+ * small program, 128 in flight). Answers come in order on one connection, so when commands wait and nothing has been answered for the
+ * timeout the connection is stuck (Redis paused, a black-holed network, or away): the watchdog
+ * destroys the client — every command waiting on it fails — and opens a fresh one. A command
+ * therefore fails at most 1.25 × the timeout after Redis stopped answering, and callers degrade.
+ */
+import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createClient, ErrorReply } from '@redis/client';
 import type { Cache } from './types.ts';
 import { checkIncrement, checkKey, checkTtl, normalizePrefix } from './keys.ts';
 
@@ -8,134 +31,164 @@ export interface CacheLogger {
 }
 
 export interface RedisCacheOptions {
-  /** redis://[:password@]host:port[/db] or rediss:// — never logged. */
+  /** redis://[[user]:password@]host:port[/db] or rediss:// (TLS) — never logged. */
   readonly url: string;
   /** The service's namespace; every key is stored as `<keyPrefix>:<key>`. */
   readonly keyPrefix: string;
-  /** A command that gets no answer fails after this long. Default 2000 ms. */
+  /** Commands that get no answer for this long fail (the watchdog above). Default 2000 ms. */
   readonly commandTimeoutMs?: number;
   /** Opening a connection gives up after this long (then reconnects with back-off). Default 5000 ms. */
   readonly connectTimeoutMs?: number;
   /** Where connection errors are reported (throttled to one per 10 s). Default: silent. */
   readonly logger?: CacheLogger;
-  /**
-   * Commands issued in the same event-loop turn go out in one write (ioredis auto-pipelining).
-   * Default true: concurrent requests' commands share round trips instead of a write each.
-   */
-  readonly autoPipelining?: boolean;
-  /** Extra ioredis options (tests, TLS). */
-  readonly redisOptions?: RedisOptions;
 }
 
+interface Script {
+  readonly lua: string;
+  readonly sha: string;
+}
+const script = (lua: string): Script => ({ lua, sha: createHash('sha1').update(lua).digest('hex') });
+
 // Counter: INCRBY, and set the TTL only when this call created the key.
-const INCREMENT = `
+const INCREMENT = script(`
 local created = redis.call('EXISTS', KEYS[1]) == 0
 local v = redis.call('INCRBY', KEYS[1], ARGV[1])
 if created and tonumber(ARGV[2]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return v`;
+return v`);
 
 // Compare-and-delete: only the holder that stored `value` may delete (lock release).
-const DELETE_IF_EQUALS = `
+const DELETE_IF_EQUALS = script(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`;
+return 0`);
 
-// SET NX PX of every key in one command: a pipeline of N SETs costs the client N command objects,
+// SET NX PX of every key in one command: a pipeline of N SETs costs the client N commands,
 // N parsed replies and N promises, which the ingest path paid per event.
-const SET_MANY_IF_ABSENT = `
+const SET_MANY_IF_ABSENT = script(`
 local out = {}
 for i, key in ipairs(KEYS) do
   out[i] = redis.call('SET', key, ARGV[1], 'PX', ARGV[2], 'NX') and 1 or 0
 end
-return out`;
+return out`);
 
-interface ScriptCommands {
-  anfangIncrement(key: string, by: number, ttlMs: number): Promise<number>;
-  anfangSetManyIfAbsent(numberOfKeys: number, ...args: (string | number)[]): Promise<number[]>;
-  anfangDeleteIfEquals(key: string, value: string): Promise<number>;
+/** Fails every command still waiting on the client and closes its socket. */
+function destroy(client: { destroy(): void }): void {
+  try {
+    client.destroy();
+  } catch {
+    // ClientClosedError: already closed, nothing waits on it.
+  }
 }
 
-/**
- * Redis behind the `Cache` interface. Atomic operations are single commands (SET NX PX) or Lua
- * scripts (run with EVALSHA, loaded on demand). The client reconnects forever with capped
- * exponential back-off; while Redis is away, a command fails after at most two retries or the
- * command timeout instead of hanging, so callers can degrade.
- */
 export function createRedisCache(options: RedisCacheOptions): Cache {
   const prefix = normalizePrefix(options.keyPrefix);
-  const redis = new Redis(options.url, {
-    connectTimeout: options.connectTimeoutMs ?? 5_000,
-    commandTimeout: options.commandTimeoutMs ?? 2_000,
-    maxRetriesPerRequest: 2,
-    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 10), 2_000),
-    enableOfflineQueue: true,
-    enableAutoPipelining: options.autoPipelining ?? true,
-    ...options.redisOptions,
-  });
+  const commandTimeoutMs = options.commandTimeoutMs ?? 2_000;
   let lastLogged = 0;
-  redis.on('error', (err: Error) => {
+  const warn = (err: Error, msg: string) => {
     const now = Date.now();
     if (options.logger && now - lastLogged > 10_000) {
       lastLogged = now;
-      options.logger.warn({ err: { name: err.name, message: err.message } }, 'redis cache: connection error');
+      options.logger.warn({ err: { name: err.name, message: err.message } }, msg);
     }
-  });
-  redis.defineCommand('anfangIncrement', { numberOfKeys: 1, lua: INCREMENT });
-  redis.defineCommand('anfangDeleteIfEquals', { numberOfKeys: 1, lua: DELETE_IF_EQUALS });
-  redis.defineCommand('anfangSetManyIfAbsent', { lua: SET_MANY_IF_ABSENT });
-  const scripts = redis as unknown as ScriptCommands;
+  };
+  const open = () => {
+    const opened = createClient({
+      url: options.url,
+      socket: {
+        connectTimeout: options.connectTimeoutMs ?? 5_000,
+        reconnectStrategy: (retries) => Math.min(50 * 2 ** Math.min(retries, 10), 2_000),
+      },
+    });
+    // Without a listener node-redis would throw its connection errors out of the process.
+    opened.on('error', (err: Error) => warn(err, 'redis cache: connection error'));
+    opened.connect().catch(() => undefined); // a destroyed client's connect rejects; errors are logged above
+    return opened;
+  };
+  let client = open();
+  let waiting = 0;
+  let lastAnswerAt = performance.now();
+  const watchdog = setInterval(
+    () => {
+      if (waiting === 0 || performance.now() - lastAnswerAt < commandTimeoutMs) return;
+      const stuck = client;
+      client = open();
+      lastAnswerAt = performance.now();
+      warn(new Error(`no answer for ${commandTimeoutMs} ms`), 'redis cache: connection replaced');
+      destroy(stuck);
+    },
+    Math.max(25, commandTimeoutMs / 4),
+  );
+  watchdog.unref();
+
+  const send = async <T>(args: string[]): Promise<T> => {
+    waiting++;
+    try {
+      return await client.sendCommand<T>(args);
+    } finally {
+      waiting--;
+      lastAnswerAt = performance.now();
+    }
+  };
+  const run = async <T>(s: Script, keys: string[], args: string[]): Promise<T> => {
+    try {
+      return await send<T>(['EVALSHA', s.sha, String(keys.length), ...keys, ...args]);
+    } catch (err) {
+      if (!(err instanceof ErrorReply && err.message.startsWith('NOSCRIPT'))) throw err;
+      return send<T>(['EVAL', s.lua, String(keys.length), ...keys, ...args]); // loads it for the next EVALSHA
+    }
+  };
   const k = (key: string) => {
     checkKey(key);
     return prefix + key;
   };
+  const setIfAbsent = async (name: string, value: string, ttl: number) =>
+    (await send<string | null>(['SET', name, value, 'PX', String(ttl), 'NX'])) === 'OK';
 
   return {
     async get(key) {
-      return redis.get(k(key));
+      return send<string | null>(['GET', k(key)]);
     },
     async getMany(keys) {
       if (keys.length === 0) return [];
-      return redis.mget(keys.map(k));
+      return send<(string | null)[]>(['MGET', ...keys.map(k)]);
     },
     async set(key, value, ttlMs) {
-      if (ttlMs === undefined) await redis.set(k(key), value);
-      else await redis.set(k(key), value, 'PX', checkTtl(ttlMs));
+      if (ttlMs === undefined) await send(['SET', k(key), value]);
+      else await send(['SET', k(key), value, 'PX', String(checkTtl(ttlMs))]);
     },
-    async setIfAbsent(key, value, ttlMs) {
-      return (await redis.set(k(key), value, 'PX', checkTtl(ttlMs), 'NX')) === 'OK';
-    },
+    setIfAbsent: async (key, value, ttlMs) => setIfAbsent(k(key), value, checkTtl(ttlMs)),
     async setManyIfAbsent(keys, value, ttlMs) {
       if (keys.length === 0) return [];
       const ttl = checkTtl(ttlMs);
       const names = keys.map(k);
-      if (names.length === 1) return [(await redis.set(names[0]!, value, 'PX', ttl, 'NX')) === 'OK'];
-      const replies = await scripts.anfangSetManyIfAbsent(names.length, ...names, value, ttl);
+      if (names.length === 1) return [await setIfAbsent(names[0]!, value, ttl)];
+      const replies = await run<number[]>(SET_MANY_IF_ABSENT, names, [value, String(ttl)]);
       if (replies.length !== names.length) throw new Error('redis cache: script answered short');
       return replies.map((reply) => reply === 1);
     },
     async increment(key, by = 1, ttlMs) {
       checkIncrement(by);
-      return Number(await scripts.anfangIncrement(k(key), by, ttlMs === undefined ? 0 : checkTtl(ttlMs)));
+      const ttl = ttlMs === undefined ? 0 : checkTtl(ttlMs);
+      return Number(await run<number>(INCREMENT, [k(key)], [String(by), String(ttl)]));
     },
     async delete(key) {
-      await redis.del(k(key));
+      await send(['DEL', k(key)]);
     },
-    async deleteIfEquals(key, value) {
-      return (await scripts.anfangDeleteIfEquals(k(key), value)) === 1;
-    },
+    deleteIfEquals: async (key, value) => (await run<number>(DELETE_IF_EQUALS, [k(key)], [value])) === 1,
     async ttl(key) {
-      const ms = await redis.pttl(k(key));
+      const ms = await send<number>(['PTTL', k(key)]);
       return ms < 0 ? null : ms;
     },
     async check() {
-      const pong = await redis.ping();
+      const pong = await send<string>(['PING']);
       if (pong !== 'PONG') throw new Error(`redis cache: unexpected PING answer ${pong}`);
     },
     async close() {
-      try {
-        await redis.quit();
-      } catch {
-        redis.disconnect();
-      }
+      clearInterval(watchdog);
+      // The commands already sent get their answers, but a connection that stopped answering
+      // does not hold the shutdown for longer than the timeout.
+      const giveUpAt = performance.now() + commandTimeoutMs;
+      while (waiting > 0 && performance.now() < giveUpAt) await sleep(10);
+      destroy(client);
     },
   };
 }

@@ -1,5 +1,5 @@
 /**
- * One cache interface over Redis (ioredis) and an in-process map, proven equal by one contract
+ * One cache interface over Redis (node-redis) and an in-process map, proven equal by one contract
  * suite (test/cache.contract.ts). Keys are namespaced by the service's prefix, so services that
  * share a Redis never see each other's keys.
  */
