@@ -1,4 +1,5 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { createTestRedisNamespace, infraEnv, uniqueName } from '@anfang/testing';
@@ -63,6 +64,15 @@ describe('redis cache specifics', () => {
       expect(gate.connections).toBe(2);
     }));
 
+  it('a slow answer after a quiet spell longer than the timeout is waited for, not taken for a stuck connection', () =>
+    behindAnswerGate('quiet', async (cache, gate) => {
+      await cache.set('k', 'before', 60_000);
+      await sleep(600); // quiet for longer than the 400 ms timeout
+      gate.delayMs = 250; // answered well within the timeout, across several watchdog rounds
+      expect(await cache.get('k')).toBe('before');
+      expect(gate.connections).toBe(1);
+    }));
+
   it('closes within the timeout while a command waits on a connection that stopped answering', () =>
     behindAnswerGate('closing', async (cache, gate) => {
       await cache.check();
@@ -113,11 +123,12 @@ async function behindAnswerGate(label: string, fn: (cache: Cache, gate: AnswerGa
 
 /**
  * A TCP proxy to the real Redis whose answers can be held back: with `answering` false, commands
- * still reach Redis but their replies are dropped, as from a paused server or a black-holed link.
+ * still reach Redis but their replies are dropped, as from a paused server or a black-holed link;
+ * with `delayMs`, each reply arrives that much later, as from a loaded server.
  */
 async function answerGate(target: URL) {
   const sockets = new Set<Socket>();
-  const gate = { answering: true, connections: 0, port: 0, close: () => Promise.resolve() };
+  const gate = { answering: true, delayMs: 0, connections: 0, port: 0, close: () => Promise.resolve() };
   const server: Server = createServer((client) => {
     gate.connections++;
     const upstream = connect(Number(target.port), target.hostname);
@@ -126,7 +137,11 @@ async function answerGate(target: URL) {
       s.on('error', () => undefined).on('close', () => sockets.delete(s));
     }
     client.on('data', (chunk) => upstream.write(chunk));
-    upstream.on('data', (chunk) => gate.answering && client.write(chunk));
+    upstream.on('data', (chunk) => {
+      if (!gate.answering) return;
+      if (gate.delayMs > 0) setTimeout(() => client.write(chunk), gate.delayMs);
+      else client.write(chunk);
+    });
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
   });

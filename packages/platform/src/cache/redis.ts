@@ -5,20 +5,22 @@
  * so at device-ingest's ~670 heartbeats a second (one nonce `SET NX` each) it promoted ~1 MB/s
  * of dead commands to the old generation — garbage only mark-compacts can free — where
  * node-redis and a raw RESP socket promote nothing (device-ingest under heartbeats alone went
- * from 4.1–4.3 to 3.0–3.1 MB/s promoted with the switch); and node-redis spends less than half the CPU per command (2.8 against 6.3 µs with 128
- * commands in flight). Both pipeline the commands issued in one turn of the event loop into one
- * write.
+ * from 4.1–4.3 to 2.9–3.0 MB/s promoted with the switch); and node-redis spends less than half
+ * the CPU per command (2.8 against 6.3 µs with 128 commands in flight). Both pipeline the
+ * commands issued in one turn of the event loop into one write.
  *
  * Atomic operations are single commands (SET NX PX) or Lua scripts (EVALSHA, and EVAL once when
  * Redis answers NOSCRIPT, after a restart or a flush). The client reconnects forever with capped
  * exponential back-off; commands issued while it is away wait for the connection.
  *
  * The command timeout is a watchdog rather than a timer per command: node-redis arms an
- * `AbortSignal.timeout` per command when asked, which doubled its CPU per command (6.5 → 13 µs in a
- * small program, 128 in flight). Answers come in order on one connection, so when commands wait and nothing has been answered for the
- * timeout the connection is stuck (Redis paused, a black-holed network, or away): the watchdog
- * destroys the client — every command waiting on it fails — and opens a fresh one. A command
- * therefore fails at most 1.25 × the timeout after Redis stopped answering, and callers degrade.
+ * `AbortSignal.timeout` per command when asked, which doubled its CPU per command (6.5 → 13 µs
+ * in a small program, 128 in flight). Answers come in order on one connection, so when commands
+ * wait and nothing has been answered for the timeout (since the last answer, or since the first
+ * command after a quiet spell), the connection is stuck (Redis paused, a
+ * black-holed network, or away): the watchdog destroys the client — every command waiting on it
+ * fails — and opens a fresh one. A command therefore fails at most 1.25 × the timeout after
+ * Redis stopped answering, and callers degrade.
  */
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -105,6 +107,7 @@ export function createRedisCache(options: RedisCacheOptions): Cache {
   };
   let client = open();
   let waiting = 0;
+  /** The last answer, or the first command sent since none was waiting. */
   let lastAnswerAt = performance.now();
   const watchdog = setInterval(
     () => {
@@ -120,7 +123,8 @@ export function createRedisCache(options: RedisCacheOptions): Cache {
   watchdog.unref();
 
   const send = async <T>(args: string[]): Promise<T> => {
-    waiting++;
+    // After a quiet spell the wait starts with this command, not with the last answer.
+    if (waiting++ === 0) lastAnswerAt = performance.now();
     try {
       return await client.sendCommand<T>(args);
     } finally {
@@ -140,7 +144,7 @@ export function createRedisCache(options: RedisCacheOptions): Cache {
     checkKey(key);
     return prefix + key;
   };
-  const setIfAbsent = async (name: string, value: string, ttl: number) =>
+  const setNx = async (name: string, value: string, ttl: number) =>
     (await send<string | null>(['SET', name, value, 'PX', String(ttl), 'NX'])) === 'OK';
 
   return {
@@ -155,12 +159,12 @@ export function createRedisCache(options: RedisCacheOptions): Cache {
       if (ttlMs === undefined) await send(['SET', k(key), value]);
       else await send(['SET', k(key), value, 'PX', String(checkTtl(ttlMs))]);
     },
-    setIfAbsent: async (key, value, ttlMs) => setIfAbsent(k(key), value, checkTtl(ttlMs)),
+    setIfAbsent: async (key, value, ttlMs) => setNx(k(key), value, checkTtl(ttlMs)),
     async setManyIfAbsent(keys, value, ttlMs) {
       if (keys.length === 0) return [];
       const ttl = checkTtl(ttlMs);
       const names = keys.map(k);
-      if (names.length === 1) return [await setIfAbsent(names[0]!, value, ttl)];
+      if (names.length === 1) return [await setNx(names[0]!, value, ttl)];
       const replies = await run<number[]>(SET_MANY_IF_ABSENT, names, [value, String(ttl)]);
       if (replies.length !== names.length) throw new Error('redis cache: script answered short');
       return replies.map((reply) => reply === 1);
