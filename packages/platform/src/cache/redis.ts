@@ -22,9 +22,9 @@
  * fails — and opens a fresh one. A command therefore fails at most 1.25 × the timeout after
  * Redis stopped answering, and callers degrade.
  */
-import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createClient, ErrorReply } from '@redis/client';
+import { createClient, defineScript, type CommandParser } from '@redis/client';
+import type { ArrayReply, NumberReply } from '@redis/client/dist/lib/RESP/types.js';
 import type { Cache } from './types.ts';
 import { checkIncrement, checkKey, checkTtl, normalizePrefix } from './keys.ts';
 
@@ -45,32 +45,52 @@ export interface RedisCacheOptions {
   readonly logger?: CacheLogger;
 }
 
-interface Script {
-  readonly lua: string;
-  readonly sha: string;
-}
-const script = (lua: string): Script => ({ lua, sha: createHash('sha1').update(lua).digest('hex') });
-
-// Counter: INCRBY, and set the TTL only when this call created the key.
-const INCREMENT = script(`
+// Scripts run by EVALSHA; node-redis sends EVAL instead when Redis answers NOSCRIPT (after a
+// restart or a flush), which loads them again. `transformReply` only types the reply, the way
+// node-redis declares its own commands: the reply is used as Redis sends it.
+const SCRIPTS = {
+  // Counter: INCRBY, and set the TTL only when this call created the key.
+  increment: defineScript({
+    SCRIPT: `
 local created = redis.call('EXISTS', KEYS[1]) == 0
 local v = redis.call('INCRBY', KEYS[1], ARGV[1])
 if created and tonumber(ARGV[2]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return v`);
-
-// Compare-and-delete: only the holder that stored `value` may delete (lock release).
-const DELETE_IF_EQUALS = script(`
+return v`,
+    NUMBER_OF_KEYS: 1,
+    parseCommand(parser: CommandParser, key: string, by: number, ttlMs: number) {
+      parser.pushKey(key);
+      parser.push(String(by), String(ttlMs));
+    },
+    transformReply: undefined as unknown as () => NumberReply,
+  }),
+  // Compare-and-delete: only the holder that stored `value` may delete (lock release).
+  deleteIfEquals: defineScript({
+    SCRIPT: `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`);
-
-// SET NX PX of every key in one command: a pipeline of N SETs costs the client N commands,
-// N parsed replies and N promises, which the ingest path paid per event.
-const SET_MANY_IF_ABSENT = script(`
+return 0`,
+    NUMBER_OF_KEYS: 1,
+    parseCommand(parser: CommandParser, key: string, value: string) {
+      parser.pushKey(key);
+      parser.push(value);
+    },
+    transformReply: undefined as unknown as () => NumberReply,
+  }),
+  // SET NX PX of every key in one command: a pipeline of N SETs costs the client N commands,
+  // N parsed replies and N promises, which the ingest path paid per event.
+  setManyIfAbsent: defineScript({
+    SCRIPT: `
 local out = {}
 for i, key in ipairs(KEYS) do
   out[i] = redis.call('SET', key, ARGV[1], 'PX', ARGV[2], 'NX') and 1 or 0
 end
-return out`);
+return out`,
+    parseCommand(parser: CommandParser, keys: string[], value: string, ttlMs: number) {
+      parser.pushKeysLength(keys); // the number of keys, then the keys
+      parser.push(value, String(ttlMs));
+    },
+    transformReply: undefined as unknown as () => ArrayReply<NumberReply>,
+  }),
+};
 
 /** Fails every command still waiting on the client and closes its socket. */
 function destroy(client: { destroy(): void }): void {
@@ -95,6 +115,7 @@ export function createRedisCache(options: RedisCacheOptions): Cache {
   const open = () => {
     const opened = createClient({
       url: options.url,
+      scripts: SCRIPTS,
       socket: {
         connectTimeout: options.connectTimeoutMs ?? 5_000,
         reconnectStrategy: (retries) => Math.min(50 * 2 ** Math.min(retries, 10), 2_000),
@@ -122,24 +143,18 @@ export function createRedisCache(options: RedisCacheOptions): Cache {
   );
   watchdog.unref();
 
-  const send = async <T>(args: string[]): Promise<T> => {
+  /** Every command goes through here: the watchdog counts what waits for an answer. */
+  const track = async <T>(command: (redis: typeof client) => Promise<T>): Promise<T> => {
     // After a quiet spell the wait starts with this command, not with the last answer.
     if (waiting++ === 0) lastAnswerAt = performance.now();
     try {
-      return await client.sendCommand<T>(args);
+      return await command(client);
     } finally {
       waiting--;
       lastAnswerAt = performance.now();
     }
   };
-  const run = async <T>(s: Script, keys: string[], args: string[]): Promise<T> => {
-    try {
-      return await send<T>(['EVALSHA', s.sha, String(keys.length), ...keys, ...args]);
-    } catch (err) {
-      if (!(err instanceof ErrorReply && err.message.startsWith('NOSCRIPT'))) throw err;
-      return send<T>(['EVAL', s.lua, String(keys.length), ...keys, ...args]); // loads it for the next EVALSHA
-    }
-  };
+  const send = <T>(args: string[]): Promise<T> => track((redis) => redis.sendCommand<T>(args));
   const k = (key: string) => {
     checkKey(key);
     return prefix + key;
@@ -165,19 +180,19 @@ export function createRedisCache(options: RedisCacheOptions): Cache {
       const ttl = checkTtl(ttlMs);
       const names = keys.map(k);
       if (names.length === 1) return [await setNx(names[0]!, value, ttl)];
-      const replies = await run<number[]>(SET_MANY_IF_ABSENT, names, [value, String(ttl)]);
+      const replies = await track((redis) => redis.setManyIfAbsent(names, value, ttl));
       if (replies.length !== names.length) throw new Error('redis cache: script answered short');
       return replies.map((reply) => reply === 1);
     },
     async increment(key, by = 1, ttlMs) {
       checkIncrement(by);
       const ttl = ttlMs === undefined ? 0 : checkTtl(ttlMs);
-      return Number(await run<number>(INCREMENT, [k(key)], [String(by), String(ttl)]));
+      return Number(await track((redis) => redis.increment(k(key), by, ttl)));
     },
     async delete(key) {
       await send(['DEL', k(key)]);
     },
-    deleteIfEquals: async (key, value) => (await run<number>(DELETE_IF_EQUALS, [k(key)], [value])) === 1,
+    deleteIfEquals: async (key, value) => (await track((redis) => redis.deleteIfEquals(k(key), value))) === 1,
     async ttl(key) {
       const ms = await send<number>(['PTTL', k(key)]);
       return ms < 0 ? null : ms;
