@@ -294,10 +294,11 @@ describe.runIf(enabled).concurrent('faults', () => {
         expect(during, 'uploads accepted while the upper platform was down').toBe(0);
         const upAt = Date.now();
         const duplicates = await allAtThePeer(doors, uploads);
-        // Back-filled oldest first: each door's oldest capture is in the first batch claimed. The
-        // back-log (≤ 93 captures) goes out as two batches side by side, either may land first:
-        // the oldest is at worst behind the younger batch's share (about 40 %), never at the end,
-        // where it was when each row waited out its own back-off.
+        // Back-filled oldest first: the link is half-open when the platform is back, so the batch
+        // of the oldest rows (each door's oldest capture among them) goes alone and is answered
+        // before the senders claim the rest (claimed together, their batches interleaved and
+        // landed in any order: the oldest came last in 2 runs of ~18). It arrives first; the bound
+        // is a margin for the outbox's id order against the doors' shot times, not for the senders.
         const oldestAt = doors.map((rt) => {
           const seen = new Set<string>();
           const arrivals = facesOf(rt)
@@ -311,7 +312,7 @@ describe.runIf(enabled).concurrent('faults', () => {
           `upper platform down ${OUTAGE_MS / 1000} s: ${uploads.total()} captures queued, drained ${Date.now() - upAt} ms after it came back; duplicates ${duplicates}; oldest capture arrived at ${oldestAt.map((o) => `${o.oldest + 1}/${o.of}`).join(', ')}`,
         );
         for (const o of oldestAt)
-          expect(o.oldest, `${o.door}: oldest capture's place`).toBeLessThan(o.of * 0.75);
+          expect(o.oldest, `${o.door}: oldest capture's place`).toBeLessThan(Math.ceil(o.of * 0.1));
       } finally {
         outageDone();
       }

@@ -5,10 +5,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '@anfang/testing';
 import { expectedFaceId, startHarness, type Harness } from './harness.ts';
 
 const OUTAGE_MS = 10_000;
 const RATE_PER_S = 20;
+/** POLICE_UPLOAD_BATCH_SIZE's default, which the harness keeps. */
+const BATCH = 50;
+const BACKLOG = 3 * BATCH;
 
 let h: Harness;
 
@@ -54,5 +58,42 @@ describe('an outage of the upper platform', () => {
     expect(h.peer.rejections).toEqual([]);
     // Registered again after the outage, by a fresh Digest Register.
     expect(h.peer.stats().registers).toBeGreaterThanOrEqual(2);
+  });
+
+  it('back-fills oldest first: the batch of the oldest rows goes alone, before anything younger', async () => {
+    await h.peer.mode('down');
+    const at = new Date();
+    const eventIds = await h.faces(Array.from({ length: BACKLOG }, () => ({ at })));
+    const ours = new Set(eventIds.map((eventId) => expectedFaceId(eventId, at)));
+    const queued = await waitFor(
+      async () => {
+        const { rows } = await h.sql.query<{ object_id: string }>(
+          'SELECT object_id FROM upload_outbox ORDER BY id',
+        );
+        const ids = rows.map((r) => r.object_id).filter((id) => ours.has(id));
+        return ids.length === BACKLOG ? ids : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
+    const before = h.peer.received('faces').length;
+    await h.peer.mode('up');
+    await h.peer.waitFor(
+      () =>
+        new Set(
+          h.peer
+            .received('faces')
+            .slice(before)
+            .map((f) => f.id),
+        ).size >= BACKLOG,
+      60_000,
+      'the back-log',
+    );
+    // Eight senders with batches of 50: the first request after the outage is answered before
+    // another is sent, and it carries the 50 oldest rows, in order.
+    const arrivals = h.peer
+      .received('faces')
+      .slice(before)
+      .map((f) => f.id);
+    expect(arrivals.slice(0, BATCH)).toEqual(queued.slice(0, BATCH));
   });
 });

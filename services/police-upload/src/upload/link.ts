@@ -73,6 +73,17 @@ export function startPlatformLink(deps: LinkDeps): PlatformLink {
   let keepaliveMisses = 0;
   let transportFailures = 0;
   let pausedUntil = 0;
+  /**
+   * Half-open after the link starts, after every registration and after every pause: one batch
+   * goes alone and the other senders wait for its answer. A platform that has just come back is
+   * met by one request, not by every sender at once; and the back-log's oldest rows — claimed
+   * alone, so the first by id — are answered before anything younger is sent. Claimed together,
+   * the senders' batches interleave (each claim skips the rows another has just locked) and land
+   * in any order: a door's oldest capture could arrive last.
+   */
+  let halfOpen = true;
+  /** A sender's batch is the half-open link's one request. */
+  let probing = false;
   let waiters: (() => void)[] = [];
   /** Wake-ups so far: a sender that found nothing looks again at once if one came meanwhile. */
   let signals = 0;
@@ -135,6 +146,7 @@ export function startPlatformLink(deps: LinkDeps): PlatformLink {
       keepaliveMisses = 0;
       transportFailures = 0;
       pausedUntil = 0;
+      halfOpen = true;
       record({ state: 'registered', registeredAt: new Date(), lastError: '' });
       log.info('registered');
       await checkTime();
@@ -337,6 +349,7 @@ export function startPlatformLink(deps: LinkDeps): PlatformLink {
       // claim by id, oldest first. (Released at the pause's end instead, a batch whose failure
       // drew a longer jittered pause than the next failure's waited behind younger rows.)
       pausedUntil = Date.now() + backoffMs(transportFailures, options.retryBaseMs, options.retryMaxMs);
+      halfOpen = true;
       if (transportFailures >= FAILURES_BEFORE_REREGISTER && registered) {
         log.warn({ failures: transportFailures }, 'uploads failing: buffering, will register again');
         reregister();
@@ -344,6 +357,10 @@ export function startPlatformLink(deps: LinkDeps): PlatformLink {
     } else {
       transportFailures = 0;
       if (session.state !== 'registered') record({ state: 'registered' });
+      if (halfOpen) {
+        halfOpen = false;
+        wake();
+      }
     }
     return settle(claimed, settlements, now);
   }
@@ -371,11 +388,21 @@ export function startPlatformLink(deps: LinkDeps): PlatformLink {
       if (batch) await batch.claimed.release();
     };
     while (!stopped) {
+      let probe = false;
       try {
         if (!sending()) {
           await giveBack();
           await sleep(Math.max(options.pollMs, pausedUntil - Date.now()));
           continue;
+        }
+        if (halfOpen) {
+          if (probing) {
+            // Rows claimed ahead go back: the half-open request takes the oldest.
+            await giveBack();
+            await sleep(options.pollMs);
+            continue;
+          }
+          probing = probe = true;
         }
         const current = next ?? ahead();
         next = undefined;
@@ -397,6 +424,10 @@ export function startPlatformLink(deps: LinkDeps): PlatformLink {
       } catch (err) {
         log.error({ err }, 'sender failed; retrying');
         await sleep(options.retryBaseMs);
+      } finally {
+        // The answers are concluded (the link open, or paused and half-open again), or there
+        // was nothing to send: another sender may take the next half-open request.
+        if (probe) probing = false;
       }
     }
     await settling;
