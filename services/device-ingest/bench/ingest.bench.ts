@@ -1846,55 +1846,39 @@ async function main(): Promise<void> {
     if (o.heapSnapshot) await child.diagnose('heap-snapshot', join(o.heapSnapshot, 'loaded.heapsnapshot'));
     peakHeap = Math.max(peakHeap, loaded.mem.heapUsed);
 
-    if (want('gat1400') && reg.gat.length) {
-      process.stderr.write('S3 PUT loop…');
+    /** A baseline measured in this process: its rate, this process's CPU and the machine's cores. */
+    const baselineRow = async (
+      name: string,
+      perRequest: number,
+      unit: string,
+      run: () => Promise<LoadResult>,
+    ): Promise<void> => {
+      process.stderr.write(`${name}…`);
       const clientBefore = process.cpuUsage();
-      const [puts, cores] = await accounted(() => s3Baseline(bucket!.bucket, S3_SOCKETS, o.durationMs));
+      const [load, cores] = await accounted(run);
       const c = process.cpuUsage(clientBefore);
-      process.stderr.write(` ${fmt(puts.rate)} PUTs/s\n`);
+      process.stderr.write(` ${fmt(load.rate)} ${unit}/s\n`);
       rows.push({
-        name: `S3 PUT loop, ${S3_SOCKETS} in flight (store baseline, PUTs)`,
-        perRequest: 1,
-        load: puts,
-        clientCpu: (c.user + c.system) / 1e6 / puts.seconds,
+        name,
+        perRequest,
+        load,
+        clientCpu: (c.user + c.system) / 1e6 / load.seconds,
         goals: false,
         machine: cores,
       });
-    }
-    if (want('raw') || want('generic') || want('gat1400')) {
-      process.stderr.write('kafkajs raw…');
-      const clientBefore = process.cpuUsage();
-      const [raw, cores] = await accounted(() =>
+    };
+    if (want('gat1400') && reg.gat.length)
+      await baselineRow(`S3 PUT loop, ${S3_SOCKETS} in flight (store baseline, PUTs)`, 1, 'PUTs', () =>
+        s3Baseline(bucket!.bucket, S3_SOCKETS, o.durationMs),
+      );
+    if (want('raw') || want('generic') || want('gat1400'))
+      await baselineRow(`kafkajs raw, ${o.rawBatch}/send (baseline)`, o.rawBatch, 'events', () =>
         rawBaseline(reg.generic, o.rawBatch, o.durationMs, o.imageEvery),
       );
-      const c = process.cpuUsage(clientBefore);
-      process.stderr.write(` ${fmt(raw.rate)} events/s\n`);
-      rows.push({
-        name: `kafkajs raw, ${o.rawBatch}/send (baseline)`,
-        perRequest: o.rawBatch,
-        load: raw,
-        clientCpu: (c.user + c.system) / 1e6 / raw.seconds,
-        goals: false,
-        machine: cores,
-      });
-    }
-    if (want('raw') || want('generic')) {
-      process.stderr.write('floor (kafkajs raw, pictures PUT first)…');
-      const clientBefore = process.cpuUsage();
-      const [floor, cores] = await accounted(() =>
+    if (want('raw') || want('generic'))
+      await baselineRow(`${FLOOR_ROW}, ${o.rawBatch}/send`, o.rawBatch, 'events', () =>
         rawBaseline(reg.generic, o.rawBatch, o.durationMs, o.imageEvery, { bucket: bucket!.bucket }),
       );
-      const c = process.cpuUsage(clientBefore);
-      process.stderr.write(` ${fmt(floor.rate)} events/s\n`);
-      rows.push({
-        name: `${FLOOR_ROW}, ${o.rawBatch}/send`,
-        perRequest: o.rawBatch,
-        load: floor,
-        clientCpu: (c.user + c.system) / 1e6 / floor.seconds,
-        goals: false,
-        machine: cores,
-      });
-    }
     agent.destroy();
   } catch (err) {
     failed = true;

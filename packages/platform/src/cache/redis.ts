@@ -174,7 +174,9 @@ export function createRedisCache(options: RedisCacheOptions): Cache {
       if (ttlMs === undefined) await send(['SET', k(key), value]);
       else await send(['SET', k(key), value, 'PX', String(checkTtl(ttlMs))]);
     },
-    setIfAbsent: async (key, value, ttlMs) => setNx(k(key), value, checkTtl(ttlMs)),
+    async setIfAbsent(key, value, ttlMs) {
+      return setNx(k(key), value, checkTtl(ttlMs));
+    },
     async setManyIfAbsent(keys, value, ttlMs) {
       if (keys.length === 0) return [];
       const ttl = checkTtl(ttlMs);
@@ -192,7 +194,9 @@ export function createRedisCache(options: RedisCacheOptions): Cache {
     async delete(key) {
       await send(['DEL', k(key)]);
     },
-    deleteIfEquals: async (key, value) => (await track((redis) => redis.deleteIfEquals(k(key), value))) === 1,
+    async deleteIfEquals(key, value) {
+      return (await track((redis) => redis.deleteIfEquals(k(key), value))) === 1;
+    },
     async ttl(key) {
       const ms = await send<number>(['PTTL', k(key)]);
       return ms < 0 ? null : ms;
