@@ -1,4 +1,7 @@
+import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
+import type { Reporter } from 'vitest/node';
+import type { SerializedError } from 'vitest';
 import { defineConfig } from 'vitest/config';
 
 /**
@@ -9,12 +12,60 @@ import { defineConfig } from 'vitest/config';
 const resultsDir = process.env.ANFANG_TEST_RESULTS;
 const runLabel = `${basename(process.cwd())}-${process.env.npm_lifecycle_event ?? 'test'}`;
 
+/**
+ * Vitest fails a run that caught an error outside any test (a rejection nobody awaited, an
+ * 'error' event with no listener, a worker that died) even when every test passed, but its JSON
+ * report has no place for such errors: CI then read "0 failed" beside a task that exited 1. This
+ * writes them beside the report for the summary to print — the workers' (handed to
+ * onTestRunEnd), the main process's own rejections (vitest's logger only prints those), and, when
+ * the process still exits non-zero with every test passed and nothing caught, that exit code.
+ */
+function unhandledErrorsReporter(dir: string): Reporter {
+  const errors: { name: string; message: string; stack: string; type?: string }[] = [];
+  let reason = 'passed';
+  let failedTests = false;
+  const keep = (e: SerializedError): void => {
+    errors.push({
+      name: e.name ?? 'Error',
+      message: e.message,
+      stack: e.stack ?? '',
+      ...(typeof e.type === 'string' ? { type: e.type } : {}),
+    });
+  };
+  return {
+    onInit() {
+      process.on('unhandledRejection', (err) => {
+        const e = err instanceof Error ? err : new Error(String(err));
+        keep({
+          name: e.name,
+          message: e.message,
+          stack: e.stack ?? '',
+          type: 'Unhandled Rejection (main process)',
+        });
+        // A listener of ours must not make such a rejection harmless where vitest has none.
+        process.exitCode = 1;
+      });
+      process.on('exit', (code) => {
+        const unexplained = code !== 0 && !failedTests && errors.length === 0;
+        if (errors.length === 0 && reason !== 'interrupted' && !unexplained) return;
+        const report = { reason: unexplained ? `${reason}, and the process exited ${code}` : reason, errors };
+        writeFileSync(`${dir}/${runLabel}.unhandled.json`, JSON.stringify(report));
+      });
+    },
+    onTestRunEnd(modules, runErrors, runReason) {
+      reason = runReason;
+      failedTests = modules.some((m) => !m.ok());
+      for (const e of runErrors) keep(e);
+    },
+  };
+}
+
 export default defineConfig({
   test: {
     testTimeout: 60_000,
     hookTimeout: 180_000,
     pool: 'forks',
-    reporters: resultsDir ? ['default', 'json'] : ['default'],
+    reporters: resultsDir ? ['default', 'json', unhandledErrorsReporter(resultsDir)] : ['default'],
     outputFile: resultsDir ? { json: `${resultsDir}/${runLabel}.json` } : undefined,
     passWithNoTests: true,
   },

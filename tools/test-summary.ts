@@ -1,7 +1,7 @@
 /**
  * Reads the vitest JSON reports written under ANFANG_TEST_RESULTS and prints the closing
  * line CI reads: "N passed, N failed" (", N skipped" when any). Exits non-zero when a test
- * failed, a suite failed to load, or no test ran at all.
+ * failed, a suite failed to load, an error escaped every test, or no test ran at all.
  *
  * CI keeps only the tail of an interleaved log, so this summary is where a failure is read: the
  * first lines of each failure's message (a platform that never got ready says there which
@@ -23,6 +23,13 @@ interface VitestReport {
     assertionResults: { status: string; fullName: string; failureMessages?: string[] }[];
   }[];
 }
+
+/** Written by vitest.shared.ts beside a run's report when errors escaped every test. */
+interface UnhandledReport {
+  reason: string;
+  errors: { name: string; message: string; stack: string; type?: string }[];
+}
+const UNHANDLED = '.unhandled.json';
 
 const dir = process.argv[2];
 if (!dir) {
@@ -49,9 +56,8 @@ function detail(title: string, message: string | undefined): void {
   if (lines.length > DETAIL_LINES) shown.push(`    … ${lines.length - DETAIL_LINES} more lines in the log`);
   details.push([`  ${title}`, ...shown].join('\n'));
 }
-for (const file of readdirSync(dir)
-  .filter((f) => f.endsWith('.json'))
-  .sort()) {
+const files = readdirSync(dir).sort();
+for (const file of files.filter((f) => f.endsWith('.json') && !f.endsWith(UNHANDLED))) {
   const report = JSON.parse(readFileSync(join(dir, file), 'utf8')) as VitestReport;
   passed += report.numPassedTests;
   failed += report.numFailedTests;
@@ -77,11 +83,24 @@ for (const file of readdirSync(dir)
     detail(suite.name, suite.message);
   }
 }
+// Errors outside any test (vitest.shared.ts writes them): the run exited non-zero with every test
+// passed, so each counts as a failure and is shown like one.
+const unhandled: string[] = [];
+for (const file of files.filter((f) => f.endsWith(UNHANDLED))) {
+  const runLabel = file.slice(0, -UNHANDLED.length);
+  const { reason, errors } = JSON.parse(readFileSync(join(dir, file), 'utf8')) as UnhandledReport;
+  if (errors.length === 0) unhandled.push(`${runLabel}: the run ended ${reason}`);
+  for (const e of errors) {
+    unhandled.push(`${runLabel}: ${e.type ? `${e.type}: ` : ''}${e.name}: ${e.message.split('\n')[0]}`);
+    detail(`${runLabel} (outside any test)`, e.stack || `${e.name}: ${e.message}`);
+  }
+}
 // A suite that cannot load or whose hook failed counts as a failure, though no test in it failed.
-failed += brokenSuites.length;
+failed += brokenSuites.length + unhandled.length;
 if (cleanRuns.length > 0) console.log(`  no failure (tests passed): ${cleanRuns.join(', ')}`);
 if (details.length > 0) console.log(`== failures in detail\n${details.join('\n')}`);
 for (const line of failedTests) console.log(`  failed ${line}`);
 for (const line of brokenSuites) console.log(`  broken suite ${line}`);
+for (const line of unhandled) console.log(`  unhandled error ${line}`);
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exit(failed > 0 || passed === 0 ? 1 : 0);
