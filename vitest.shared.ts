@@ -25,10 +25,16 @@ function unhandledErrorsReporter(dir: string): Reporter {
   let reason = 'passed';
   let failedTests = false;
   const keep = (e: SerializedError): void => {
+    // The cause says what happened: a worker's pool error is caused by "Worker exited unexpectedly
+    // with signal … while running test file …".
+    const causes: SerializedError[] = [];
+    for (let c = e.cause; c; c = c.cause) causes.push(c);
+    const causeText = (c: SerializedError) =>
+      (c.stack || `${c.name ?? 'Error'}: ${c.message}`).replace(/^Caused by: /, '');
     errors.push({
       name: e.name ?? 'Error',
-      message: e.message,
-      stack: e.stack ?? '',
+      message: causes.length > 0 ? `${e.message} Caused by: ${causes.at(-1)!.message}` : e.message,
+      stack: [e.stack ?? '', ...causes.map((c) => `Caused by: ${causeText(c)}`)].join('\n'),
       ...(typeof e.type === 'string' ? { type: e.type } : {}),
     });
   };

@@ -63,7 +63,8 @@ for (const file of files.filter((f) => f.endsWith('.json') && !f.endsWith(UNHAND
   failed += report.numFailedTests;
   skipped += report.numPendingTests + report.numTodoTests;
   const runLabel = file.replace(/\.json$/, '');
-  const runFailed = report.numFailedTests > 0 || report.numFailedTestSuites > 0;
+  const runFailed =
+    report.numFailedTests > 0 || report.numFailedTestSuites > 0 || files.includes(`${runLabel}${UNHANDLED}`);
   if (runFailed)
     console.log(`  ${runLabel}: ${report.numPassedTests} passed, ${report.numFailedTests} failed`);
   else cleanRuns.push(`${runLabel} ${report.numPassedTests}`);
