@@ -22,8 +22,8 @@ const runLabel = `${basename(process.cwd())}-${process.env.npm_lifecycle_event ?
  */
 function unhandledErrorsReporter(dir: string): Reporter {
   const errors: { name: string; message: string; stack: string; type?: string }[] = [];
-  let reason = 'passed';
-  let failedTests = false;
+  /** How the run ended, once it has: onTestRunEnd's reason, and whether a test file failed. */
+  let end: { reason: string; failedTests: boolean } | undefined;
   const keep = (e: SerializedError): void => {
     // The cause says what happened: a worker's pool error is caused by "Worker exited unexpectedly
     // with signal … while running test file …".
@@ -52,15 +52,17 @@ function unhandledErrorsReporter(dir: string): Reporter {
         process.exitCode = 1;
       });
       process.on('exit', (code) => {
-        const unexplained = code !== 0 && !failedTests && errors.length === 0;
-        if (errors.length === 0 && reason !== 'interrupted' && !unexplained) return;
-        const report = { reason: unexplained ? `${reason}, and the process exited ${code}` : reason, errors };
-        writeFileSync(`${dir}/${runLabel}.unhandled.json`, JSON.stringify(report));
+        let ended = '';
+        if (end?.reason === 'interrupted') ended = 'the run was interrupted';
+        else if (!end && code !== 0) ended = `the process exited ${code} before the run ended`;
+        else if (end && code !== 0 && !end.failedTests && errors.length === 0)
+          ended = `the process exited ${code} with no failed test and no error caught`;
+        if (errors.length === 0 && !ended) return;
+        writeFileSync(`${dir}/${runLabel}.unhandled.json`, JSON.stringify({ ended, errors }));
       });
     },
-    onTestRunEnd(modules, runErrors, runReason) {
-      reason = runReason;
-      failedTests = modules.some((m) => !m.ok());
+    onTestRunEnd(modules, runErrors, reason) {
+      end = { reason, failedTests: modules.some((m) => !m.ok()) };
       for (const e of runErrors) keep(e);
     },
   };

@@ -26,7 +26,8 @@ interface VitestReport {
 
 /** Written by vitest.shared.ts beside a run's report when errors escaped every test. */
 interface UnhandledReport {
-  reason: string;
+  /** Said when the exit is not explained by the errors alone: "the run was interrupted", … */
+  ended: string;
   errors: { name: string; message: string; stack: string; type?: string }[];
 }
 const UNHANDLED = '.unhandled.json';
@@ -89,8 +90,8 @@ for (const file of files.filter((f) => f.endsWith('.json') && !f.endsWith(UNHAND
 const unhandled: string[] = [];
 for (const file of files.filter((f) => f.endsWith(UNHANDLED))) {
   const runLabel = file.slice(0, -UNHANDLED.length);
-  const { reason, errors } = JSON.parse(readFileSync(join(dir, file), 'utf8')) as UnhandledReport;
-  if (errors.length === 0) unhandled.push(`${runLabel}: the run ended ${reason}`);
+  const { ended, errors } = JSON.parse(readFileSync(join(dir, file), 'utf8')) as UnhandledReport;
+  if (ended) unhandled.push(`${runLabel}: ${ended}`);
   for (const e of errors) {
     unhandled.push(`${runLabel}: ${e.type ? `${e.type}: ` : ''}${e.name}: ${e.message.split('\n')[0]}`);
     detail(`${runLabel} (outside any test)`, e.stack || `${e.name}: ${e.message}`);
