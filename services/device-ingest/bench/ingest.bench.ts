@@ -65,7 +65,7 @@
  * environment of the component), e.g. to compare heap sizes.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, openSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { Agent, request } from 'node:http';
@@ -110,7 +110,7 @@ import {
   PLATE_JPEG_BASE64,
 } from '@anfang/gat1400/fixtures';
 import { digestAuthorization } from '@anfang/gat1400';
-import { captureImageKey } from '../src/domain/image-keys.ts';
+import { captureImageObject } from '../src/domain/image-keys.ts';
 import { sign } from '../src/domain/signature.ts';
 import type { AcceptTimings } from '../src/ingest/pipeline.ts';
 import type { Pause, ProbeReading, PutTimings } from './service-probe.ts';
@@ -1151,7 +1151,6 @@ async function rawBaseline(
       })
     : undefined;
   const picture = Buffer.from(FACE_JPEG_BASE64, 'base64');
-  const pictureSha256 = createHash('sha256').update(picture).digest('hex');
   const kafka = kafkaClient({ clientId: 'bench-ingest-raw' });
   const admin = kafka.admin();
   await admin.connect();
@@ -1174,25 +1173,22 @@ async function rawBaseline(
     const nowMs = Date.now();
     const eventId = uuidv7(nowMs);
     const ts = { seconds: Math.floor(nowMs / 1000), nanos: (nowMs % 1000) * 1e6 };
-    const withPicture = seq % imageEvery === 0;
-    const key = withPicture
-      ? captureImageKey({
-          compoundId: COMPOUND,
-          occurredAt: new Date(nowMs),
-          deviceId: device.deviceId,
-          eventId,
-          index: 0,
-          contentType: 'image/jpeg',
-        })
-      : '';
-    if (store && withPicture)
-      puts.push(
-        store.put(key, picture, {
-          contentType: 'image/jpeg',
-          sha256: pictureSha256,
-          metadata: { 'event-id': eventId, 'device-id': device.deviceId, sha256: pictureSha256 },
-        }),
-      );
+    // The service's own object: key, PUT options and ImageRef (src/domain/image-keys.ts).
+    const image =
+      seq % imageEvery === 0
+        ? captureImageObject({
+            compoundId: COMPOUND,
+            occurredAt: new Date(nowMs),
+            deviceId: device.deviceId,
+            eventId,
+            index: 0,
+            contentType: 'image/jpeg',
+            kind: anfang.common.v1.ImageKind.IMAGE_KIND_FACE,
+            bytes: picture,
+            storePrefix: 'device-ingest/',
+          })
+        : undefined;
+    if (store && image) puts.push(store.put(image.key, picture, image.put));
     const value = topic.payload.encode({
       meta: {
         eventId,
@@ -1214,19 +1210,7 @@ async function rawBaseline(
       liveness: anfang.common.v1.SpoofCheckResult.SPOOF_CHECK_RESULT_GENUINE,
       livenessScore: 0.97,
       direction: anfang.common.v1.Direction.DIRECTION_IN,
-      images: withPicture
-        ? [
-            {
-              // The full bucket key, as the service writes it (README § Durability).
-              objectKey: `device-ingest/${key}`,
-              contentType: 'image/jpeg',
-              sizeBytes: picture.length,
-              sha256: pictureSha256,
-              kind: anfang.common.v1.ImageKind.IMAGE_KIND_FACE,
-              capturedAt: ts,
-            },
-          ]
-        : [],
+      images: image ? [image.ref] : [],
     } as Parameters<typeof topic.payload.encode>[0]);
     return {
       key: device.deviceId,

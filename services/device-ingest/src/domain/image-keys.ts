@@ -2,10 +2,13 @@
  * Object-store keys of device images and quarantined payloads (portable keys, see the platform's
  * objects README): `captures/<compoundId>/<yyyy-mm-dd>/<deviceId>/<eventId>-<n>.<ext>` and
  * `quarantine/<yyyy-mm-dd>/<id>`, relative to the service's store prefix (`device-ingest/`). What
- * leaves the service (ImageRef.object_key) is the full bucket key, `objects.prefix + key`
- * (src/ingest/pipeline.ts). The date of a capture is the device's (UTC) date of the event, so a
+ * leaves the service (ImageRef.object_key) is the full bucket key, the store's prefix + key
+ * (captureImageObject). The date of a capture is the device's (UTC) date of the event, so a
  * resend of the same event maps to the same key.
  */
+import { createHash } from 'node:crypto';
+import type { anfang } from '@anfang/contracts';
+import type { PutOptions } from '@anfang/platform/objects';
 const EXTENSIONS: Record<string, string> = {
   'image/jpeg': 'jpg',
   'image/jpg': 'jpg',
@@ -32,14 +35,17 @@ export function utcDate(at: Date): string {
   return (Number.isFinite(at.getTime()) ? at : new Date(0)).toISOString().slice(0, 10);
 }
 
-export function captureImageKey(input: {
+/** Which picture of which capture: what its key is made of. */
+export interface CapturePicture {
   compoundId: string;
   occurredAt: Date;
   deviceId: string;
   eventId: string;
   index: number;
   contentType: string;
-}): string {
+}
+
+export function captureImageKey(input: CapturePicture): string {
   return [
     'captures',
     keySegment(input.compoundId || 'unknown'),
@@ -47,6 +53,46 @@ export function captureImageKey(input: {
     keySegment(input.deviceId),
     `${keySegment(input.eventId)}-${input.index}.${extensionFor(input.contentType)}`,
   ].join('/');
+}
+
+const NON_PRINTABLE = /[^\x20-\x7e]/g;
+
+/**
+ * A capture's picture as it is stored and referenced: its key, the PUT's options (the digest the
+ * store signs with and checks, metadata naming the event and device) and the ImageRef the event
+ * carries. The one shape the pipeline writes and the ingest bench's floor measures.
+ */
+export function captureImageObject(
+  input: CapturePicture & {
+    kind: anfang.common.v1.ImageKind;
+    bytes: Uint8Array;
+    /** The store's prefix: an ImageRef names the full bucket key, readers do not know the prefix. */
+    storePrefix: string;
+  },
+): { key: string; put: PutOptions; ref: anfang.common.v1.ImageRef.$Properties } {
+  const key = captureImageKey(input);
+  const sha256 = createHash('sha256').update(input.bytes).digest('hex');
+  const at = input.occurredAt.getTime();
+  return {
+    key,
+    put: {
+      contentType: input.contentType,
+      sha256,
+      metadata: {
+        'event-id': input.eventId,
+        'device-id': input.deviceId.replace(NON_PRINTABLE, '?'),
+        sha256,
+      },
+    },
+    ref: {
+      objectKey: input.storePrefix + key,
+      contentType: input.contentType,
+      sizeBytes: input.bytes.length,
+      sha256,
+      kind: input.kind,
+      capturedAt: { seconds: Math.floor(at / 1000), nanos: (at % 1000) * 1e6 },
+    },
+  };
 }
 
 export function quarantineKey(receivedAt: Date, id: string): string {

@@ -15,7 +15,6 @@
  * images are stored. Redis: one MGET for the marks (concurrently with the caller's `admission`,
  * the generic nonce), one SET NX script for the new ones.
  */
-import { createHash } from 'node:crypto';
 import { channel } from 'node:diagnostics_channel';
 import { performance } from 'node:perf_hooks';
 import { deterministicEventId, type anfang } from '@anfang/contracts';
@@ -24,7 +23,7 @@ import type { Cache } from '@anfang/platform/cache';
 import type { Logger } from '@anfang/platform/log';
 import type { ObjectStore } from '@anfang/platform/objects';
 import type { RegisteredDevice } from '../domain/device.ts';
-import { captureImageKey } from '../domain/image-keys.ts';
+import { captureImageObject } from '../domain/image-keys.ts';
 import type { CommandStore } from '../store/commands.ts';
 import type { ActivityTracker } from './activity.ts';
 import { deviceRef } from './device-ref.ts';
@@ -112,8 +111,6 @@ const hasField = (event: NormalisedEvent, field: string): boolean => {
   return has;
 };
 
-const NON_PRINTABLE = /[^\x20-\x7e]/g;
-
 export function createIngestPipeline(deps: IngestPipelineDeps): IngestPipeline {
   const { cache, objects, activity, commands } = deps;
   const publisher: EventPublisher = createEventPublisher({ bus: deps.bus, producer: deps.producer });
@@ -127,36 +124,19 @@ export function createIngestPipeline(deps: IngestPipelineDeps): IngestPipeline {
   ): Promise<ImageRefInit[]> {
     return Promise.all(
       event.images.map(async (image, index) => {
-        const key = captureImageKey({
+        const stored = captureImageObject({
           compoundId: device.compoundId,
           occurredAt: event.occurredAt,
           deviceId: device.deviceId,
           eventId,
           index,
           contentType: image.contentType,
-        });
-        const sha256 = createHash('sha256').update(image.bytes).digest('hex');
-        await objects.put(key, image.bytes, {
-          contentType: image.contentType,
-          sha256,
-          metadata: {
-            'event-id': eventId,
-            'device-id': device.deviceId.replace(NON_PRINTABLE, '?'),
-            sha256,
-          },
-        });
-        return {
-          // The full bucket key (media.proto): readers do not know this service's store prefix.
-          objectKey: objects.prefix + key,
-          contentType: image.contentType,
-          sizeBytes: image.bytes.length,
-          sha256,
           kind: image.kind,
-          capturedAt: {
-            seconds: Math.floor(event.occurredAt.getTime() / 1000),
-            nanos: (event.occurredAt.getTime() % 1000) * 1e6,
-          },
-        };
+          bytes: image.bytes,
+          storePrefix: objects.prefix,
+        });
+        await objects.put(stored.key, image.bytes, stored.put);
+        return stored.ref;
       }),
     );
   }

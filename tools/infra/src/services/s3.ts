@@ -76,8 +76,9 @@ export function s3Client(): Client {
  * The Go threads the store runs its code on: half the machine's cores, at least one. The store
  * shares the machine with Kafka, Postgres, Redis and the services; with a thread per core, Go's
  * scheduler wakes, spins and parks threads around every request (futex and nanosleep calls by the
- * thousand a second, which a VM charges dearly): on 2 cores, a 64-in-flight PUT loop of 337-byte pictures cost the store 305–358 µs of
- * CPU per PUT with 2 and 255–258 with 1, at 3 100–3 200 PUTs/s against 3 300–3 800.
+ * thousand a second, which a VM charges dearly): on 2 cores, a 64-in-flight PUT loop of 337-byte
+ * pictures cost the store 305–358 µs of CPU per PUT with 2 and 255–258 with 1, at 3 100–3 200
+ * PUTs/s against 3 300–3 800.
  */
 const storeProcs = (): number => Math.max(1, Math.floor(availableParallelism() / 2));
 
