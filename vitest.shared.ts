@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, relative } from 'node:path';
 import type { Reporter } from 'vitest/node';
 import type { SerializedError } from 'vitest';
 import { defineConfig } from 'vitest/config';
@@ -21,7 +21,7 @@ const runLabel = `${basename(process.cwd())}-${process.env.npm_lifecycle_event ?
  * the process still exits non-zero with every test passed and nothing caught, that exit code.
  */
 function unhandledErrorsReporter(dir: string): Reporter {
-  const errors: { name: string; message: string; stack: string; type?: string }[] = [];
+  const errors: { name: string; message: string; stack: string; type?: string; origin?: string }[] = [];
   /** How the run ended, once it has: onTestRunEnd's reason, and whether a test file failed. */
   let end: { reason: string; failedTests: boolean } | undefined;
   const keep = (e: SerializedError): void => {
@@ -31,11 +31,17 @@ function unhandledErrorsReporter(dir: string): Reporter {
     for (let c = e.cause; c; c = c.cause) causes.push(c);
     const causeText = (c: SerializedError) =>
       (c.stack || `${c.name ?? 'Error'}: ${c.message}`).replace(/^Caused by: /, '');
+    // Vitest marks a worker's error with the test file (and test) it was running: the stack of an
+    // 'error' event often names only the library that emitted it.
+    const file = typeof e.VITEST_TEST_PATH === 'string' ? relative(process.cwd(), e.VITEST_TEST_PATH) : '';
+    const test = typeof e.VITEST_TEST_NAME === 'string' ? e.VITEST_TEST_NAME : '';
+    const origin = [file, test && `"${test}"`].filter(Boolean).join(' › ');
     errors.push({
       name: e.name ?? 'Error',
       message: causes.length > 0 ? `${e.message} Caused by: ${causes.at(-1)!.message}` : e.message,
       stack: [e.stack ?? '', ...causes.map((c) => `Caused by: ${causeText(c)}`)].join('\n'),
       ...(typeof e.type === 'string' ? { type: e.type } : {}),
+      ...(origin ? { origin } : {}),
     });
   };
   return {

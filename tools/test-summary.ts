@@ -28,7 +28,8 @@ interface VitestReport {
 interface UnhandledReport {
   /** Said when the exit is not explained by the errors alone: "the run was interrupted", … */
   ended: string;
-  errors: { name: string; message: string; stack: string; type?: string }[];
+  /** `origin`: the test file (› "test") a worker was running when the error came. */
+  errors: { name: string; message: string; stack: string; type?: string; origin?: string }[];
 }
 const UNHANDLED = '.unhandled.json';
 
@@ -93,8 +94,14 @@ for (const file of files.filter((f) => f.endsWith(UNHANDLED))) {
   const { ended, errors } = JSON.parse(readFileSync(join(dir, file), 'utf8')) as UnhandledReport;
   if (ended) unhandled.push(`${runLabel}: ${ended}`);
   for (const e of errors) {
-    unhandled.push(`${runLabel}: ${e.type ? `${e.type}: ` : ''}${e.name}: ${e.message.split('\n')[0]}`);
-    detail(`${runLabel} (outside any test)`, e.stack || `${e.name}: ${e.message}`);
+    const where = e.origin ? ` (in ${e.origin})` : '';
+    unhandled.push(
+      `${runLabel}${where}: ${e.type ? `${e.type}: ` : ''}${e.name}: ${e.message.split('\n')[0]}`,
+    );
+    detail(
+      `${runLabel} (outside any test${e.origin ? `, in ${e.origin}` : ''})`,
+      e.stack || `${e.name}: ${e.message}`,
+    );
   }
 }
 // A suite that cannot load or whose hook failed counts as a failure, though no test in it failed.

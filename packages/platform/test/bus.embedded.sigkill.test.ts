@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
+import type pg from 'pg';
 import { createTestDatabase, uniqueName, waitFor, type TestDatabase } from '@anfang/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -48,12 +48,11 @@ describe('embedded bus: SIGKILL of producer and consumer', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('bus-sigkill');
-    pool = new pg.Pool({ connectionString: db.url, max: 2 });
+    pool = db.pool(2);
   });
   afterAll(async () => {
     for (const p of running)
       if (p.process.exitCode === null && p.process.signalCode === null) p.process.kill('SIGKILL');
-    await pool?.end();
     await db?.drop();
   });
 

@@ -16,10 +16,10 @@ import {
   s3Client,
   waitFor,
   type TestBucket,
+  type TestDatabase,
   serviceTestEnv,
   ensureTopics,
 } from '@anfang/testing';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { faceBatch, faceObject, motorVehicleBatch, motorVehicleObject } from '@anfang/gat1400/fixtures';
 import { digestAuthorization } from '@anfang/gat1400';
@@ -53,7 +53,7 @@ async function freePort(): Promise<number> {
 
 describe.skipIf(!existsSync(SERVICE))('GA/T 1400 receiving platform (real service)', () => {
   let running: RunningService;
-  let db: { url: string; drop(): Promise<void> };
+  let db: TestDatabase;
   let bucket: TestBucket;
   let watch: TopicWatch | undefined;
   let base: string;
@@ -282,7 +282,7 @@ describe.skipIf(!existsSync(SERVICE))('GA/T 1400 receiving platform (real servic
       ((await res.json()) as { ResponseStatusObject: { StatusCode: number } }).ResponseStatusObject
         .StatusCode,
     ).toBe(7);
-    const pool = new pg.Pool({ connectionString: db.url, max: 1 });
+    const pool = db.pool(1);
     try {
       const { rows } = await pool.query<{
         reason: string;
@@ -412,7 +412,7 @@ describe.skipIf(!existsSync(SERVICE))('GA/T 1400 receiving platform (real servic
     );
     expect(codes(update)).toEqual([[faceCamId, 0]]);
 
-    const pool = new pg.Pool({ connectionString: db.url, max: 1 });
+    const pool = db.pool(1);
     try {
       const { rows } = await pool.query<{ reason: string }>(
         `SELECT reason FROM quarantine WHERE protocol = 'gat1400' AND path = '/VIID/APEs' ORDER BY reason`,

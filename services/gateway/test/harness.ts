@@ -5,7 +5,7 @@
  * triggers. Requests go over HTTP like a browser's.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 import { allTopics, anfang, topics } from '@anfang/contracts';
 import { createBus, createEventPublisher, type Bus, type EventPublisher } from '@anfang/platform/bus';
 import type { RunningService } from '@anfang/platform/service';
@@ -152,7 +152,7 @@ export async function startHarness(
   );
   running.push(gateway);
   const url = `http://127.0.0.1:${gateway.ports.http}`;
-  const sql = new pg.Pool({ connectionString: dbs[0]!.url, max: 2 });
+  const sql = dbs[0]!.pool(2);
   const bus: Bus = await createBus({
     kind: 'kafka',
     brokers: infra.kafkaBrokers,
@@ -263,7 +263,6 @@ export async function startHarness(
       return images.prefix + key;
     },
     async close() {
-      await sql.end();
       for (const service of running.reverse()) await service.stop('test done');
       await bus.close();
       await images?.close();

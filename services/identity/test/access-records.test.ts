@@ -6,7 +6,7 @@
  * the retention period are pruned.
  */
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { anfang, timestampFromMillis, topics } from '@anfang/contracts';
 import { InvalidArgumentError, PermissionDeniedError } from '@anfang/platform/grpc';
@@ -83,7 +83,7 @@ const ids = (records: readonly { recordId?: string | null }[]) => records.map((r
 beforeAll(async () => {
   h = await startIdentity('identity_access_records', devices);
   site = await seedSite(h, devices);
-  db = new pg.Pool({ connectionString: h.db.url, max: 2 });
+  db = h.db.pool(2);
   resident = await seedResident(h, site, 11, 'C0FFEE01');
   BASE = Date.now() + 3_600_000;
   // A minute apart: allowed at the gate and unit door, refused at the other unit door (wrong
@@ -95,7 +95,6 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await db?.end();
   await h?.stop();
 });
 

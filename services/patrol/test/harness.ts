@@ -4,7 +4,7 @@
  * publishes PatrolCheckedIn events on the real topic, and a recorder of the violation events.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 import { allTopics, anfang, PatrolService, topics } from '@anfang/contracts';
 import { mintCallerMetadata, type Caller } from '@anfang/platform/auth';
 import { createBus, createEventPublisher, type Bus } from '@anfang/platform/bus';
@@ -106,7 +106,7 @@ export async function startHarness(label: string, extra: Record<string, string> 
     compounds: [compoundId],
   });
 
-  const sql = new pg.Pool({ connectionString: db.url, max: 2 });
+  const sql = db.pool(2);
   return {
     sql,
     client,
@@ -138,7 +138,6 @@ export async function startHarness(label: string, extra: Record<string, string> 
     },
     async close() {
       client.close();
-      await sql.end();
       for (const replica of replicas) await replica.stop('test done');
       await watcher.close();
       await bus.close();

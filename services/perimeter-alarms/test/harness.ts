@@ -5,7 +5,7 @@
  * recorder of this service's alarm and image-hold events.
  */
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 import { allTopics, anfang, PerimeterAlarmService, topics } from '@anfang/contracts';
 import { mintCallerMetadata, type Caller } from '@anfang/platform/auth';
 import { createBus, createEventPublisher, type Bus, type EventPublisher } from '@anfang/platform/bus';
@@ -118,7 +118,7 @@ export async function startHarness(label: string, extra: Record<string, string> 
     compounds: [compoundId],
   });
   const guard = await metadataFor({ subject: 'guard-7', role: 'guard', compounds: [compoundId] });
-  const sql = new pg.Pool({ connectionString: db.url, max: 2 });
+  const sql = db.pool(2);
 
   return {
     sql,
@@ -154,7 +154,6 @@ export async function startHarness(label: string, extra: Record<string, string> 
     },
     async close() {
       client.close();
-      await sql.end();
       for (const replica of replicas) await replica.stop('test done');
       await watcher.close();
       await bus.close();

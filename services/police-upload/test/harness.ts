@@ -5,7 +5,7 @@
  * topics, with their pictures in the bucket.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 import { allTopics, anfang, PoliceUploadService, timestampFromDate, topics } from '@anfang/contracts';
 import { mintCallerMetadata } from '@anfang/platform/auth';
 import { createGrpcClient, type GrpcClient } from '@anfang/platform/grpc';
@@ -91,7 +91,7 @@ export async function startHarness(
   const compoundId = `37030300${String(Math.floor(Math.random() * 1e7)).padStart(7, '0')}`;
   const serviceName = uniqueName('police-upload');
 
-  const sql = new pg.Pool({ connectionString: db.url, max: 2 });
+  const sql = db.pool(2);
   const bus: Bus = await createBus({
     kind: 'kafka',
     brokers: infra.kafkaBrokers,
@@ -287,7 +287,6 @@ export async function startHarness(
       await service.stop('test done');
       await peer.close();
       await bus.close();
-      await sql.end();
       await db.drop();
       await bucket.drop();
     },

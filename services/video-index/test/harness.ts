@@ -6,7 +6,7 @@
  * (the sweep, reconciliation).
  */
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 import { allTopics, anfang, topics, VideoIndexService } from '@anfang/contracts';
 import { mintCallerMetadata, type Caller } from '@anfang/platform/auth';
 import { createBus, createEventPublisher, type Bus, type EventPublisher } from '@anfang/platform/bus';
@@ -100,7 +100,7 @@ export async function startHarness(label: string, extra: Record<string, string> 
   });
   const admin = await metadataFor({ subject: 'district-1', role: 'district_admin', compounds: 'all' });
 
-  const sql = new pg.Pool({ connectionString: db.url, max: 4 });
+  const sql = db.pool(4);
   const images = await createS3ObjectStore({
     url: infra.s3.endpoint,
     accessKey: infra.s3.accessKey,
@@ -174,7 +174,6 @@ export async function startHarness(label: string, extra: Record<string, string> 
       client.close();
       await service.stop('test done');
       await images.close();
-      await sql.end();
       await bus.close();
       await db.drop();
       await bucket.drop();

@@ -85,6 +85,36 @@ describe('local infrastructure', () => {
     expect(rowCount).toBe(0);
   });
 
+  it("a test database's pool outlives its connections' deaths, and drop() ends it", async () => {
+    const db = await createTestDatabase('infra-test-pool');
+    cleanup.push(db.drop);
+    const pool = db.pool(2);
+    const held = await pool.connect();
+    await pool.query('select 1');
+    // One connection idle in the pool, one checked out and idle: with no listener, the death of
+    // either would be an uncaught exception, which fails this file though every test passed.
+    const admin = new pg.Client({ connectionString: infraEnv().pgUrl });
+    await admin.connect();
+    try {
+      const { rowCount } = await admin.query(
+        'select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()',
+        [db.name],
+      );
+      expect(rowCount).toBe(2);
+    } finally {
+      await admin.end();
+    }
+    await expect(held.query('select 1')).rejects.toThrow();
+    held.release(true);
+    // The pool opens a new connection for the next query.
+    await waitFor(async () => (await pool.query<{ one: number }>('select 1 as one')).rows[0]?.one === 1, {
+      timeoutMs: 5_000,
+      message: 'the pool to reconnect',
+    });
+    await db.drop();
+    expect(pool.ended || pool.ending).toBe(true);
+  });
+
   it('creates a bucket, puts and gets an object, and drops it', async () => {
     const bucket = await createTestBucket('infra-test');
     cleanup.push(bucket.drop);
