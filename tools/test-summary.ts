@@ -94,12 +94,12 @@ for (const file of files.filter((f) => f.endsWith(UNHANDLED))) {
   const { ended, errors } = JSON.parse(readFileSync(join(dir, file), 'utf8')) as UnhandledReport;
   if (ended) unhandled.push(`${runLabel}: ${ended}`);
   for (const e of errors) {
-    const where = e.origin ? ` (in ${e.origin})` : '';
+    const where = e.origin ? `in ${e.origin}` : '';
     unhandled.push(
-      `${runLabel}${where}: ${e.type ? `${e.type}: ` : ''}${e.name}: ${e.message.split('\n')[0]}`,
+      `${runLabel}${where && ` (${where})`}: ${e.type ? `${e.type}: ` : ''}${e.name}: ${e.message.split('\n')[0]}`,
     );
     detail(
-      `${runLabel} (outside any test${e.origin ? `, in ${e.origin}` : ''})`,
+      `${runLabel} (${['outside any test', where].filter(Boolean).join(', ')})`,
       e.stack || `${e.name}: ${e.message}`,
     );
   }
