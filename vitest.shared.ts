@@ -3,6 +3,7 @@ import { basename, relative } from 'node:path';
 import type { Reporter } from 'vitest/node';
 import type { SerializedError } from 'vitest';
 import { defineConfig } from 'vitest/config';
+import { UNHANDLED_SUFFIX, type UnhandledError, type UnhandledReport } from './tools/unhandled-errors.ts';
 
 /**
  * Shared test defaults. Each package's vitest.config.ts re-exports this. When
@@ -21,7 +22,7 @@ const runLabel = `${basename(process.cwd())}-${process.env.npm_lifecycle_event ?
  * the process still exits non-zero with every test passed and nothing caught, that exit code.
  */
 function unhandledErrorsReporter(dir: string): Reporter {
-  const errors: { name: string; message: string; stack: string; type?: string; origin?: string }[] = [];
+  const errors: UnhandledError[] = [];
   /** How the run ended, once it has: onTestRunEnd's reason, and whether a test file failed. */
   let end: { reason: string; failedTests: boolean } | undefined;
   const keep = (e: SerializedError): void => {
@@ -64,7 +65,8 @@ function unhandledErrorsReporter(dir: string): Reporter {
         else if (end && code !== 0 && !end.failedTests && errors.length === 0)
           ended = `the process exited ${code} with no failed test and no error caught`;
         if (errors.length === 0 && !ended) return;
-        writeFileSync(`${dir}/${runLabel}.unhandled.json`, JSON.stringify({ ended, errors }));
+        const report: UnhandledReport = { ended, errors };
+        writeFileSync(`${dir}/${runLabel}${UNHANDLED_SUFFIX}`, JSON.stringify(report));
       });
     },
     onTestRunEnd(modules, runErrors, reason) {

@@ -9,6 +9,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { UNHANDLED_SUFFIX, type UnhandledReport } from './unhandled-errors.ts';
 
 interface VitestReport {
   numPassedTests: number;
@@ -23,15 +24,6 @@ interface VitestReport {
     assertionResults: { status: string; fullName: string; failureMessages?: string[] }[];
   }[];
 }
-
-/** Written by vitest.shared.ts beside a run's report when errors escaped every test. */
-interface UnhandledReport {
-  /** Said when the exit is not explained by the errors alone: "the run was interrupted", … */
-  ended: string;
-  /** `origin`: the test file (› "test") a worker was running when the error came. */
-  errors: { name: string; message: string; stack: string; type?: string; origin?: string }[];
-}
-const UNHANDLED = '.unhandled.json';
 
 const dir = process.argv[2];
 if (!dir) {
@@ -59,14 +51,16 @@ function detail(title: string, message: string | undefined): void {
   details.push([`  ${title}`, ...shown].join('\n'));
 }
 const files = readdirSync(dir).sort();
-for (const file of files.filter((f) => f.endsWith('.json') && !f.endsWith(UNHANDLED))) {
+for (const file of files.filter((f) => f.endsWith('.json') && !f.endsWith(UNHANDLED_SUFFIX))) {
   const report = JSON.parse(readFileSync(join(dir, file), 'utf8')) as VitestReport;
   passed += report.numPassedTests;
   failed += report.numFailedTests;
   skipped += report.numPendingTests + report.numTodoTests;
   const runLabel = file.replace(/\.json$/, '');
   const runFailed =
-    report.numFailedTests > 0 || report.numFailedTestSuites > 0 || files.includes(`${runLabel}${UNHANDLED}`);
+    report.numFailedTests > 0 ||
+    report.numFailedTestSuites > 0 ||
+    files.includes(`${runLabel}${UNHANDLED_SUFFIX}`);
   if (runFailed)
     console.log(`  ${runLabel}: ${report.numPassedTests} passed, ${report.numFailedTests} failed`);
   else cleanRuns.push(`${runLabel} ${report.numPassedTests}`);
@@ -89,8 +83,8 @@ for (const file of files.filter((f) => f.endsWith('.json') && !f.endsWith(UNHAND
 // Errors outside any test (vitest.shared.ts writes them): the run exited non-zero with every test
 // passed, so each counts as a failure and is shown like one.
 const unhandled: string[] = [];
-for (const file of files.filter((f) => f.endsWith(UNHANDLED))) {
-  const runLabel = file.slice(0, -UNHANDLED.length);
+for (const file of files.filter((f) => f.endsWith(UNHANDLED_SUFFIX))) {
+  const runLabel = file.slice(0, -UNHANDLED_SUFFIX.length);
   const { ended, errors } = JSON.parse(readFileSync(join(dir, file), 'utf8')) as UnhandledReport;
   if (ended) unhandled.push(`${runLabel}: ${ended}`);
   for (const e of errors) {
